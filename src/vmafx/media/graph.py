@@ -1,0 +1,244 @@
+"""Pure builder of the one ffmpeg command that scores N distorted inputs against one reference.
+
+Layout of the command (reference first, as in libvmaf's own CLI):
+
+    ffmpeg -i REF -i DIS1 ... -filter_complex GRAPH -map [o0] -map [o1] ... -f null -
+
+    [0:v]setpts=PTS-STARTPTS,split=N[r0][r1]...;            reference decoded once, split
+    [1:v]setpts=PTS-STARTPTS[,fps=..][,scale=W:H:flags=bicubic][,format=..][d0];
+    [d0][r0]libvmaf=...:log_path=LOG0[o0];                   distorted FIRST, reference SECOND
+
+No I/O here: the result is an argv list and the log paths the caller must read afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+
+from vmafx.core.media import RawFormat, VideoInfo
+from vmafx.errors import UsageError
+
+#: libvmaf's built-in model versions in the imageio-ffmpeg build (others are tried and reported).
+BUILTIN_MODELS: tuple[str, ...] = (
+    "vmaf_v0.6.1",
+    "vmaf_v0.6.1neg",
+    "vmaf_4k_v0.6.1",
+    "vmaf_4k_v0.6.1neg",
+    "vmaf_v1.0.16_3d0h",
+    "vmaf_v1.0.16_3d0h_neg",
+)
+
+#: Feature extractors (libvmaf `feature` entries) that yield feature vector v1. libvmaf runs an
+#: extractor once when a model already needs it with the same options, so these cost nothing
+#: beyond the `psnr` pass (measured: docs/features.md).
+VECTOR_EXTRACTORS: dict[str, str] = {
+    "adm": "name=adm",
+    "vif": "name=vif",
+    "motion": "name=motion",
+    "psnr": "name=psnr:enable_mse=true",
+}
+
+#: Feature names libvmaf 3.x knows; used only to suggest a fix, never to refuse a name.
+KNOWN_FEATURES: tuple[str, ...] = (
+    "psnr",
+    "float_psnr",
+    "float_ssim",
+    "float_ms_ssim",
+    "ciede",
+    "cambi",
+    "psnr_hvs",
+    "float_moment",
+    "adm",
+    "vif",
+    "motion",
+    "float_adm",
+    "float_vif",
+    "float_motion",
+    "ssim",
+    "ms_ssim",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRef:
+    """A libvmaf model: a built-in version name or a JSON file, and the key its score gets."""
+
+    spec: str
+    name: str
+    is_path: bool
+
+    @property
+    def option(self) -> str:
+        """This model's entry in libvmaf's `model` list, escaped for libvmaf's key=value parser."""
+        kind = "path" if self.is_path else "version"
+        return f"{kind}={_bs(self.spec, _KV)}:name={_bs(self.name, _KV)}"
+
+
+def model_refs(models: Sequence[str]) -> list[ModelRef]:
+    """Models as given by the user → ModelRefs; one model scores as `vmaf`, several by name."""
+    refs: list[ModelRef] = []
+    for spec in models or ("vmaf_v0.6.1",):
+        if "|" in spec:
+            raise UsageError(
+                f"The model {spec!r} contains '|', which libvmaf's model list cannot carry.",
+                hint="Rename or link the model file to a path without '|'.",
+            )
+        is_path = spec.endswith(".json") or "/" in spec or spec.startswith(".")
+        name = Path(spec).stem if is_path else spec
+        refs.append(ModelRef(spec=spec, name=name, is_path=is_path))
+    if len(refs) == 1:
+        refs[0] = dataclasses.replace(refs[0], name="vmaf")
+    seen: set[str] = set()
+    for i, ref in enumerate(refs):
+        name = ref.name
+        n = 2
+        while name in seen:
+            name, n = f"{ref.name}_{n}", n + 1
+        seen.add(name)
+        refs[i] = dataclasses.replace(ref, name=name)
+    return refs
+
+
+@dataclasses.dataclass(frozen=True)
+class Input:
+    """One input of the command: a path plus, for raw YUV, how to read it."""
+
+    path: str
+    raw: RawFormat | None = None
+
+    def argv(self) -> list[str]:
+        if self.raw is None:
+            return ["-i", self.path]
+        raw = self.raw
+        return [
+            "-f", "rawvideo", "-pix_fmt", raw.pix_fmt, "-s", raw.size,
+            "-framerate", _fraction(raw.fps), "-i", self.path,
+        ]  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreOptions:
+    models: tuple[str, ...] = ("vmaf_v0.6.1",)
+    features: tuple[str, ...] = ()
+    subsample: int = 1
+    threads: int = 1
+    scale: bool = True
+    #: Convert the distorted input's frame rate to the reference's (`fps` filter) when they differ.
+    sync_fps: bool = False
+    feature_vector: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreCommand:
+    argv: list[str]
+    log_paths: list[str]
+    models: list[ModelRef]
+    features: list[str]
+
+
+_KV = "\\':"  # libvmaf's key=value pairs and ffmpeg's option level both split on ':'
+_GRAPH = "\\'[],;"  # ffmpeg's graph level
+
+
+def _bs(value: str, chars: str) -> str:
+    return "".join("\\" + c if c in chars else c for c in value)
+
+
+def escape_option(value: str) -> str:
+    """Escape a value for both levels of ffmpeg's filtergraph syntax.
+
+    Level 1 (inside one filter's options): backslash-escape `\\`, `'` and `:`.
+    Level 2 (the whole graph): backslash-escape `\\`, `'`, `[`, `]`, `,` and `;`.
+    """
+    return _bs(_bs(value, _KV), _GRAPH)
+
+
+def _fraction(value: Fraction) -> str:
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
+
+
+def feature_entries(options: ScoreOptions) -> list[str]:
+    """libvmaf `feature` entries: the user's extractors plus those feature vector v1 needs."""
+    entries = {name: f"name={name}" for name in options.features}
+    if options.feature_vector:
+        entries.update(VECTOR_EXTRACTORS)
+    return list(entries.values())
+
+
+def libvmaf_filter(
+    options: ScoreOptions, models: list[ModelRef], log_path: str, *, shortest: bool = False
+) -> str:
+    parts = [
+        "libvmaf=log_fmt=json",
+        f"log_path={escape_option(log_path)}",
+        f"n_threads={options.threads}",
+        f"n_subsample={options.subsample}",
+        f"model={_escape_list([m.option for m in models])}",
+    ]
+    entries = feature_entries(options)
+    if entries:
+        parts.append("feature=" + _escape_list(entries))
+    if shortest:
+        parts.append("shortest=1")
+    return ":".join(parts)
+
+
+def _escape_list(entries: Sequence[str]) -> str:
+    """A libvmaf list option (`model`, `feature`): entries joined by '|', then both ffmpeg levels.
+
+    libvmaf splits the list on '|' with no escape mechanism, so `model_refs` refuses a '|' in a
+    model path; within an entry, key=value pairs are parsed with backslash escapes.
+    """
+    return escape_option("|".join(entries))
+
+
+def distorted_chain(reference: VideoInfo, distorted: VideoInfo, options: ScoreOptions) -> str:
+    """Filters that make a distorted input comparable with the reference, frame for frame."""
+    chain = ["setpts=PTS-STARTPTS"]
+    if options.sync_fps and distorted.fps != reference.fps:
+        chain.append(f"fps={_fraction(reference.fps)}")
+    if options.scale and (distorted.width, distorted.height) != (reference.width, reference.height):
+        chain.append(f"scale={reference.width}:{reference.height}:flags=bicubic")
+    if distorted.pix_fmt != reference.pix_fmt:
+        chain.append(f"format={reference.pix_fmt}")
+    return ",".join(chain)
+
+
+def build_score_command(
+    ffmpeg: str,
+    reference: tuple[Input, VideoInfo],
+    distorted: Sequence[tuple[Input, VideoInfo]],
+    options: ScoreOptions,
+    log_dir: str,
+    *,
+    shortest: bool = False,
+) -> ScoreCommand:
+    """The argv that scores every distorted input against the reference in one run."""
+    ref_input, ref_info = reference
+    models = model_refs(options.models)
+    n = len(distorted)
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose"]
+    argv += ["-progress", "pipe:1", "-stats_period", "0.5"]
+    argv += ref_input.argv()
+    for dis_input, _ in distorted:
+        argv += dis_input.argv()
+    ref_labels = [f"[r{i}]" for i in range(n)]
+    graph = ["[0:v]setpts=PTS-STARTPTS" + (f",split={n}" if n > 1 else "") + "".join(ref_labels)]
+    log_paths: list[str] = []
+    for i, (_, dis_info) in enumerate(distorted):
+        graph.append(f"[{i + 1}:v]{distorted_chain(ref_info, dis_info, options)}[d{i}]")
+        log_path = str(Path(log_dir) / f"vmaf_{i}.json")
+        log_paths.append(log_path)
+        graph.append(
+            f"[d{i}][r{i}]{libvmaf_filter(options, models, log_path, shortest=shortest)}[o{i}]"
+        )
+    argv += ["-filter_complex", ";".join(graph)]
+    for i in range(n):
+        argv += ["-map", f"[o{i}]"]
+    argv += ["-f", "null", "-"]
+    return ScoreCommand(argv, log_paths, models, list(options.features))

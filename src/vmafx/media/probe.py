@@ -1,0 +1,175 @@
+"""Probing inputs: geometry, pixel format, frame rate (and whether it varies), frame count.
+
+Containers are read with PyAV (imageio-ffmpeg ships no ffprobe); raw YUV is measured from its
+size on disk. Demuxing counts packets when the container does not store a frame count, which
+reads the file but decodes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from vmafx.core.media import RawFormat, VideoInfo, bit_depth_of
+from vmafx.errors import InputNotFoundError, NotVideoError, RawVideoError
+
+#: Extensions read as headerless YUV (they need width, height, pixel format and frame rate).
+RAW_EXTENSIONS = (".yuv", ".raw")
+#: Packets whose timing is checked to tell a variable frame rate.
+_VFR_SAMPLE = 240
+
+
+def is_raw(path: str) -> bool:
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
+
+
+def _check_exists(path: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        raise InputNotFoundError(
+            f"The input {path} does not exist.",
+            path=path,
+            hint="Check the path (it is taken relative to the current folder).",
+        )
+    if p.is_dir():
+        raise InputNotFoundError(
+            f"The input {path} is a folder, not a video file.", path=path, hint="Name a file."
+        )
+    if not os.access(p, os.R_OK):
+        raise InputNotFoundError(
+            f"The input {path} cannot be read (permission denied).",
+            path=path,
+            hint="Fix its permissions or run as a user that can read it.",
+        )
+
+
+def probe_raw(path: str, raw: RawFormat | None) -> VideoInfo:
+    _check_exists(path)
+    if raw is None:
+        raise RawVideoError(
+            f"The input {path} is raw YUV, which has no header, and no size was given.",
+            path=path,
+            hint="Give --width, --height (and --pix-fmt, --fps if not yuv420p at 24 fps).",
+        )
+    size = Path(path).stat().st_size
+    frames, rest = divmod(size, raw.frame_bytes)
+    if size == 0 or rest:
+        raise RawVideoError(
+            f"The raw input {path} has {size} bytes, which is not a whole number of "
+            f"{raw.size} {raw.pix_fmt} frames ({raw.frame_bytes} bytes each).",
+            path=path,
+            hint="Check --width, --height and --pix-fmt against how the file was written.",
+        )
+    return VideoInfo(
+        path=path,
+        width=raw.width,
+        height=raw.height,
+        pix_fmt=raw.pix_fmt,
+        bit_depth=raw.bit_depth,
+        fps=raw.fps,
+        variable_frame_rate=False,
+        frame_count=frames,
+        duration_s=float(frames / raw.fps),
+        codec="rawvideo",
+        container="rawvideo",
+    )
+
+
+def _is_variable(deltas: list[int]) -> bool:
+    """Frame durations (in stream time base) that differ by more than rounding: VFR."""
+    if len(deltas) < 3:
+        return False
+    typical = sorted(deltas)[len(deltas) // 2]
+    return any(abs(d - typical) > max(1, typical // 20) for d in deltas)
+
+
+def probe(path: str, raw: RawFormat | None = None) -> VideoInfo:
+    """Probe one input; a clear error for a missing, unreadable or non-video file."""
+    if is_raw(path):
+        return probe_raw(path, raw)
+    _check_exists(path)
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            return _probe_container(path, container)
+    except av.error.FFmpegError as exc:
+        raise NotVideoError(
+            f"The input {path} is not a video ffmpeg can read ({exc.strerror or exc}).",
+            path=path,
+            hint="Check that the file is complete and is a video container (mp4, mkv, mov, "
+            "y4m, ivf, webm); raw YUV needs a .yuv extension plus --width and --height.",
+        ) from None
+
+
+def _probe_container(path: str, container: av.container.InputContainer) -> VideoInfo:
+    if not container.streams.video:
+        raise NotVideoError(
+            f"The input {path} has no video stream.",
+            path=path,
+            hint="Point vmafx at the video file (audio-only or subtitle files cannot be scored).",
+        )
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    if not ctx.width or not ctx.height or ctx.format is None:
+        raise NotVideoError(
+            f"The input {path} has a video stream without a readable size or pixel format.",
+            path=path,
+            hint="The file may be truncated or corrupt; re-encode or re-download it.",
+        )
+    fps = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(0)
+    count, deltas = _demux_count(container, stream) if not stream.frames else (stream.frames, [])
+    if stream.frames:
+        deltas = _sample_deltas(container, stream)
+    duration = (
+        float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+    )
+    if duration is None and container.duration:
+        duration = container.duration / 1_000_000
+    if count == 0:
+        raise NotVideoError(
+            f"The input {path} has a video stream with no frames in it.",
+            path=path,
+            hint="The file may be truncated or corrupt; re-encode or re-download it.",
+        )
+    return VideoInfo(
+        path=path,
+        width=ctx.width,
+        height=ctx.height,
+        pix_fmt=ctx.format.name,
+        bit_depth=bit_depth_of(ctx.format.name),
+        fps=Fraction(fps),
+        variable_frame_rate=_is_variable(deltas),
+        frame_count=count,
+        duration_s=duration,
+        codec=ctx.name,
+        container=container.format.name,
+    )
+
+
+def _sample_deltas(container: av.container.InputContainer, stream: av.VideoStream) -> list[int]:
+    pts: list[int] = []
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            pts.append(packet.pts)
+        if len(pts) >= _VFR_SAMPLE:
+            break
+    pts.sort()
+    return [b - a for a, b in itertools.pairwise(pts)]
+
+
+def _demux_count(
+    container: av.container.InputContainer, stream: av.VideoStream
+) -> tuple[int, list[int]]:
+    count = 0
+    pts: list[int] = []
+    for packet in container.demux(stream):
+        if packet.size == 0:  # the flush packet PyAV yields at the end
+            continue
+        count += 1
+        if packet.pts is not None and len(pts) < _VFR_SAMPLE:
+            pts.append(packet.pts)
+    pts.sort()
+    return count, [b - a for a, b in itertools.pairwise(pts)]

@@ -1,0 +1,242 @@
+"""The one place that starts ffmpeg: timeout, cancellation, progress, stderr tail.
+
+`FfmpegRunner` is a port: `SubprocessRunner` runs the real binary, `vmafx.testing.FakeRunner`
+answers from a script. Progress comes from `-progress pipe:1` (key=value blocks on stdout).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, Protocol
+
+from vmafx.errors import FfmpegCancelledError, FfmpegError, FfmpegNotFoundError, FfmpegTimeoutError
+
+#: Lines of stderr kept for error messages.
+TAIL_LINES = 12
+#: Seconds between SIGTERM and SIGKILL when stopping ffmpeg.
+KILL_GRACE_S = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    """One `-progress` block: frames done so far, speed, encoded time."""
+
+    frame: int
+    fps: float
+    out_time_s: float
+    done: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    argv: list[str]
+    returncode: int
+    stderr: str
+    elapsed_s: float
+    stdout: str = ""
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        return stderr_tail(self.stderr, lines)
+
+
+def stderr_tail(stderr: str, lines: int = TAIL_LINES) -> str:
+    kept = [line for line in stderr.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+class CancelToken:
+    """Set from any thread to stop a running ffmpeg (terminate, then kill)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.reason = "cancelled"
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.reason = reason
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class FfmpegRunner(Protocol):
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout_s: float | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> RunResult:
+        """Run to completion; raise on timeout/cancel; a non-zero exit is returned, not raised."""
+        ...
+
+
+def parse_progress_block(lines: Sequence[str]) -> Progress:
+    values = dict(line.split("=", 1) for line in lines if "=" in line)
+
+    def number(key: str) -> float:
+        try:
+            return float(values.get(key, "0").strip().rstrip("x") or 0)
+        except ValueError:
+            return 0.0
+
+    return Progress(
+        frame=int(number("frame")),
+        fps=number("fps"),
+        out_time_s=number("out_time_us") / 1e6,
+        done=values.get("progress", "").strip() == "end",
+    )
+
+
+def _read_stdout(
+    stream: IO[str], on_progress: ProgressCallback | None, sink: collections.deque[str]
+) -> None:
+    """Keep stdout (bounded) and turn `-progress pipe:1` blocks into Progress callbacks."""
+    block: list[str] = []
+    for line in stream:
+        sink.append(line)
+        block.append(line.strip())
+        if line.startswith("progress="):
+            if on_progress is not None:
+                on_progress(parse_progress_block(block))
+            block = []
+
+
+def _read_stderr(stream: IO[str], sink: collections.deque[str]) -> None:
+    for line in stream:
+        sink.append(line)
+
+
+class SubprocessRunner:
+    """Runs the real ffmpeg binary."""
+
+    def __init__(self, max_stderr_lines: int = 5000) -> None:
+        self._max_stderr_lines = max_stderr_lines
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout_s: float | None = None,
+        cancel: CancelToken | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> RunResult:
+        argv = list(argv)
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+            )
+        except FileNotFoundError:
+            raise FfmpegNotFoundError(
+                f"Could not start ffmpeg: {argv[0]} does not exist.",
+                argv=argv,
+                hint="Unset VMAFX_FFMPEG to use the ffmpeg shipped with imageio-ffmpeg, "
+                "or point it at an ffmpeg built with --enable-libvmaf.",
+            ) from None
+        except PermissionError:
+            raise FfmpegNotFoundError(
+                f"Could not start ffmpeg: {argv[0]} is not executable.",
+                argv=argv,
+                hint=f"Run `chmod +x {argv[0]}` or point VMAFX_FFMPEG at another build.",
+            ) from None
+        stderr_lines: collections.deque[str] = collections.deque(maxlen=self._max_stderr_lines)
+        stdout_lines: collections.deque[str] = collections.deque(maxlen=self._max_stderr_lines)
+        assert proc.stdout is not None and proc.stderr is not None
+        readers = [
+            threading.Thread(
+                target=_read_stdout, args=(proc.stdout, on_progress, stdout_lines), daemon=True
+            ),
+            threading.Thread(target=_read_stderr, args=(proc.stderr, stderr_lines), daemon=True),
+        ]
+        for reader in readers:
+            reader.start()
+        stop_reason = self._wait(proc, start, timeout_s, cancel)
+        for reader in readers:
+            reader.join(timeout=5)
+        proc.stdout.close()
+        proc.stderr.close()
+        stderr = "".join(stderr_lines)
+        elapsed = time.monotonic() - start
+        if stop_reason is not None:
+            error_cls = FfmpegTimeoutError if stop_reason == "timeout" else FfmpegCancelledError
+            what = (
+                f"ffmpeg ran past its timeout of {timeout_s:g} s and was stopped."
+                if stop_reason == "timeout"
+                else f"ffmpeg was stopped before it finished ({stop_reason})."
+            )
+            raise error_cls(
+                what,
+                argv=argv,
+                returncode=proc.returncode,
+                stderr_tail=stderr_tail(stderr),
+                hint="Nothing was scored; run it again"
+                + (" with a longer --timeout." if stop_reason == "timeout" else "."),
+            )
+        if proc.returncode < 0:
+            raise FfmpegCancelledError(
+                f"ffmpeg was killed by signal {-proc.returncode} before it finished.",
+                argv=argv,
+                returncode=proc.returncode,
+                stderr_tail=stderr_tail(stderr),
+                hint="Nothing was scored; check memory (a 4K job takes ~1.25 GB) and run it again.",
+            )
+        return RunResult(argv, proc.returncode, stderr, elapsed, "".join(stdout_lines))
+
+    @staticmethod
+    def _wait(
+        proc: subprocess.Popen[str],
+        start: float,
+        timeout_s: float | None,
+        cancel: CancelToken | None,
+    ) -> str | None:
+        while True:
+            reason = None
+            if cancel is not None and cancel.cancelled:
+                reason = cancel.reason
+            elif timeout_s is not None and time.monotonic() - start > timeout_s:
+                reason = "timeout"
+            if reason is not None:
+                stop(proc)
+                return reason
+            try:
+                proc.wait(timeout=0.05)
+                return None
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Terminate, wait a grace period, then kill."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def check_returncode(result: RunResult, what: str, hint: str | None = None) -> None:
+    if result.returncode != 0:
+        raise FfmpegError(
+            f"ffmpeg failed while {what} (exit code {result.returncode}).",
+            argv=result.argv,
+            returncode=result.returncode,
+            stderr_tail=result.tail(),
+            hint=hint,
+        )

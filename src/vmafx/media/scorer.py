@@ -1,0 +1,263 @@
+"""`LibvmafScorer`: probe, check, build one ffmpeg run, parse, pool. The `Scorer` port.
+
+Every check that protects against a silently wrong score lives here: frame rates and frame
+counts must agree (or the user asks for a sync), sizes are scaled only when allowed, and the
+frame counts ffmpeg actually decoded are compared again after the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from vmafx.core.features import feature_vector_v1
+from vmafx.core.media import RawFormat, VideoInfo
+from vmafx.core.pooling import pool
+from vmafx.core.scores import ScoreReport, ScoreResult
+from vmafx.errors import FfmpegError, MismatchError, NotVideoError, ScoreLogError
+from vmafx.media import graph
+from vmafx.media.ffmpeg import FfmpegInfo
+from vmafx.media.probe import is_raw, probe
+from vmafx.media.runner import CancelToken, FfmpegRunner, Progress, RunResult
+from vmafx.media.vmaflog import (
+    VmafLog,
+    decoded_frame_counts,
+    parse_vmaf_log,
+    raise_for_libvmaf_init,
+)
+
+#: Called with (frames done, frames expected) as ffmpeg reports progress.
+ScoreProgress = Callable[[int, int], None]
+
+#: Which log keys each extractor writes (prefixes), to report what the user asked for.
+_OUTPUT_PREFIXES = {
+    "psnr": ("psnr_y", "psnr_cb", "psnr_cr"),
+    "ciede": ("ciede2000",),
+    "adm": ("integer_adm", "integer_aim"),
+    "vif": ("integer_vif",),
+    "motion": ("integer_motion", "VMAF_integer_feature_motion"),
+    "ssim": ("float_ssim",),
+    "ms_ssim": ("float_ms_ssim",),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreRequest:
+    reference: str
+    distorted: tuple[str, ...]
+    options: graph.ScoreOptions = dataclasses.field(default_factory=graph.ScoreOptions)
+    raw: RawFormat | None = None
+    #: Score only the frames both inputs have (off: differing frame counts are an error).
+    shortest: bool = False
+    timeout_s: float | None = None
+
+
+class Scorer(Protocol):
+    def score(
+        self,
+        request: ScoreRequest,
+        *,
+        on_progress: ScoreProgress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ScoreReport: ...
+
+
+def default_threads() -> int:
+    """Every core this process may use (libvmaf's n_threads=0 would mean one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def pooled_keys(
+    log: VmafLog, models: Sequence[graph.ModelRef], features: Sequence[str]
+) -> list[str]:
+    """Metrics to report pooled: each model's score and the outputs of the asked-for features."""
+    keys = [m.name for m in models if m.name in log.frames]
+    for feature in features:
+        prefixes = _OUTPUT_PREFIXES.get(feature, (feature,))
+        keys += [k for k in log.frames if k.startswith(prefixes) and k not in keys]
+    return keys
+
+
+class LibvmafScorer:
+    """Scores with the real libvmaf inside ffmpeg."""
+
+    def __init__(self, ffmpeg: FfmpegInfo, runner: FfmpegRunner) -> None:
+        self._ffmpeg = ffmpeg
+        self._runner = runner
+
+    def probe_all(self, request: ScoreRequest) -> tuple[VideoInfo, list[VideoInfo]]:
+        reference = probe(request.reference, request.raw)
+        distorted = [probe(path, request.raw) for path in request.distorted]
+        for info in distorted:
+            check_compatible(reference, info, request)
+        return reference, distorted
+
+    def score(
+        self,
+        request: ScoreRequest,
+        *,
+        on_progress: ScoreProgress | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ScoreReport:
+        reference, distorted = self.probe_all(request)
+        options = request.options
+        expected = max(info.frame_count or 0 for info in [reference, *distorted])
+
+        def progress(p: Progress) -> None:
+            if on_progress is not None:
+                on_progress(p.frame, expected)
+
+        with tempfile.TemporaryDirectory(prefix="vmafx-score-") as log_dir:
+            command = graph.build_score_command(
+                self._ffmpeg.path,
+                (self._input(request.reference, request), reference),
+                [
+                    (self._input(p, request), i)
+                    for p, i in zip(request.distorted, distorted, strict=True)
+                ],
+                options,
+                log_dir,
+                shortest=request.shortest or options.sync_fps,
+            )
+            result = self._runner.run(
+                command.argv, timeout_s=request.timeout_s, cancel=cancel, on_progress=progress
+            )
+            self._raise_for_failure(result, request)
+            logs = [
+                self._read_log(path, dis)
+                for path, dis in zip(command.log_paths, request.distorted, strict=True)
+            ]
+        decoded = decoded_frame_counts(result.stderr)
+        results = []
+        for i, (log, info) in enumerate(zip(logs, distorted, strict=True)):
+            count = self._frames_compared(request, reference, info, decoded, i + 1)
+            results.append(self._result(log, info, reference, command, options, count))
+        versions = {"ffmpeg": self._ffmpeg.version, "libvmaf": logs[0].version}
+        return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s)
+
+    @staticmethod
+    def _input(path: str, request: ScoreRequest) -> graph.Input:
+        return graph.Input(path, request.raw if is_raw(path) else None)
+
+    def _raise_for_failure(self, result: RunResult, request: ScoreRequest) -> None:
+        if result.returncode == 0:
+            return
+        raise_for_libvmaf_init(result.stderr)
+        tail = result.tail()
+        for path in (request.reference, *request.distorted):
+            if path in tail and ("Invalid data" in tail or "error" in tail.lower()):
+                raise NotVideoError(
+                    f"ffmpeg could not decode {path}; it may be corrupt or truncated.",
+                    path=path,
+                    hint="Re-encode or re-download the file, then score again.\n" + tail,
+                )
+        raise FfmpegError(
+            f"ffmpeg failed while scoring {', '.join(request.distorted)} against "
+            f"{request.reference} (exit code {result.returncode}).",
+            argv=result.argv,
+            returncode=result.returncode,
+            stderr_tail=tail,
+            hint="The last lines of ffmpeg's output below say why.",
+        )
+
+    @staticmethod
+    def _read_log(path: str, where: str) -> VmafLog:
+        try:
+            text = Path(path).read_text()
+        except FileNotFoundError:
+            raise ScoreLogError(
+                f"libvmaf wrote no log for {where}.", hint="Run again; report a bug if it repeats."
+            ) from None
+        return parse_vmaf_log(text, where=where)
+
+    @staticmethod
+    def _frames_compared(
+        request: ScoreRequest,
+        reference: VideoInfo,
+        distorted: VideoInfo,
+        decoded: dict[int, int],
+        index: int,
+    ) -> int:
+        ref_n, dis_n = decoded.get(0), decoded.get(index)
+        if ref_n is None or dis_n is None:
+            raise ScoreLogError(
+                "ffmpeg did not report how many frames it decoded, so vmafx cannot vouch "
+                "that the inputs were compared frame for frame.",
+                hint="Use an ffmpeg 6.1 or newer (VMAFX_FFMPEG), or unset VMAFX_FFMPEG.",
+            )
+        if request.shortest or request.options.sync_fps:
+            return min(ref_n, dis_n) if not request.options.sync_fps else ref_n
+        if ref_n != dis_n:
+            raise frame_count_error(reference.path, ref_n, distorted.path, dis_n)
+        return ref_n
+
+    @staticmethod
+    def _result(
+        log: VmafLog,
+        info: VideoInfo,
+        reference: VideoInfo,
+        command: graph.ScoreCommand,
+        options: graph.ScoreOptions,
+        frame_count: int,
+    ) -> ScoreResult:
+        keys = pooled_keys(log, command.models, command.features)
+        pooled = {k: pool(log.frames[k], log.pooled.get(k)) for k in keys}
+        features = (
+            feature_vector_v1(log.frames, where=info.path) if options.feature_vector else None
+        )
+        adjustments = tuple(graph.distorted_chain(reference, info, options).split(",")[1:])
+        return ScoreResult(
+            distorted=info.path,
+            frame_count=frame_count,
+            scored_frames=len(log.frame_nums),
+            pooled=pooled,
+            frames={k: log.frames[k] for k in log.frames},
+            frame_nums=log.frame_nums,
+            features=features,
+            adjustments=adjustments,
+        )
+
+
+def frame_count_error(ref: str, ref_n: int, dis: str, dis_n: int) -> MismatchError:
+    return MismatchError(
+        f"The reference {ref} has {ref_n} frames but the distorted {dis} has {dis_n}; "
+        "comparing them frame by frame would give a wrong score.",
+        hint="Trim them to the same frames, or pass --sync shortest to score only the "
+        f"first {min(ref_n, dis_n)} frames of each.",
+    )
+
+
+def check_compatible(reference: VideoInfo, distorted: VideoInfo, request: ScoreRequest) -> None:
+    """Refuse pairs that would score wrong without an explicit option."""
+    opts = request.options
+    if distorted.fps != reference.fps and not opts.sync_fps:
+        raise MismatchError(
+            f"The reference {reference.path} runs at {float(reference.fps):.3f} fps but the "
+            f"distorted {distorted.path} at {float(distorted.fps):.3f} fps; frames would be "
+            "compared out of step.",
+            hint="Pass --sync fps to convert the distorted input to the reference's frame rate "
+            "(ffmpeg's fps filter) and score the frames they share.",
+        )
+    if (distorted.width, distorted.height) != (
+        reference.width,
+        reference.height,
+    ) and not opts.scale:
+        raise MismatchError(
+            f"The distorted {distorted.path} is {distorted.size} but the reference "
+            f"{reference.path} is {reference.size}, and --no-scale forbids scaling.",
+            hint="Drop --no-scale to scale the distorted input to the reference with bicubic.",
+        )
+    counts_known = reference.frame_count is not None and distorted.frame_count is not None
+    if counts_known and not (request.shortest or opts.sync_fps):
+        assert reference.frame_count is not None and distorted.frame_count is not None
+        if reference.frame_count != distorted.frame_count:
+            raise frame_count_error(
+                reference.path, reference.frame_count, distorted.path, distorted.frame_count
+            )

@@ -1,0 +1,152 @@
+from fractions import Fraction
+
+import pytest
+
+from vmafx.core.media import RawFormat, VideoInfo
+from vmafx.media.graph import (
+    Input,
+    ScoreOptions,
+    build_score_command,
+    distorted_chain,
+    escape_option,
+    feature_entries,
+    model_refs,
+)
+
+
+def info(path="x.mp4", w=1920, h=1080, pix_fmt="yuv420p", fps=Fraction(24), n=10):
+    return VideoInfo(path, w, h, pix_fmt, 8, fps, False, n, n / 24, "h264", "mp4")
+
+
+def graph_of(argv):
+    return argv[argv.index("-filter_complex") + 1]
+
+
+def test_several_distorted_inputs_share_one_decoded_and_split_reference():
+    cmd = build_score_command(
+        "ffmpeg",
+        (Input("ref.mp4"), info("ref.mp4")),
+        [(Input(f"d{i}.mp4"), info(f"d{i}.mp4")) for i in range(3)],
+        ScoreOptions(threads=2),
+        "/tmp/logs",
+    )
+    graph = graph_of(cmd.argv)
+    assert graph.count("split=3") == 1
+    assert cmd.argv.count("-i") == 4
+    assert cmd.argv[cmd.argv.index("-i") + 1] == "ref.mp4"
+    assert graph.count("libvmaf=") == 3
+    assert cmd.log_paths == [f"/tmp/logs/vmaf_{i}.json" for i in range(3)]
+    assert [cmd.argv[i + 1] for i, a in enumerate(cmd.argv) if a == "-map"] == [
+        "[o0]",
+        "[o1]",
+        "[o2]",
+    ]
+
+
+def test_libvmaf_gets_the_distorted_input_first_and_the_reference_second():
+    cmd = build_score_command(
+        "ffmpeg", (Input("ref.mp4"), info()), [(Input("d.mp4"), info())], ScoreOptions(), "/t"
+    )
+    graph = graph_of(cmd.argv)
+    assert "[d0][r0]libvmaf=" in graph
+    assert graph.startswith("[0:v]setpts=PTS-STARTPTS[r0]")
+    assert "[1:v]setpts=PTS-STARTPTS[d0]" in graph
+
+
+def test_one_pass_carries_threads_subsample_models_and_features():
+    opts = ScoreOptions(
+        models=("vmaf_v0.6.1", "vmaf_v0.6.1neg"), features=("float_ssim",), subsample=5, threads=8
+    )
+    graph = graph_of(
+        build_score_command("ff", (Input("r"), info()), [(Input("d"), info())], opts, "/t").argv
+    )
+    assert "n_threads=8" in graph
+    assert "n_subsample=5" in graph
+    assert (
+        r"version=vmaf_v0.6.1\\:name=vmaf_v0.6.1|version=vmaf_v0.6.1neg\\:name=vmaf_v0.6.1neg"
+        in graph
+    )
+    assert "name=float_ssim|" in graph
+    assert r"name=psnr\\:enable_mse=true" in graph
+
+
+def test_a_smaller_distorted_input_is_scaled_to_the_reference_with_bicubic():
+    chain = distorted_chain(info(), info(w=1280, h=720), ScoreOptions())
+    assert chain == "setpts=PTS-STARTPTS,scale=1920:1080:flags=bicubic"
+
+
+def test_no_scale_leaves_the_size_alone():
+    assert "scale" not in distorted_chain(info(), info(w=1280, h=720), ScoreOptions(scale=False))
+
+
+def test_sync_fps_converts_the_distorted_frame_rate_to_the_reference():
+    chain = distorted_chain(
+        info(fps=Fraction(24000, 1001)), info(fps=Fraction(30)), ScoreOptions(sync_fps=True)
+    )
+    assert "fps=24000/1001" in chain
+
+
+def test_a_different_pixel_format_is_converted_to_the_reference_format():
+    chain = distorted_chain(info(pix_fmt="yuv420p10le"), info(), ScoreOptions())
+    assert chain.endswith("format=yuv420p10le")
+
+
+def test_raw_inputs_get_format_size_and_rate_before_their_path():
+    raw = Input("a.yuv", RawFormat(1920, 1080, "yuv420p10le", Fraction(30000, 1001)))
+    assert raw.argv() == [
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-s",
+        "1920x1080",
+        "-framerate",
+        "30000/1001",
+        "-i",
+        "a.yuv",
+    ]
+
+
+def test_one_model_scores_as_vmaf_and_several_by_their_names():
+    assert [m.name for m in model_refs(["vmaf_v0.6.1"])] == ["vmaf"]
+    names = [m.name for m in model_refs(["vmaf_v0.6.1", "/models/custom.json", "vmaf_v0.6.1"])]
+    assert names == ["vmaf_v0.6.1", "custom", "vmaf_v0.6.1_2"]
+    assert model_refs(["/models/custom.json"])[0].is_path
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("/tmp/a.json", "/tmp/a.json"),
+        ("/tmp/a:b.json", r"/tmp/a\\:b.json"),
+        ("/tmp/a,b[1];c.json", r"/tmp/a\,b\[1\]\;c.json"),
+        ("it's", r"it\\\'s"),
+    ],
+)
+def test_values_are_escaped_for_both_filtergraph_levels(raw, escaped):
+    assert escape_option(raw) == escaped
+
+
+def test_feature_vector_adds_its_extractors_once():
+    entries = feature_entries(ScoreOptions(features=("psnr", "cambi")))
+    assert entries.count("name=psnr:enable_mse=true") == 1
+    assert "name=psnr" not in entries
+    assert "name=cambi" in entries
+    assert feature_entries(ScoreOptions(feature_vector=False)) == []
+
+
+def test_shortest_ends_each_comparison_with_the_shorter_input():
+    cmd = build_score_command(
+        "ff", (Input("r"), info()), [(Input("d"), info())], ScoreOptions(), "/t", shortest=True
+    )
+    assert ":shortest=1" in graph_of(cmd.argv)
+
+
+def test_the_command_asks_for_progress_and_decoded_frame_counts():
+    argv = build_score_command(
+        "ff", (Input("r"), info()), [(Input("d"), info())], ScoreOptions(), "/t"
+    ).argv
+    assert argv[:1] == ["ff"]
+    assert argv[argv.index("-progress") : argv.index("-progress") + 2] == ["-progress", "pipe:1"]
+    assert argv[argv.index("-v") + 1] == "verbose"
+    assert argv[-3:] == ["null", "-"] or argv[-2:] == ["null", "-"]
