@@ -1,0 +1,5 @@
+"""`python -m vmafx` runs the CLI."""
+
+from vmafx.cli.app import main
+
+main()

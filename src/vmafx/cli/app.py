@@ -1,0 +1,72 @@
+"""The `vmafx` command: one Typer app; errors become one paragraph and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from vmafx import __version__
+from vmafx.cli import score as score_cmd
+from vmafx.errors import VmafxError, exit_code_for
+
+app = typer.Typer(
+    name="vmafx",
+    help="Measure and optimise video quality with the real libvmaf.\n\n"
+    "Start with `vmafx score REFERENCE DISTORTED` to score a pair.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+app.command("score", help=score_cmd.HELP, no_args_is_help=True)(score_cmd.score)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vmafx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what vmafx does to stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def report_error(error: VmafxError, console: Console | None = None) -> int:
+    """Print an error as one paragraph (plus ffmpeg's tail) on stderr; return its exit code."""
+    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(Text.assemble(("error: ", "bold red"), str(error)))
+    return exit_code_for(error)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except VmafxError as error:
+        sys.exit(report_error(error))
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted; nothing was written.")
+        sys.exit(130)
+    except typer.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except Exception as error:  # click's usage errors and the like
+        import click  # noqa: PLC0415
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

@@ -1,0 +1,72 @@
+"""Rendering score reports: a Rich table, one JSON object, CSV rows, per-frame CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from vmafx.core.pooling import POOL_METHODS
+from vmafx.core.scores import ScoreReport
+
+
+def to_json(report: ScoreReport) -> str:
+    return json.dumps(report.as_dict(), indent=2)
+
+
+def to_csv(report: ScoreReport) -> str:
+    """One row per (distorted, metric) with every pooling method as a column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["reference", "distorted", "metric", "frame_count", *POOL_METHODS])
+    for result in report.results:
+        for metric, pooled in result.pooled.items():
+            values = pooled.as_dict()
+            writer.writerow(
+                [report.reference, result.distorted, metric, result.frame_count]
+                + [f"{values[m]:.6f}" for m in POOL_METHODS]
+            )
+    return buffer.getvalue()
+
+
+def print_table(report: ScoreReport, console: Console) -> None:
+    for result in report.results:
+        title = f"{result.distorted}  vs  {report.reference}"
+        table = Table(title=title, title_justify="left", header_style="bold")
+        table.add_column("metric")
+        for method in POOL_METHODS:
+            table.add_column(method.replace("_", " "), justify="right")
+        for metric, pooled in result.pooled.items():
+            values = pooled.as_dict()
+            table.add_row(metric, *(f"{values[m]:.4f}" for m in POOL_METHODS))
+        console.print(table)
+        notes = [f"{result.frame_count} frames"]
+        if result.scored_frames != result.frame_count:
+            notes.append(f"{result.scored_frames} scored (subsampled)")
+        if result.adjustments:
+            notes.append("distorted adjusted: " + ", ".join(result.adjustments))
+        if result.features is not None:
+            notes.append(
+                f"feature vector {result.features.schema} ({len(result.features.values)} values)"
+            )
+        console.print("  " + "; ".join(notes), style="dim")
+    versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
+    console.print(f"  {versions}; {report.elapsed_s:.1f} s", style="dim")
+
+
+def write_per_frame(report: ScoreReport, path: Path) -> None:
+    """Long CSV: one row per (distorted, frame) with every per-frame metric as a column."""
+    names: list[str] = []
+    for result in report.results:
+        names += [n for n in result.frames if n not in names]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["distorted", "frame", *names])
+        for result in report.results:
+            for i, frame in enumerate(result.frame_nums):
+                row = [result.frames[n][i] if n in result.frames else "" for n in names]
+                writer.writerow([result.distorted, frame, *row])

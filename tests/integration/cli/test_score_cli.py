@@ -1,0 +1,154 @@
+"""`vmafx score` as a user runs it: a real process, real ffmpeg, exit codes from one table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import MEDIA
+
+from vmafx.media.ffmpeg import locate
+
+pytestmark = pytest.mark.integration
+REF = str(MEDIA / "ref.y4m")
+GOLDEN = json.loads((MEDIA / "golden.json").read_text())
+
+
+def vmafx(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k != "VMAFX_FFMPEG"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "vmafx", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
+
+
+def test_json_output_has_the_documented_shape():
+    out = vmafx(
+        "score",
+        REF,
+        str(MEDIA / "dis.mp4"),
+        str(MEDIA / "dis.mkv"),
+        "--format",
+        "json",
+        "-f",
+        "psnr",
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["reference"] == REF
+    assert [r["distorted"] for r in data["results"]] == [
+        str(MEDIA / "dis.mp4"),
+        str(MEDIA / "dis.mkv"),
+    ]
+    first = data["results"][0]
+    assert first["frame_count"] == 8
+    assert set(first["pooled"]) == {"vmaf", "psnr_y", "psnr_cb", "psnr_cr"}
+    assert set(first["pooled"]["vmaf"]) == {"mean", "harmonic_mean", "min", "max", "p5", "p95"}
+    assert first["pooled"]["vmaf"]["mean"] == pytest.approx(
+        GOLDEN["dis.mp4"]["pooled"]["vmaf"]["mean"], abs=1e-4
+    )
+    assert first["features"]["schema"] == "vmafx-features-v1"
+    assert len(first["features"]["names"]) == len(first["features"]["values"]) == 80
+    assert set(data["versions"]) == {"ffmpeg", "libvmaf"}
+
+
+def test_table_output_shows_metrics_and_per_frame_csv_is_written(tmp_path):
+    frames = tmp_path / "frames.csv"
+    out = vmafx("score", REF, str(MEDIA / "dis.mp4"), "--per-frame", str(frames))
+    assert out.returncode == 0, out.stderr
+    assert "vmaf" in out.stdout and "harmonic mean" in out.stdout
+    with frames.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 8
+    assert float(rows[0]["vmaf"]) > 0 and "integer_adm2" in rows[0]
+
+
+def test_csv_output_has_one_row_per_metric():
+    out = vmafx("score", REF, str(MEDIA / "dis.mp4"), "--format", "csv")
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("reference,distorted,metric,frame_count,mean")
+    assert len(lines) == 2 and ",vmaf,8," in lines[1]
+
+
+def _raw_args(width: str = "80") -> list[str]:
+    return ["--width", width, "--height", "48", "--pix-fmt", "yuv420p10le"]
+
+
+BAD_INPUTS = [
+    ("missing file", [REF, str(MEDIA / "nope.mp4")], 3, "nope.mp4 does not exist"),
+    ("not a video", [REF, str(MEDIA / "golden.json")], 4, "golden.json is not a video"),
+    ("corrupt video", [REF, str(MEDIA / "corrupt.mp4")], 4, "corrupt.mp4"),
+    (
+        "raw without size",
+        [str(MEDIA / "ref_10bit.yuv"), str(MEDIA / "dis_10bit.yuv")],
+        5,
+        "no size was given",
+    ),
+    (
+        "size not dividing",
+        [str(MEDIA / "ref_10bit.yuv"), str(MEDIA / "dis_10bit.yuv"), *_raw_args("81")],
+        5,
+        "not a whole number",
+    ),
+    ("frame counts differ", [REF, str(MEDIA / "dis_short.mp4")], 6, "--sync shortest"),
+    ("frame rates differ", [REF, str(MEDIA / "dis_30fps.mp4")], 6, "--sync fps"),
+    ("unknown model", [REF, str(MEDIA / "dis.mp4"), "-m", "vmaf_v9"], 7, "vmaf_v9"),
+    ("unknown feature", [REF, str(MEDIA / "dis.mp4"), "-f", "sharpness"], 8, "sharpness"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "code", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS]
+)
+def test_bad_input_gets_one_paragraph_a_distinct_exit_code_and_no_traceback(
+    case, args, code, message
+):
+    out = vmafx("score", *args)
+    assert out.returncode == code, out.stderr
+    assert message in out.stderr
+    assert out.stderr.startswith("error: ")
+    assert "Traceback" not in out.stderr
+    assert out.stdout == ""
+
+
+def _fake_ffmpeg(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "ffmpeg"
+    script.write_text(f"#!/bin/sh\nREAL='{locate()}'\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_an_ffmpeg_without_libvmaf_is_named_with_the_fix(tmp_path):
+    fake = _fake_ffmpeg(
+        tmp_path,
+        'if [ "$2" = -filters ]; then "$REAL" "$@" | grep -v libvmaf; else exec "$REAL" "$@"; fi',
+    )
+    out = vmafx("score", REF, str(MEDIA / "dis.mp4"), env={"VMAFX_FFMPEG": fake})
+    assert out.returncode == 11
+    assert fake in out.stderr and "no libvmaf filter" in out.stderr and "VMAFX_FFMPEG" in out.stderr
+
+
+def test_ffmpeg_killed_mid_run_is_reported_and_nothing_is_printed(tmp_path):
+    fake = _fake_ffmpeg(tmp_path, 'case "$*" in *libvmaf*) kill -9 $$ ;; esac\nexec "$REAL" "$@"')
+    out = vmafx(
+        "score", REF, str(MEDIA / "dis.mp4"), "--format", "json", env={"VMAFX_FFMPEG": fake}
+    )
+    assert out.returncode == 130
+    assert "killed by signal 9" in out.stderr
+    assert out.stdout == ""
+
+
+def test_help_teaches_by_example():
+    out = vmafx("score", "--help")
+    assert out.returncode == 0
+    assert "vmafx score ref.mp4 enc_crf23.mp4" in out.stdout
+    assert "--sync" in out.stdout
