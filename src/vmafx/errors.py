@@ -24,6 +24,7 @@ transports).
     ├── ScoreLogError                        exit 9   libvmaf's log is missing or malformed
     ├── NotFoundError                        exit 14  a job, node or token that does not exist
     ├── ConflictError                        exit 15  a state change that is not allowed
+    │   └── StaleAttemptError                exit 15  a report from a fenced (superseded) attempt
     ├── AuthError                            exit 16  missing / wrong token, role too low
     └── UnavailableError                     exit 17  a service (store, controller) is not reachable
 """

@@ -1,0 +1,24 @@
+"""Pure scheduling policy: matching, ordering, leases and backoff, attempt fencing.
+
+No I/O: every function takes the time it needs. Stores receive a `Scheduler` as their
+`SchedulingPolicy` (vmafx.core.policy) and apply it inside their transactions.
+"""
+
+from vmafx.scheduler.fencing import check_report
+from vmafx.scheduler.leases import LeaseSettings, after_lost_lease, backoff_delay
+from vmafx.scheduler.matching import explain_unschedulable, open_queues, why_not
+from vmafx.scheduler.ordering import order_jobs, order_key
+from vmafx.scheduler.policy import Scheduler
+
+__all__ = [
+    "LeaseSettings",
+    "Scheduler",
+    "after_lost_lease",
+    "backoff_delay",
+    "check_report",
+    "explain_unschedulable",
+    "open_queues",
+    "order_jobs",
+    "order_key",
+    "why_not",
+]

@@ -1,0 +1,303 @@
+"""Store operations shared by every adapter: each runs inside one `Transaction`.
+
+These are the transaction scripts behind the JobStore methods that change state. They read
+and write only through the transaction and apply `core.lifecycle` and the injected
+`SchedulingPolicy`, so the in-memory and SQL stores cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from vmafx.core import lifecycle
+from vmafx.core.attempts import Attempt, AttemptOutcome, Attribution
+from vmafx.core.events import EventType
+from vmafx.core.jobs import Job, JobState, JsonObject
+from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.policy import ReportVerdict, SchedulingPolicy
+from vmafx.core.specs import check_finite_json
+from vmafx.errors import ConflictError, NotFoundError
+from vmafx.store.port import LeaseRenewal
+from vmafx.store.transaction import Transaction
+
+#: Pending jobs a claim reads first (usually the first fits), then per further round trip, and
+#: at most in all before it answers "nothing for you".
+CLAIM_FIRST_BATCH = 8
+CLAIM_BATCH = 64
+CLAIM_SCAN_LIMIT = 1024
+
+#: A report's effect: the job and attempt after it, and the event it appends.
+Change = Callable[[Job, Attempt], tuple[Job, Attempt, EventType, JsonObject]]
+
+
+def load_job(tx: Transaction, job_id: str, tenant: str | None = None) -> Job:
+    job = tx.job(job_id)
+    if job is None or (tenant is not None and job.tenant != tenant):
+        raise NotFoundError(f"job {job_id} does not exist.")
+    return job
+
+
+def live_session(tx: Transaction, session_id: str, now: datetime) -> NodeSession:
+    session = tx.session(session_id)
+    if session is None or not session.is_live(now):
+        raise NotFoundError(
+            f"node session {session_id} is unknown or expired.",
+            hint="Register the node again; its jobs go back to the queue as their leases run out.",
+        )
+    return session
+
+
+def submit(tx: Transaction, jobs: Sequence[Job]) -> list[Job]:
+    """Store new jobs; a known idempotency key answers with the earlier job instead."""
+    answers: list[Job] = []
+    fresh: list[Job] = []
+    keyed: dict[tuple[str, str], Job] = {}
+    for job in jobs:
+        if job.state is not JobState.PENDING or job.attempt:
+            raise ConflictError(f"job {job.id} must be new and pending to be submitted.")
+        if job.idempotency_key is not None:
+            key = (job.tenant, job.idempotency_key)
+            earlier = keyed.get(key) or tx.job_by_key(*key)
+            if earlier is not None:
+                answers.append(_same_submission(earlier, job))
+                continue
+            keyed[key] = job
+        fresh.append(job)
+        answers.append(job)
+    tx.insert_jobs(fresh)
+    tx.add_events(
+        [(job, EventType.SUBMITTED, {"kind": job.kind, "queue": job.queue}) for job in fresh]
+    )
+    return answers
+
+
+def _same_submission(earlier: Job, job: Job) -> Job:
+    if (earlier.kind, earlier.queue, earlier.spec) != (job.kind, job.queue, job.spec):
+        raise ConflictError(
+            f"idempotency key {job.idempotency_key!r} was used for job {earlier.id} "
+            "with a different kind, queue or spec.",
+            hint="Use a new key for a different job.",
+        )
+    return earlier
+
+
+def claim_next(
+    tx: Transaction,
+    policy: SchedulingPolicy,
+    session_id: str,
+    *,
+    now: datetime,
+    queues: Sequence[str] | None,
+    caps: NodeCapabilities | None,
+) -> Job | None:
+    session = live_session(tx, session_id, now)
+    if caps is not None:
+        session = dataclasses.replace(session, capabilities=caps)
+    caps = session.capabilities
+    selection = policy.open_queues(caps, tx.running_by_queue(session_id), queues)
+    if selection.is_empty:
+        return None
+    after = None
+    scanned, limit = 0, CLAIM_FIRST_BATCH
+    while scanned < CLAIM_SCAN_LIMIT:
+        batch = tx.candidates(session.tenant, selection, caps, now=now, after=after, limit=limit)
+        for job in batch:
+            if selection.admits(job.queue) and policy.can_run(job, caps):
+                return _claim(tx, policy, job, session, now)
+        if len(batch) < limit:
+            return None
+        after = policy.order_key(batch[-1])
+        scanned, limit = scanned + len(batch), CLAIM_BATCH
+    return None
+
+
+def _claim(
+    tx: Transaction, policy: SchedulingPolicy, job: Job, session: NodeSession, now: datetime
+) -> Job:
+    attempt = lifecycle.claim(job, session, now)
+    claimed = lifecycle.claimed(job, attempt, policy.lease_expiry(now))
+    tx.update_job(claimed)
+    tx.insert_attempt(attempt)
+    data: JsonObject = {"attempt": attempt.number, "node": session.name, "session": session.id}
+    tx.add_event(claimed, EventType.CLAIMED, data, now)
+    return claimed
+
+
+def renew(
+    tx: Transaction,
+    policy: SchedulingPolicy,
+    session_id: str,
+    now: datetime,
+    job_ids: Sequence[str] | None,
+) -> LeaseRenewal:
+    session = live_session(tx, session_id, now)
+    tx.save_session(
+        dataclasses.replace(session, last_seen_at=now, expires_at=policy.session_expiry(now))
+    )
+    held = {job.id: job for job in tx.running_jobs(session_id)}
+    expiry = policy.lease_expiry(now)
+    renewed: list[str] = []
+    cancel: list[str] = []
+    for job_id in sorted(held) if job_ids is None else job_ids:
+        job = held.get(job_id)
+        if job is None:
+            cancel.append(job_id)
+            continue
+        tx.update_job(lifecycle.renewed(job, expiry, now))
+        renewed.append(job_id)
+    return LeaseRenewal(renewed=renewed, cancel=cancel)
+
+
+def report(
+    tx: Transaction,
+    policy: SchedulingPolicy,
+    job_id: str,
+    *,
+    number: int,
+    session_id: str,
+    change: Change,
+) -> Job:
+    """Apply a node's report for attempt `number` if that attempt still holds the job."""
+    job = load_job(tx, job_id)
+    attempt = tx.attempt(job_id, number)
+    verdict = policy.check_report(job, attempt, number, session_id)
+    if verdict is not ReportVerdict.APPLY or attempt is None:
+        return job
+    new_job, new_attempt, event_type, data = change(job, attempt)
+    tx.update_job(new_job)
+    if new_attempt != attempt:
+        tx.update_attempt(new_attempt)
+    tx.add_event(new_job, event_type, data, new_job.updated_at)
+    return new_job
+
+
+def completion(result: JsonObject, now: datetime, attribution: Attribution | None) -> Change:
+    check_finite_json(result)
+
+    def change(job: Job, attempt: Attempt) -> tuple[Job, Attempt, EventType, JsonObject]:
+        ended = lifecycle.ended(attempt, AttemptOutcome.COMPLETED, now, attribution=attribution)
+        data: JsonObject = {"attempt": attempt.number}
+        return lifecycle.completed(job, result, now), ended, EventType.COMPLETED, data
+
+    return change
+
+
+def failure(error: str, now: datetime, attribution: Attribution | None) -> Change:
+    def change(job: Job, attempt: Attempt) -> tuple[Job, Attempt, EventType, JsonObject]:
+        outcome = AttemptOutcome.FAILED
+        ended = lifecycle.ended(attempt, outcome, now, error=error, attribution=attribution)
+        data: JsonObject = {"attempt": attempt.number, "error": error}
+        return lifecycle.failed(job, error, now), ended, EventType.FAILED, data
+
+    return change
+
+
+def release(reason: str, now: datetime) -> Change:
+    def change(job: Job, attempt: Attempt) -> tuple[Job, Attempt, EventType, JsonObject]:
+        text = reason or f"released by {attempt.node_name}"
+        ended = lifecycle.ended(attempt, AttemptOutcome.RELEASED, now, error=text)
+        back = lifecycle.requeued(job, now, available_at=now, reason=text, lost=False)
+        return back, ended, EventType.RELEASED, {"attempt": attempt.number, "reason": text}
+
+    return change
+
+
+def progress(value: float | None, partial: JsonObject | None, now: datetime) -> Change:
+    check_finite_json(value, "progress")
+    check_finite_json(partial, "partial")
+
+    def change(job: Job, attempt: Attempt) -> tuple[Job, Attempt, EventType, JsonObject]:
+        moved = dataclasses.replace(job, progress=value, updated_at=now)
+        data: JsonObject = {"attempt": attempt.number, "progress": value}
+        if partial:
+            data["partial"] = partial
+        return moved, attempt, EventType.PROGRESS, data
+
+    return change
+
+
+def cancel(
+    tx: Transaction, job_id: str, now: datetime, tenant: str | None, reason: str | None
+) -> Job:
+    job = load_job(tx, job_id, tenant)
+    if job.is_terminal:
+        return job
+    if job.state is JobState.RUNNING:
+        attempt = tx.attempt(job.id, job.attempt)
+        if attempt is not None:
+            ended = lifecycle.ended(attempt, AttemptOutcome.CANCELLED, now, error=reason)
+            tx.update_attempt(ended)
+    cancelled = lifecycle.cancelled(job, now, reason)
+    tx.update_job(cancelled)
+    tx.add_event(cancelled, EventType.CANCELLED, {"reason": reason}, now)
+    return cancelled
+
+
+def expire(tx: Transaction, policy: SchedulingPolicy, now: datetime, limit: int) -> list[Job]:
+    changed: list[Job] = []
+    for job in tx.expired_jobs(now, limit):
+        attempt = tx.attempt(job.id, job.attempt)
+        lost = [a for a in tx.attempts(job.id) if a.outcome is AttemptOutcome.EXPIRED]
+        if attempt is not None:
+            expired_at = job.lease.expires_at.isoformat() if job.lease else "?"
+            error = f"lease expired at {expired_at}"
+            ended = lifecycle.ended(attempt, AttemptOutcome.EXPIRED, now, error=error)
+            tx.update_attempt(ended)
+            lost.append(ended)
+        new = policy.after_lost_lease(job, lost, now)
+        tx.update_job(new)
+        event = EventType.FAILED if new.state is JobState.FAILED else EventType.REQUEUED
+        tx.add_event(new, event, {"attempt": job.attempt, "reason": new.pending_reason}, now)
+        changed.append(new)
+    return changed
+
+
+def register(
+    tx: Transaction,
+    policy: SchedulingPolicy,
+    *,
+    tenant: str,
+    name: str,
+    capabilities: NodeCapabilities,
+    token_sha256: str,
+    now: datetime,
+    session_id: str | None,
+) -> NodeSession:
+    session = NodeSession(
+        id=session_id or uuid.uuid4().hex,
+        tenant=tenant,
+        name=name,
+        capabilities=capabilities,
+        token_sha256=token_sha256,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=policy.session_expiry(now),
+    )
+    tx.save_session(session)
+    return session
+
+
+def forget_node(tx: Transaction, session_id: str, now: datetime) -> list[Job]:
+    released: list[Job] = []
+    for job in tx.running_jobs(session_id):
+        attempt = tx.attempt(job.id, job.attempt)
+        if attempt is None:
+            continue
+        change = release(f"node {attempt.node_name} left", now)
+        new_job, new_attempt, event_type, data = change(job, attempt)
+        tx.update_job(new_job)
+        tx.update_attempt(new_attempt)
+        tx.add_event(new_job, event_type, data, now)
+        released.append(new_job)
+    tx.delete_sessions([session_id])
+    return released
+
+
+def set_pending_reasons(tx: Transaction, reasons: Mapping[str, str | None]) -> None:
+    for job_id, reason in reasons.items():
+        job = tx.job(job_id)
+        if job is not None and job.state is JobState.PENDING and job.pending_reason != reason:
+            tx.update_job(dataclasses.replace(job, pending_reason=reason))

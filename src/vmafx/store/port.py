@@ -1,0 +1,212 @@
+"""The JobStore port: everything the controller keeps durably, as async methods on core types.
+
+Implementations: `InMemoryJobStore` (tests, `memory://`) and `SqlJobStore` (SQLite, PostgreSQL).
+Both pass one contract suite (tests/contract/test_job_store.py). Every method that changes
+something takes `now` explicitly; the caller owns the clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from vmafx.core.attempts import Attempt, Attribution
+from vmafx.core.events import EventType, JobEvent
+from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
+from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.tokens import ApiToken
+
+#: The largest page `list_jobs` returns.
+MAX_PAGE = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobQuery:
+    """Filters for `list_jobs`; an empty tuple or None means no filter on that field."""
+
+    tenant: str | None = None
+    states: tuple[JobState, ...] = ()
+    kinds: tuple[JobKind, ...] = ()
+    queues: tuple[str, ...] = ()
+    batch_id: str | None = None
+    parent_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobPage:
+    """Jobs newest first; pass `next_cursor` back for the next page (None: no more)."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LeaseRenewal:
+    """A heartbeat's answer: leases renewed, and jobs the node must stop (cancelled or lost)."""
+
+    renewed: list[str]
+    cancel: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueueDepth:
+    queue: str
+    state: JobState
+    count: int
+    oldest_created_at: datetime
+
+
+class JobStore(Protocol):
+    # --- jobs, client side -------------------------------------------------------------------
+    async def submit_job(self, job: Job) -> Job:
+        """Store a new pending job. A known (tenant, idempotency key) returns the earlier job;
+        the same key with a different kind or spec raises ConflictError."""
+        ...
+
+    async def submit_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        """`submit_job` for many jobs in one transaction, answers in the same order."""
+        ...
+
+    async def get_job(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """The job, or NotFoundError (also when it belongs to another tenant)."""
+        ...
+
+    async def list_jobs(
+        self, query: JobQuery, *, limit: int = 100, cursor: str | None = None
+    ) -> JobPage: ...
+
+    async def cancel_job(
+        self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
+    ) -> Job:
+        """Cancel a pending or running job; a terminal job is returned unchanged."""
+        ...
+
+    async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
+        """Record why pending jobs cannot run (None clears); other jobs are left alone."""
+        ...
+
+    async def queue_depths(self, *, tenant: str | None = None) -> list[QueueDepth]:
+        """Pending and running job counts per queue, with the oldest job's creation time."""
+        ...
+
+    async def list_attempts(self, job_id: str, *, tenant: str | None = None) -> list[Attempt]: ...
+
+    # --- jobs, node side ---------------------------------------------------------------------
+    async def claim_next(
+        self,
+        session_id: str,
+        *,
+        now: datetime,
+        queues: Sequence[str] | None = None,
+        capabilities: NodeCapabilities | None = None,
+    ) -> Job | None:
+        """Atomically take the first pending job this node may run, or None.
+
+        `queues` narrows the node's subscription; `capabilities` replaces the registered ones
+        for this claim. Raises NotFoundError for an unknown or expired session.
+        """
+        ...
+
+    async def renew_leases(
+        self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None
+    ) -> LeaseRenewal:
+        """Heartbeat: extend the session and the leases of `job_ids` (None: all it holds)."""
+        ...
+
+    async def report_progress(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        progress: float | None,
+        partial: JsonObject | None = None,
+    ) -> Job: ...
+
+    async def complete_job(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        result: JsonObject,
+        attribution: Attribution | None = None,
+    ) -> Job:
+        """Final success report, fenced by attempt and session; a repeat is a no-op."""
+        ...
+
+    async def fail_job(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        error: str,
+        attribution: Attribution | None = None,
+    ) -> Job: ...
+
+    async def release_job(
+        self, job_id: str, *, attempt: int, session_id: str, now: datetime, reason: str = ""
+    ) -> Job:
+        """Give a running job back (node draining): pending again, not counted as lost."""
+        ...
+
+    async def expire_leases(self, *, now: datetime, limit: int = 1000) -> list[Job]:
+        """Requeue (with backoff) or fail running jobs whose lease ran out; returns them."""
+        ...
+
+    # --- node sessions -----------------------------------------------------------------------
+    async def register_node(
+        self,
+        *,
+        tenant: str,
+        name: str,
+        capabilities: NodeCapabilities,
+        token_sha256: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> NodeSession: ...
+
+    async def get_node(self, session_id: str, *, tenant: str | None = None) -> NodeSession: ...
+
+    async def list_nodes(
+        self, *, tenant: str | None = None, live_at: datetime | None = None
+    ) -> list[NodeSession]: ...
+
+    async def forget_node(self, session_id: str, *, now: datetime) -> list[Job]:
+        """Drop a session; its running jobs go back to pending (not counted as lost)."""
+        ...
+
+    async def expire_nodes(self, *, now: datetime) -> list[str]:
+        """Drop sessions not seen within their TTL; their leases expire on their own."""
+        ...
+
+    # --- events ------------------------------------------------------------------------------
+    async def append_event(
+        self, job_id: str, event_type: EventType, data: JsonObject, *, now: datetime
+    ) -> JobEvent: ...
+
+    async def list_events(
+        self, job_id: str, *, after: int = 0, limit: int = 1000, tenant: str | None = None
+    ) -> list[JobEvent]: ...
+
+    # --- API tokens --------------------------------------------------------------------------
+    async def create_token(self, token: ApiToken) -> ApiToken: ...
+
+    async def find_token(self, token_sha256: str) -> ApiToken | None: ...
+
+    async def list_tokens(self, *, tenant: str | None = None) -> list[ApiToken]: ...
+
+    async def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken: ...
+
+    # --- the store itself --------------------------------------------------------------------
+    async def ping(self) -> None:
+        """Raise UnavailableError unless the store answers and its schema is current."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,113 @@
+"""Read-only queries of the SQL store (listings, counts, lookups) and token writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from vmafx.core.events import JobEvent
+from vmafx.core.jobs import Job, JobState
+from vmafx.core.nodes import NodeSession
+from vmafx.core.tokens import ApiToken
+from vmafx.store.paging import check_limit, decode_cursor, encode_cursor
+from vmafx.store.port import JobPage, JobQuery, QueueDepth
+from vmafx.store.sql import rows
+from vmafx.store.sql.schema import api_tokens, job_events, jobs, node_sessions
+
+
+def job(connection: Connection, job_id: str) -> Job | None:
+    row = connection.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    return rows.job_from_row(row) if row else None
+
+
+def list_jobs(connection: Connection, query: JobQuery, limit: int, cursor: str | None) -> JobPage:
+    check_limit(limit)
+    c = jobs.c
+    stmt = sa.select(jobs)
+    if query.tenant is not None:
+        stmt = stmt.where(c.tenant == query.tenant)
+    if query.states:
+        stmt = stmt.where(c.state.in_([state.value for state in query.states]))
+    if query.kinds:
+        stmt = stmt.where(c.kind.in_([kind.value for kind in query.kinds]))
+    if query.queues:
+        stmt = stmt.where(c.queue.in_(query.queues))
+    if query.batch_id is not None:
+        stmt = stmt.where(c.batch_id == query.batch_id)
+    if query.parent_id is not None:
+        stmt = stmt.where(c.parent_id == query.parent_id)
+    if cursor:
+        created_at, job_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            sa.or_(c.created_at < created_at, sa.and_(c.created_at == created_at, c.id < job_id))
+        )
+    stmt = stmt.order_by(c.created_at.desc(), c.id.desc()).limit(limit + 1)
+    found = [rows.job_from_row(row) for row in connection.execute(stmt).mappings()]
+    page = found[:limit]
+    more = len(found) > limit
+    return JobPage(jobs=page, next_cursor=encode_cursor(page[-1]) if more else None)
+
+
+def queue_depths(connection: Connection, tenant: str | None) -> list[QueueDepth]:
+    c = jobs.c
+    live = [JobState.PENDING.value, JobState.RUNNING.value]
+    stmt = (
+        sa.select(c.queue, c.state, sa.func.count(), sa.func.min(c.created_at))
+        .where(c.state.in_(live))
+        .group_by(c.queue, c.state)
+        .order_by(c.queue, c.state)
+    )
+    if tenant is not None:
+        stmt = stmt.where(c.tenant == tenant)
+    depths: list[QueueDepth] = []
+    for queue, state, count, oldest in connection.execute(stmt):
+        depths.append(
+            QueueDepth(queue=queue, state=JobState(state), count=count, oldest_created_at=oldest)
+        )
+    return depths
+
+
+def list_nodes(
+    connection: Connection, tenant: str | None, live_at: datetime | None
+) -> list[NodeSession]:
+    stmt = sa.select(node_sessions).order_by(node_sessions.c.name, node_sessions.c.id)
+    if tenant is not None:
+        stmt = stmt.where(node_sessions.c.tenant == tenant)
+    if live_at is not None:
+        stmt = stmt.where(node_sessions.c.expires_at >= live_at)
+    return [rows.session_from_row(row) for row in connection.execute(stmt).mappings()]
+
+
+def list_events(connection: Connection, job_id: str, after: int, limit: int) -> list[JobEvent]:
+    stmt = (
+        sa.select(job_events)
+        .where(job_events.c.job_id == job_id, job_events.c.seq > after)
+        .order_by(job_events.c.seq)
+        .limit(limit)
+    )
+    return [rows.event_from_row(row) for row in connection.execute(stmt).mappings()]
+
+
+def token_by(connection: Connection, column: sa.Column[Any], value: str) -> ApiToken | None:
+    row = connection.execute(sa.select(api_tokens).where(column == value)).mappings().first()
+    return rows.token_from_row(row) if row else None
+
+
+def list_tokens(connection: Connection, tenant: str | None) -> list[ApiToken]:
+    stmt = sa.select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
+    if tenant is not None:
+        stmt = stmt.where(api_tokens.c.tenant == tenant)
+    return [rows.token_from_row(row) for row in connection.execute(stmt).mappings()]
+
+
+def revoke_token(connection: Connection, token_id: str, now: datetime) -> ApiToken | None:
+    stmt = (
+        sa.update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    connection.execute(stmt)
+    return token_by(connection, api_tokens.c.id, token_id)

@@ -1,0 +1,165 @@
+"""The SQL schema as SQLAlchemy Core tables. Migrations must produce exactly this (tested).
+
+Times are stored in UTC (`timestamptz` on PostgreSQL); JSON is `jsonb` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+ID = sa.String(36)
+NAME = sa.String(255)
+EVENT_SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+jobs: sa.Table = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant", NAME, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("queue", sa.String(64), nullable=False),
+    sa.Column("priority", sa.Integer, nullable=False),
+    sa.Column("spec", JSON, nullable=False),
+    sa.Column("req_backend", sa.String(64)),
+    sa.Column("req_gpu_vendor", sa.String(32)),
+    sa.Column("req_encoder", sa.String(64)),
+    sa.Column("req_min_gpu_memory_mb", sa.Integer),
+    sa.Column("req_labels", JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("lost_leases", sa.Integer, nullable=False),
+    sa.Column("available_at", UtcDateTime, nullable=False),
+    sa.Column("lease_session", sa.String(64)),
+    sa.Column("lease_node", NAME),
+    sa.Column("lease_expires_at", UtcDateTime),
+    sa.Column("progress", sa.Float),
+    sa.Column("result", JSON),
+    sa.Column("error", sa.Text),
+    sa.Column("pending_reason", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("finished_at", UtcDateTime),
+    sa.Column("parent_id", ID),
+    sa.Column("batch_id", sa.String(64)),
+    sa.Column("idempotency_key", NAME),
+    sa.UniqueConstraint("tenant", "idempotency_key"),
+    sa.CheckConstraint(
+        "state IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="state"
+    ),
+    sa.CheckConstraint("(state = 'running') = (lease_session IS NOT NULL)", name="lease"),
+    sa.Index("ix_jobs_listing", "tenant", "created_at", "id"),
+    sa.Index("ix_jobs_lease", "state", "lease_expires_at"),
+    sa.Index("ix_jobs_lease_session", "lease_session"),
+    sa.Index("ix_jobs_batch", "batch_id"),
+    sa.Index("ix_jobs_parent", "parent_id"),
+)
+
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("tenant", NAME, nullable=False),
+    sa.Column("session_id", sa.String(64), nullable=False),
+    sa.Column("node_name", NAME, nullable=False),
+    sa.Column("host", NAME, nullable=False),
+    sa.Column("gpu", JSON),
+    sa.Column("labels", JSON, nullable=False),
+    sa.Column("encoder", sa.String(64)),
+    sa.Column("fallback", sa.Boolean, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("ended_at", UtcDateTime),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("error", sa.Text),
+)
+
+node_sessions = sa.Table(
+    "node_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("tenant", NAME, nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("capabilities", JSON, nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("last_seen_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Index("ix_node_sessions_tenant", "tenant", "expires_at"),
+)
+
+job_events = sa.Table(
+    "job_events",
+    metadata,
+    sa.Column("seq", EVENT_SEQ, primary_key=True, autoincrement=True),
+    sa.Column(
+        "job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("tenant", NAME, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("data", JSON, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("tenant", NAME, nullable=False),
+    sa.Column("name", NAME, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+    sa.Column("revoked_at", UtcDateTime),
+)
+
+#: Claims read pending jobs of one tenant in claim order straight off this index (no sort).
+sa.Index(
+    "ix_jobs_claim",
+    jobs.c.tenant,
+    jobs.c.state,
+    jobs.c.priority.desc(),
+    jobs.c.created_at,
+    jobs.c.id,
+)

@@ -1,0 +1,311 @@
+"""`SqlJobStore`: the JobStore on SQLite or PostgreSQL through SQLAlchemy Core.
+
+SQLAlchemy runs synchronously in worker threads (`asyncio.to_thread`), one pooled connection
+per call, so concurrent calls are truly concurrent and claims rely on the database's locks.
+State changes run the shared operations (`vmafx.store.operations`) in one transaction each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from vmafx.core.attempts import Attempt, Attribution
+from vmafx.core.events import EventType, JobEvent
+from vmafx.core.jobs import Job, JsonObject
+from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.policy import SchedulingPolicy
+from vmafx.core.tokens import ApiToken
+from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
+from vmafx.store import operations as ops
+from vmafx.store.port import JobPage, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.sql import queries, rows
+from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
+from vmafx.store.sql.migrate import SchemaStatus, schema_status
+from vmafx.store.sql.schema import api_tokens
+from vmafx.store.sql.tx import SqlTransaction
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Tries of one transaction that hit a deadlock, a serialisation failure or a unique race.
+TRIES = 4
+_RETRY_STATES = frozenset({"40001", "40P01"})
+
+
+class SqlJobStore:
+    """A JobStore on `sqlite:///PATH` or `postgresql://…`. Apply migrations first (`upgrade`)."""
+
+    def __init__(self, url: str, policy: SchedulingPolicy, *, pool_size: int = 10) -> None:
+        self._url = parse_store_url(url)
+        self._policy = policy
+        self._engine = create_engine(self._url, pool_size=pool_size)
+        self._writer = writer(self._engine)
+
+    def __repr__(self) -> str:
+        return f"SqlJobStore({redacted(self._url)!r})"
+
+    # --- plumbing ----------------------------------------------------------------------------
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        return await asyncio.to_thread(self._run, work, write=False)
+
+    async def _write(self, work: Callable[[SqlTransaction], T]) -> T:
+        return await asyncio.to_thread(self._run, lambda c: work(SqlTransaction(c)), write=True)
+
+    def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        engine = self._writer if write else self._engine
+        for attempt in range(1, TRIES + 1):
+            try:
+                with engine.begin() as connection:
+                    return work(connection)
+            except sa.exc.DBAPIError as error:
+                if _retryable(error, attempt):
+                    log.debug("store transaction retried", extra={"error": str(error.orig)})
+                    continue
+                raise self._translate(error) from error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _translate(self, error: sa.exc.DBAPIError) -> Exception:
+        detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        if isinstance(error, sa.exc.IntegrityError):
+            return ConflictError(f"the store refused the change: {detail}")
+        if isinstance(error, sa.exc.DataError):
+            return UsageError(f"the store refused a value: {detail}")
+        if "no such table" in detail or _sqlstate(error) == "42P01":
+            return UnavailableError(
+                f"job store {redacted(self._url)} has no vmafx schema: {detail}",
+                hint="Run `vmafx controller migrate` against it.",
+            )
+        return UnavailableError(
+            f"job store {redacted(self._url)} is unavailable: {detail}",
+            hint="Check that the database is running and reachable; calls can be retried.",
+        )
+
+    # --- jobs, client side -------------------------------------------------------------------
+    async def submit_job(self, job: Job) -> Job:
+        return await self._write(lambda tx: ops.submit(tx, [job])[0])
+
+    async def submit_jobs(self, jobs: Sequence[Job]) -> list[Job]:
+        return await self._write(lambda tx: ops.submit(tx, jobs))
+
+    async def get_job(self, job_id: str, *, tenant: str | None = None) -> Job:
+        job = await self._read(lambda c: queries.job(c, job_id))
+        if job is None or (tenant is not None and job.tenant != tenant):
+            raise NotFoundError(f"job {job_id} does not exist.")
+        return job
+
+    async def list_jobs(
+        self, query: JobQuery, *, limit: int = 100, cursor: str | None = None
+    ) -> JobPage:
+        return await self._read(lambda c: queries.list_jobs(c, query, limit, cursor))
+
+    async def cancel_job(
+        self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
+    ) -> Job:
+        return await self._write(lambda tx: ops.cancel(tx, job_id, now, tenant, reason))
+
+    async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
+        await self._write(lambda tx: ops.set_pending_reasons(tx, reasons))
+
+    async def queue_depths(self, *, tenant: str | None = None) -> list[QueueDepth]:
+        return await self._read(lambda c: queries.queue_depths(c, tenant))
+
+    async def list_attempts(self, job_id: str, *, tenant: str | None = None) -> list[Attempt]:
+        await self.get_job(job_id, tenant=tenant)
+        return await self._read(lambda c: SqlTransaction(c).attempts(job_id))
+
+    # --- jobs, node side ---------------------------------------------------------------------
+    async def claim_next(
+        self,
+        session_id: str,
+        *,
+        now: datetime,
+        queues: Sequence[str] | None = None,
+        capabilities: NodeCapabilities | None = None,
+    ) -> Job | None:
+        return await self._write(
+            lambda tx: ops.claim_next(
+                tx, self._policy, session_id, now=now, queues=queues, caps=capabilities
+            )
+        )
+
+    async def renew_leases(
+        self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None
+    ) -> LeaseRenewal:
+        return await self._write(lambda tx: ops.renew(tx, self._policy, session_id, now, job_ids))
+
+    async def _report(self, job_id: str, attempt: int, session_id: str, change: ops.Change) -> Job:
+        return await self._write(
+            lambda tx: ops.report(
+                tx, self._policy, job_id, number=attempt, session_id=session_id, change=change
+            )
+        )
+
+    async def report_progress(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        progress: float | None,
+        partial: JsonObject | None = None,
+    ) -> Job:
+        change = ops.progress(progress, partial, now)
+        return await self._report(job_id, attempt, session_id, change)
+
+    async def complete_job(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        result: JsonObject,
+        attribution: Attribution | None = None,
+    ) -> Job:
+        change = ops.completion(result, now, attribution)
+        return await self._report(job_id, attempt, session_id, change)
+
+    async def fail_job(
+        self,
+        job_id: str,
+        *,
+        attempt: int,
+        session_id: str,
+        now: datetime,
+        error: str,
+        attribution: Attribution | None = None,
+    ) -> Job:
+        change = ops.failure(error, now, attribution)
+        return await self._report(job_id, attempt, session_id, change)
+
+    async def release_job(
+        self, job_id: str, *, attempt: int, session_id: str, now: datetime, reason: str = ""
+    ) -> Job:
+        return await self._report(job_id, attempt, session_id, ops.release(reason, now))
+
+    async def expire_leases(self, *, now: datetime, limit: int = 1000) -> list[Job]:
+        return await self._write(lambda tx: ops.expire(tx, self._policy, now, limit))
+
+    # --- node sessions -----------------------------------------------------------------------
+    async def register_node(
+        self,
+        *,
+        tenant: str,
+        name: str,
+        capabilities: NodeCapabilities,
+        token_sha256: str,
+        now: datetime,
+        session_id: str | None = None,
+    ) -> NodeSession:
+        return await self._write(
+            lambda tx: ops.register(
+                tx,
+                self._policy,
+                tenant=tenant,
+                name=name,
+                capabilities=capabilities,
+                token_sha256=token_sha256,
+                now=now,
+                session_id=session_id,
+            )
+        )
+
+    async def get_node(self, session_id: str, *, tenant: str | None = None) -> NodeSession:
+        session = await self._read(lambda c: SqlTransaction(c).session(session_id))
+        if session is None or (tenant is not None and session.tenant != tenant):
+            raise NotFoundError(f"node session {session_id} does not exist.")
+        return session
+
+    async def list_nodes(
+        self, *, tenant: str | None = None, live_at: datetime | None = None
+    ) -> list[NodeSession]:
+        return await self._read(lambda c: queries.list_nodes(c, tenant, live_at))
+
+    async def forget_node(self, session_id: str, *, now: datetime) -> list[Job]:
+        return await self._write(lambda tx: ops.forget_node(tx, session_id, now))
+
+    async def expire_nodes(self, *, now: datetime) -> list[str]:
+        def work(tx: SqlTransaction) -> list[str]:
+            expired = tx.expired_sessions(now)
+            tx.delete_sessions(expired)
+            return expired
+
+        return await self._write(work)
+
+    # --- events ------------------------------------------------------------------------------
+    async def append_event(
+        self, job_id: str, event_type: EventType, data: JsonObject, *, now: datetime
+    ) -> JobEvent:
+        return await self._write(
+            lambda tx: tx.add_event(ops.load_job(tx, job_id), event_type, data, now)
+        )
+
+    async def list_events(
+        self, job_id: str, *, after: int = 0, limit: int = 1000, tenant: str | None = None
+    ) -> list[JobEvent]:
+        await self.get_job(job_id, tenant=tenant)
+        return await self._read(lambda c: queries.list_events(c, job_id, after, limit))
+
+    # --- API tokens --------------------------------------------------------------------------
+    async def create_token(self, token: ApiToken) -> ApiToken:
+        def work(c: Connection) -> ApiToken:
+            c.execute(sa.insert(api_tokens), [rows.token_values(token)])
+            return token
+
+        return await asyncio.to_thread(self._run, work, write=True)
+
+    async def find_token(self, token_sha256: str) -> ApiToken | None:
+        return await self._read(
+            lambda c: queries.token_by(c, api_tokens.c.token_sha256, token_sha256)
+        )
+
+    async def list_tokens(self, *, tenant: str | None = None) -> list[ApiToken]:
+        return await self._read(lambda c: queries.list_tokens(c, tenant))
+
+    async def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken:
+        token = await asyncio.to_thread(
+            self._run, lambda c: queries.revoke_token(c, token_id, now), write=True
+        )
+        if token is None:
+            raise NotFoundError(f"token {token_id} does not exist.")
+        return token
+
+    # --- the store itself --------------------------------------------------------------------
+    async def ping(self) -> None:
+        status = await asyncio.to_thread(self._schema_status)
+        if not status.is_current:
+            raise UnavailableError(
+                f"job store {redacted(self._url)} has schema {status.current or 'none'}, "
+                f"this vmafx needs {status.head}.",
+                hint="Run `vmafx controller migrate`.",
+            )
+
+    def _schema_status(self) -> SchemaStatus:
+        try:
+            with self._engine.connect() as connection:
+                return schema_status(connection)
+        except sa.exc.DBAPIError as error:
+            raise self._translate(error) from error
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._engine.dispose)
+
+
+def _sqlstate(error: sa.exc.DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
+
+
+def _retryable(error: sa.exc.DBAPIError, attempt: int) -> bool:
+    """Deadlocks and serialisation failures are retried; a unique violation once (it may be
+    a concurrent submit of the same idempotency key, which the retry then finds)."""
+    if isinstance(error, sa.exc.IntegrityError):
+        return attempt == 1
+    return attempt < TRIES and _sqlstate(error) in _RETRY_STATES

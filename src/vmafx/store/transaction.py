@@ -1,0 +1,85 @@
+"""The transaction port the shared store operations run on.
+
+A store adapter implements `Transaction` over its own storage (dicts, SQL rows); the operations
+in `vmafx.store.operations` then give every adapter the same semantics. Reads of jobs inside a
+transaction lock them (PostgreSQL `FOR UPDATE`; SQLite holds the write lock from the start).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from vmafx.core.attempts import Attempt
+from vmafx.core.events import EventType, JobEvent
+from vmafx.core.jobs import Job, JsonObject
+from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
+
+#: (−priority, created_at, id): the claim order key of the last job seen.
+OrderKey = tuple[int, datetime, str]
+
+
+class Transaction(Protocol):
+    def job(self, job_id: str) -> Job | None: ...
+
+    def job_by_key(self, tenant: str, key: str) -> Job | None: ...
+
+    def insert_jobs(self, jobs: Sequence[Job]) -> None:
+        """Insert new jobs; raises ConflictError (or the adapter's own error) on a known id."""
+        ...
+
+    def update_job(self, job: Job) -> None: ...
+
+    def attempt(self, job_id: str, number: int) -> Attempt | None: ...
+
+    def attempts(self, job_id: str) -> list[Attempt]: ...
+
+    def insert_attempt(self, attempt: Attempt) -> None: ...
+
+    def update_attempt(self, attempt: Attempt) -> None: ...
+
+    def add_event(
+        self, job: Job, event_type: EventType, data: JsonObject, now: datetime
+    ) -> JobEvent: ...
+
+    def add_events(self, events: Sequence[tuple[Job, EventType, JsonObject]]) -> None:
+        """Append many events at once, each stamped with its job's `updated_at`."""
+        ...
+
+    def session(self, session_id: str) -> NodeSession | None: ...
+
+    def save_session(self, session: NodeSession) -> None: ...
+
+    def delete_sessions(self, session_ids: Sequence[str]) -> None: ...
+
+    def expired_sessions(self, now: datetime) -> list[str]: ...
+
+    def running_by_queue(self, session_id: str) -> dict[str, int]:
+        """How many jobs a session runs per queue (no locks taken)."""
+        ...
+
+    def running_jobs(self, session_id: str) -> list[Job]:
+        """Jobs running under a session's lease, locked, in id order."""
+        ...
+
+    def candidates(
+        self,
+        tenant: str,
+        selection: QueueSelection,
+        caps: NodeCapabilities,
+        *,
+        now: datetime,
+        after: OrderKey | None,
+        limit: int,
+    ) -> list[Job]:
+        """Pending jobs due by `now` in the admitted queues, in claim order after `after`.
+
+        An adapter may leave out jobs whose scalar requirements `caps` cannot meet and jobs
+        another transaction is claiming (SKIP LOCKED); the policy makes the final decision.
+        """
+        ...
+
+    def expired_jobs(self, now: datetime, limit: int) -> list[Job]:
+        """Running jobs whose lease ended before `now`, locked (skipping locked ones)."""
+        ...
