@@ -123,3 +123,140 @@ def ffmpeg_settings(
     if merged.get("path") is None and env.get("VMAFX_FFMPEG"):
         merged["path"] = env["VMAFX_FFMPEG"]
     return load(FfmpegSettings, "ffmpeg", flags=merged, env=env)
+
+
+@dataclasses.dataclass(frozen=True)
+class ControllerSettings:
+    """`vmafx controller`: `VMAFX_CONTROLLER_<KEY>`, plus the names the original platform used
+    for the store, the scoring roots and auth (`VMAFX_STORE_URL`, `VMAFX_SCORING_ROOTS` as a
+    comma list, `VMAFX_AUTH_DISABLED`). `store_url` None means SQLite in the state folder."""
+
+    grpc_listen: str = "127.0.0.1:9090"
+    http_listen: str = "127.0.0.1:8080"
+    store_url: str | None = None
+    scoring_roots: tuple[str, ...] = ()
+    auth_disabled: bool = False
+    lease_ttl_s: float = 60.0
+    session_ttl_s: float = 60.0
+    heartbeat_interval_s: float = 10.0
+    backoff_base_s: float = 5.0
+    backoff_max_s: float = 300.0
+    sweep_interval_s: float = 5.0
+    pending_refresh_s: float = 10.0
+    max_wait_ms: int = 30_000
+    max_message_bytes: int = 4 * 1024 * 1024
+    grace_s: float = 10.0
+
+
+#: Settings of `ControllerSettings` read from environment variables outside its section.
+_CONTROLLER_ALIASES = {
+    "store_url": "VMAFX_STORE_URL",
+    "scoring_roots": "VMAFX_SCORING_ROOTS",
+    "auth_disabled": "VMAFX_AUTH_DISABLED",
+}
+
+
+def controller_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> ControllerSettings:
+    env = os.environ if env is None else env
+    merged = dict(flags or {})
+    for name, key in _CONTROLLER_ALIASES.items():
+        if merged.get(name) is None and env.get(key):
+            raw = env[key]
+            merged[name] = _convert(raw, bool, key) if name == "auth_disabled" else raw
+    roots = merged.get("scoring_roots")
+    if isinstance(roots, str):
+        merged["scoring_roots"] = tuple(part.strip() for part in roots.split(",") if part.strip())
+    elif roots is not None:
+        merged["scoring_roots"] = tuple(str(root) for root in roots) or None
+    settings = load(ControllerSettings, "controller", flags=merged, env=env)
+    if isinstance(settings.scoring_roots, str):  # from the config file or the section's env
+        text: str = settings.scoring_roots
+        parts = tuple(part.strip() for part in text.split(",") if part.strip())
+        settings = dataclasses.replace(settings, scoring_roots=parts)
+    return settings
+
+
+def default_checkpoint_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the trainer writes checkpoints and `registry.json` unless told otherwise."""
+    return state_dir(env) / "models"
+
+
+@dataclasses.dataclass(frozen=True)
+class SidecarSettings:
+    """The trainer sidecar: every `VMAFX_SIDECAR_*` of DESIGN.md §6, plus `VMAFX_BASE_MODEL_PATH`.
+
+    The first block keeps the original's names and defaults; the rest is vmafx's own (stability
+    gate, wire limits, model shape, the `/status` listener; `status_port` empty disables it).
+    """
+
+    socket: Path = Path("/tmp/vmafx-sidecar.sock")
+    checkpoint_dir: Path | None = None
+    replay_capacity: int = 10_000
+    pending_capacity: int = 10_000
+    batch_size: int = 32
+    replay_mix: float = 0.5
+    lr: float = 1e-4
+    ema_decay: float = 0.999
+    ckpt_interval_s: float = 600.0
+    min_samples_ckpt: int = 1000
+    n_features: int = 80
+    base_model_path: Path | None = None
+    momentum: float = 0.9
+    weight_decay: float = 1e-5
+    grad_clip: float = 1.0
+    warmup_steps: int = 100
+    hidden: int = 64
+    holdout_every: int = 10
+    holdout_size: int = 500
+    gate_min_samples: int = 20
+    gate_plcc_delta: float = 0.005
+    gate_min_plcc: float = 0.0
+    max_line_bytes: int = 65_536
+    idle_timeout_s: float = 300.0
+    max_connections: int = 64
+    status_host: str = "127.0.0.1"
+    status_port: int | None = 9475
+    seed: int | None = None
+
+    def checked(self) -> SidecarSettings:
+        """These settings, or a ConfigError naming the first value that cannot work."""
+        rules: list[tuple[bool, str, str]] = [
+            (0.0 <= self.replay_mix < 1.0, "REPLAY_MIX", "must be in [0, 1)"),
+            (self.batch_size >= 1, "BATCH_SIZE", "must be at least 1"),
+            (self.replay_capacity >= 1, "REPLAY_CAPACITY", "must be at least 1"),
+            (self.pending_capacity >= self.batch_size, "PENDING_CAPACITY", "must be ≥ BATCH_SIZE"),
+            (self.lr > 0, "LR", "must be positive"),
+            (0.0 <= self.ema_decay < 1.0, "EMA_DECAY", "must be in [0, 1)"),
+            (self.ckpt_interval_s >= 0, "CKPT_INTERVAL_S", "must be ≥ 0"),
+            (self.min_samples_ckpt >= 1, "MIN_SAMPLES_CKPT", "must be at least 1"),
+            (self.n_features >= 1, "N_FEATURES", "must be at least 1"),
+            (self.hidden >= 1, "HIDDEN", "must be at least 1"),
+            (self.holdout_every >= 2, "HOLDOUT_EVERY", "must be at least 2"),
+            (self.gate_min_samples >= 3, "GATE_MIN_SAMPLES", "must be at least 3"),
+            (self.max_line_bytes >= 1024, "MAX_LINE_BYTES", "must be at least 1024"),
+            (self.idle_timeout_s > 0, "IDLE_TIMEOUT_S", "must be positive"),
+            (self.max_connections >= 1, "MAX_CONNECTIONS", "must be at least 1"),
+        ]
+        for ok, key, rule in rules:
+            if not ok:
+                value = getattr(self, key.lower())
+                raise ConfigError(
+                    f"VMAFX_SIDECAR_{key} is {value!r}; it {rule}.", hint="Fix or unset it."
+                )
+        return self
+
+
+def sidecar_settings(
+    flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> SidecarSettings:
+    """Trainer settings; `VMAFX_BASE_MODEL_PATH` keeps the original's name (no section)."""
+    env = os.environ if env is None else env
+    merged = dict(flags or {})
+    if merged.get("base_model_path") is None and env.get("VMAFX_BASE_MODEL_PATH"):
+        merged["base_model_path"] = Path(env["VMAFX_BASE_MODEL_PATH"])
+    settings = load(SidecarSettings, "sidecar", flags=merged, env=env)
+    if settings.checkpoint_dir is None:
+        settings = dataclasses.replace(settings, checkpoint_dir=default_checkpoint_dir(env))
+    return settings.checked()

@@ -8,7 +8,9 @@ transports).
     VmafxError                              exit 1
     ├── ConfigError                          exit 2   bad setting or flag value
     ├── UsageError                           exit 2   a request that makes no sense as given
+    │   └── BadSampleError                   exit 2   a training sample the trainer refuses
     ├── InputError                           exit 3   an input file the user named
+    │   ├── ManifestError                    exit 3   corpus manifest: every problem listed
     │   ├── InputNotFoundError               exit 3   missing file
     │   ├── NotVideoError                    exit 4   unreadable / not a video / corrupt
     │   ├── RawVideoError                    exit 5   raw YUV: no size, or size not dividing file
@@ -25,8 +27,12 @@ transports).
     ├── NotFoundError                        exit 14  a job, node or token that does not exist
     ├── ConflictError                        exit 15  a state change that is not allowed
     │   └── StaleAttemptError                exit 15  a report from a fenced (superseded) attempt
-    ├── AuthError                            exit 16  missing / wrong token, role too low
-    └── UnavailableError                     exit 17  a service (store, controller) is not reachable
+    ├── AuthError                            exit 16  missing, wrong, expired or revoked token
+    │   └── ForbiddenError                   exit 16  a valid token whose role may not do this
+    ├── UnavailableError                     exit 17  a service (store, controller) is not reachable
+    ├── OutputWriteError                     exit 20  output not written: disk full, failed checks
+    ├── ClipsFailedError                     exit 21  corpus run done, some clips failed (listed)
+    └── RunInterruptedError                  exit 130 a long run stopped by Ctrl-C; progress kept
 """
 
 from __future__ import annotations
@@ -150,6 +156,12 @@ class AuthError(VmafxError):
     exit_code = 16
 
 
+class ForbiddenError(AuthError):
+    """The caller is known but its role may not do this (gRPC PERMISSION_DENIED, HTTP 403)."""
+
+    exit_code = 16
+
+
 class UnavailableError(VmafxError):
     exit_code = 17
 
@@ -174,6 +186,7 @@ EXIT_CODES: dict[type[VmafxError], int] = {
         UnknownFeatureError,
         NotFoundError,
         ConflictError,
+        ForbiddenError,
         AuthError,
         UnavailableError,
         ConfigError,
@@ -203,3 +216,92 @@ class StaleAttemptError(ConflictError):
         self.job_id = job_id
         self.attempt = attempt
         super().__init__(message, hint=hint)
+
+
+class ModelError(VmafxError):
+    """A model checkpoint that cannot be served or written (`path`, `version` when known)."""
+
+    exit_code = 18
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        version: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.path = path
+        self.version = version
+        super().__init__(message, hint=hint)
+
+
+class MissingExtraError(VmafxError):
+    """An optional extra is not installed; `command` is the exact command that installs it."""
+
+    exit_code = 19
+
+    def __init__(self, message: str, *, extra: str, command: str) -> None:
+        self.extra = extra
+        self.command = command
+        super().__init__(message, hint=f"Install it with: {command}")
+
+
+EXIT_CODES.update(
+    {ModelError: ModelError.exit_code, MissingExtraError: MissingExtraError.exit_code}
+)
+
+
+class BadSampleError(UsageError):
+    """A line on the trainer's socket that is not a valid sample; `job_id` when it was readable."""
+
+    def __init__(self, message: str, *, job_id: str | None = None) -> None:
+        self.job_id = job_id
+        super().__init__(message)
+
+
+class ManifestError(InputError):
+    """A corpus manifest that cannot be used; `problems` lists every one found, one per line."""
+
+    def __init__(
+        self, message: str, *, path: str, problems: Sequence[str] = (), hint: str | None = None
+    ) -> None:
+        self.problems = list(problems)
+        super().__init__(message, path=path, hint=hint)
+
+
+class OutputWriteError(VmafxError):
+    """An output that could not be written (disk full, permissions) or that failed its checks."""
+
+    exit_code = 20
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, hint=hint)
+
+
+class ClipsFailedError(VmafxError):
+    """A corpus run that finished but could not score some clips (listed in `failures_path`)."""
+
+    exit_code = 21
+
+    def __init__(
+        self, message: str, *, failed: int, failures_path: str, hint: str | None = None
+    ) -> None:
+        self.failed = failed
+        self.failures_path = failures_path
+        super().__init__(message, hint=hint)
+
+
+class RunInterruptedError(VmafxError):
+    """A long run stopped by Ctrl-C or SIGTERM; what it finished is kept (it says where)."""
+
+    exit_code = 130
+
+
+EXIT_CODES.update(
+    {
+        cls: cls.exit_code
+        for cls in (ManifestError, OutputWriteError, ClipsFailedError, RunInterruptedError)
+    }
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from vmafx.core.features import FeatureVector
@@ -51,3 +52,27 @@ class ScoreReport:
             "results": [r.as_dict() for r in self.results],
             "versions": dict(self.versions),
         }
+
+
+def headline_score(result: Mapping[str, Any] | None) -> float | None:
+    """The one number a score job is known by (the original API's `final_score`).
+
+    An original node's result `{"score": x, ...}` gives x; a vmafx score report gives the
+    pooled mean of the first distorted input's VMAF model (`vmaf` first, else the first
+    `vmaf*` metric, else the first metric). None when the result holds no score.
+    """
+    if not result:
+        return None
+    score = result.get("score")
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        return float(score)
+    results = result.get("results")
+    if not isinstance(results, list) or not results or not isinstance(results[0], dict):
+        return None
+    pooled = results[0].get("pooled")
+    if not isinstance(pooled, dict) or not pooled:
+        return None
+    names = sorted(pooled, key=lambda name: (name != "vmaf", not name.startswith("vmaf")))
+    figures = pooled[names[0]]
+    mean = figures.get("mean") if isinstance(figures, dict) else None
+    return float(mean) if isinstance(mean, int | float) else None

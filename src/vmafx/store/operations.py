@@ -25,7 +25,7 @@ from vmafx.store.transaction import Transaction
 
 #: Pending jobs a claim reads first (usually the first fits), then per further round trip, and
 #: at most in all before it answers "nothing for you".
-CLAIM_FIRST_BATCH = 8
+CLAIM_FIRST_BATCH = 2
 CLAIM_BATCH = 64
 CLAIM_SCAN_LIMIT = 1024
 

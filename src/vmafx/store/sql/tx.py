@@ -19,7 +19,8 @@ from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
 from vmafx.store.sql import rows
-from vmafx.store.sql.schema import attempts, job_events, jobs, node_sessions
+from vmafx.store.sql import statements as st
+from vmafx.store.sql.schema import jobs, node_sessions
 from vmafx.store.transaction import OrderKey
 
 _RUNNING = JobState.RUNNING.value
@@ -37,39 +38,34 @@ class SqlTransaction:
         return [rows.job_from_row(row) for row in self._conn.execute(stmt).mappings()]
 
     # --- jobs --------------------------------------------------------------------------------
+    def _first_job(self, stmt: sa.Select[Any], params: dict[str, Any]) -> Job | None:
+        row = self._conn.execute(stmt, params).mappings().first()
+        return rows.job_from_row(row) if row else None
+
     def job(self, job_id: str) -> Job | None:
-        found = self._jobs(self._lock(sa.select(jobs).where(jobs.c.id == job_id)))
-        return found[0] if found else None
+        stmt = st.JOB_BY_ID_LOCKED if self._locks else st.JOB_BY_ID
+        return self._first_job(stmt, {"job_id": job_id})
 
     def job_by_key(self, tenant: str, key: str) -> Job | None:
-        stmt = sa.select(jobs).where(jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
-        found = self._jobs(self._lock(stmt))
-        return found[0] if found else None
+        stmt = st.JOB_BY_KEY_LOCKED if self._locks else st.JOB_BY_KEY
+        return self._first_job(stmt, {"tenant": tenant, "key": key})
 
     def insert_jobs(self, new_jobs: Sequence[Job]) -> None:
         if new_jobs:
-            self._conn.execute(sa.insert(jobs), [rows.job_values(job) for job in new_jobs])
+            self._conn.execute(st.INSERT_JOBS, [rows.job_values(job) for job in new_jobs])
 
     def update_job(self, job: Job) -> None:
         values = rows.job_values(job)
-        del values["id"]
-        self._conn.execute(sa.update(jobs).where(jobs.c.id == job.id).values(**values))
+        values["_id"] = values.pop("id")
+        self._conn.execute(st.UPDATE_JOB, values)
 
     def running_by_queue(self, session_id: str) -> dict[str, int]:
-        stmt = (
-            sa.select(jobs.c.queue, sa.func.count())
-            .where(jobs.c.lease_session == session_id, jobs.c.state == _RUNNING)
-            .group_by(jobs.c.queue)
-        )
-        return dict(self._conn.execute(stmt).all())
+        return dict(self._conn.execute(st.RUNNING_BY_QUEUE, {"session_id": session_id}).all())
 
     def running_jobs(self, session_id: str) -> list[Job]:
-        stmt = (
-            sa.select(jobs)
-            .where(jobs.c.lease_session == session_id, jobs.c.state == _RUNNING)
-            .order_by(jobs.c.id)
-        )
-        return self._jobs(self._lock(stmt))
+        stmt = st.RUNNING_JOBS_LOCKED if self._locks else st.RUNNING_JOBS
+        result = self._conn.execute(stmt, {"session_id": session_id}).mappings()
+        return [rows.job_from_row(row) for row in result]
 
     def candidates(
         self,
@@ -81,28 +77,30 @@ class SqlTransaction:
         after: OrderKey | None,
         limit: int,
     ) -> list[Job]:
-        c = jobs.c
-        stmt = sa.select(jobs).where(
-            c.tenant == tenant,
-            c.state == JobState.PENDING.value,
-            c.available_at <= now,
-            # Necessary conditions of the policy's matching, so the scan skips hopeless jobs.
-            sa.or_(c.req_backend.is_(None), c.req_backend.in_(caps.backends)),
-            sa.or_(c.req_gpu_vendor.is_(None), c.req_gpu_vendor.in_(sorted(caps.vendors))),
-            sa.or_(c.req_encoder.is_(None), c.req_encoder.in_(caps.encoders)),
-            sa.or_(
-                c.req_min_gpu_memory_mb.is_(None),
-                c.req_min_gpu_memory_mb <= caps.max_gpu_memory_mb,
-            ),
-        )
+        params: dict[str, Any] = {
+            "tenant": tenant,
+            "now": now,
+            "backends": list(caps.backends),
+            "vendors": sorted(caps.vendors),
+            "encoders": list(caps.encoders),
+            "max_memory": caps.max_gpu_memory_mb,
+            "limit": limit,
+        }
         if selection.allowed is not None:
-            stmt = stmt.where(c.queue.in_(sorted(selection.allowed)))
+            params["allowed"] = sorted(selection.allowed)
         if selection.blocked:
-            stmt = stmt.where(c.queue.not_in(sorted(selection.blocked)))
+            params["blocked"] = sorted(selection.blocked)
         if after is not None:
-            stmt = stmt.where(_after(after))
-        stmt = stmt.order_by(c.priority.desc(), c.created_at, c.id).limit(limit)
-        return self._jobs(self._lock(stmt, skip_locked=True))
+            negated_priority, params["after_created"], params["after_id"] = after
+            params["after_priority"] = -negated_priority
+        stmt = st.candidates(
+            allowed=selection.allowed is not None,
+            blocked=bool(selection.blocked),
+            after=after is not None,
+            lock=self._locks,
+        )
+        result = self._conn.execute(stmt, params).mappings()
+        return [rows.job_from_row(row) for row in result]
 
     def expired_jobs(self, now: datetime, limit: int) -> list[Job]:
         stmt = (
@@ -115,27 +113,27 @@ class SqlTransaction:
 
     # --- attempts and events -----------------------------------------------------------------
     def attempt(self, job_id: str, number: int) -> Attempt | None:
-        stmt = sa.select(attempts).where(attempts.c.job_id == job_id, attempts.c.number == number)
-        row = self._conn.execute(stmt).mappings().first()
+        params = {"job_id": job_id, "number": number}
+        row = self._conn.execute(st.ATTEMPT, params).mappings().first()
         return rows.attempt_from_row(row) if row else None
 
     def attempts(self, job_id: str) -> list[Attempt]:
-        stmt = sa.select(attempts).where(attempts.c.job_id == job_id).order_by(attempts.c.number)
-        return [rows.attempt_from_row(row) for row in self._conn.execute(stmt).mappings()]
+        result = self._conn.execute(st.ATTEMPTS, {"job_id": job_id}).mappings()
+        return [rows.attempt_from_row(row) for row in result]
 
     def insert_attempt(self, attempt: Attempt) -> None:
-        self._conn.execute(sa.insert(attempts), [rows.attempt_values(attempt)])
+        self._conn.execute(st.INSERT_ATTEMPT, [rows.attempt_values(attempt)])
 
     def update_attempt(self, attempt: Attempt) -> None:
         values = rows.attempt_values(attempt)
-        key = (attempts.c.job_id == attempt.job_id) & (attempts.c.number == attempt.number)
-        self._conn.execute(sa.update(attempts).where(key).values(**values))
+        values.update(_job_id=attempt.job_id, _number=attempt.number)
+        self._conn.execute(st.UPDATE_ATTEMPT, values)
 
     def add_event(
         self, job: Job, event_type: EventType, data: JsonObject, now: datetime
     ) -> JobEvent:
         values = {"job_id": job.id, "tenant": job.tenant, "at": now, "type": event_type.value}
-        result = self._conn.execute(sa.insert(job_events).values(data=dict(data), **values))
+        result = self._conn.execute(st.INSERT_EVENT, {"data": dict(data), **values})
         seq = result.inserted_primary_key[0] if result.inserted_primary_key else 0
         return JobEvent(seq=int(seq), type=event_type, data=dict(data), **_no_type(values))
 
@@ -151,19 +149,17 @@ class SqlTransaction:
             for job, event_type, data in events
         ]
         if values:
-            self._conn.execute(sa.insert(job_events), values)
+            self._conn.execute(st.INSERT_EVENT, values)
 
     # --- node sessions -----------------------------------------------------------------------
     def session(self, session_id: str) -> NodeSession | None:
-        stmt = sa.select(node_sessions).where(node_sessions.c.id == session_id)
-        row = self._conn.execute(stmt).mappings().first()
+        row = self._conn.execute(st.SESSION, {"session_id": session_id}).mappings().first()
         return rows.session_from_row(row) if row else None
 
     def save_session(self, session: NodeSession) -> None:
         values = rows.session_values(session)
-        stmt = sa.update(node_sessions).where(node_sessions.c.id == session.id).values(**values)
-        if self._conn.execute(stmt).rowcount == 0:
-            self._conn.execute(sa.insert(node_sessions), [values])
+        if self._conn.execute(st.UPDATE_SESSION, {"_id": session.id, **values}).rowcount == 0:
+            self._conn.execute(st.INSERT_SESSION, [values])
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         if session_ids:
@@ -177,19 +173,6 @@ class SqlTransaction:
             .order_by(node_sessions.c.id)
         )
         return list(self._conn.execute(stmt).scalars())
-
-
-def _after(key: OrderKey) -> sa.ColumnElement[bool]:
-    """Rows after `key` in claim order (priority desc, created_at, id)."""
-    negated_priority, created_at, job_id = key
-    priority, c = -negated_priority, jobs.c
-    return sa.or_(
-        c.priority < priority,
-        sa.and_(
-            c.priority == priority,
-            sa.or_(c.created_at > created_at, sa.and_(c.created_at == created_at, c.id > job_id)),
-        ),
-    )
 
 
 def _no_type(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,307 @@
+"""Jobs between `vmafx.core` and the gRPC messages (`vmafx.api.pb.controller_pb2`).
+
+An original client fills only the original fields (ORIGINAL.md §2.1) and must read sensible
+values back: a `SubmitJobRequest` with only `scoring` submits a `score` job; a score job's
+`Job.scoring` shows its reference, first distorted input, model and backend; `final_score` is
+its headline VMAF once COMPLETED; `assigned_node` is the node running (or that last ran) it.
+Node-side messages are in `vmafx.api.nodeconvert`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from vmafx.api.pb import controller_pb2 as pb
+from vmafx.core.attempts import Attempt
+from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requirements, parse_kind
+from vmafx.core.messages import JobDetails, JobFilter, JobRequest
+from vmafx.core.scores import headline_score
+from vmafx.errors import UsageError
+
+STATUS: Mapping[JobState, int] = {
+    JobState.PENDING: pb.PENDING,
+    JobState.RUNNING: pb.RUNNING,
+    JobState.COMPLETED: pb.COMPLETED,
+    JobState.FAILED: pb.FAILED,
+    JobState.CANCELLED: pb.CANCELLED,
+}
+STATE: Mapping[int, JobState] = {value: state for state, value in STATUS.items()}
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- small values ------------------------------------------------------------------------------
+def seconds(at: datetime | None) -> int:
+    return int(at.timestamp()) if at else 0
+
+
+def millis(at: datetime | None) -> int:
+    return int(at.timestamp() * 1000) if at else 0
+
+
+def from_millis(value: int) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, UTC) if value else None
+
+
+def json_object(text: str, field: str) -> JsonObject | None:
+    """A JSON object from a `*_json` field ('' means unset), or UsageError naming the field."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{field} is not valid JSON: {error}.") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{field} must be a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def state_of(status: int) -> JobState:
+    try:
+        return STATE[status]
+    except KeyError:
+        raise UsageError(f"unknown job status {status}.") from None
+
+
+def requirements_to_pb(req: Requirements) -> pb.JobRequirements:
+    return pb.JobRequirements(
+        backend=req.backend or "",
+        gpu_vendor=req.gpu_vendor or "",
+        encoder=req.encoder or "",
+        min_gpu_memory_mb=req.min_gpu_memory_mb or 0,
+        labels=dict(req.labels),
+    )
+
+
+def requirements_from_pb(message: pb.JobRequirements, backend: str = "") -> Requirements:
+    return Requirements(
+        backend=message.backend or backend or None,
+        gpu_vendor=message.gpu_vendor or None,
+        encoder=message.encoder or None,
+        min_gpu_memory_mb=message.min_gpu_memory_mb or None,
+        labels=dict(message.labels),
+    )
+
+
+# --- submissions -------------------------------------------------------------------------------
+def _scoring_spec(scoring: pb.ScoringParams) -> JsonObject:
+    spec: JsonObject = {}
+    if scoring.reference:
+        spec["reference"] = scoring.reference
+    if scoring.distorted:
+        spec["distorted"] = [scoring.distorted]
+    if scoring.model:
+        spec["models"] = [scoring.model]
+    return spec
+
+
+def job_request_from_pb(message: pb.SubmitJobRequest) -> JobRequest:
+    """A SubmitJobRequest as a JobRequest; only `scoring` set means a `score` job."""
+    kind = parse_kind(message.kind) if message.kind else JobKind.SCORE
+    spec = json_object(message.spec_json, "spec_json")
+    if kind is JobKind.SCORE and message.HasField("scoring"):
+        spec = {**_scoring_spec(message.scoring), **(spec or {})}
+    elif message.HasField("scoring"):
+        raise UsageError(f"scoring is only for score jobs; a {kind} job takes spec_json.")
+    if spec is None:
+        raise UsageError(f"a {kind} job needs a spec (spec_json).")
+    return JobRequest(
+        kind=kind,
+        spec=spec,
+        queue=message.queue or None,
+        priority=message.priority,
+        requirements=requirements_from_pb(message.requirements, message.scoring.backend),
+        parent_id=message.parent_id or None,
+        batch_id=message.batch_id or None,
+        idempotency_key=message.idempotency_key or None,
+    )
+
+
+def job_request_to_pb(request: JobRequest) -> pb.SubmitJobRequest:
+    return pb.SubmitJobRequest(
+        kind=request.kind.value,
+        queue=request.queue or "",
+        priority=request.priority,
+        spec_json=json.dumps(dict(request.spec)),
+        requirements=requirements_to_pb(request.requirements),
+        parent_id=request.parent_id or "",
+        batch_id=request.batch_id or "",
+        idempotency_key=request.idempotency_key or "",
+    )
+
+
+def filter_from_pb(
+    statuses: Any, kinds: Any, queues: Any, **others: Any
+) -> JobFilter:  # repeated fields are typed loosely by protobuf
+    return JobFilter(
+        states=tuple(state_of(status) for status in statuses),
+        kinds=tuple(parse_kind(kind) for kind in kinds),
+        queues=tuple(queues),
+        **others,
+    )
+
+
+def stream_filter_from_pb(message: pb.StreamJobsRequest) -> JobFilter:
+    return filter_from_pb(
+        message.status_filter,
+        message.kinds,
+        message.queues,
+        job_ids=tuple(message.job_ids),
+        batch_id=message.batch_id or None,
+        parent_id=message.parent_id or None,
+    )
+
+
+def list_filter_from_pb(message: pb.ListJobsRequest) -> JobFilter:
+    return filter_from_pb(
+        message.statuses,
+        message.kinds,
+        message.queues,
+        node_id=message.node_id or None,
+        batch_id=message.batch_id or None,
+        parent_id=message.parent_id or None,
+        created_after=from_millis(message.created_after_ms),
+        created_before=from_millis(message.created_before_ms),
+    )
+
+
+# --- jobs --------------------------------------------------------------------------------------
+def _scoring(job: Job) -> pb.ScoringParams | None:
+    if job.kind is not JobKind.SCORE:
+        return None
+    distorted = job.spec.get("distorted") or [""]
+    models = job.spec.get("models") or [""]
+    return pb.ScoringParams(
+        reference=str(job.spec.get("reference", "")),
+        distorted=str(distorted[0]),
+        model=str(models[0]),
+        backend=job.requirements.backend or "",
+    )
+
+
+def attribution_to_pb(attempt: Attempt) -> pb.Attribution:
+    message = pb.Attribution(
+        node_id=attempt.session_id,
+        node_name=attempt.node_name,
+        host=attempt.host,
+        encoder=attempt.encoder or "",
+        labels=dict(attempt.labels),
+    )
+    if attempt.gpu is not None:
+        message.gpu_vendor = attempt.gpu.vendor
+        message.gpu_model = attempt.gpu.name
+        message.gpu_uuid = attempt.gpu.uuid
+        message.gpu_index = attempt.gpu.index
+    if attempt.fallback:
+        message.fallback_to = attempt.encoder or ""
+    return message
+
+
+def attempt_to_pb(attempt: Attempt) -> pb.JobAttempt:
+    outcome = attempt.outcome.value if attempt.outcome else "running"
+    return pb.JobAttempt(
+        attempt=attempt.number,
+        attribution=attribution_to_pb(attempt),
+        started_at_ms=millis(attempt.started_at),
+        finished_at_ms=millis(attempt.ended_at),
+        outcome="lease_lost" if outcome == "expired" else outcome,
+        error=attempt.error or "",
+    )
+
+
+def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
+    """A Job message with the original fields filled as an original client expects."""
+    last = attempts[-1] if attempts else None
+    score = headline_score(job.result) if job.state is JobState.COMPLETED else None
+    message = pb.Job(
+        id=job.id,
+        status=STATUS[job.state],  # type: ignore[arg-type]
+        assigned_node=job.lease.session_id if job.lease else (last.session_id if last else ""),
+        error=job.error or "",
+        created_at=seconds(job.created_at),
+        updated_at=seconds(job.updated_at),
+        final_score=score or 0.0,
+        kind=job.kind.value,
+        queue=job.queue,
+        priority=job.priority,
+        spec_json=json.dumps(job.spec, sort_keys=True),
+        requirements=requirements_to_pb(job.requirements),
+        tenant=job.tenant,
+        attempt=job.attempt,
+        result_json=json.dumps(job.result, sort_keys=True) if job.result is not None else "",
+        pending_reason=job.pending_reason or "",
+        parent_id=job.parent_id or "",
+        batch_id=job.batch_id or "",
+        idempotency_key=job.idempotency_key or "",
+        started_at_ms=millis(job.started_at),
+        finished_at_ms=millis(job.finished_at),
+        attempts=[attempt_to_pb(attempt) for attempt in attempts],
+    )
+    scoring = _scoring(job)
+    if scoring is not None:
+        message.scoring.CopyFrom(scoring)
+    if job.progress is not None:
+        message.progress.percent = job.progress * 100.0
+    if last is not None:
+        message.attribution.CopyFrom(attribution_to_pb(last))
+    elif job.lease is not None:
+        message.attribution.node_id = job.lease.session_id
+        message.attribution.node_name = job.lease.node_name
+    return message
+
+
+def details_to_pb(details: JobDetails) -> pb.Job:
+    return job_to_pb(details.job, details.attempts)
+
+
+def job_from_pb(message: pb.Job) -> Job:
+    """A Job read back by a client (times in the original fields have whole seconds only)."""
+    created = datetime.fromtimestamp(message.created_at, UTC)
+    updated = datetime.fromtimestamp(message.updated_at, UTC)
+    lease = None
+    if message.status == pb.RUNNING and message.assigned_node:
+        lease = Lease(
+            session_id=message.assigned_node,
+            node_name=message.attribution.node_name,
+            expires_at=updated,
+        )
+    spec = json_object(message.spec_json, "spec_json")
+    if spec is None:
+        spec = _scoring_spec(message.scoring)
+    return Job(
+        id=message.id,
+        tenant=message.tenant,
+        kind=parse_kind(message.kind) if message.kind else JobKind.SCORE,
+        queue=message.queue or message.kind or JobKind.SCORE.value,
+        spec=spec,
+        created_at=created,
+        updated_at=updated,
+        available_at=created,
+        priority=message.priority,
+        requirements=requirements_from_pb(message.requirements, message.scoring.backend),
+        state=state_of(message.status),
+        attempt=message.attempt,
+        lease=lease,
+        progress=message.progress.percent / 100.0 if message.HasField("progress") else None,
+        result=_result_of(message),
+        error=message.error or None,
+        pending_reason=message.pending_reason or None,
+        started_at=from_millis(message.started_at_ms),
+        finished_at=from_millis(message.finished_at_ms),
+        parent_id=message.parent_id or None,
+        batch_id=message.batch_id or None,
+        idempotency_key=message.idempotency_key or None,
+    )
+
+
+def _result_of(message: pb.Job) -> JsonObject | None:
+    result = json_object(message.result_json, "result_json")
+    if result is None and message.status == pb.COMPLETED and message.final_score:
+        result = {"score": message.final_score}
+    return result

@@ -1,0 +1,246 @@
+"""`GrpcControllerClient`: the ControllerClient over gRPC (grpc.aio), with a bearer token.
+
+Every call has a deadline (`timeout_s`; a long-polling PullWork gets its wait on top). A failed
+call raises the VmafxError the controller named in its `vmafx-error` trailer, else the class of
+its status code (`vmafx.api.status`); an unreachable controller is UnavailableError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+
+from vmafx.api import convert as cv
+from vmafx.api import nodeconvert as nc
+from vmafx.api.pb import controller_pb2 as pb
+from vmafx.api.pb import controller_pb2_grpc as pb_grpc
+from vmafx.api.status import ERROR_METADATA, error_for
+from vmafx.core.jobs import Job
+from vmafx.core.messages import (
+    Claim,
+    DrainResult,
+    HeartbeatAnswer,
+    JobDetails,
+    JobFilter,
+    JobRef,
+    JobRequest,
+    NodeRegistration,
+    NodeReport,
+    NodeView,
+    RunningJob,
+    Submitted,
+)
+from vmafx.core.nodes import NodeCapabilities
+from vmafx.errors import VmafxError
+from vmafx.store.port import JobPage
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+def _error(error: grpc.aio.AioRpcError) -> VmafxError:
+    trailer = {key: str(value) for key, value in (error.trailing_metadata() or ())}
+    fields = {"job_id": trailer.get("vmafx-job-id", ""), "attempt": trailer.get("vmafx-attempt", 0)}
+    return error_for(error.code(), error.details() or "", trailer.get(ERROR_METADATA), **fields)
+
+
+def _filter_to_pb(where: JobFilter) -> dict[str, Any]:
+    return {
+        "kinds": [kind.value for kind in where.kinds],
+        "queues": list(where.queues),
+        "batch_id": where.batch_id or "",
+        "parent_id": where.parent_id or "",
+    }
+
+
+class GrpcControllerClient:
+    def __init__(
+        self,
+        target: str,
+        *,
+        token: str | None = None,
+        timeout_s: float = 10.0,
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+    ) -> None:
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
+        self._channel = grpc.aio.insecure_channel(target, options=options)
+        self._stub = pb_grpc.VmafxControllerStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout_s = timeout_s
+
+    def __repr__(self) -> str:
+        return "GrpcControllerClient(...)"
+
+    async def _call(self, method: str, request: Any, *, extra_s: float = 0.0) -> Any:
+        try:
+            return await getattr(self._stub, method)(
+                request, metadata=self._metadata, timeout=self._timeout_s + extra_s
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _error(error) from None
+
+    # --- jobs ----------------------------------------------------------------------------------
+    async def submit_job(self, request: JobRequest) -> Submitted:
+        answer = await self._call("SubmitJob", cv.job_request_to_pb(request))
+        return Submitted((await self.get_job(answer.job_id)).job, answer.deduplicated)
+
+    async def submit_jobs(
+        self, requests: Sequence[JobRequest], *, batch_id: str | None = None
+    ) -> list[Submitted]:
+        message = pb.SubmitJobsRequest(
+            jobs=[cv.job_request_to_pb(request) for request in requests], batch_id=batch_id or ""
+        )
+        answer = await self._call("SubmitJobs", message, extra_s=self._timeout_s * 5)
+        return [
+            Submitted(_stub_job(item.job_id, request), item.deduplicated)
+            for item, request in zip(answer.jobs, requests, strict=True)
+        ]
+
+    async def get_job(self, job_id: str) -> JobDetails:
+        message = await self._call("GetJob", pb.GetJobRequest(job_id=job_id))
+        return JobDetails(job=cv.job_from_pb(message))
+
+    async def list_jobs(
+        self, where: JobFilter | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> JobPage:
+        where = where or JobFilter()
+        request = pb.ListJobsRequest(
+            statuses=[cv.STATUS[state] for state in where.states],  # type: ignore[misc]
+            node_id=where.node_id or "",
+            created_after_ms=cv.millis(where.created_after),
+            created_before_ms=cv.millis(where.created_before),
+            page_size=limit,
+            page_token=cursor or "",
+            **_filter_to_pb(where),
+        )
+        answer = await self._call("ListJobs", request)
+        jobs = [cv.job_from_pb(job) for job in answer.jobs]
+        return JobPage(jobs, answer.next_page_token or None)
+
+    async def cancel_job(self, job_id: str, reason: str | None = None) -> str:
+        request = pb.CancelJobRequest(job_id=job_id, reason=reason or "")
+        answer = await self._call("CancelJob", request)
+        return str(answer.message)
+
+    async def watch_jobs(
+        self, where: JobFilter | None = None, *, snapshot_only: bool = False
+    ) -> AsyncIterator[Job]:
+        where = where or JobFilter()
+        request = pb.StreamJobsRequest(
+            status_filter=[cv.STATUS[state] for state in where.states],  # type: ignore[misc]
+            job_ids=list(where.job_ids),
+            snapshot_only=snapshot_only,
+            **_filter_to_pb(where),
+        )
+        call = self._stub.StreamJobs(request, metadata=self._metadata)
+        try:
+            async for message in call:
+                yield cv.job_from_pb(message)
+        except grpc.aio.AioRpcError as error:
+            raise _error(error) from None
+        finally:
+            call.cancel()
+
+    # --- nodes ---------------------------------------------------------------------------------
+    async def register_node(self, name: str, capabilities: NodeCapabilities) -> NodeRegistration:
+        request = pb.RegisterNodeRequest(name=name, capability=nc.capabilities_to_pb(capabilities))
+        return nc.registration_from_pb(await self._call("RegisterNode", request))
+
+    async def heartbeat(
+        self,
+        session: NodeRegistration,
+        *,
+        running: Sequence[RunningJob] = (),
+        draining: bool = False,
+    ) -> HeartbeatAnswer:
+        request = pb.HeartbeatRequest(
+            node_id=session.node_id,
+            session_token=session.session_token,
+            jobs_running=len(running),
+            running=[nc.running_to_pb(item) for item in running],
+            draining=draining,
+        )
+        return nc.heartbeat_from_pb(await self._call("Heartbeat", request))
+
+    async def pull_work(
+        self,
+        session: NodeRegistration,
+        *,
+        queues: Sequence[str] | None = None,
+        wait_s: float = 0.0,
+        capabilities: NodeCapabilities | None = None,
+    ) -> Claim | None:
+        request = pb.PullWorkRequest(
+            node_id=session.node_id,
+            session_token=session.session_token,
+            queues=list(queues or ()),
+            wait_ms=int(wait_s * 1000),
+        )
+        if capabilities is not None:
+            request.capability.CopyFrom(nc.capabilities_to_pb(capabilities))
+        answer = await self._call("PullWork", request, extra_s=wait_s)
+        if not answer.HasField("job"):
+            return None
+        job = answer.job
+        return Claim(
+            job=cv.job_from_pb(job),
+            lease_ttl_s=job.lease_ms / 1000,
+            scoring_roots=tuple(job.scoring_roots),
+        )
+
+    async def report_result(self, session: NodeRegistration, report: NodeReport) -> str:
+        request = nc.report_to_pb(session.node_id, session.session_token, report)
+        return str((await self._call("ReportResult", request)).message)
+
+    async def release_jobs(
+        self,
+        session: NodeRegistration,
+        jobs: Sequence[JobRef],
+        *,
+        reason: str = "",
+        end_session: bool = False,
+    ) -> list[str]:
+        request = pb.ReleaseJobsRequest(
+            node_id=session.node_id,
+            session_token=session.session_token,
+            jobs=[pb.JobRef(job_id=ref.job_id, attempt=ref.attempt) for ref in jobs],
+            reason=reason,
+            end_session=end_session,
+        )
+        return list((await self._call("ReleaseJobs", request)).released_job_ids)
+
+    async def list_nodes(self, *, include_offline: bool = False) -> list[NodeView]:
+        answer = await self._call("ListNodes", pb.ListNodesRequest(include_offline=include_offline))
+        return [nc.node_from_pb(node) for node in answer.nodes]
+
+    async def drain_node(self, node_id: str, *, release_jobs: bool = False) -> DrainResult:
+        request = pb.DrainNodeRequest(node_id=node_id, release_jobs=release_jobs)
+        answer = await self._call("DrainNode", request)
+        return DrainResult(answer.ok, tuple(answer.released_job_ids))
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+def _stub_job(job_id: str, request: JobRequest) -> Job:
+    """What a client knows of a job it just submitted in a batch, without reading it back."""
+    now = datetime.now(UTC)
+    return Job(
+        id=job_id,
+        tenant="",
+        kind=request.kind,
+        queue=request.queue or request.kind.value,
+        spec=dict(request.spec),
+        created_at=now,
+        updated_at=now,
+        available_at=now,
+        priority=request.priority,
+        requirements=request.requirements,
+        batch_id=request.batch_id,
+        idempotency_key=request.idempotency_key,
+    )

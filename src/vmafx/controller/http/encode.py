@@ -1,0 +1,187 @@
+"""Conversions between the HTTP API's JSON shapes (`schemas`) and core values.
+
+Decoding checks each job's spec against its kind first, so that a well-formed request whose
+spec is wrong answers 422 (InvalidSpecError) rather than the 400 of a malformed request; the
+service validates it again, as it does for every transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vmafx.controller.http.errors import InvalidSpecError
+from vmafx.controller.http.schemas import (
+    AttemptOut,
+    BatchItemOut,
+    BatchOut,
+    EventOut,
+    GpuOut,
+    JobDetailOut,
+    JobIn,
+    JobOut,
+    LeaseOut,
+    NodeOut,
+    RequirementsModel,
+    SubmittedOut,
+)
+from vmafx.core.attempts import Attempt
+from vmafx.core.events import JobEvent
+from vmafx.core.jobs import Job, JobKind, Requirements
+from vmafx.core.messages import JobDetails, JobRequest, NodeView, Submitted
+from vmafx.core.nodes import GpuInfo
+from vmafx.core.scores import headline_score
+from vmafx.core.specs import validate_spec
+from vmafx.errors import UsageError
+
+
+# --- requests -----------------------------------------------------------------------------------
+def job_request(body: JobIn, where: str | None = None) -> JobRequest:
+    """`where` names the job in a batch (`jobs[3]`) in a spec error."""
+    try:
+        validate_spec(body.kind, body.spec)
+    except UsageError as error:
+        message = f"{where}: {error.message}" if where else error.message
+        raise InvalidSpecError(message, hint=error.hint) from None
+    req = body.requirements or RequirementsModel()
+    return JobRequest(
+        kind=body.kind,
+        spec=body.spec,
+        queue=body.queue,
+        priority=body.priority,
+        requirements=Requirements(
+            backend=req.backend,
+            gpu_vendor=req.gpu_vendor,
+            encoder=req.encoder,
+            min_gpu_memory_mb=req.min_gpu_memory_mb,
+            labels=dict(req.labels),
+        ),
+        parent_id=body.parent_id,
+        batch_id=body.batch_id,
+        idempotency_key=body.idempotency_key,
+    )
+
+
+def job_requests(bodies: Sequence[JobIn]) -> list[JobRequest]:
+    return [job_request(body, f"jobs[{index}]") for index, body in enumerate(bodies)]
+
+
+# --- responses ----------------------------------------------------------------------------------
+def requirements_out(req: Requirements) -> RequirementsModel:
+    return RequirementsModel(
+        backend=req.backend,
+        gpu_vendor=req.gpu_vendor,
+        encoder=req.encoder,
+        min_gpu_memory_mb=req.min_gpu_memory_mb,
+        labels=dict(req.labels),
+    )
+
+
+def _job_fields(job: Job) -> dict[str, object]:
+    lease = job.lease
+    return {
+        "id": job.id,
+        "tenant": job.tenant,
+        "kind": job.kind,
+        "queue": job.queue,
+        "priority": job.priority,
+        "state": job.state,
+        "spec": job.spec,
+        "requirements": requirements_out(job.requirements),
+        "attempt": job.attempt,
+        "lost_leases": job.lost_leases,
+        "lease": LeaseOut(
+            node_id=lease.session_id, node_name=lease.node_name, expires_at=lease.expires_at
+        )
+        if lease
+        else None,
+        "progress": job.progress,
+        "score": headline_score(job.result) if job.kind is JobKind.SCORE else None,
+        "result": job.result,
+        "error": job.error,
+        "pending_reason": job.pending_reason,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "parent_id": job.parent_id,
+        "batch_id": job.batch_id,
+        "idempotency_key": job.idempotency_key,
+    }
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut.model_validate(_job_fields(job))
+
+
+def submitted_out(done: Submitted) -> SubmittedOut:
+    return SubmittedOut.model_validate({**_job_fields(done.job), "deduplicated": done.deduplicated})
+
+
+def batch_out(done: Sequence[Submitted], batch_id: str | None) -> BatchOut:
+    items = [
+        BatchItemOut(id=item.job.id, state=item.job.state, deduplicated=item.deduplicated)
+        for item in done
+    ]
+    return BatchOut(batch_id=batch_id, jobs=items)
+
+
+def gpu_out(gpu: GpuInfo) -> GpuOut:
+    return GpuOut.model_validate(gpu.to_json())
+
+
+def attempt_out(attempt: Attempt) -> AttemptOut:
+    return AttemptOut(
+        number=attempt.number,
+        node_id=attempt.session_id,
+        node_name=attempt.node_name,
+        host=attempt.host,
+        where=attempt.where,
+        gpu=gpu_out(attempt.gpu) if attempt.gpu else None,
+        labels=dict(attempt.labels),
+        encoder=attempt.encoder,
+        fallback=attempt.fallback,
+        started_at=attempt.started_at,
+        ended_at=attempt.ended_at,
+        outcome=attempt.outcome,
+        error=attempt.error,
+    )
+
+
+def details_out(details: JobDetails) -> JobDetailOut:
+    last = details.last_attempt
+    return JobDetailOut.model_validate(
+        {
+            **_job_fields(details.job),
+            "attempts": [attempt_out(attempt) for attempt in details.attempts],
+            "where": last.where if last else None,
+        }
+    )
+
+
+def node_out(view: NodeView) -> NodeOut:
+    session, caps = view.session, view.session.capabilities
+    return NodeOut(
+        id=session.id,
+        name=session.name,
+        state=view.state,
+        host=caps.host,
+        backends=list(caps.backends),
+        gpu_vendor=caps.gpu_vendor,
+        gpus=[gpu_out(gpu) for gpu in caps.gpus],
+        encoders=list(caps.encoders),
+        queues=list(caps.queues),
+        slots=caps.slots,
+        concurrency=dict(caps.concurrency),
+        labels=dict(caps.labels),
+        running_job_ids=list(view.running_job_ids),
+        slots_in_use=dict(view.slots_in_use),
+        created_at=session.created_at,
+        last_seen_at=session.last_seen_at,
+        expires_at=session.expires_at,
+    )
+
+
+def event_out(event: JobEvent) -> EventOut:
+    return EventOut(
+        seq=event.seq, job_id=event.job_id, at=event.at, type=event.type, data=event.data
+    )

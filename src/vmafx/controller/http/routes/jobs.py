@@ -1,0 +1,103 @@
+"""`/v1/jobs`: submit one or many, list with filters and cursor paging, get, cancel.
+
+Each route decodes its request, calls one `ControllerService` verb and encodes the answer; the
+service checks the caller's role and scopes everything to its tenant (another tenant's job is
+simply not found).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from vmafx.controller.http import encode
+from vmafx.controller.http.context import Caller, Ctx
+from vmafx.controller.http.schemas import (
+    BatchIn,
+    BatchOut,
+    CancelIn,
+    JobDetailOut,
+    JobIn,
+    JobOut,
+    JobPageOut,
+    SubmittedOut,
+)
+from vmafx.core.jobs import JobKind, JobState
+from vmafx.core.messages import JobFilter
+from vmafx.store.port import MAX_PAGE
+
+DEFAULT_PAGE = 100
+
+
+async def submit_job(body: JobIn, ctx: Ctx, who: Caller, response: Response) -> SubmittedOut:
+    """Submit one job. 201 with the new job; 200 with the earlier job when the
+    idempotency key was seen before."""
+    done = await ctx.service.submit_job(who, encode.job_request(body))
+    response.status_code = status.HTTP_200_OK if done.deduplicated else status.HTTP_201_CREATED
+    response.headers["Location"] = f"/v1/jobs/{done.job.id}"
+    return encode.submitted_out(done)
+
+
+async def submit_batch(body: BatchIn, ctx: Ctx, who: Caller) -> BatchOut:
+    """Submit many jobs in one transaction; one invalid job rejects them all."""
+    requests = encode.job_requests(body.jobs)
+    done = await ctx.service.submit_jobs(who, requests, batch_id=body.batch_id)
+    return encode.batch_out(done, body.batch_id)
+
+
+def job_filter(
+    state: Annotated[list[JobState] | None, Query(description="Repeat for several")] = None,
+    kind: Annotated[list[JobKind] | None, Query()] = None,
+    queue: Annotated[list[str] | None, Query()] = None,
+    node: Annotated[str | None, Query(description="Jobs running on this node id")] = None,
+    batch_id: str | None = None,
+    parent_id: str | None = None,
+) -> JobFilter:
+    return JobFilter(
+        states=tuple(state or ()),
+        kinds=tuple(kind or ()),
+        queues=tuple(queue or ()),
+        node_id=node,
+        batch_id=batch_id,
+        parent_id=parent_id,
+    )
+
+
+Filter = Annotated[JobFilter, Depends(job_filter)]
+
+
+async def list_jobs(
+    ctx: Ctx,
+    who: Caller,
+    where: Filter,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> JobPageOut:
+    """The tenant's jobs, newest first. With a `node` filter a page may hold fewer than
+    `limit` jobs while more follow: keep paging until `next_cursor` is null."""
+    page = await ctx.service.list_jobs(who, where, limit=limit, cursor=cursor)
+    return JobPageOut(jobs=[encode.job_out(job) for job in page.jobs], next_cursor=page.next_cursor)
+
+
+async def get_job(job_id: str, ctx: Ctx, who: Caller) -> JobDetailOut:
+    """A job with every attempt (node, host, GPU, encoder, outcome)."""
+    return encode.details_out(await ctx.service.get_job(who, job_id))
+
+
+async def cancel_job(job_id: str, ctx: Ctx, who: Caller, body: CancelIn | None = None) -> JobOut:
+    """Cancel a pending or running job; a finished job is returned unchanged."""
+    reason = body.reason if body else None
+    return encode.job_out(await ctx.service.cancel_job(who, job_id, reason))
+
+
+def jobs_router() -> APIRouter:
+    router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+    router.add_api_route(
+        "", submit_job, methods=["POST"], status_code=201, response_model=SubmittedOut
+    )
+    router.add_api_route("/batch", submit_batch, methods=["POST"], response_model=BatchOut)
+    router.add_api_route("", list_jobs, methods=["GET"], response_model=JobPageOut)
+    router.add_api_route("/{job_id}", get_job, methods=["GET"], response_model=JobDetailOut)
+    router.add_api_route("/{job_id}/cancel", cancel_job, methods=["POST"], response_model=JobOut)
+    return router

@@ -1,0 +1,222 @@
+"""The controller's composition root: settings in, a running controller out.
+
+`run(settings)` is what `vmafx controller` calls: it checks the settings (auth may be off only
+on loopback), opens the store (SQLite in the state folder by default, migrated on start;
+PostgreSQL must be migrated with `vmafx controller migrate`), builds the service and serves
+gRPC (and HTTP once `vmafx.controller.http.app` exists) until SIGTERM or SIGINT. Shutdown:
+long-polls and streams end, no new calls are accepted, calls in flight get `grace_s` to
+finish, the sweeper stops, the store closes; the exit status is 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import importlib
+import logging
+import signal
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from vmafx.config import ControllerSettings, state_dir
+from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
+from vmafx.controller.grpc import GrpcServer, start_grpc_server
+from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
+from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.controller.sweeper import Sweeper
+from vmafx.core.clock import Clock, SystemClock
+from vmafx.errors import ConfigError, UnavailableError
+from vmafx.scheduler import LeaseSettings, Scheduler
+from vmafx.store import JobStore, open_job_store
+
+log = logging.getLogger(__name__)
+STORE_FILE = "controller.db"
+STORE_THREADS = 32
+
+
+def default_store_url(env: Mapping[str, str] | None = None) -> str:
+    """SQLite in the user's state folder (never the working directory)."""
+    return f"sqlite:///{state_dir(env) / STORE_FILE}"
+
+
+def store_url(settings: ControllerSettings) -> str:
+    return settings.store_url or default_store_url()
+
+
+def prepare_store(url: str) -> None:
+    """SQLite: create its folder and apply migrations. Others: refuse an out-of-date schema."""
+    from vmafx.store.sql.migrate import current_revision_is_head, upgrade  # noqa: PLC0415
+
+    if url.startswith("memory:"):
+        return
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+        return
+    if not current_revision_is_head(url):
+        raise UnavailableError(
+            "the job store's schema is not the one this vmafx needs.",
+            hint="Run `vmafx controller migrate --store URL` first.",
+        )
+
+
+def scheduler_for(settings: ControllerSettings) -> Scheduler:
+    return Scheduler(
+        LeaseSettings(
+            lease_ttl=timedelta(seconds=settings.lease_ttl_s),
+            session_ttl=timedelta(seconds=settings.session_ttl_s),
+            backoff_base=timedelta(seconds=settings.backoff_base_s),
+            backoff_max=timedelta(seconds=settings.backoff_max_s),
+        )
+    )
+
+
+@dataclasses.dataclass
+class RunningController:
+    """Everything a running controller owns, in the order it is stopped."""
+
+    service: ControllerService
+    store: JobStore
+    grpc: GrpcServer
+    http: Any | None
+    sweeper: Sweeper
+    sweeping: asyncio.Task[None]
+
+    async def stop(self, grace_s: float) -> None:
+        await self.service.close()
+        stops = [self.grpc.stop(grace_s)]
+        if self.http is not None:
+            stops.append(self.http.stop())
+        await asyncio.gather(*stops)
+        self.sweeper.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.sweeping
+        await self.store.close()
+
+
+async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> RunningController:
+    """Build and start every part; raises ConfigError before binding anything when unsafe."""
+    check_auth_config(settings.auth_disabled, [settings.grpc_listen, settings.http_listen])
+    # The SQL store runs each transaction in a worker thread; asyncio's default pool (6 threads
+    # on 2 cores) would cap concurrent claims well below what PostgreSQL can take.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="vmafx-store")
+    )
+    url = store_url(settings)
+    await asyncio.to_thread(prepare_store, url)
+    clock = clock or SystemClock()
+    scheduler = scheduler_for(settings)
+    store = open_job_store(url, scheduler)
+    registry = CollectorRegistry()
+    inputs = InputPolicy(settings.scoring_roots)
+    service = ControllerService(
+        store,
+        clock=clock,
+        scheduler=scheduler,
+        inputs=inputs,
+        settings=ServiceSettings(
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            max_wait_s=settings.max_wait_ms / 1000,
+        ),
+        metrics=ControllerMetrics(registry),
+    )
+    auth = Authenticator(store, clock, disabled=settings.auth_disabled)
+    if not settings.scoring_roots:
+        log.warning("no --scoring-root: every local input path will be refused")
+    grpc = await start_grpc_server(
+        service, auth, settings.grpc_listen, max_message_bytes=settings.max_message_bytes
+    )
+    exporter = MetricsExporter(registry, store, clock)
+    http = await _start_http(service, auth, exporter, settings)
+    sweeper = Sweeper(
+        service,
+        interval_s=settings.sweep_interval_s,
+        pending_refresh_s=settings.pending_refresh_s,
+    )
+    sweeping = asyncio.create_task(sweeper.run(), name="vmafx-sweeper")
+    return RunningController(service, store, grpc, http, sweeper, sweeping)
+
+
+# --- the HTTP hook ------------------------------------------------------------------------------
+# The HTTP layer lives in `vmafx.controller.http` and provides
+#
+#     build_http_app(*, service: ControllerService, auth: Authenticator,
+#                    metrics: MetricsExporter, settings: ControllerSettings) -> ASGI app
+#
+# in `vmafx/controller/http/app.py`. Until that module exists, the controller serves gRPC only.
+HTTP_APP_MODULE = "vmafx.controller.http.app"
+
+
+def load_http_app(
+    service: ControllerService,
+    auth: Authenticator,
+    exporter: MetricsExporter,
+    settings: ControllerSettings,
+) -> Any | None:
+    try:
+        module = importlib.import_module(HTTP_APP_MODULE)
+    except ModuleNotFoundError as error:
+        if error.name not in (HTTP_APP_MODULE, HTTP_APP_MODULE.rpartition(".")[0]):
+            raise
+        log.warning("the HTTP API is not built yet; serving gRPC only")
+        return None
+    return module.build_http_app(service=service, auth=auth, metrics=exporter, settings=settings)
+
+
+async def _start_http(
+    service: ControllerService,
+    auth: Authenticator,
+    exporter: MetricsExporter,
+    settings: ControllerSettings,
+) -> Any | None:
+    app = load_http_app(service, auth, exporter, settings)
+    if app is None:
+        return None
+    from vmafx.controller.httpserving import start_http_server  # noqa: PLC0415
+
+    return await start_http_server(app, settings.http_listen)
+
+
+# --- running until a signal ---------------------------------------------------------------------
+async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = None) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        controller = await start(settings)
+        host, _ = split_listen(settings.grpc_listen)
+        log.info("controller ready", extra={"grpc": f"{host}:{controller.grpc.port}"})
+        print(f"vmafx controller: gRPC on {host}:{controller.grpc.port}", flush=True)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping: finishing calls in flight")
+        await controller.stop(settings.grace_s)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def run(settings: ControllerSettings) -> int:
+    """Serve until SIGTERM/SIGINT; 0 after a clean stop. ConfigError before anything starts."""
+    if settings.max_message_bytes < 1024:
+        raise ConfigError("max_message_bytes must be at least 1024.")
+    asyncio.run(serve(settings))
+    return 0
+
+
+def migrate(url: str) -> str:
+    """Apply every migration to the store at `url`; returns the schema revision."""
+    from vmafx.store.sql.migrate import upgrade  # noqa: PLC0415
+
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return upgrade(url).head

@@ -1,0 +1,144 @@
+"""The controller's Prometheus families (DESIGN.md §3.7), on a registry the caller owns.
+
+Counters and histograms are updated by the service as things happen (`ControllerMetrics`
+implements its `JobMetrics` port); the queue gauges are read from the store at scrape time
+(`MetricsExporter.render`), so every replica reports the same, current figures.
+
+    vmafx_controller_jobs_{submitted,completed,failed,cancelled}_total{tenant}
+    vmafx_controller_jobs_requeued_total{reason}
+    vmafx_controller_jobs_pending{queue}          (scraped)
+    vmafx_controller_jobs_running                 (scraped)
+    vmafx_controller_queue_oldest_job_age_seconds{queue}  (scraped, absent when empty)
+    vmafx_controller_nodes_live                   (scraped)
+    vmafx_controller_job_queue_wait_seconds{tenant}
+    vmafx_controller_job_duration_seconds{tenant,outcome}
+    vmafx_quality_score{tenant,model,profile}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from vmafx import __version__
+from vmafx.core.clock import Clock
+from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.scores import headline_score
+from vmafx.store.port import JobStore
+
+JOB_SECONDS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
+WAIT_SECONDS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
+SCORE_BUCKETS = (20, 30, 40, 50, 60, 70, 75, 80, 85, 88, 90, 92, 94, 96, 98, 100)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_OUTCOMES = {
+    JobState.COMPLETED: "completed",
+    JobState.FAILED: "failed",
+    JobState.CANCELLED: "cancelled",
+}
+
+
+class ControllerMetrics:
+    """The event-driven families; pass the same registry to `MetricsExporter`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        prefix = "vmafx_controller_jobs"
+        self._totals = {
+            name: Counter(f"{prefix}_{name}", f"Jobs {name}.", ["tenant"], registry=registry)
+            for name in ("submitted", "completed", "failed", "cancelled")
+        }
+        self._requeued = Counter(
+            f"{prefix}_requeued", "Running jobs returned to pending.", ["reason"], registry=registry
+        )
+        self._wait = Histogram(
+            "vmafx_controller_job_queue_wait_seconds",
+            "From submission to the first claim.",
+            ["tenant"],
+            buckets=WAIT_SECONDS,
+            registry=registry,
+        )
+        self._duration = Histogram(
+            "vmafx_controller_job_duration_seconds",
+            "From the first claim to the end.",
+            ["tenant", "outcome"],
+            buckets=JOB_SECONDS,
+            registry=registry,
+        )
+        self._score = Histogram(
+            "vmafx_quality_score",
+            "Headline score of completed score jobs.",
+            ["tenant", "model", "profile"],
+            buckets=SCORE_BUCKETS,
+            registry=registry,
+        )
+        info = Gauge("vmafx_build_info", "vmafx version.", ["version"], registry=registry)
+        info.labels(version=__version__).set(1)
+
+    def submitted(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._totals["submitted"].labels(tenant=job.tenant).inc()
+
+    def claimed(self, job: Job) -> None:
+        if job.attempt == 1 and job.started_at is not None:
+            wait = (job.started_at - job.created_at).total_seconds()
+            self._wait.labels(tenant=job.tenant).observe(max(0.0, wait))
+
+    def finished(self, job: Job) -> None:
+        outcome = _OUTCOMES.get(job.state)
+        if outcome is None:
+            return
+        self._totals[outcome].labels(tenant=job.tenant).inc()
+        if job.started_at is not None and job.finished_at is not None:
+            seconds = (job.finished_at - job.started_at).total_seconds()
+            self._duration.labels(tenant=job.tenant, outcome=outcome).observe(max(0.0, seconds))
+        score = headline_score(job.result) if job.kind is JobKind.SCORE else None
+        if score is not None and job.state is JobState.COMPLETED:
+            models = job.spec.get("models") or ["default"]
+            model = str(models[0])[:64]
+            self._score.labels(tenant=job.tenant, model=model, profile="none").observe(score)
+
+    def requeued(self, reason: str, count: int = 1) -> None:
+        self._requeued.labels(reason=reason).inc(count)
+
+
+class MetricsExporter:
+    """Renders the registry, first reading queue depths and live nodes from the store."""
+
+    def __init__(self, registry: CollectorRegistry, store: JobStore, clock: Clock) -> None:
+        self.registry = registry
+        self._store = store
+        self._clock = clock
+        self._pending = Gauge(
+            "vmafx_controller_jobs_pending", "Pending jobs.", ["queue"], registry=registry
+        )
+        self._running = Gauge("vmafx_controller_jobs_running", "Running jobs.", registry=registry)
+        self._oldest = Gauge(
+            "vmafx_controller_queue_oldest_job_age_seconds",
+            "Age of the oldest pending job.",
+            ["queue"],
+            registry=registry,
+        )
+        self._nodes = Gauge("vmafx_controller_nodes_live", "Live node sessions.", registry=registry)
+
+    async def refresh(self) -> None:
+        now = self._clock.now()
+        depths = await self._store.queue_depths()
+        nodes = await self._store.list_nodes(live_at=now)
+        self._pending.clear()
+        self._oldest.clear()
+        running = 0
+        for depth in depths:
+            if depth.state is JobState.PENDING:
+                self._pending.labels(queue=depth.queue).set(depth.count)
+                age = (now - depth.oldest_created_at).total_seconds()
+                self._oldest.labels(queue=depth.queue).set(max(0.0, age))
+            elif depth.state is JobState.RUNNING:
+                running += depth.count
+        self._running.set(running)
+        self._nodes.set(len(nodes))
+
+    async def render(self) -> bytes:
+        """The Prometheus text exposition (content type `CONTENT_TYPE`)."""
+        await self.refresh()
+        return generate_latest(self.registry)

@@ -1,0 +1,398 @@
+"""`ControllerService`: every rule of the controller, as async verbs on core types.
+
+gRPC servicers, HTTP routes and the in-process fake client are thin layers over this one
+class: they authenticate the caller into a `Principal` (`vmafx.controller.auth`), decode their
+request into core values (`vmafx.core.messages`), call one verb and encode the answer. Each
+verb checks the caller's role and scopes everything to its tenant; errors are `VmafxError`s
+that each transport maps in one table.
+
+Client verbs:  submit_job, submit_jobs, get_job, list_jobs, cancel_job, watch_jobs, job_events
+Node verbs:    register_node, heartbeat, pull_work, report_result, release_jobs
+Admin/readers: list_nodes, drain_node
+Background:    expire_once (leases, sessions), refresh_pending_reasons; the `Sweeper` calls them.
+
+Every job the service changes is published on `bus` (live StreamJobs and server-sent events),
+and submissions and requeues wake long-polling pullers through `work`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+
+from vmafx.controller import listing, nodeops
+from vmafx.controller.auth import Action, Principal, require
+from vmafx.controller.events import JobBus, WorkSignal
+from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.observing import NO_METRICS, JobMetrics
+from vmafx.controller.pending import PendingExplainer
+from vmafx.controller.sessions import NodeSessions
+from vmafx.core.clock import Clock
+from vmafx.core.events import JobEvent
+from vmafx.core.jobs import Job, JobState
+from vmafx.core.messages import (
+    Claim,
+    DrainResult,
+    HeartbeatAnswer,
+    JobDetails,
+    JobFilter,
+    JobRef,
+    JobRequest,
+    NodeRegistration,
+    NodeReport,
+    NodeView,
+    ReportOutcome,
+    RunningJob,
+    Submitted,
+)
+from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.submissions import new_job
+from vmafx.core.tokens import token_digest
+from vmafx.errors import UnavailableError, UsageError
+from vmafx.scheduler import Scheduler
+from vmafx.store.port import MAX_PAGE, JobPage, JobStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """Limits and timings of the service (leases and backoff live in the Scheduler)."""
+
+    heartbeat_interval_s: float = 10.0
+    #: Longest long-poll a PullWork may ask for, and how often a waiting puller re-reads the
+    #: store (finds work submitted through another replica, or whose backoff ended).
+    max_wait_s: float = 30.0
+    repoll_s: float = 1.0
+    max_batch: int = 10_000
+    snapshot_limit: int = 10_000
+    max_running_ids: int = 64
+
+
+class ControllerService:
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        clock: Clock,
+        scheduler: Scheduler,
+        inputs: InputPolicy,
+        settings: ServiceSettings | None = None,
+        metrics: JobMetrics = NO_METRICS,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.scheduler = scheduler
+        self.inputs = inputs
+        self.settings = settings or ServiceSettings()
+        self.metrics = metrics
+        self.bus = JobBus()
+        self.work = WorkSignal()
+        self.sessions = NodeSessions(store)
+        self.explainer = PendingExplainer(store, clock, draining=self.sessions.draining)
+        #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).
+        self.nodes_changed = asyncio.Event()
+        self.closing = False
+
+    @property
+    def lease_ttl_s(self) -> float:
+        return self.scheduler.settings.lease_ttl.total_seconds()
+
+    def publish(self, jobs: Sequence[Job]) -> None:
+        """Tell live subscribers about jobs that just changed (internal to the service)."""
+        self.bus.publish(jobs)
+
+    def mark_nodes_changed(self) -> None:
+        """A node registered, left or drained: pending reasons need a refresh."""
+        self.explainer.invalidate()
+        self.nodes_changed.set()
+
+    # --- client verbs ------------------------------------------------------------------------
+    async def submit_job(self, principal: Principal, request: JobRequest) -> Submitted:
+        """Validate and enqueue one job (an idempotency key seen before returns that job)."""
+        return (await self.submit_jobs(principal, [request]))[0]
+
+    async def submit_jobs(
+        self, principal: Principal, requests: Sequence[JobRequest], *, batch_id: str | None = None
+    ) -> list[Submitted]:
+        """Enqueue many jobs in one transaction; one invalid job rejects them all."""
+        require(principal, Action.WRITE)
+        if not requests:
+            raise UsageError("no jobs to submit.")
+        if len(requests) > self.settings.max_batch:
+            raise UsageError(
+                f"{len(requests)} jobs in one call is more than the {self.settings.max_batch} "
+                "allowed.",
+                hint="Submit them in several batches.",
+            )
+        now = self.clock.now()
+        jobs = []
+        for index, request in enumerate(requests):
+            job = new_job(
+                tenant=principal.tenant,
+                kind=request.kind,
+                spec=request.spec,
+                now=now,
+                queue=request.queue,
+                priority=request.priority,
+                requirements=request.requirements,
+                parent_id=request.parent_id,
+                batch_id=request.batch_id or batch_id,
+                idempotency_key=request.idempotency_key,
+            )
+            self.inputs.check_spec(job.kind, job.spec, principal.tenant)
+            # Microsecond steps keep a batch in submission order under "oldest first".
+            jobs.append(dataclasses.replace(job, created_at=now + timedelta(microseconds=index)))
+        jobs = await self.explainer.annotate(jobs)
+        stored = await self.store.submit_jobs(jobs)
+        fresh = [job for job, asked in zip(stored, jobs, strict=True) if job.id == asked.id]
+        if fresh:
+            self.metrics.submitted(fresh)
+            self.publish(fresh)
+            self.work.notify(len(fresh))
+        return [
+            Submitted(job, deduplicated=job.id != asked.id)
+            for job, asked in zip(stored, jobs, strict=True)
+        ]
+
+    async def get_job(self, principal: Principal, job_id: str) -> JobDetails:
+        """A job of the caller's tenant with its attempts (NotFoundError otherwise)."""
+        require(principal, Action.READ)
+        job = await self.store.get_job(job_id, tenant=principal.tenant)
+        attempts = await self.store.list_attempts(job_id, tenant=principal.tenant)
+        return JobDetails(job=job, attempts=tuple(attempts))
+
+    async def list_jobs(
+        self,
+        principal: Principal,
+        where: JobFilter | None = None,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> JobPage:
+        """One page of the tenant's jobs, newest first; pass `next_cursor` back for more.
+
+        With filters the store cannot apply (node, creation range, ids) a page may hold
+        fewer than `limit` jobs while more follow.
+        """
+        require(principal, Action.READ)
+        where = where or JobFilter()
+        if not 1 <= limit <= MAX_PAGE:
+            raise UsageError(f"page size must lie in [1, {MAX_PAGE}], got {limit}.")
+        query = listing.query_for(principal.tenant, where)
+        page = await self.store.list_jobs(query, limit=limit, cursor=cursor)
+        return JobPage(
+            [job for job in page.jobs if where.matches_beyond_store(job)], page.next_cursor
+        )
+
+    async def cancel_job(self, principal: Principal, job_id: str, reason: str | None = None) -> Job:
+        """Cancel a pending or running job (its node hears it in its next heartbeat).
+
+        A finished job is returned unchanged: cancelling is idempotent.
+        """
+        require(principal, Action.WRITE)
+        now = self.clock.now()
+        reason = reason or f"cancelled by {principal.name or 'a client'}"
+        job = await self.store.cancel_job(job_id, now=now, tenant=principal.tenant, reason=reason)
+        if job.state is JobState.CANCELLED and job.finished_at == now:
+            self.metrics.finished(job)
+            self.publish([job])
+        return job
+
+    async def watch_jobs(
+        self, principal: Principal, where: JobFilter | None = None, *, snapshot_only: bool = False
+    ) -> AsyncIterator[Job]:
+        """The matching jobs now (oldest first, at most `snapshot_limit`), then every change
+        to a matching job until the caller stops iterating or the service closes."""
+        require(principal, Action.READ)
+        where = where or JobFilter()
+        tenant = principal.tenant
+        subscription = self.bus.subscribe(lambda job: job.tenant == tenant and where.matches(job))
+        try:
+            for job in await listing.snapshot(
+                self.store, tenant, where, self.settings.snapshot_limit
+            ):
+                yield job
+            if snapshot_only:
+                return
+            async for job in subscription:
+                yield job
+        finally:
+            subscription.close()
+
+    async def job_events(
+        self, principal: Principal, job_id: str, *, after: int = 0
+    ) -> AsyncIterator[JobEvent]:
+        """A job's events after `after` (a `seq`), live until the job ends: for SSE."""
+        require(principal, Action.READ)
+        tenant = principal.tenant
+        subscription = self.bus.subscribe(lambda job: job.id == job_id and job.tenant == tenant)
+        try:
+            job = await self.store.get_job(job_id, tenant=tenant)
+            while True:
+                for event in await self.store.list_events(job_id, after=after, tenant=tenant):
+                    after = event.seq
+                    yield event
+                if job.is_terminal or self.closing:
+                    return
+                batch = await subscription.next_batch(timeout=self.settings.repoll_s * 5)
+                if subscription.closed and not batch:
+                    return
+                job = batch[-1] if batch else await self.store.get_job(job_id, tenant=tenant)
+        finally:
+            subscription.close()
+
+    # --- node verbs --------------------------------------------------------------------------
+    async def register_node(
+        self, principal: Principal, name: str, capabilities: NodeCapabilities
+    ) -> NodeRegistration:
+        """Open a session for a node (node role); the token is returned once, kept hashed."""
+        require(principal, Action.NODE)
+        nodeops.check_node_name(name)
+        token = secrets.token_urlsafe(32)
+        session = await self.store.register_node(
+            tenant=principal.tenant,
+            name=name,
+            capabilities=capabilities,
+            token_sha256=token_digest(token),
+            now=self.clock.now(),
+        )
+        self.sessions.remember(session)
+        self.mark_nodes_changed()
+        log.info("node registered", extra={"node": name, "node_id": session.id})
+        return NodeRegistration(
+            node_id=session.id,
+            session_token=token,
+            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+            lease_ttl_s=self.lease_ttl_s,
+        )
+
+    async def check_node(self, principal: Principal, node_id: str, token: str) -> None:
+        """The caller has the node role and `token` opens session `node_id` of its tenant."""
+        require(principal, Action.NODE)
+        await self.sessions.verify(node_id, token, principal.tenant)
+
+    async def heartbeat(
+        self,
+        principal: Principal,
+        node_id: str,
+        session_token: str,
+        *,
+        running: Sequence[RunningJob] = (),
+        draining: bool = False,
+    ) -> HeartbeatAnswer:
+        """Renew the session and the leases of `running` (none named: every job it holds).
+
+        The answer names jobs the node must stop (cancelled, or no longer its own), asks it to
+        drain when an operator said so, and says `session_unknown` when it must re-register.
+        """
+        if len(running) > self.settings.max_running_ids:
+            raise UsageError(
+                f"a heartbeat may name at most {self.settings.max_running_ids} running jobs, "
+                f"got {len(running)}."
+            )
+        return await nodeops.heartbeat(self, principal, node_id, session_token, running, draining)
+
+    async def pull_work(
+        self,
+        principal: Principal,
+        node_id: str,
+        session_token: str,
+        *,
+        queues: Sequence[str] | None = None,
+        wait_s: float = 0.0,
+        capabilities: NodeCapabilities | None = None,
+    ) -> Claim | None:
+        """Claim the next job the node is fit for, waiting up to `wait_s` for one to appear.
+
+        Waiting pullers wake when jobs are submitted or requeued, not by polling (they re-read
+        the store every `repoll_s` as well). None when nothing fits in time, when the node is
+        draining, or when the service shuts down.
+        """
+        await self.check_node(principal, node_id, session_token)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, min(wait_s, self.settings.max_wait_s))
+        woken = False
+        while not self.closing and not self.sessions.drain_requested(node_id):
+            seen = self.work.version
+            job = await self.store.claim_next(
+                node_id, now=self.clock.now(), queues=queues or None, capabilities=capabilities
+            )
+            if job is not None:
+                self.metrics.claimed(job)
+                self.publish([job])
+                roots = self.inputs.roots_for(job.tenant)
+                return Claim(job=job, lease_ttl_s=self.lease_ttl_s, scoring_roots=roots)
+            if woken:
+                self.work.pass_on()  # the new work was not for this node: wake the next one
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            woken = await self.work.wait(seen, min(remaining, self.settings.repoll_s))
+        return None
+
+    async def report_result(
+        self, principal: Principal, node_id: str, session_token: str, report: NodeReport
+    ) -> ReportOutcome:
+        """A node's partial or final report, fenced by attempt and session.
+
+        Repeating the final report is a no-op; a report on a job cancelled meanwhile is
+        accepted and discarded; a report from a superseded attempt raises StaleAttemptError.
+        """
+        await self.check_node(principal, node_id, session_token)
+        return await nodeops.report(self, principal, node_id, report)
+
+    async def release_jobs(
+        self,
+        principal: Principal,
+        node_id: str,
+        session_token: str,
+        jobs: Sequence[JobRef],
+        *,
+        reason: str = "",
+        end_session: bool = False,
+    ) -> list[str]:
+        """Hand jobs back (pending again, not a lost lease); `end_session` closes the session
+        and releases every job it still holds. Returns the ids that went back to pending."""
+        await self.check_node(principal, node_id, session_token)
+        return await nodeops.release(self, node_id, jobs, reason, end_session)
+
+    async def list_nodes(
+        self, principal: Principal, *, include_offline: bool = False
+    ) -> list[NodeView]:
+        require(principal, Action.READ)
+        return await nodeops.list_nodes(self, principal.tenant, include_offline)
+
+    async def drain_node(
+        self, principal: Principal, node_id: str, *, release_jobs: bool = False
+    ) -> DrainResult:
+        """Stop giving a node work (admin); with `release_jobs` its jobs go back at once."""
+        require(principal, Action.ADMIN)
+        return await nodeops.drain(self, principal.tenant, node_id, release_jobs)
+
+    # --- background ----------------------------------------------------------------------------
+    async def expire_once(self) -> list[Job]:
+        """Requeue or fail jobs whose lease ran out and drop expired sessions; returns the jobs."""
+        return await nodeops.expire(self)
+
+    async def refresh_pending_reasons(self) -> list[Job]:
+        """Recompute why pending jobs cannot run; returns the jobs whose reason changed."""
+        changed = await self.explainer.refresh()
+        self.publish(changed)
+        return changed
+
+    async def check_ready(self) -> None:
+        """Raise UnavailableError unless the store answers with a current schema (/readyz)."""
+        if self.closing:
+            raise UnavailableError("the controller is shutting down.")
+        await self.store.ping()
+
+    async def close(self) -> None:
+        """Stop: long-polls answer empty at once and live streams end."""
+        self.closing = True
+        self.work.notify()  # every waiter
+        self.bus.close_all()

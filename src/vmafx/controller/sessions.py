@@ -1,0 +1,89 @@
+"""Node sessions as the service checks them: token verification (cached), drain marks.
+
+A node sends its id and session token with every node call. The token is compared, in
+constant time, with the SHA-256 the store keeps; the (tenant, digest) of a verified session is
+cached, since ids are random and never reused (liveness is still checked by the store on every
+claim and heartbeat). Drain requests and nodes that announced they are stopping are kept in
+memory: they last until the node's session ends or the controller restarts.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from vmafx.core.nodes import NodeSession
+from vmafx.core.tokens import token_digest
+from vmafx.errors import ForbiddenError, NotFoundError
+from vmafx.store.port import JobStore
+
+CACHE_SIZE = 10_000
+
+
+class UnknownSessionError(NotFoundError):
+    """The node's session is unknown or expired: the node must register again."""
+
+
+def unknown_session(node_id: str) -> UnknownSessionError:
+    return UnknownSessionError(
+        f"node session {node_id} is unknown or expired.",
+        hint="Register the node again (RegisterNode); its jobs return to the queue.",
+    )
+
+
+class NodeSessions:
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._drain_requested: set[str] = set()
+        self._stopping: set[str] = set()
+
+    def remember(self, session: NodeSession) -> None:
+        self._known[session.id] = (session.tenant, session.token_sha256)
+        self._known.move_to_end(session.id)
+        while len(self._known) > CACHE_SIZE:
+            self._known.popitem(last=False)
+
+    async def verify(self, node_id: str, session_token: str, tenant: str) -> None:
+        """Raise UnknownSessionError or ForbiddenError unless the token opens this session."""
+        if not node_id:
+            raise unknown_session("(empty id)")
+        known = self._known.get(node_id)
+        if known is None:
+            try:
+                session = await self._store.get_node(node_id)
+            except NotFoundError:
+                raise unknown_session(node_id) from None
+            self.remember(session)
+            known = (session.tenant, session.token_sha256)
+        owner, digest = known
+        if owner != tenant:
+            raise unknown_session(node_id)
+        if not hmac.compare_digest(digest, token_digest(session_token)):
+            raise ForbiddenError(
+                f"the session token does not match node {node_id}.",
+                hint="Send the session_token RegisterNode returned, or register again.",
+            )
+
+    def forget(self, node_ids: Iterable[str]) -> None:
+        for node_id in node_ids:
+            self._known.pop(node_id, None)
+            self._drain_requested.discard(node_id)
+            self._stopping.discard(node_id)
+
+    def request_drain(self, node_id: str) -> None:
+        self._drain_requested.add(node_id)
+
+    def drain_requested(self, node_id: str) -> bool:
+        return node_id in self._drain_requested
+
+    def set_stopping(self, node_id: str, stopping: bool) -> None:
+        if stopping:
+            self._stopping.add(node_id)
+        else:
+            self._stopping.discard(node_id)
+
+    def draining(self) -> frozenset[str]:
+        """Nodes that take no new work: asked to drain, or stopping on their own."""
+        return frozenset(self._drain_requested | self._stopping)

@@ -1,0 +1,93 @@
+"""The statements a claim, a heartbeat and a report run, built once with bind parameters.
+
+Building a SQLAlchemy statement (and its cache key) costs more than running it on SQLite, so
+the hot paths execute these prebuilt statements with a parameter dict instead of building new
+ones per call. Claim candidates vary in shape (queue filters, a resume position, row locks);
+one statement per shape is built on first use and kept.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlalchemy as sa
+
+from vmafx.core.jobs import JobState
+from vmafx.store.sql.schema import attempts, job_events, jobs, node_sessions
+
+P = sa.bindparam
+_RUNNING = JobState.RUNNING.value
+c = jobs.c
+
+JOB_BY_ID = sa.select(jobs).where(c.id == P("job_id"))
+JOB_BY_ID_LOCKED = JOB_BY_ID.with_for_update()
+JOB_BY_KEY = sa.select(jobs).where(c.tenant == P("tenant"), c.idempotency_key == P("key"))
+JOB_BY_KEY_LOCKED = JOB_BY_KEY.with_for_update()
+#: Executed with `{"_id": job id, **column values}` (the SET clause is the dict's columns).
+UPDATE_JOB = sa.update(jobs).where(c.id == P("_id"))
+INSERT_JOBS = sa.insert(jobs)
+
+RUNNING_BY_QUEUE = (
+    sa.select(c.queue, sa.func.count())
+    .where(c.lease_session == P("session_id"), c.state == _RUNNING)
+    .group_by(c.queue)
+)
+RUNNING_JOBS = (
+    sa.select(jobs).where(c.lease_session == P("session_id"), c.state == _RUNNING).order_by(c.id)
+)
+RUNNING_JOBS_LOCKED = RUNNING_JOBS.with_for_update()
+
+ATTEMPT = sa.select(attempts).where(
+    attempts.c.job_id == P("job_id"), attempts.c.number == P("number")
+)
+ATTEMPTS = sa.select(attempts).where(attempts.c.job_id == P("job_id")).order_by(attempts.c.number)
+INSERT_ATTEMPT = sa.insert(attempts)
+#: Executed with `{"_job_id": …, "_number": …, **column values}`.
+UPDATE_ATTEMPT = sa.update(attempts).where(
+    attempts.c.job_id == P("_job_id"), attempts.c.number == P("_number")
+)
+INSERT_EVENT = sa.insert(job_events)
+
+SESSION = sa.select(node_sessions).where(node_sessions.c.id == P("session_id"))
+#: Executed with `{"_id": session id, **column values}`.
+UPDATE_SESSION = sa.update(node_sessions).where(node_sessions.c.id == P("_id"))
+INSERT_SESSION = sa.insert(node_sessions)
+
+
+@functools.cache
+def candidates(*, allowed: bool, blocked: bool, after: bool, lock: bool) -> sa.Select[Any]:
+    """Pending jobs due by `:now` in claim order; parameters: tenant, now, backends, vendors,
+    encoders, max_memory, limit, and allowed / blocked (queue lists), after_priority /
+    after_created / after_id when those parts are on."""
+    stmt = sa.select(jobs).where(
+        c.tenant == P("tenant"),
+        c.state == JobState.PENDING.value,
+        c.available_at <= P("now", type_=c.available_at.type),
+        # Necessary conditions of the policy's matching, so the scan skips hopeless jobs.
+        sa.or_(c.req_backend.is_(None), c.req_backend.in_(P("backends", expanding=True))),
+        sa.or_(c.req_gpu_vendor.is_(None), c.req_gpu_vendor.in_(P("vendors", expanding=True))),
+        sa.or_(c.req_encoder.is_(None), c.req_encoder.in_(P("encoders", expanding=True))),
+        sa.or_(c.req_min_gpu_memory_mb.is_(None), c.req_min_gpu_memory_mb <= P("max_memory")),
+    )
+    if allowed:
+        stmt = stmt.where(c.queue.in_(P("allowed", expanding=True)))
+    if blocked:
+        stmt = stmt.where(c.queue.not_in(P("blocked", expanding=True)))
+    if after:
+        priority: sa.BindParameter[Any] = P("after_priority")
+        created: sa.BindParameter[Any] = P("after_created", type_=c.created_at.type)
+        stmt = stmt.where(
+            sa.or_(
+                c.priority < priority,
+                sa.and_(
+                    c.priority == priority,
+                    sa.or_(
+                        c.created_at > created,
+                        sa.and_(c.created_at == created, c.id > P("after_id")),
+                    ),
+                ),
+            )
+        )
+    stmt = stmt.order_by(c.priority.desc(), c.created_at, c.id).limit(P("limit"))
+    return stmt.with_for_update(skip_locked=True) if lock else stmt

@@ -1,0 +1,82 @@
+"""A controller service on the in-memory store and a fake clock, with callers of every role.
+
+Async tests are marked `anyio` (anyio's pytest plugin) and run on asyncio.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vmafx.controller.auth import Principal
+from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.core.clock import FakeClock
+from vmafx.core.jobs import JobKind
+from vmafx.core.messages import JobRequest, NodeRegistration
+from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.tokens import Role
+from vmafx.scheduler import Scheduler
+from vmafx.store import InMemoryJobStore
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Farm:
+    """The service plus callers of each role in tenant `acme`, and files under a scoring root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.clock = FakeClock()
+        self.scheduler = Scheduler()
+        self.store = InMemoryJobStore(self.scheduler)
+        self.service = ControllerService(
+            self.store,
+            clock=self.clock,
+            scheduler=self.scheduler,
+            inputs=InputPolicy([root]),
+            settings=ServiceSettings(repoll_s=0.05),
+        )
+        self.writer = Principal.of("acme", Role.WRITER, name="ci")
+        self.reader = Principal.of("acme", Role.READER)
+        self.admin = Principal.of("acme", Role.ADMIN)
+        self.node = Principal.of("acme", Role.NODE)
+        for name in ("ref.mp4", "dis.mp4", "dis2.mp4"):
+            (root / name).write_bytes(b"")
+
+    def score(self, **fields: Any) -> JobRequest:
+        spec = {"reference": str(self.root / "ref.mp4"), "distorted": str(self.root / "dis.mp4")}
+        spec.update(fields.pop("spec", {}))
+        return JobRequest(kind=JobKind.SCORE, spec=spec, **fields)
+
+    async def submit(self, **fields: Any) -> str:
+        submitted = await self.service.submit_job(self.writer, self.score(**fields))
+        self.clock.advance(0.001)
+        return submitted.job.id
+
+    async def register(
+        self, name: str = "node-a", principal: Principal | None = None, **caps: Any
+    ) -> NodeRegistration:
+        caps.setdefault("host", name)
+        caps.setdefault("slots", 4)
+        return await self.service.register_node(
+            principal or self.node, name, NodeCapabilities(**caps)
+        )
+
+    async def pull(self, session: NodeRegistration, **options: Any) -> str | None:
+        claim = await self.service.pull_work(
+            self.node, session.node_id, session.session_token, **options
+        )
+        return claim.job.id if claim else None
+
+
+@pytest.fixture
+def farm(tmp_path: Path) -> Farm:
+    root = tmp_path / "media"
+    root.mkdir()
+    return Farm(root)

@@ -1,0 +1,112 @@
+"""Scoring roots and URL schemes: deny by default, symlinks resolved, `..` resolved."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from vmafx.controller.inputs import InputPolicy
+from vmafx.core.jobs import JobKind
+from vmafx.errors import InputOutsideRootsError, UsageError
+
+
+@pytest.fixture
+def root(tmp_path):
+    path = tmp_path / "media"
+    path.mkdir()
+    (path / "ref.mp4").write_bytes(b"")
+    return path
+
+
+def test_a_path_under_a_root_is_allowed(root):
+    InputPolicy([root]).check(str(root / "ref.mp4"), "acme")
+
+
+def test_with_no_root_every_local_path_is_refused(root):
+    with pytest.raises(InputOutsideRootsError, match="no scoring root"):
+        InputPolicy([]).check(str(root / "ref.mp4"), "acme")
+
+
+def test_a_path_outside_the_roots_is_refused(root):
+    with pytest.raises(InputOutsideRootsError, match="outside the scoring roots"):
+        InputPolicy([root]).check("/etc/passwd", "acme")
+
+
+def test_dot_dot_cannot_climb_out_of_a_root(root):
+    with pytest.raises(InputOutsideRootsError, match="resolves to /etc/passwd"):
+        InputPolicy([root]).check(f"{root}" + "/.." * 12 + "/etc/passwd", "acme")
+
+
+def test_a_symlink_pointing_out_of_a_root_is_refused(root, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("x")
+    os.symlink(secret, root / "innocent.mp4")
+    with pytest.raises(InputOutsideRootsError, match="resolves to"):
+        InputPolicy([root]).check(str(root / "innocent.mp4"), "acme")
+
+
+def test_a_root_given_through_a_symlink_still_admits_its_files(root, tmp_path):
+    link = tmp_path / "link"
+    os.symlink(root, link)
+    InputPolicy([link]).check(str(root / "ref.mp4"), "acme")
+
+
+def test_a_sibling_folder_sharing_the_roots_prefix_is_refused(root, tmp_path):
+    sibling = tmp_path / "media-private"
+    sibling.mkdir()
+    with pytest.raises(InputOutsideRootsError):
+        InputPolicy([root]).check(str(sibling / "a.mp4"), "acme")
+
+
+def test_a_relative_path_is_refused(root):
+    with pytest.raises(UsageError, match="relative path"):
+        InputPolicy([root]).check("ref.mp4", "acme")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cdn/a.mp4", "http://h/a.mp4", "s3://b/a", "gs://b/a", "az://c/a"]
+)
+def test_allowed_url_schemes_pass(root, url):
+    InputPolicy([root]).check(url, "acme")
+
+
+@pytest.mark.parametrize(
+    "url", ["concat:/a.mp4|/b.mp4", "subfile:,,start,0,end,0,,:/etc/passwd", "pipe:0", "ftp://h/a"]
+)
+def test_other_schemes_and_ffmpeg_protocols_are_refused(root, url):
+    with pytest.raises(UsageError, match="not allowed"):
+        InputPolicy([root]).check(url, "acme")
+
+
+def test_a_file_url_is_checked_like_a_path(root):
+    policy = InputPolicy([root])
+    policy.check(f"file://{root}/ref.mp4", "acme")
+    with pytest.raises(InputOutsideRootsError):
+        policy.check("file:///etc/passwd", "acme")
+
+
+def test_control_characters_are_refused(root):
+    with pytest.raises(UsageError, match="control characters"):
+        InputPolicy([root]).check(f"{root}/a\n.mp4", "acme")
+
+
+def test_a_tenant_root_expands_only_for_safe_tenant_names(tmp_path):
+    (tmp_path / "acme").mkdir()
+    policy = InputPolicy([f"{tmp_path}/{{tenant}}"])
+    policy.check(f"{tmp_path}/acme/a.mp4", "acme")
+    assert policy.roots_for("../etc") == ()
+    with pytest.raises(InputOutsideRootsError):
+        policy.check(f"{tmp_path}/acme/a.mp4", "globex")
+
+
+def test_every_path_field_of_a_spec_is_checked(root):
+    spec = {"source": str(root / "ref.mp4"), "output": "/tmp/elsewhere/out.mp4"}
+    with pytest.raises(InputOutsideRootsError, match="output"):
+        InputPolicy([root]).check_spec(JobKind.ENCODE, spec, "acme")
+
+
+def test_each_distorted_input_is_checked(root):
+    spec = {"reference": str(root / "ref.mp4"), "distorted": [str(root / "ref.mp4"), "/etc/x"]}
+    with pytest.raises(InputOutsideRootsError, match=r"distorted\[1\]"):
+        InputPolicy([root]).check_spec(JobKind.SCORE, spec, "acme")
