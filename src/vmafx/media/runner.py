@@ -7,8 +7,11 @@ answers from a script. Progress comes from `-progress pipe:1` (key=value blocks 
 from __future__ import annotations
 
 import collections
+import ctypes
 import dataclasses
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -117,6 +120,20 @@ def _read_stderr(stream: IO[str], sink: collections.deque[str]) -> None:
         sink.append(line)
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to send SIGTERM when the parent exits (no-op elsewhere)."""
+    if sys.platform != "linux":
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 class SubprocessRunner:
     """Runs the real ffmpeg binary."""
 
@@ -141,6 +158,10 @@ class SubprocessRunner:
                 stderr=subprocess.PIPE,
                 text=True,
                 errors="replace",
+                # Own session: a Ctrl-C meant for the caller (a draining node) does not kill
+                # ffmpeg mid-job; the parent-death signal still stops it if the caller dies.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
             )
         except FileNotFoundError:
             raise FfmpegNotFoundError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +19,13 @@ from vmafx.core.features import feature_vector_v1
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
-from vmafx.errors import FfmpegError, MismatchError, NotVideoError, ScoreLogError
+from vmafx.errors import (
+    FfmpegCancelledError,
+    FfmpegError,
+    MismatchError,
+    NotVideoError,
+    ScoreLogError,
+)
 from vmafx.media import graph
 from vmafx.media.ffmpeg import FfmpegInfo
 from vmafx.media.probe import is_raw, probe
@@ -151,8 +158,17 @@ class LibvmafScorer:
             return
         raise_for_libvmaf_init(result.stderr)
         tail = result.tail()
+        signal = re.search(r"received signal (\d+)", result.stderr)
+        if signal:
+            raise FfmpegCancelledError(
+                f"ffmpeg was stopped by signal {signal.group(1)} before it finished scoring.",
+                argv=result.argv,
+                returncode=result.returncode,
+                stderr_tail=tail,
+                hint="Nothing was scored; run it again.",
+            )
         for path in (request.reference, *request.distorted):
-            if path in tail and ("Invalid data" in tail or "error" in tail.lower()):
+            if _decode_failed(path, result.stderr):
                 raise NotVideoError(
                     f"ffmpeg could not decode {path}; it may be corrupt or truncated.",
                     path=path,
@@ -223,6 +239,22 @@ class LibvmafScorer:
             features=features,
             adjustments=adjustments,
         )
+
+
+_DECODE_FAILURES = (
+    "Invalid data found",
+    "moov atom not found",
+    "Error opening input",
+    "End of file",
+)
+
+
+def _decode_failed(path: str, stderr: str) -> bool:
+    """Did ffmpeg say it could not read `path`? (Never matches its "0 decode errors" summary.)"""
+    return any(
+        path in line and any(marker in line for marker in _DECODE_FAILURES)
+        for line in stderr.splitlines()
+    )
 
 
 def frame_count_error(ref: str, ref_n: int, dis: str, dis_n: int) -> MismatchError:
