@@ -1,0 +1,105 @@
+"""`vmafx node`: turn this machine into farm capacity for a controller.
+
+The node's modules (grpcio, prometheus-client) are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+HELP = """Run a node: register with a controller, pull the jobs this machine is fit for
+(score, encode/proxy/conform/trim, thumbnail, filmstrip), run them, report.
+
+At start-up the node finds ffmpeg (with libvmaf), detects GPUs (NVML/nvidia-smi, rocm-smi,
+clinfo, system_profiler) and verifies each encoder with a one-frame trial encode (cached), then
+advertises what it found. It dials out to the controller; no inbound port is needed.
+
+Examples:
+
+    vmafx node --controller farm:9090 --token-file /etc/vmafx/node.token
+
+    vmafx node --queues encode,score --concurrency encode=2,score=1 --labels tier=heavy
+
+    VMAFX_NODE_GPU=GPU-9a8b7c6d-... vmafx node --name zampp2-l4
+
+Every flag is also an environment variable VMAFX_NODE_<FLAG> (VMAFX_NODE_QUEUES, …);
+VMAFX_CONTROLLER_ADDR names the controller as in the original platform. Prometheus metrics,
+/livez and /readyz are served on --http-listen. SIGTERM drains: no new work, running jobs get
+--drain-timeout seconds, the rest goes back to pending; exit 0.
+"""
+
+app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
+
+
+CONTROLLER = typer.Option(
+    None, "--controller", help="Controller gRPC address HOST:PORT [default: 127.0.0.1:9090]."
+)
+TOKEN_FILE = typer.Option(
+    None, "--token-file", help="File holding a node-role token (none: no token sent)."
+)
+NAME = typer.Option(None, "--name", help="Node name [default: the hostname].")
+QUEUES = typer.Option(
+    None,
+    "--queues",
+    help="Comma list of queues to pull from [default: every queue of a kind it runs].",
+)
+CONCURRENCY = typer.Option(
+    None, "--concurrency", help="Jobs at once per queue, e.g. encode=2,score=1."
+)
+SLOTS = typer.Option(
+    None, "--slots", help="Jobs at once in all [default: the sum of --concurrency, else 1]."
+)
+LABELS = typer.Option(
+    None, "--labels", help="Labels jobs can require, e.g. tier=heavy,site=zampp2."
+)
+HTTP_LISTEN = typer.Option(
+    None, "--http-listen", help="/metrics, /livez, /readyz [default: 127.0.0.1:9091; empty: off]."
+)
+DRAIN_TIMEOUT = typer.Option(
+    None, "--drain-timeout", help="Seconds running jobs get on SIGTERM [default: 30]."
+)
+BURST = typer.Option(
+    False, "--burst", help="Run until the queue has nothing for this node, then exit 0."
+)
+GPU = typer.Option(None, "--gpu", help="Pin the node to one GPU by UUID (VMAFX_NODE_GPU).")
+
+
+@app.callback(invoke_without_command=True)
+def node(
+    ctx: typer.Context,
+    controller: str | None = CONTROLLER,
+    token_file: Path | None = TOKEN_FILE,
+    name: str | None = NAME,
+    queues: str | None = QUEUES,
+    concurrency: str | None = CONCURRENCY,
+    slots: int | None = SLOTS,
+    labels: str | None = LABELS,
+    http_listen: str | None = HTTP_LISTEN,
+    drain_timeout: float | None = DRAIN_TIMEOUT,
+    burst: bool = BURST,
+    gpu: str | None = GPU,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    from vmafx.node.main import run  # noqa: PLC0415
+    from vmafx.node.settings import node_settings  # noqa: PLC0415
+
+    flags = {
+        "controller": controller,
+        "token_file": token_file,
+        "name": name,
+        "queues": queues,
+        "concurrency": concurrency,
+        "slots": slots,
+        "labels": labels,
+        "http_listen": http_listen,
+        "drain_timeout_s": drain_timeout,
+        "burst": True if burst else None,
+        "gpu": gpu,
+    }
+    settings = node_settings(flags=flags)
+    logging.getLogger("vmafx").setLevel(min(logging.getLogger().level, logging.INFO))
+    raise typer.Exit(run(settings))

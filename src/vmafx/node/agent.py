@@ -1,0 +1,225 @@
+"""`NodeAgent`: the node's work loop, talking to the controller only through `ControllerClient`.
+
+    register (backoff while the controller is away) ─┬─ heartbeat every interval
+                                                     └─ one pull loop per slot → handler → report
+
+`request_stop()` (SIGTERM) drains: the pull loops stop, running jobs get `drain_timeout_s` to
+finish, what is left is cancelled (ffmpeg terminated) and released (pending again, not a lost
+lease), and the session ends. A second request stops waiting at once. In burst mode `run()`
+returns when the queue has nothing more for the node. The agent never touches the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Mapping
+
+from vmafx.client.port import ControllerClient
+from vmafx.core.jobs import JobKind
+from vmafx.core.nodes import NodeCapabilities
+from vmafx.errors import VmafxError
+from vmafx.media.runner import KILL_GRACE_S
+from vmafx.node.backoff import Backoff
+from vmafx.node.execution import ExecutionSettings, JobExecutor
+from vmafx.node.handlers.base import Handler
+from vmafx.node.heartbeat import Heartbeat
+from vmafx.node.metrics import NodeMetrics
+from vmafx.node.placement import GpuPool
+from vmafx.node.running import SHUTTING_DOWN, RunningJobs
+from vmafx.node.session import SessionKeeper
+from vmafx.node.slots import PullLoop
+from vmafx.node.waits import StopRequestedError, unless_stopped
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSettings:
+    name: str
+    queues: tuple[str, ...] = ()
+    slots: int = 1
+    poll_wait_s: float = 5.0
+    drain_timeout_s: float = 30.0
+    burst: bool = False
+    progress_interval_s: float = 1.0
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    #: After cancelling what is left at the end of a drain: how long ffmpeg may take to stop.
+    stop_grace_s: float = KILL_GRACE_S + 2.0
+    #: Bound of the last call (release what is left, end the session).
+    goodbye_timeout_s: float = 10.0
+
+
+class NodeAgent:
+    def __init__(
+        self,
+        client: ControllerClient,
+        capabilities: NodeCapabilities,
+        handlers: Mapping[JobKind, Handler],
+        settings: AgentSettings,
+        *,
+        gpus: GpuPool | None = None,
+        metrics: NodeMetrics | None = None,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.metrics = metrics
+        self.running = RunningJobs()
+        self.keeper = SessionKeeper(
+            client,
+            settings.name,
+            capabilities,
+            backoff=self._backoff(),
+            on_registered=lambda _: metrics.registrations.inc() if metrics else None,
+        )
+        self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self.heartbeat = Heartbeat(
+            client, self.keeper, self.running,
+            draining=self._stopping.is_set, backoff=self._backoff(),
+        )  # fmt: skip
+        self.threads = concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.slots, thread_name_prefix="vmafx-job"
+        )
+        execution = ExecutionSettings(settings.name, settings.progress_interval_s)
+        self.executor = JobExecutor(
+            client, handlers, self.running, execution,
+            gpus=gpus or GpuPool(capabilities.gpus), metrics=metrics, threads=self.threads,
+            stopping=self._stopping.is_set,
+        )  # fmt: skip
+        self.pulls = PullLoop(
+            client, self.keeper, self.executor,
+            queues=settings.queues, wait_s=settings.poll_wait_s, burst=settings.burst,
+            backoff_base_s=settings.backoff_base_s, backoff_cap_s=settings.backoff_cap_s,
+        )  # fmt: skip
+
+    def _backoff(self) -> Backoff:
+        return Backoff(self.settings.backoff_base_s, self.settings.backoff_cap_s)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def request_stop(self) -> None:
+        """Drain and stop (SIGTERM); a second request stops waiting for running jobs."""
+        if self._stopping.is_set():
+            log.warning("second stop request: not waiting for running jobs any more")
+            self._hurry.set()
+        else:
+            log.info("stopping: no new work; waiting for %d running jobs", len(self.running))
+            self._stopping.set()
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether the node takes work now, and why not (for `/readyz`)."""
+        if self._stopping.is_set():
+            return False, "draining: shutting down"
+        if self.keeper.current is None:
+            return False, "not registered with the controller"
+        if self.heartbeat.controller_away:
+            return False, "the controller does not answer heartbeats"
+        if self.heartbeat.drain_requested:
+            return False, "drained by an operator"
+        return True, "ready"
+
+    async def run(self) -> None:
+        """Register, then work until a stop request (or, in burst mode, an empty queue)."""
+        try:
+            await unless_stopped(self.keeper.session(), self._stopping)
+        except StopRequestedError:
+            self.threads.shutdown(wait=False)
+            return
+        if self.metrics is not None:
+            self.metrics.slots.set(self.settings.slots)
+        beat_stop = asyncio.Event()
+        beating = asyncio.create_task(self.heartbeat.run(beat_stop), name="vmafx-heartbeat")
+        slots = [
+            asyncio.create_task(self.pulls.run(index, self._stopping), name=f"vmafx-slot-{index}")
+            for index in range(self.settings.slots)
+        ]
+        try:
+            await self._work(slots)
+            await self._drain(slots)
+        finally:
+            beat_stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(beating, self.settings.goodbye_timeout_s)
+            await self._goodbye()
+            self.threads.shutdown(wait=False)
+            if self.metrics is not None:
+                self.metrics.slots.set(0)
+        _raise_first_failure(slots)
+
+    async def _work(self, slots: list[asyncio.Task[None]]) -> None:
+        """Until a stop request; in burst mode also until every slot found the queue empty."""
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            watched = {stopped, *slots}
+            while not stopped.done():
+                done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+                if any(not task.cancelled() and task.exception() for task in done - {stopped}):
+                    break  # a slot died of a fatal error (a refused registration)
+                if all(task.done() for task in slots):
+                    break
+                watched -= done
+        finally:
+            stopped.cancel()
+        self._stopping.set()
+
+    async def _drain(self, slots: list[asyncio.Task[None]]) -> None:
+        """Let running jobs finish within the drain timeout; then stop and hand back the rest."""
+        busy = [task for task in slots if not task.done()]
+        if not busy:
+            return
+        log.info(
+            "draining: %d running jobs get up to %g s to finish",
+            len(self.running),
+            self.settings.drain_timeout_s,
+        )
+        everything = asyncio.ensure_future(asyncio.wait(busy))
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        await asyncio.wait(
+            {everything, hurry},
+            timeout=self.settings.drain_timeout_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        everything.cancel()
+        hurry.cancel()
+        left = [task for task in busy if not task.done()]
+        if not left:
+            return
+        stopped = self.running.cancel_all(SHUTTING_DOWN)
+        log.warning("drain time is up: stopping %d jobs and handing them back", stopped)
+        await asyncio.wait(left, timeout=self.settings.stop_grace_s)
+        for task in left:
+            task.cancel()  # a handler that ignores its cancel token; the goodbye releases its job
+        await asyncio.gather(*left, return_exceptions=True)
+
+    async def _goodbye(self) -> None:
+        """Release whatever the session still holds and end it."""
+        session = self.keeper.current
+        if session is None:
+            return
+        refs = [
+            task.ref for task in self.running.tasks() if task.session.node_id == session.node_id
+        ]
+        reason = f"{SHUTTING_DOWN} ({self.settings.name})"
+        try:
+            released = await asyncio.wait_for(
+                self.client.release_jobs(session, refs, reason=reason, end_session=True),
+                self.settings.goodbye_timeout_s,
+            )
+        except (VmafxError, TimeoutError) as error:
+            log.warning("could not end the session cleanly: %s", error)
+            return
+        if released:
+            log.info("handed back %d jobs: %s", len(released), ", ".join(released))
+
+
+def _raise_first_failure(slots: list[asyncio.Task[None]]) -> None:
+    for task in slots:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,234 @@
+"""Running one claimed job: its handler on a worker thread, progress to the controller at a
+bounded rate, then one final report (or a release), retried while the controller is away.
+
+The job stays in `RunningJobs` until its report is in, so heartbeats keep its lease alive
+while the report is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+from vmafx.client.port import ControllerClient
+from vmafx.core.attempts import Attribution
+from vmafx.core.jobs import JobKind
+from vmafx.core.messages import Claim, NodeRegistration, NodeReport
+from vmafx.core.specs import check_finite_json
+from vmafx.errors import UnavailableError, UsageError, VmafxError
+from vmafx.node.backoff import Backoff
+from vmafx.node.handlers.base import Handler, JobContext, JobOutput, JobProgress
+from vmafx.node.metrics import NodeMetrics
+from vmafx.node.outcomes import Verdict, decide, describe
+from vmafx.node.placement import GpuPool
+from vmafx.node.running import RunningJobs, RunningTask
+
+log = logging.getLogger(__name__)
+
+#: Tries of a final report (or release) before it is given up (the lease then expires).
+REPORT_TRIES = 8
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExecutionSettings:
+    node_name: str
+    #: Seconds between two progress reports of one job (at most one a second by default).
+    progress_interval_s: float = 1.0
+    report_backoff_base_s: float = 0.5
+    report_backoff_cap_s: float = 15.0
+
+
+class JobExecutor:
+    def __init__(
+        self,
+        client: ControllerClient,
+        handlers: Mapping[JobKind, Handler],
+        running: RunningJobs,
+        settings: ExecutionSettings,
+        *,
+        gpus: GpuPool | None = None,
+        metrics: NodeMetrics | None = None,
+        threads: concurrent.futures.Executor | None = None,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.client = client
+        self.handlers = handlers
+        self.running = running
+        self.settings = settings
+        self.gpus = gpus or GpuPool()
+        self.metrics = metrics
+        self.threads = threads
+        self.stopping = stopping
+        self.progress_reports = 0
+
+    async def execute(self, claim: Claim, session: NodeRegistration) -> None:
+        """Run `claim`'s job to its end and tell the controller how it ended."""
+        task = RunningTask(claim, session)
+        self.running.add(task)
+        self._count_running()
+        job = claim.job
+        log.info(
+            "job %s started (%s, attempt %d)",
+            job.id,
+            job.kind,
+            job.attempt,
+            extra={"job_id": job.id, "kind": job.kind, "attempt": job.attempt},
+        )
+        try:
+            output, error = await self._run(task)
+            outcome = await self._settle(task, output, error)
+        finally:
+            self.running.remove(task)
+            self._count_running()
+        if self.metrics is not None:
+            self.metrics.job_ended(job.kind.value, outcome, time.monotonic() - task.started)
+        log.info("job %s %s", job.id, outcome, extra={"job_id": job.id, "outcome": outcome})
+
+    def _count_running(self) -> None:
+        if self.metrics is not None:
+            self.metrics.running.set(len(self.running))
+
+    async def _run(self, task: RunningTask) -> tuple[JobOutput | None, BaseException | None]:
+        job = task.claim.job
+        handler = self.handlers.get(job.kind)
+        if handler is None:
+            kinds = ", ".join(sorted(kind.value for kind in self.handlers))
+            error = UsageError(
+                f"node {self.settings.node_name} has no handler for {job.kind} jobs "
+                f"(it runs {kinds}), yet it was subscribed to queue {job.queue!r}.",
+                hint="Take that queue out of the node's VMAFX_NODE_QUEUES.",
+            )
+            return None, error
+
+        def on_progress(progress: JobProgress) -> None:
+            task.progress = progress
+
+        context = JobContext(
+            job=job,
+            scoring_roots=task.claim.scoring_roots,
+            cancel=task.cancel,
+            progress=on_progress,
+            gpus=self.gpus,
+        )
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.threads, handler.run, context)
+        await self._pump_progress(task, future)
+        try:
+            return future.result(), None
+        except Exception as error:  # every failure becomes a report, never a dead slot
+            if not isinstance(error, VmafxError):
+                log.exception("handler crashed", extra={"job_id": job.id})
+            return None, error
+
+    async def _pump_progress(self, task: RunningTask, future: asyncio.Future[JobOutput]) -> None:
+        """Send the job's progress, at most once per `progress_interval_s`, until it ends."""
+        sent: JobProgress | None = None
+        while True:
+            done, _ = await asyncio.wait({future}, timeout=self.settings.progress_interval_s)
+            if done:
+                return
+            current = task.progress
+            if current is None or current == sent or current.fraction is None:
+                continue
+            sent = current
+            report = NodeReport(
+                job_id=task.job_id,
+                attempt=task.claim.job.attempt,
+                final=False,
+                progress=current.fraction,
+            )
+            try:
+                await self.client.report_result(task.session, report)
+                self.progress_reports += 1
+            except VmafxError as error:  # progress is best effort; the heartbeat carries it too
+                log.debug("progress not sent", extra={"job_id": task.job_id, "error": str(error)})
+
+    async def _settle(
+        self, task: RunningTask, output: JobOutput | None, error: BaseException | None
+    ) -> str:
+        """Report or release the job; returns the outcome label for the metrics."""
+        if output is not None:
+            try:
+                check_finite_json(output.result)
+            except UsageError as bad:
+                output, error = None, bad
+        if output is not None:
+            await self._deliver(task, self._completion(task, output))
+            return "completed"
+        assert error is not None
+        job = task.claim.job
+        decision = decide(
+            error,
+            task.cancel,
+            attempt=job.attempt,
+            node=self.settings.node_name,
+            stopping=self.stopping(),
+        )
+        if decision.verdict is Verdict.RELEASE:
+            log.warning("job handed back: %s", decision.message, extra={"job_id": job.id})
+            await self._release(task, decision.message)
+        else:
+            log.warning("job failed: %s", decision.message, extra={"job_id": job.id})
+            report = NodeReport(
+                job_id=job.id,
+                attempt=job.attempt,
+                error=decision.message,
+                attribution=Attribution(gpu=self.gpus.only),
+            )
+            await self._deliver(task, report)
+        return decision.outcome
+
+    def _completion(self, task: RunningTask, output: JobOutput) -> NodeReport:
+        if output.fallback is not None and self.metrics is not None:
+            fallback = output.fallback
+            self.metrics.fell_back(fallback.from_encoder, fallback.to_encoder)
+        return NodeReport(
+            job_id=task.job_id,
+            attempt=task.claim.job.attempt,
+            result=output.result,
+            score=output.score,
+            features=dict(output.features),
+            attribution=Attribution(
+                gpu=output.gpu or self.gpus.only,
+                encoder=output.encoder,
+                fallback=output.fallback is not None,
+            ),
+        )
+
+    async def _deliver(self, task: RunningTask, report: NodeReport) -> None:
+        await self._retrying(
+            task, "report", lambda: self.client.report_result(task.session, report)
+        )
+
+    async def _release(self, task: RunningTask, reason: str) -> None:
+        await self._retrying(
+            task,
+            "release",
+            lambda: self.client.release_jobs(task.session, [task.ref], reason=reason),
+        )
+
+    async def _retrying(
+        self, task: RunningTask, what: str, call: Callable[[], Awaitable[object]]
+    ) -> None:
+        """Make `call`, again while the controller is unavailable (up to REPORT_TRIES)."""
+        backoff = Backoff(self.settings.report_backoff_base_s, self.settings.report_backoff_cap_s)
+        extra = {"job_id": task.job_id}
+        for attempt in range(1, REPORT_TRIES + 1):
+            try:
+                answer = await call()
+            except UnavailableError as error:
+                if attempt == REPORT_TRIES:
+                    log.error("%s lost, the controller stayed away: %s", what, error, extra=extra)
+                    return
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            except VmafxError as error:  # fenced, unknown job or session: nothing to retry
+                log.warning("%s refused: %s", what, describe(error), extra=extra)
+                return
+            if isinstance(answer, str) and answer:
+                log.info("%s not applied: %s", what, answer, extra=extra)
+            return

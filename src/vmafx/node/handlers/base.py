@@ -1,0 +1,80 @@
+"""What a job handler is given and gives back.
+
+A handler runs one job of its kind to completion on a worker thread (ffmpeg blocks), watching
+`JobContext.cancel` (the runner terminates ffmpeg when it is set) and calling
+`JobContext.progress` as it goes. It returns a `JobOutput`, or raises a `VmafxError` that says
+precisely what went wrong; the agent decides from the error whether the job failed or goes back
+to be retried (a fault of this machine rather than of the job, see `vmafx.node.outcomes`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from vmafx.core.jobs import Job, JsonObject
+from vmafx.core.nodes import GpuInfo
+from vmafx.media.runner import CancelToken
+from vmafx.node.placement import GpuPool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobProgress:
+    """How far a job is: `fraction` in [0, 1] when the total is known, frames, speed, ETA."""
+
+    fraction: float | None = None
+    frames: int | None = None
+    fps: float | None = None
+    eta_s: float | None = None
+
+    @classmethod
+    def of_frames(cls, done: int, total: int | None, elapsed_s: float) -> JobProgress:
+        """From frames done out of `total` (None or 0 when unknown) after `elapsed_s` seconds."""
+        fps = done / elapsed_s if elapsed_s > 0 and done > 0 else None
+        if not total or total <= 0:
+            return cls(frames=done, fps=fps)
+        fraction = min(1.0, max(0.0, done / total))
+        eta = (total - done) / fps if fps else None
+        return cls(fraction=fraction, frames=done, fps=fps, eta_s=max(0.0, eta) if eta else eta)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Fallback:
+    """A hardware encoder that failed and the encoder the job fell back to."""
+
+    from_encoder: str
+    to_encoder: str
+    reason: str
+
+    def to_json(self) -> JsonObject:
+        return {"from": self.from_encoder, "to": self.to_encoder, "reason": self.reason}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobOutput:
+    """A finished job: its result, and what the attempt is attributed to."""
+
+    result: JsonObject
+    #: The headline number (a score job's VMAF) for clients of the original API.
+    score: float | None = None
+    features: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    encoder: str | None = None
+    gpu: GpuInfo | None = None
+    fallback: Fallback | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class JobContext:
+    job: Job
+    #: Local paths the job names must resolve under one of these (none: not checked).
+    scoring_roots: tuple[str, ...]
+    cancel: CancelToken
+    progress: Callable[[JobProgress], None]
+    gpus: GpuPool
+
+
+class Handler(Protocol):
+    def run(self, context: JobContext) -> JobOutput:
+        """Run the job on this thread; raise a VmafxError when it cannot be done."""
+        ...

@@ -1,0 +1,235 @@
+"""`encode` jobs (queues `encode`, `proxy`, `conform`, `trim`): transcode with the best encoder
+verified on this node, fall back to software when hardware fails, optionally score the result.
+
+Encoders are tried in `choose_encoders` order (hardware first when the job allows it and the
+node verified it, then software unless hardware is required). A hardware encoder that fails —
+a non-zero exit, or killed by a signal (a crashing driver) — is followed by the next candidate
+on this same node, and the result records `fallback: {from, to, reason}` (the attempt's
+attribution says it fell back). A disk that fills up or a folder it may not write to is never a
+reason to fall back: it ends the job with a precise message (a full disk is retried).
+
+Hardware encoders are never run on real hardware in vmafx's tests: a node can declare one it
+cannot run (`VMAFX_NODE_DECLARED_ENCODERS`, test only), and its failure exercises this path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Set
+from pathlib import Path
+
+from vmafx.core.jobs import JsonObject
+from vmafx.core.media import VideoInfo
+from vmafx.core.nodes import GpuInfo
+from vmafx.errors import FfmpegCancelledError, FfmpegError, NotVideoError, UsageError
+from vmafx.media.encoders import ENCODERS, EncodeSpec, HwDevices, choose_encoders, encode_argv
+from vmafx.media.probe import probe
+from vmafx.media.runner import FfmpegRunner, Progress, RunResult, stderr_tail
+from vmafx.media.scorer import Scorer
+from vmafx.node.capabilities import FAMILY_VENDORS
+from vmafx.node.encoder_probe import headline
+from vmafx.node.handlers.base import Fallback, JobContext, JobOutput, JobProgress
+from vmafx.node.handlers.files import (
+    check_input,
+    check_output,
+    commit,
+    discard,
+    local_path,
+    raise_for_write_failure,
+    temp_output,
+)
+from vmafx.node.handlers.score_after import score_after
+
+
+def trimmed_frames(spec: EncodeSpec, info: VideoInfo | None) -> int | None:
+    """How many frames the encode will write (for progress); None when unknown."""
+    if info is None or not info.frame_count:
+        return None
+    fps = float(info.fps) if info.fps else 0.0
+    frames = info.frame_count - round(spec.trim_start_s * fps)
+    if spec.trim_duration_s is not None and fps > 0:
+        frames = min(frames, round(spec.trim_duration_s * fps))
+    return max(1, frames)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EncodeRun:
+    """How the encode went: the encoder that made the output, on which GPU, after what."""
+
+    encoder: str
+    gpu: GpuInfo | None
+    tried: tuple[JsonObject, ...]
+    fallback: Fallback | None
+    elapsed_s: float
+
+
+class EncodeHandler:
+    def __init__(
+        self,
+        ffmpeg: str,
+        runner: FfmpegRunner,
+        verified: Set[str],
+        *,
+        devices: HwDevices | None = None,
+        scorer: Scorer | None = None,
+        timeout_s: float | None = None,
+    ) -> None:
+        self.ffmpeg = ffmpeg
+        self.runner = runner
+        self.verified = frozenset(verified)
+        self.devices = devices or HwDevices()
+        self.scorer = scorer
+        self.timeout_s = timeout_s
+
+    def run(self, context: JobContext) -> JobOutput:
+        spec = EncodeSpec.from_job_spec(context.job.spec)
+        check_input(spec.source, context.scoring_roots, field="source")
+        source_path = local_path(spec.source)
+        info = probe(source_path) if source_path is not None else None
+        output = check_output(spec.output, context.scoring_roots)
+        order = choose_encoders(spec, self.verified)
+        if not order:
+            raise UsageError(
+                f"no encoder verified on this node can make {spec.codec} with hw={spec.hw!r}"
+                + (f" and encoder {spec.encoder}" if spec.encoder else "")
+                + f" (verified here: {', '.join(sorted(self.verified)) or 'none'}).",
+                hint="Submit the job with a requirement on the encoder (requirements.encoder), "
+                "so that only a node that has it takes the job.",
+            )
+        run = self._encode(context, spec, output, order, info)
+        result = self._result(spec, output, run)
+        if context.job.spec.get("score_after") and self.scorer is not None:
+            result["score_after"] = score_after(
+                self.scorer, self.runner, self.ffmpeg, spec, output, context.cancel, self.timeout_s
+            )
+        score = result.get("score_after", {}).get("vmaf")
+        return JobOutput(
+            result=result,
+            score=score if isinstance(score, float) else None,
+            encoder=run.encoder,
+            gpu=run.gpu,
+            fallback=run.fallback,
+        )
+
+    def _encode(
+        self,
+        context: JobContext,
+        spec: EncodeSpec,
+        output: Path,
+        order: list[str],
+        info: VideoInfo | None,
+    ) -> EncodeRun:
+        """Try the encoders in order until one writes the output."""
+        temp = temp_output(output, context.job.id)
+        total = trimmed_frames(spec, info)
+        tried: list[JsonObject] = []
+        started = time.monotonic()
+        try:
+            for position, name in enumerate(order):
+                trial = self._trial(context, spec, name, temp, total)
+                if trial.reason is None:
+                    commit(temp, output)
+                    elapsed = time.monotonic() - started
+                    return EncodeRun(name, trial.gpu, tuple(tried), _fallback(tried, name), elapsed)
+                raise_for_write_failure(trial.stderr, output)
+                if not ENCODERS[name].hardware or position == len(order) - 1:
+                    raise _encode_failure(spec, name, trial)
+                tried.append({"encoder": name, "error": trial.reason})
+        finally:
+            discard(temp)
+        raise AssertionError("unreachable: the last encoder either succeeds or raises")
+
+    def _trial(
+        self, context: JobContext, spec: EncodeSpec, name: str, temp: Path, total: int | None
+    ) -> Trial:
+        """One run of ffmpeg with encoder `name` (on the least-loaded fitting GPU if hardware)."""
+        info = ENCODERS[name]
+        vendors = FAMILY_VENDORS.get(info.family, ()) if info.hardware else ()
+        minimum = context.job.requirements.min_gpu_memory_mb
+        with context.gpus.using(vendors, minimum) as gpu:  # software: vendors () → no GPU
+            devices = self.devices
+            if gpu is not None and info.family == "nvenc":
+                devices = dataclasses.replace(devices, cuda_device=gpu.index)
+            argv = encode_argv(
+                self.ffmpeg, dataclasses.replace(spec, output=str(temp)), name, devices=devices
+            )
+            try:
+                result = self._run(context, argv, total)
+            except FfmpegCancelledError as error:
+                if context.cancel.cancelled or not info.hardware:
+                    raise  # a cancel, or a crash of a software encoder: the machine's fault
+                return Trial(argv, gpu, error.message, error.stderr_tail, error.returncode)
+        if result.returncode == 0:
+            return Trial(argv, gpu, None, result.stderr, 0)
+        reason = f"exit code {result.returncode}: {headline(result.stderr)}"
+        return Trial(argv, gpu, reason, result.stderr, result.returncode)
+
+    def _run(self, context: JobContext, argv: list[str], total: int | None) -> RunResult:
+        started = time.monotonic()
+
+        def on_progress(step: Progress) -> None:
+            elapsed = time.monotonic() - started
+            context.progress(JobProgress.of_frames(step.frame, total, elapsed))
+
+        return self.runner.run(
+            argv, timeout_s=self.timeout_s, cancel=context.cancel, on_progress=on_progress
+        )
+
+    @staticmethod
+    def _result(spec: EncodeSpec, output: Path, run: EncodeRun) -> JsonObject:
+        made = probe(str(output))
+        size = output.stat().st_size
+        duration = made.duration_s or 0.0
+        result: JsonObject = {
+            "output": str(output),
+            "codec": spec.codec,
+            "encoder": run.encoder,
+            "hardware": ENCODERS[run.encoder].hardware,
+            "gpu": run.gpu.to_json() if run.gpu is not None else None,
+            "bytes": size,
+            "width": made.width,
+            "height": made.height,
+            "frames": made.frame_count,
+            "duration_s": round(duration, 3),
+            "bitrate_kbps": round(size * 8 / duration / 1000, 1) if duration > 0 else None,
+            "elapsed_s": round(run.elapsed_s, 3),
+            "tried": list(run.tried),
+        }
+        if run.fallback is not None:
+            result["fallback"] = run.fallback.to_json()
+        return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Trial:
+    """One encoder's run: `reason` None when it succeeded."""
+
+    argv: list[str]
+    gpu: GpuInfo | None
+    reason: str | None
+    stderr: str
+    returncode: int | None
+
+
+def _fallback(tried: list[JsonObject], final: str) -> Fallback | None:
+    if not tried:
+        return None
+    return Fallback(str(tried[0]["encoder"]), final, str(tried[0]["error"]))
+
+
+def _encode_failure(spec: EncodeSpec, name: str, trial: Trial) -> Exception:
+    tail = stderr_tail(trial.stderr)
+    if "Invalid data found" in tail or "could not find codec parameters" in tail:
+        return NotVideoError(
+            f"ffmpeg could not decode the source {spec.source}; it may be corrupt or truncated.",
+            path=spec.source,
+            hint="Re-encode or re-copy the file, then submit the job again.\n" + tail,
+        )
+    return FfmpegError(
+        f"encoding {spec.source} with {name} failed ({trial.reason}).",
+        argv=trial.argv,
+        returncode=trial.returncode,
+        stderr_tail=tail,
+        hint="The last lines of ffmpeg's output below say why.",
+    )

@@ -1,0 +1,44 @@
+"""`filmstrip` jobs: `count` frames spread evenly over the source, side by side in one image.
+
+Each tile is `width` pixels wide (default: the source's width, at most 320); the height keeps
+the aspect ratio. The source is decoded once, start to end.
+"""
+
+from __future__ import annotations
+
+from vmafx.media.images import DEFAULT_TILE_WIDTH, filmstrip_argv, filmstrip_step
+from vmafx.media.runner import FfmpegRunner
+from vmafx.node.handlers.base import JobContext, JobOutput
+from vmafx.node.handlers.stills import render, source_info
+
+
+class FilmstripHandler:
+    def __init__(self, ffmpeg: str, runner: FfmpegRunner, *, timeout_s: float | None = None):
+        self.ffmpeg = ffmpeg
+        self.runner = runner
+        self.timeout_s = timeout_s
+
+    def run(self, context: JobContext) -> JobOutput:
+        spec = context.job.spec
+        source, info = source_info(context)
+        count = int(spec.get("count", 10))
+        frames = info.frame_count if info and info.frame_count else count
+        default_width = min(info.width, DEFAULT_TILE_WIDTH) if info else DEFAULT_TILE_WIDTH
+        width = int(spec.get("width") or default_width)
+        width += width % 2
+        result = render(
+            context,
+            self.runner,
+            lambda target: filmstrip_argv(
+                self.ffmpeg, source, target, count=count, frame_count=frames, width=width
+            ),
+            total_frames=frames,
+            timeout_s=self.timeout_s,
+        )
+        step = filmstrip_step(frames, count)
+        result.update(
+            count=count,
+            tile_width=width,
+            frame_nums=list(range(0, frames, step))[:count],
+        )
+        return JobOutput(result=result)

@@ -1,0 +1,178 @@
+"""`score` jobs: the real libvmaf through `LibvmafScorer`, one ffmpeg run for every distorted input.
+
+The result holds, per distorted input, the pooled metrics, feature vector v1, the frame count
+and the adjustments made (a bicubic scale), plus the ffmpeg and libvmaf versions. Per-frame
+series are kept out of the job row:
+
+- every series (each model, metric and libvmaf feature, frame by frame) goes to a gzip-compressed
+  JSON file `<results dir>/<job id>/frames-<i>.json.gz` on the node, named in the result
+  (`per_frame: {path, bytes, sha256, frames, series}`), when the job asks for per-frame values;
+- the result itself carries only each model's series decimated to at most `INLINE_POINTS`
+  points (the mean of each run of frames), enough for the Job page's chart.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from vmafx.core.jobs import JsonObject
+from vmafx.core.media import RawFormat
+from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
+from vmafx.errors import OutputWriteError, UsageError
+from vmafx.media.graph import ScoreOptions
+from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
+from vmafx.node.handlers.base import JobContext, JobOutput, JobProgress
+from vmafx.node.handlers.files import check_input
+
+INLINE_POINTS = 200
+#: Spec metric → the libvmaf feature that computes it (`vmaf` is the models themselves).
+METRIC_FEATURES: Mapping[str, str] = {
+    "psnr": "psnr",
+    "psnr_hvs": "psnr_hvs",
+    "ssim": "float_ssim",
+    "ms_ssim": "float_ms_ssim",
+    "ciede2000": "ciede",
+    "cambi": "cambi",
+}
+
+#: Called with (job id, report) after a successful score (the trainer feedback).
+OnScored = Callable[[str, ScoreReport], None]
+
+
+def _raw(spec: Mapping[str, Any]) -> RawFormat | None:
+    ref, dis = spec.get("reference_raw"), spec.get("distorted_raw")
+    if ref and dis and ref != dis:
+        raise UsageError(
+            "reference_raw and distorted_raw differ; vmafx scores raw inputs of one format.",
+            hint="Convert one of them, or give the distorted input in a container.",
+        )
+    raw = ref or dis
+    if not raw:
+        return None
+    fps = Fraction(str(raw["fps"])).limit_denominator(1001) if raw.get("fps") else Fraction(24)
+    return RawFormat(int(raw["width"]), int(raw["height"]), str(raw["pix_fmt"]), fps)
+
+
+def score_request(spec: Mapping[str, Any], *, timeout_s: float | None = None) -> ScoreRequest:
+    """The scorer's request for a score job's spec (as `validate_spec` normalised it)."""
+    distorted = spec["distorted"]
+    metrics = [m for m in spec.get("metrics", ["vmaf"]) if m != "vmaf"]
+    options = ScoreOptions(
+        models=tuple(spec.get("models") or ["vmaf_v0.6.1"]),
+        features=tuple(METRIC_FEATURES[m] for m in metrics if m in METRIC_FEATURES),
+        subsample=int(spec.get("subsample", 1)),
+        threads=int(spec.get("threads") or default_threads()),
+        scale=spec.get("scaling", "bicubic") != "none",
+    )
+    return ScoreRequest(
+        reference=spec["reference"],
+        distorted=tuple([distorted] if isinstance(distorted, str) else distorted),
+        options=options,
+        raw=_raw(spec),
+        timeout_s=timeout_s,
+    )
+
+
+def decimate(values: Sequence[float], points: int = INLINE_POINTS) -> list[float]:
+    """At most `points` values: the mean of each consecutive run (all of them when fewer)."""
+    if len(values) <= points:
+        return [round(v, 4) for v in values]
+    size = math.ceil(len(values) / points)
+    return [
+        round(sum(chunk) / len(chunk), 4)
+        for chunk in (values[i : i + size] for i in range(0, len(values), size))
+    ]
+
+
+def inline_series(result: ScoreResult) -> JsonObject:
+    """The pooled metrics' per-frame series, decimated for the job row."""
+    names = [name for name in result.pooled if name in result.frames]
+    nums = list(result.frame_nums)
+    step = max(1, math.ceil(len(nums) / INLINE_POINTS))
+    return {
+        "frame_nums": nums[::step],
+        **{name: decimate(result.frames[name]) for name in names},
+    }
+
+
+def write_series(result: ScoreResult, folder: Path, index: int) -> JsonObject:
+    """Every per-frame series of `result` to a gzip JSON file; what the result says of it."""
+    body = {
+        "distorted": result.distorted,
+        "frame_nums": list(result.frame_nums),
+        "series": {name: [round(v, 6) for v in values] for name, values in result.frames.items()},
+    }
+    data = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), mtime=0)
+    path = folder / f"frames-{index}.json.gz"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise OutputWriteError(
+            f"the per-frame series could not be written to {path}: {error.strerror or error}.",
+            path=str(path),
+            hint="Fix VMAFX_NODE_RESULTS_DIR, or submit the job with per_frame false.",
+        ) from error
+    return {
+        "path": str(path),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "frames": len(result.frame_nums),
+        "series": sorted(result.frames),
+    }
+
+
+class ScoreHandler:
+    def __init__(
+        self,
+        scorer: Scorer,
+        results_dir: Path,
+        *,
+        timeout_s: float | None = None,
+        on_scored: OnScored | None = None,
+    ) -> None:
+        self.scorer = scorer
+        self.results_dir = results_dir
+        self.timeout_s = timeout_s
+        self.on_scored = on_scored
+
+    def run(self, context: JobContext) -> JobOutput:
+        job = context.job
+        request = score_request(job.spec, timeout_s=self.timeout_s)
+        for index, path in enumerate((request.reference, *request.distorted)):
+            field = "reference" if index == 0 else f"distorted[{index - 1}]"
+            check_input(path, context.scoring_roots, field=field)
+        started = time.monotonic()
+
+        def on_progress(done: int, expected: int) -> None:
+            elapsed = time.monotonic() - started
+            context.progress(JobProgress.of_frames(done, expected, elapsed))
+
+        report = self.scorer.score(request, on_progress=on_progress, cancel=context.cancel)
+        result = self._result(report, job.id, bool(job.spec.get("per_frame", True)))
+        if self.on_scored is not None:
+            self.on_scored(job.id, report)
+        first = report.results[0].features
+        features = dict(zip(first.names, first.values, strict=True)) if first else {}
+        return JobOutput(result=result, score=headline_score(result), features=features)
+
+    def _result(self, report: ScoreReport, job_id: str, per_frame: bool) -> JsonObject:
+        result = report.as_dict()
+        for index, (item, scored) in enumerate(zip(result["results"], report.results, strict=True)):
+            item["series"] = inline_series(scored)
+            if per_frame:
+                item["per_frame"] = write_series(scored, self.results_dir / job_id, index)
+        result["elapsed_s"] = round(report.elapsed_s, 3)
+        return result

@@ -1,0 +1,76 @@
+"""An encode job's optional `score_after`: VMAF of the output against its source.
+
+A trimmed encode is compared with the same range of the source, cut losslessly (FFV1) with the
+very `-ss`/`-t` the encode used, so both sides hold the same frames. A score that cannot be
+computed (a remote source, a frame count that differs) is recorded in the result with why; the
+encode itself still succeeded. A cancel, or ffmpeg killed by a signal, ends the job as usual.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from vmafx.core.jobs import JsonObject
+from vmafx.errors import FfmpegCancelledError, VmafxError
+from vmafx.media.encoders import EncodeSpec
+from vmafx.media.graph import ScoreOptions
+from vmafx.media.runner import CancelToken, FfmpegRunner, check_returncode
+from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
+from vmafx.media.urls import output_url, source_url
+from vmafx.node.handlers.files import local_path
+
+
+def reference_cut_argv(ffmpeg: str, spec: EncodeSpec, target: Path) -> list[str]:
+    """The source's trimmed range, video only, losslessly to `target` (an .mkv)."""
+    url, whitelist = source_url(spec.source)
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"]
+    argv += ["-protocol_whitelist", whitelist]
+    if spec.trim_start_s > 0:
+        argv += ["-ss", f"{spec.trim_start_s:.3f}"]
+    if spec.trim_duration_s is not None:
+        argv += ["-t", f"{spec.trim_duration_s:.3f}"]
+    return [*argv, "-i", url, "-map", "0:v:0", "-c:v", "ffv1", output_url(str(target))]
+
+
+def score_after(
+    scorer: Scorer,
+    runner: FfmpegRunner,
+    ffmpeg: str,
+    spec: EncodeSpec,
+    output: Path,
+    cancel: CancelToken,
+    timeout_s: float | None,
+) -> JsonObject:
+    trimmed = spec.trim_start_s > 0 or spec.trim_duration_s is not None
+    try:
+        with tempfile.TemporaryDirectory(prefix="vmafx-score-after-") as folder:
+            reference = local_path(spec.source) or spec.source
+            if trimmed:
+                cut = Path(folder) / "reference.mkv"
+                result = runner.run(
+                    reference_cut_argv(ffmpeg, spec, cut), timeout_s=timeout_s, cancel=cancel
+                )
+                check_returncode(result, f"cutting {spec.source} for score_after")
+                reference = str(cut)
+            request = ScoreRequest(
+                reference=reference,
+                distorted=(str(output),),
+                options=ScoreOptions(threads=default_threads()),
+                timeout_s=timeout_s,
+            )
+            report = scorer.score(request, cancel=cancel)
+    except FfmpegCancelledError:
+        raise
+    except VmafxError as error:
+        return {"reference": spec.source, "trimmed": trimmed, "error": str(error)}
+    scored = report.results[0]
+    vmaf = next(iter(scored.pooled.values()))
+    return {
+        "reference": spec.source,
+        "trimmed": trimmed,
+        "vmaf": vmaf.mean,
+        "pooled": {name: pooled.as_dict() for name, pooled in scored.pooled.items()},
+        "frame_count": scored.frame_count,
+        "versions": dict(report.versions),
+    }

@@ -1,0 +1,92 @@
+"""The heartbeat: every interval the controller gave at registration, name the running jobs
+(with progress) and act on the answer.
+
+- `session_unknown`: the controller forgot the session → register again at once.
+- `cancel_job_ids`: stop those jobs (their ffmpeg is terminated).
+- `drain`: an operator asked the node to drain → the controller gives it no more work; the
+  node says so on `/readyz`.
+- controller away (`UnavailableError`): beat again after a jittered backoff, no longer than
+  the interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from vmafx.client.port import ControllerClient
+from vmafx.core.messages import HeartbeatAnswer, NodeRegistration
+from vmafx.errors import AuthError, NotFoundError, UnavailableError, VmafxError
+from vmafx.node.backoff import Backoff
+from vmafx.node.running import CANCELLED_BY_CONTROLLER, RunningJobs
+from vmafx.node.session import SessionKeeper
+from vmafx.node.waits import StopRequestedError, pause, unless_stopped
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    def __init__(
+        self,
+        client: ControllerClient,
+        keeper: SessionKeeper,
+        running: RunningJobs,
+        *,
+        draining: Callable[[], bool] = lambda: False,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.client = client
+        self.keeper = keeper
+        self.running = running
+        self.draining = draining
+        self.backoff = backoff or Backoff()
+        self.beats = 0
+        self.drain_requested = False
+        self.controller_away = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat until `stop` is set."""
+        while not stop.is_set():
+            try:
+                session = await unless_stopped(self.keeper.session(), stop)
+            except StopRequestedError:
+                return
+            interval = session.heartbeat_interval_s
+            try:
+                answer = await self.beat(session)
+            except UnavailableError as error:
+                self.controller_away = True
+                delay = min(interval, self.backoff.next_delay())
+                log.warning("heartbeat failed, next in %.1f s: %s", delay, error.message)
+                await pause(stop, delay)
+                continue
+            except (NotFoundError, AuthError) as error:
+                log.warning("heartbeat refused: %s", error.message)
+                self.keeper.forget(session)
+                continue
+            except VmafxError as error:
+                log.error("heartbeat refused: %s", error)
+                await pause(stop, interval)
+                continue
+            if not answer.session_unknown:
+                await pause(stop, interval)
+
+    async def beat(self, session: NodeRegistration) -> HeartbeatAnswer:
+        """One heartbeat for `session`, and what its answer asks for."""
+        answer = await self.client.heartbeat(
+            session, running=self.running.snapshot(session), draining=self.draining()
+        )
+        self.backoff.reset()
+        self.controller_away = False
+        self.beats += 1
+        if answer.session_unknown or not answer.ok:
+            self.keeper.forget(session)
+            return answer
+        for job_id in answer.cancel_job_ids:
+            if self.running.cancel(job_id, CANCELLED_BY_CONTROLLER):
+                log.info("job cancelled by the controller", extra={"job_id": job_id})
+        if answer.drain and not self.drain_requested:
+            log.warning("the controller asks this node to drain: it gets no new work")
+        self.drain_requested = answer.drain
+        return answer

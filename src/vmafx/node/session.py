@@ -1,0 +1,89 @@
+"""The node's session with the controller: register (again) when needed, back off when away.
+
+Registration is retried with jittered exponential backoff for as long as the controller is
+unreachable (`UnavailableError`); a refused token or a refused registration is not retried
+(it raises, and the node exits saying why). `forget(session)` drops a session the controller
+no longer knows, so the next `session()` registers again. Concurrent callers share one
+registration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from vmafx.client.port import ControllerClient
+from vmafx.core.messages import NodeRegistration
+from vmafx.core.nodes import NodeCapabilities
+from vmafx.errors import UnavailableError
+from vmafx.node.backoff import Backoff
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class SessionKeeper:
+    def __init__(
+        self,
+        client: ControllerClient,
+        name: str,
+        capabilities: NodeCapabilities,
+        *,
+        backoff: Backoff | None = None,
+        sleep: Sleep = asyncio.sleep,
+        on_registered: Callable[[NodeRegistration], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.name = name
+        self.capabilities = capabilities
+        self.backoff = backoff or Backoff()
+        self._sleep = sleep
+        self._on_registered = on_registered
+        self._current: NodeRegistration | None = None
+        self._lock = asyncio.Lock()
+        self.registrations = 0
+
+    @property
+    def current(self) -> NodeRegistration | None:
+        return self._current
+
+    async def session(self) -> NodeRegistration:
+        """The live session, registering first when there is none."""
+        current = self._current
+        if current is not None:
+            return current
+        async with self._lock:
+            if self._current is None:
+                self._current = await self._register()
+            return self._current
+
+    async def _register(self) -> NodeRegistration:
+        while True:
+            try:
+                registration = await self.client.register_node(self.name, self.capabilities)
+            except UnavailableError as error:
+                delay = self.backoff.next_delay()
+                log.warning(
+                    "controller unreachable, registering again in %.1f s: %s", delay, error.message
+                )
+                await self._sleep(delay)
+                continue
+            self.backoff.reset()
+            self.registrations += 1
+            if self._on_registered is not None:
+                self._on_registered(registration)
+            log.info(
+                "registered as %s (node id %s)",
+                self.name,
+                registration.node_id,
+                extra={"node": self.name, "node_id": registration.node_id},
+            )
+            return registration
+
+    def forget(self, session: NodeRegistration) -> None:
+        """The controller does not know `session` (any more): register again on next use."""
+        if self._current is not None and self._current.node_id == session.node_id:
+            log.warning("the controller forgot session %s; registering again", session.node_id)
+            self._current = None
