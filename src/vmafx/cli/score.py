@@ -11,13 +11,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from vmafx.cli import options as opts
 from vmafx.cli import output
+from vmafx.cli.options import Sync
 from vmafx.config import ffmpeg_settings
-from vmafx.core.media import RawFormat, parse_fps
 from vmafx.core.scores import ScoreReport
-from vmafx.errors import UsageError
 from vmafx.media.ffmpeg import ffmpeg_info
-from vmafx.media.graph import ScoreOptions
 from vmafx.media.runner import SubprocessRunner
 from vmafx.media.scorer import LibvmafScorer, ScoreRequest, default_threads
 
@@ -47,75 +46,31 @@ class Format(enum.StrEnum):
     csv = "csv"
 
 
-class Sync(enum.StrEnum):
-    none = "none"
-    shortest = "shortest"
-    fps = "fps"
-
-
-def _raw_format(width: int | None, height: int | None, pix_fmt: str, fps: str) -> RawFormat | None:
-    if width is None and height is None:
-        return None
-    if width is None or height is None:
-        raise UsageError(
-            "Raw YUV needs both --width and --height.",
-            hint="Give both, e.g. --width 1920 --height 1080.",
-        )
-    return RawFormat(width, height, pix_fmt, parse_fps(fps))
-
-
 def score(
     reference: str = typer.Argument(..., help="The reference (original) video."),
     distorted: list[str] = typer.Argument(..., help="One or more distorted (encoded) videos."),
-    model: list[str] = typer.Option(
-        ["vmaf_v0.6.1"],
-        "--model",
-        "-m",
-        help="libvmaf model: a built-in version (vmaf_v0.6.1, vmaf_v0.6.1neg, vmaf_4k_v0.6.1, "
-        "vmaf_v1.0.16_3d0h) or a model JSON file. Repeat for several.",
-    ),
-    feature: list[str] = typer.Option(
-        [],
-        "--feature",
-        "-f",
-        help="Extra libvmaf metric by feature name: psnr, float_psnr, float_ssim, float_ms_ssim, "
-        "ciede, cambi, psnr_hvs. Repeat for several.",
-    ),
-    subsample: int = typer.Option(1, min=1, help="Score every Nth frame (2 is ~1.8x faster)."),
+    model: list[str] = opts.MODEL,
+    feature: list[str] = opts.FEATURE,
+    subsample: int = opts.SUBSAMPLE,
     threads: int = typer.Option(
         0, min=0, help="libvmaf threads; 0 = every core this process may use."
     ),
-    width: int | None = typer.Option(None, min=1, help="Width of raw .yuv inputs."),
-    height: int | None = typer.Option(None, min=1, help="Height of raw .yuv inputs."),
-    pix_fmt: str = typer.Option(
-        "yuv420p", help="Pixel format of raw .yuv inputs (yuv420p10le, ...)."
-    ),
-    fps: str = typer.Option("24", help="Frame rate of raw .yuv inputs (24, 30000/1001, ...)."),
-    no_scale: bool = typer.Option(
-        False, "--no-scale", help="Refuse inputs of different sizes instead of scaling."
-    ),
-    sync: Sync = typer.Option(
-        Sync.none,
-        help="shortest: score only the frames both have; fps: convert the distorted "
-        "frame rate to the reference's, then score the frames both have.",
-    ),
-    no_features: bool = typer.Option(False, "--no-features", help="Skip feature vector v1."),
+    width: int | None = opts.WIDTH,
+    height: int | None = opts.HEIGHT,
+    pix_fmt: str = opts.PIX_FMT,
+    fps: str = opts.FPS,
+    no_scale: bool = opts.NO_SCALE,
+    sync: Sync = opts.SYNC,
+    no_features: bool = opts.NO_FEATURES,
     per_frame: Path | None = typer.Option(
         None, "--per-frame", help="Write every per-frame value to this CSV."
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table, json or csv."),
-    timeout: float | None = typer.Option(None, min=1, help="Stop ffmpeg after this many seconds."),
+    timeout: float | None = opts.TIMEOUT,
 ) -> None:
-    raw = _raw_format(width, height, pix_fmt, fps)
-    options = ScoreOptions(
-        models=tuple(model),
-        features=tuple(dict.fromkeys(feature)),
-        subsample=subsample,
-        threads=threads or default_threads(),
-        scale=not no_scale,
-        sync_fps=sync is Sync.fps,
-        feature_vector=not no_features,
-    )
+    raw = opts.raw_format(width, height, pix_fmt, fps)
+    threads = threads or default_threads()
+    options = opts.score_options(model, feature, subsample, threads, no_scale, sync, no_features)
     request = ScoreRequest(
         reference,
         tuple(distorted),
