@@ -120,7 +120,7 @@ def _read_stderr(stream: IO[str], sink: collections.deque[str]) -> None:
         sink.append(line)
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: ask Linux to send SIGTERM when the parent exits (no-op elsewhere)."""
     if sys.platform != "linux":
         return
@@ -161,7 +161,7 @@ class SubprocessRunner:
                 # Own session: a Ctrl-C meant for the caller (a draining node) does not kill
                 # ffmpeg mid-job; the parent-death signal still stops it if the caller dies.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl
             )
         except FileNotFoundError:
             raise FfmpegNotFoundError(
