@@ -1,0 +1,112 @@
+"""Build the trainer from settings and run it: model, learner, gate, publisher, socket, /status.
+
+The starting model, in order: `VMAFX_BASE_MODEL_PATH` if set; else the newest active version in
+the checkpoint folder (a restarted trainer resumes where it left off); else a fresh MLP.
+Call `require_torch()` before importing this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import torch
+
+from vmafx.ai.checkpoints import read_verified
+from vmafx.ai.registry import read_registry
+from vmafx.ai.trainer.export import weights_from_onnx
+from vmafx.ai.trainer.gate import HoldOut, StabilityGate
+from vmafx.ai.trainer.learner import Learner
+from vmafx.ai.trainer.model import QualityMlp, load_base_model, model_from_weights
+from vmafx.ai.trainer.server import SocketServer
+from vmafx.ai.trainer.service import CheckpointPublisher, TrainerService
+from vmafx.ai.trainer.status import StatusServer
+from vmafx.config import SidecarSettings
+from vmafx.core.features import SCHEMA_V1
+
+log = logging.getLogger(__name__)
+
+
+def initial_model(settings: SidecarSettings, directory: Path) -> tuple[QualityMlp, str]:
+    """The model to start from and where it came from ("base", "resumed vN" or "fresh")."""
+    if settings.base_model_path is not None:
+        return load_base_model(settings.base_model_path, settings.n_features), "base"
+    registry = read_registry(directory)
+    stable = registry.stable() if registry else None
+    if stable is not None:
+        data = read_verified(directory / stable.file, stable.sha256)
+        weights = weights_from_onnx(data, where=f"The checkpoint {stable.file}")
+        if weights.n_features == settings.n_features:
+            return model_from_weights(weights), f"resumed v{stable.version}"
+    if settings.seed is not None:
+        torch.manual_seed(settings.seed)
+    return QualityMlp(settings.n_features, (settings.hidden,)), "fresh"
+
+
+class TrainerApp:
+    """The whole sidecar; `start()` returns once the socket listens; `stop()` in under 2 s."""
+
+    def __init__(self, settings: SidecarSettings, *, feature_schema: str = SCHEMA_V1) -> None:
+        assert settings.checkpoint_dir is not None, "sidecar_settings() fills checkpoint_dir"
+        self.settings = settings
+        directory = settings.checkpoint_dir
+        model, self.origin = initial_model(settings, directory)
+        holdout = HoldOut(every=settings.holdout_every, capacity=settings.holdout_size)
+        gate = StabilityGate(
+            holdout,
+            n_features=settings.n_features,
+            plcc_delta=settings.gate_plcc_delta,
+            min_samples=settings.gate_min_samples,
+            min_plcc=settings.gate_min_plcc,
+        )
+        publisher = CheckpointPublisher(
+            directory, gate, feature_schema=feature_schema, n_features=settings.n_features
+        )
+        learner = Learner(
+            settings,
+            model,
+            publish=publisher,
+            rng=random.Random(settings.seed),
+            fresh=self.origin == "fresh",
+        )
+        self.service = TrainerService(learner, gate, publisher, n_features=settings.n_features)
+        self.server = SocketServer(
+            settings.socket,
+            self.service.handle_line,
+            max_line_bytes=settings.max_line_bytes,
+            idle_timeout_s=settings.idle_timeout_s,
+            max_connections=settings.max_connections,
+        )
+        self.status_server: StatusServer | None = None
+        if settings.status_port is not None:
+            self.status_server = StatusServer(
+                settings.status_host, settings.status_port, self.status
+            )
+
+    def status(self) -> dict[str, object]:
+        body = self.service.status()
+        body.update(
+            {
+                "model_origin": self.origin,
+                "socket": str(self.settings.socket),
+                "connections_open": self.server.connections_open,
+                "connections_total": self.server.connections_total,
+            }
+        )
+        return body
+
+    def start(self) -> None:
+        self.server.start()
+        if self.status_server is not None:
+            try:
+                self.status_server.start()
+            except BaseException:
+                self.server.stop()
+                raise
+        log.info("trainer listening", extra={"socket": str(self.settings.socket)})
+
+    def stop(self) -> None:
+        if self.status_server is not None:
+            self.status_server.stop()
+        self.server.stop(timeout=0.5)
