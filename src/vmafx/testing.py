@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from vmafx.client.port import ControllerClient
+from vmafx.controller.auth import DEV_PRINCIPAL, Principal
+from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.core.clock import Clock, FakeClock
+from vmafx.core.jobs import Job, JobState
+from vmafx.core.messages import (
+    Claim,
+    DrainResult,
+    HeartbeatAnswer,
+    JobDetails,
+    JobFilter,
+    JobRef,
+    JobRequest,
+    NodeRegistration,
+    NodeReport,
+    NodeView,
+    RunningJob,
+    Submitted,
+)
+from vmafx.core.nodes import NodeCapabilities
 from vmafx.media.runner import CancelToken, Progress, ProgressCallback, RunResult
+from vmafx.scheduler import Scheduler
+from vmafx.store import InMemoryJobStore, JobStore
+from vmafx.store.port import JobPage
 
 
 @dataclasses.dataclass
@@ -37,3 +63,164 @@ class FakeRunner:
 def ok(stdout: str = "", stderr: str = "") -> Callable[[list[str]], RunResult]:
     """A response that always succeeds with the given output."""
     return lambda argv: RunResult(argv, 0, stderr, 0.0, stdout)
+
+
+@dataclasses.dataclass
+class FakeToolRunner:
+    """A GPU-tool `ToolRunner` (vmafx.node.gpus) answering from `outputs`, keyed by tool name.
+
+    A value is the tool's stdout, or a callable of argv giving it; None or absent means the tool
+    is missing, failed or timed out. Every call is recorded with its timeout.
+    """
+
+    outputs: dict[str, str | Callable[[list[str]], str | None] | None]
+    calls: list[tuple[list[str], float]] = dataclasses.field(default_factory=list)
+
+    def run(self, argv: Sequence[str], timeout_s: float) -> str | None:
+        self.calls.append((list(argv), timeout_s))
+        answer = self.outputs.get(argv[0])
+        return answer(list(argv)) if callable(answer) else answer
+
+
+# --- the controller, in process --------------------------------------------------------------
+class FakeControllerClient:
+    """A `ControllerClient` that calls a `ControllerService` in this process, as `principal`.
+
+    Build a whole in-memory controller with `FakeControllerClient.in_memory()`; its `service`,
+    `store` and `clock` are there for tests to inspect and move.
+    """
+
+    def __init__(self, service: ControllerService, principal: Principal | None = None) -> None:
+        self.service = service
+        self.principal = principal or DEV_PRINCIPAL
+
+    @classmethod
+    def in_memory(
+        cls,
+        *,
+        scoring_roots: Sequence[str | Path] = (),
+        clock: Clock | None = None,
+        principal: Principal | None = None,
+        settings: ServiceSettings | None = None,
+    ) -> FakeControllerClient:
+        scheduler = Scheduler()
+        service = ControllerService(
+            InMemoryJobStore(scheduler),
+            clock=clock or FakeClock(),
+            scheduler=scheduler,
+            inputs=InputPolicy(scoring_roots),
+            settings=settings,
+        )
+        return cls(service, principal)
+
+    def as_(self, principal: Principal) -> FakeControllerClient:
+        """The same controller, called as someone else."""
+        return FakeControllerClient(self.service, principal)
+
+    @property
+    def store(self) -> JobStore:
+        return self.service.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.service.clock
+
+    async def submit_job(self, request: JobRequest) -> Submitted:
+        return await self.service.submit_job(self.principal, request)
+
+    async def submit_jobs(
+        self, requests: Sequence[JobRequest], *, batch_id: str | None = None
+    ) -> list[Submitted]:
+        return await self.service.submit_jobs(self.principal, requests, batch_id=batch_id)
+
+    async def get_job(self, job_id: str) -> JobDetails:
+        return await self.service.get_job(self.principal, job_id)
+
+    async def list_jobs(
+        self, where: JobFilter | None = None, *, limit: int = 100, cursor: str | None = None
+    ) -> JobPage:
+        return await self.service.list_jobs(self.principal, where, limit=limit, cursor=cursor)
+
+    async def cancel_job(self, job_id: str, reason: str | None = None) -> str:
+        job = await self.service.cancel_job(self.principal, job_id, reason)
+        return (
+            "cancellation requested"
+            if job.state is JobState.CANCELLED
+            else f"job already {job.state}"
+        )
+
+    def watch_jobs(
+        self, where: JobFilter | None = None, *, snapshot_only: bool = False
+    ) -> AsyncIterator[Job]:
+        return self.service.watch_jobs(self.principal, where, snapshot_only=snapshot_only)
+
+    async def register_node(self, name: str, capabilities: NodeCapabilities) -> NodeRegistration:
+        return await self.service.register_node(self.principal, name, capabilities)
+
+    async def heartbeat(
+        self,
+        session: NodeRegistration,
+        *,
+        running: Sequence[RunningJob] = (),
+        draining: bool = False,
+    ) -> HeartbeatAnswer:
+        return await self.service.heartbeat(
+            self.principal,
+            session.node_id,
+            session.session_token,
+            running=running,
+            draining=draining,
+        )
+
+    async def pull_work(
+        self,
+        session: NodeRegistration,
+        *,
+        queues: Sequence[str] | None = None,
+        wait_s: float = 0.0,
+        capabilities: NodeCapabilities | None = None,
+    ) -> Claim | None:
+        return await self.service.pull_work(
+            self.principal,
+            session.node_id,
+            session.session_token,
+            queues=queues,
+            wait_s=wait_s,
+            capabilities=capabilities,
+        )
+
+    async def report_result(self, session: NodeRegistration, report: NodeReport) -> str:
+        outcome = await self.service.report_result(
+            self.principal, session.node_id, session.session_token, report
+        )
+        return outcome.message
+
+    async def release_jobs(
+        self,
+        session: NodeRegistration,
+        jobs: Sequence[JobRef],
+        *,
+        reason: str = "",
+        end_session: bool = False,
+    ) -> list[str]:
+        return await self.service.release_jobs(
+            self.principal,
+            session.node_id,
+            session.session_token,
+            jobs,
+            reason=reason,
+            end_session=end_session,
+        )
+
+    async def list_nodes(self, *, include_offline: bool = False) -> list[NodeView]:
+        return await self.service.list_nodes(self.principal, include_offline=include_offline)
+
+    async def drain_node(self, node_id: str, *, release_jobs: bool = False) -> DrainResult:
+        return await self.service.drain_node(self.principal, node_id, release_jobs=release_jobs)
+
+    async def close(self) -> None:
+        await self.service.close()
+
+
+if TYPE_CHECKING:
+    _conforms: ControllerClient = FakeControllerClient.in_memory()

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vmafx.api.pb import controller_pb2 as pb
-from vmafx.core.attempts import Attempt
+from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requirements, parse_kind
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
+from vmafx.core.nodes import GpuInfo
 from vmafx.core.scores import headline_score
 from vmafx.errors import UsageError
 
@@ -213,6 +214,42 @@ def attempt_to_pb(attempt: Attempt) -> pb.JobAttempt:
         outcome="lease_lost" if outcome == "expired" else outcome,
         error=attempt.error or "",
     )
+
+
+_OUTCOMES: Mapping[str, AttemptOutcome] = {outcome.value: outcome for outcome in AttemptOutcome}
+
+
+def attempt_from_pb(message: pb.JobAttempt, job: Job) -> Attempt:
+    """An attempt as GetJob sent it (the GPU's memory and driver are not on the wire)."""
+    who = message.attribution
+    gpu = None
+    if who.gpu_model:
+        gpu = GpuInfo(
+            vendor=who.gpu_vendor, name=who.gpu_model, uuid=who.gpu_uuid, index=who.gpu_index
+        )
+    outcome = "expired" if message.outcome == "lease_lost" else message.outcome
+    return Attempt(
+        job_id=job.id,
+        number=message.attempt,
+        tenant=job.tenant,
+        session_id=who.node_id,
+        node_name=who.node_name,
+        host=who.host,
+        started_at=from_millis(message.started_at_ms) or job.created_at,
+        gpu=gpu,
+        labels=dict(who.labels),
+        encoder=who.encoder or None,
+        fallback=bool(who.fallback_to or who.fallback_from),
+        ended_at=from_millis(message.finished_at_ms),
+        outcome=_OUTCOMES.get(outcome),  # `running` (and anything unknown): not ended
+        error=message.error or None,
+    )
+
+
+def details_from_pb(message: pb.Job) -> JobDetails:
+    """A GetJob answer: the job with every attempt, oldest first."""
+    job = job_from_pb(message)
+    return JobDetails(job=job, attempts=tuple(attempt_from_pb(a, job) for a in message.attempts))
 
 
 def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:

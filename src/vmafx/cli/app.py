@@ -10,7 +10,17 @@ from rich.console import Console
 from rich.text import Text
 
 from vmafx import __version__
+from vmafx.cli import controller as controller_cmd
+from vmafx.cli import corpus as corpus_cmd
+from vmafx.cli import demo as demo_cmd
+from vmafx.cli import jobs as jobs_cmd
+from vmafx.cli import models as models_cmd
+from vmafx.cli import node as node_cmd
+from vmafx.cli import nodes as nodes_cmd
 from vmafx.cli import score as score_cmd
+from vmafx.cli import tokens as tokens_cmd
+from vmafx.cli import trainer as trainer_cmd
+from vmafx.cli import up as up_cmd
 from vmafx.errors import VmafxError, exit_code_for
 
 app = typer.Typer(
@@ -23,6 +33,16 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 app.command("score", help=score_cmd.HELP, no_args_is_help=True)(score_cmd.score)
+app.add_typer(controller_cmd.app, name="controller")
+app.add_typer(node_cmd.app, name="node")
+app.add_typer(tokens_cmd.app, name="tokens")
+app.command("trainer", help=trainer_cmd.HELP)(trainer_cmd.trainer)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(corpus_cmd.app, name="corpus", help="Score a corpus of clips, resumably.")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(nodes_cmd.app, name="nodes")
+app.command("up", help=up_cmd.HELP)(up_cmd.up)
+app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
 
 
 def _version(value: bool) -> None:

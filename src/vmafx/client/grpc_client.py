@@ -103,7 +103,7 @@ class GrpcControllerClient:
 
     async def get_job(self, job_id: str) -> JobDetails:
         message = await self._call("GetJob", pb.GetJobRequest(job_id=job_id))
-        return JobDetails(job=cv.job_from_pb(message))
+        return cv.details_from_pb(message)
 
     async def list_jobs(
         self, where: JobFilter | None = None, *, limit: int = 100, cursor: str | None = None

@@ -11,6 +11,7 @@
     POST /v1/nodes/{id}/drain     stop giving a node work               admin
     GET  /v1/models, POST /v1/score                                     501 for now
     GET  /healthz /readyz /metrics /openapi.json                        no token
+    GET  /ui/ (and / redirects there)   the web UI's static pages       no token
 
 Every error is `{"error": {"type", "message", "hint"}}` with the status from the one table in
 `errors.py`. Interactive docs (/docs, /redoc) are off: FastAPI loads them from a CDN, and the
@@ -42,6 +43,7 @@ from vmafx.controller.http.routes.jobs import jobs_router
 from vmafx.controller.http.routes.nodes import nodes_router
 from vmafx.controller.http.routes.ops import ops_router
 from vmafx.controller.http.schemas import ErrorOut
+from vmafx.controller.http.ui import mount_ui
 from vmafx.controller.metrics import MetricsExporter
 from vmafx.controller.service import ControllerService
 from vmafx.errors import UnavailableError, VmafxError
@@ -104,6 +106,7 @@ def build_http_app(
     for router in (jobs_router(), events_router(), nodes_router()):
         app.include_router(router, responses=_API_ERRORS)
     app.include_router(ops_router())
+    mount_ui(app)
     app.add_exception_handler(VmafxError, errors.on_vmafx_error)
     app.add_exception_handler(RequestValidationError, errors.on_validation_error)
     app.add_exception_handler(HTTPException, errors.on_http_exception)

@@ -1,0 +1,346 @@
+"""`vmafx jobs submit|list|get|watch|cancel`: the farm's jobs, through a controller's gRPC API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vmafx.cli import jobspecs
+from vmafx.cli import options as opts
+from vmafx.cli.jobspecs import Placement
+from vmafx.cli.jobviews import job_json, job_views, jobs_table
+from vmafx.cli.remote import CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
+from vmafx.cli.watching import Display, follow
+from vmafx.client.port import ControllerClient
+from vmafx.core.attempts import Attempt
+from vmafx.core.jobs import Job, JobState, parse_kind, parse_state
+from vmafx.core.messages import JobDetails, JobFilter, JobRequest
+from vmafx.errors import NotFoundError, UsageError, VmafxError
+
+HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel.
+
+Every command talks to the controller at --controller (VMAFX_CONTROLLER_ADDR, default
+127.0.0.1:9090) with the token from --token-file or VMAFX_TOKEN when it needs one.
+
+    vmafx jobs submit score /media/ref.mp4 /media/crf23.mp4 /media/crf28.mp4 --watch
+
+    vmafx jobs submit encode /media/master.mov --out /media/out/h264.mp4 --crf 23 --score-after
+
+    vmafx jobs list --state running        vmafx jobs watch 3f0c2a91
+"""
+#: How many of the newest jobs a short id is looked for in.
+PREFIX_SCAN = 5000
+#: Job details read at once when `jobs list` finds out where each job ran.
+DETAIL_CONCURRENCY = 8
+
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
+submit_app = typer.Typer(
+    help="Submit a score or encode job; prints its id (or the job object with --format json).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(submit_app, name="submit")
+
+JOB_ID = typer.Argument(..., help="The job id (a unique prefix of 4+ characters will do).")
+FEATURE = typer.Option(
+    [], "--feature", "-f", help="Extra metric: psnr, ssim, ms_ssim, psnr_hvs, ciede2000, cambi."
+)
+QUEUE = typer.Option(None, "--queue", help="Queue [default: the job's kind].")
+PRIORITY = typer.Option(0, "--priority", help="Higher runs first.")
+LABELS = typer.Option([], "--require-label", help="Node label KEY=VALUE the job needs.")
+GPU_VENDOR = typer.Option(None, "--gpu-vendor", help="Run only on a node with this GPU vendor.")
+NO_CHECK = typer.Option(
+    False, "--no-check-inputs", help="Do not check that input files exist here (nodes only)."
+)
+WATCH = typer.Option(False, "--watch", help="Follow the job until it ends (as `jobs watch`).")
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _submit(remote: Remote, request: JobRequest, fmt: Format, watch: bool) -> None:
+    submitted = remote.call(lambda client: client.submit_job(request))
+    job = submitted.job
+    if not watch:
+        if fmt is Format.json:
+            sys.stdout.write(json.dumps(job_json(job)) + "\n")
+            return
+        again = " (seen before: same idempotency key)" if submitted.deduplicated else ""
+        typer.echo(f"submitted {job.kind.value} job {job.id}{again}")
+        if job.pending_reason:
+            typer.echo(f"waiting: {job.pending_reason}")
+        typer.echo(f"follow it with: vmafx jobs watch {job.id}")
+        return
+    if fmt is Format.table:
+        typer.echo(f"submitted {job.kind.value} job {job.id}", err=True)
+    _watch(remote, job.id, fmt)
+
+
+@submit_app.command("score", no_args_is_help=True)
+def submit_score(
+    reference: str = typer.Argument(..., help="The reference video (path or URL)."),
+    distorted: list[str] = typer.Argument(..., help="One or more distorted videos."),
+    model: list[str] = opts.MODEL,
+    feature: list[str] = FEATURE,
+    subsample: int = opts.SUBSAMPLE,
+    threads: int = typer.Option(0, min=0, help="libvmaf threads; 0 = every core of the node."),
+    no_scale: bool = opts.NO_SCALE,
+    queue: str | None = QUEUE,
+    priority: int = PRIORITY,
+    require_label: list[str] = LABELS,
+    gpu_vendor: str | None = GPU_VENDOR,
+    no_check_inputs: bool = NO_CHECK,
+    watch: bool = WATCH,
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = FORMAT,
+) -> None:
+    """Score DISTORTED videos against REFERENCE on the farm (paths are made absolute)."""
+    request = jobspecs.score_request(
+        reference,
+        distorted,
+        options={
+            "models": model,
+            "features": feature,
+            "subsample": subsample,
+            "no_scale": no_scale,
+            "threads": threads,
+        },
+        placement=Placement(
+            queue=queue, priority=priority, labels=require_label, gpu_vendor=gpu_vendor
+        ),
+        check_inputs=not no_check_inputs,
+    )
+    _submit(Remote.of(controller, token, token_file), request, fmt, watch)
+
+
+#: `submit encode` parameters that are not spec fields (the rest go to `jobspecs.encode_spec`).
+_NOT_SPEC = frozenset(
+    {"source", "out", "queue", "priority", "require_label", "no_check_inputs", "watch"}
+    | {"controller", "token", "token_file", "fmt"}
+)
+
+
+@submit_app.command("encode", no_args_is_help=True)
+def submit_encode(
+    source: str = typer.Argument(..., help="The video to encode (path or URL)."),
+    out: str = typer.Option(..., "--out", "-o", help="Output file, written by the node."),
+    codec: str = typer.Option("h264", "--codec", help="h264, hevc, av1 or vp9."),
+    hw: str = typer.Option("prefer", "--hw", help="Hardware encoder: prefer, require or never."),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="Pin one encoder (libx264, hevc_nvenc…); waits for a node with it."
+    ),
+    crf: float | None = typer.Option(None, "--crf", help="Constant rate factor."),
+    cq: float | None = typer.Option(None, "--cq", help="Constant quality (NVENC, QSV)."),
+    qp: float | None = typer.Option(None, "--qp", help="Constant quantiser."),
+    bitrate: float | None = typer.Option(None, "--bitrate", help="Target bitrate, kbit/s."),
+    preset: str | None = typer.Option(None, "--preset", help="Encoder preset (medium, p5…)."),
+    width: int | None = typer.Option(None, "--width", help="Output width (with --height)."),
+    height: int | None = typer.Option(None, "--height", help="Output height (with --width)."),
+    start: float | None = typer.Option(None, "--start", help="Trim: start second."),
+    duration: float | None = typer.Option(None, "--duration", help="Trim: seconds to keep."),
+    audio: str = typer.Option("copy", "--audio", help="copy, none or aac."),
+    score_after: bool = typer.Option(False, "--score-after", help="VMAF of output vs source."),
+    queue: str | None = QUEUE,
+    priority: int = PRIORITY,
+    require_label: list[str] = LABELS,
+    no_check_inputs: bool = NO_CHECK,
+    watch: bool = WATCH,
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = FORMAT,
+) -> None:
+    """Encode SOURCE on the farm: hardware first when allowed, software fallback."""
+    options = {key: value for key, value in locals().items() if key not in _NOT_SPEC}  # flags
+    placement = Placement(queue=queue, priority=priority, labels=require_label, encoder=encoder)
+    request = jobspecs.encode_request(
+        source, out, options=options, placement=placement, check_inputs=not no_check_inputs
+    )
+    _submit(Remote.of(controller, token, token_file), request, fmt, watch)
+
+
+# --- reading jobs -------------------------------------------------------------------------------
+async def resolve_id(client: ControllerClient, text: str) -> str:
+    """A full job id from a unique prefix of the newest `PREFIX_SCAN` jobs."""
+    text = text.strip().lower()
+    if len(text) >= 36:
+        return text
+    if len(text) < 4:
+        raise UsageError(f"job id {text!r} is too short.", hint="Give at least 4 characters.")
+    found: set[str] = set()
+    cursor, scanned = None, 0
+    while scanned < PREFIX_SCAN:
+        page = await client.list_jobs(limit=1000, cursor=cursor)
+        found |= {job.id for job in page.jobs if job.id.startswith(text)}
+        scanned, cursor = scanned + len(page.jobs), page.next_cursor
+        if cursor is None:
+            break
+    if len(found) > 1:
+        raise UsageError(f"{len(found)} jobs have ids starting with {text!r}; give more of it.")
+    if not found:
+        raise NotFoundError(
+            f"no job id starts with {text!r}.", hint="List jobs with `vmafx jobs list`."
+        )
+    return found.pop()
+
+
+async def _node_id(client: ControllerClient, node: str) -> str:
+    views = await client.list_nodes(include_offline=True)
+    for view in views:
+        if node in (view.session.id, view.session.name):
+            return view.session.id
+    raise NotFoundError(f"no node is named {node!r}.", hint="See `vmafx nodes list --all`.")
+
+
+async def _with_attempts(
+    client: ControllerClient, jobs: list[Job]
+) -> list[tuple[Job, tuple[Attempt, ...]]]:
+    """Each job with its attempts (what `host / GPU` is read from), read a few at a time."""
+    gate = asyncio.Semaphore(DETAIL_CONCURRENCY)
+
+    async def attempts_of(job: Job) -> tuple[Attempt, ...]:
+        if job.attempt == 0:
+            return ()
+        async with gate:
+            return (await client.get_job(job.id)).attempts
+
+    found = await asyncio.gather(*(attempts_of(job) for job in jobs))
+    return list(zip(jobs, found, strict=True))
+
+
+async def _list(
+    client: ControllerClient, where: JobFilter, node: str | None, limit: int
+) -> list[tuple[Job, tuple[Attempt, ...]]]:
+    if node is not None:
+        where = JobFilter(
+            states=where.states,
+            kinds=where.kinds,
+            queues=where.queues,
+            node_id=await _node_id(client, node),
+        )
+    jobs: list[Job] = []
+    cursor: str | None = None
+    while len(jobs) < limit:
+        page = await client.list_jobs(where, limit=min(1000, limit - len(jobs)), cursor=cursor)
+        jobs += page.jobs
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return await _with_attempts(client, jobs[:limit])
+
+
+@app.command("list")
+def list_jobs(
+    state: list[str] = typer.Option([], "--state", help="pending, running, completed…"),
+    kind: list[str] = typer.Option([], "--kind", help="score, encode, thumbnail…"),
+    queue: list[str] = typer.Option([], "--queue", help="Only jobs in this queue."),
+    node: str | None = typer.Option(None, "--node", help="Only jobs running on this node."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="Newest N jobs."),
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = FORMAT,
+) -> None:
+    """The newest jobs first, with where each ran (`host / GPU`), progress and score."""
+    where = JobFilter(
+        states=tuple(parse_state(value) for value in state),
+        kinds=tuple(parse_kind(value) for value in kind),
+        queues=tuple(queue),
+    )
+    remote = Remote.of(controller, token, token_file)
+    rows = remote.call(lambda client: _list(client, where, node, limit))
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps([job_json(job, attempts) for job, attempts in rows]) + "\n")
+    elif not rows:
+        typer.echo("no jobs; submit one with `vmafx jobs submit score REF DIS`")
+    else:
+        _out().print(jobs_table(rows, datetime.now(UTC)))
+
+
+def _show(details: JobDetails, fmt: Format) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(job_json(details.job, details.attempts)) + "\n")
+        return
+    console = _out()
+    for view in job_views(details, datetime.now(UTC)):
+        console.print(view)
+
+
+@app.command("get")
+def get_job(
+    job_id: str = JOB_ID,
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = FORMAT,
+) -> None:
+    """One job: state, where it ran, pooled metrics, every attempt, the error in full."""
+
+    async def work(client: ControllerClient) -> JobDetails:
+        return await client.get_job(await resolve_id(client, job_id))
+
+    _show(Remote.of(controller, token, token_file).call(work), fmt)
+
+
+def _watch(remote: Remote, job_id: str, fmt: Format) -> None:
+    with Display(fmt) as display:
+
+        async def work(client: ControllerClient) -> JobDetails:
+            return await follow(client, await resolve_id(client, job_id), display)
+
+        try:
+            details = remote.call(work)
+        except KeyboardInterrupt:
+            typer.echo(f"stopped watching; job {job_id} goes on.", err=True)
+            raise typer.Exit(130) from None
+    if fmt is Format.table:
+        _show(details, fmt)
+    job = details.job
+    if job.state is not JobState.COMPLETED:
+        first = (job.error or "").splitlines()[0] if job.error else "no reason given"
+        raise VmafxError(f"job {job.id} {job.state.value}: {first}")
+
+
+@app.command("watch")
+def watch_job(
+    job_id: str = JOB_ID,
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = typer.Option(Format.table, "--format", help="table, or json (NDJSON)."),
+) -> None:
+    """Follow a job live until it ends; exit 0 when it completes, 1 when it fails or is
+    cancelled. With --format json, one job object per change."""
+    _watch(Remote.of(controller, token, token_file), job_id, fmt)
+
+
+@app.command("cancel")
+def cancel_job(
+    job_id: str = JOB_ID,
+    reason: str | None = typer.Option(None, "--reason", help="Recorded as the job's error."),
+    controller: str = CONTROLLER,
+    token: str | None = TOKEN,
+    token_file: Path | None = TOKEN_FILE,
+    fmt: Format = FORMAT,
+) -> None:
+    """Cancel a pending or running job (its node stops it); a finished job stays as it is."""
+
+    async def work(client: ControllerClient) -> tuple[str, JobDetails]:
+        full = await resolve_id(client, job_id)
+        message = await client.cancel_job(full, reason)
+        return message, await client.get_job(full)
+
+    message, details = Remote.of(controller, token, token_file).call(work)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(job_json(details.job, details.attempts)) + "\n")
+        return
+    typer.echo(f"job {details.job.id}: {message} (now {details.job.state.value})")

@@ -1,0 +1,275 @@
+"""Jobs and nodes as the client CLI shows them: JSON objects and Rich tables.
+
+The JSON object of a job has the field names of the HTTP API's (`id`, `state`, `kind`, …, and
+for `jobs get` the `attempts`), plus `where`: the last attempt's `host / GPU` (`zampp2 / L4`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from vmafx.core.attempts import Attempt
+from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.messages import JobDetails, NodeView
+from vmafx.core.pooling import POOL_METHODS
+from vmafx.core.scores import headline_score
+
+STATE_STYLES = {
+    JobState.PENDING: "yellow",
+    JobState.RUNNING: "cyan",
+    JobState.COMPLETED: "green",
+    JobState.FAILED: "red",
+    JobState.CANCELLED: "magenta",
+}
+NONE = "—"
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def where(job: Job, attempts: Sequence[Attempt] = ()) -> str | None:
+    """`host / GPU` of the last attempt (`zampp2 / L4`); the node's name when that is all."""
+    if attempts:
+        return attempts[-1].where
+    return job.lease.node_name if job.lease else None
+
+
+def score_of(job: Job) -> float | None:
+    """A score job's headline VMAF; an encode job's VMAF after encoding (`--score-after`)."""
+    if job.kind is JobKind.SCORE:
+        return headline_score(job.result)
+    after = (job.result or {}).get("score_after")
+    vmaf = after.get("vmaf") if isinstance(after, dict) else None
+    return float(vmaf) if isinstance(vmaf, int | float) else None
+
+
+def duration_s(job: Job, now: datetime) -> float | None:
+    if job.started_at is None:
+        return None
+    return ((job.finished_at or now) - job.started_at).total_seconds()
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "node_id": attempt.session_id,
+        "node_name": attempt.node_name,
+        "host": attempt.host,
+        "where": attempt.where,
+        "gpu": attempt.gpu.to_json() if attempt.gpu else None,
+        "labels": dict(attempt.labels),
+        "encoder": attempt.encoder,
+        "fallback": attempt.fallback,
+        "started_at": _iso(attempt.started_at),
+        "ended_at": _iso(attempt.ended_at),
+        "outcome": attempt.outcome.value if attempt.outcome else None,
+        "error": attempt.error,
+    }
+
+
+def job_json(job: Job, attempts: Sequence[Attempt] | None = None) -> dict[str, Any]:
+    req = job.requirements
+    body: dict[str, Any] = {
+        "id": job.id,
+        "state": job.state.value,
+        "kind": job.kind.value,
+        "queue": job.queue,
+        "priority": job.priority,
+        "tenant": job.tenant,
+        "spec": job.spec,
+        "requirements": {
+            "backend": req.backend,
+            "gpu_vendor": req.gpu_vendor,
+            "encoder": req.encoder,
+            "min_gpu_memory_mb": req.min_gpu_memory_mb,
+            "labels": dict(req.labels),
+        },
+        "attempt": job.attempt,
+        "where": where(job, attempts or ()),
+        "progress": job.progress,
+        "score": score_of(job),
+        "result": job.result,
+        "error": job.error,
+        "pending_reason": job.pending_reason,
+        "created_at": _iso(job.created_at),
+        "updated_at": _iso(job.updated_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "parent_id": job.parent_id,
+        "batch_id": job.batch_id,
+    }
+    if attempts is not None:
+        body["attempts"] = [attempt_json(attempt) for attempt in attempts]
+    return body
+
+
+# --- text ---------------------------------------------------------------------------------------
+def state_text(job: Job) -> Text:
+    return Text(job.state.value, style=STATE_STYLES[job.state])
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NONE
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def fmt_progress(job: Job) -> str:
+    if job.state is JobState.COMPLETED:
+        return "100%"
+    return f"{job.progress * 100:.0f}%" if job.progress is not None else NONE
+
+
+def note(job: Job) -> str:
+    """Why it waits, or how it failed (first line)."""
+    text = job.pending_reason if job.state is JobState.PENDING else job.error
+    return (text or "").splitlines()[0] if text else ""
+
+
+def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> Table:
+    table = Table(header_style="bold", show_edge=False, pad_edge=False)
+    for name in ("id", "state", "kind", "queue", "host / GPU", "progress", "duration", "score"):
+        table.add_column(name, justify="right" if name in ("progress", "score") else "left")
+    table.add_column("note", overflow="fold", ratio=1)
+    for job, attempts in rows:
+        score = score_of(job)
+        table.add_row(
+            job.id[:8],  # `jobs get|watch|cancel` take a unique prefix; JSON has the full id
+            state_text(job),
+            job.kind.value,
+            job.queue,
+            where(job, attempts) or NONE,
+            fmt_progress(job),
+            fmt_duration(duration_s(job, now)),
+            f"{score:.2f}" if score is not None else NONE,
+            Text(note(job), style="dim"),
+        )
+    return table
+
+
+def _facts(details: JobDetails, now: datetime) -> Table:
+    job = details.job
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    score = score_of(job)
+    facts: list[tuple[str, str | Text]] = [
+        ("job", job.id),
+        ("state", state_text(job)),
+        ("kind / queue", f"{job.kind.value} / {job.queue}"),
+        ("host / GPU", where(job, details.attempts) or NONE),
+        ("progress", fmt_progress(job)),
+        ("duration", fmt_duration(duration_s(job, now))),
+        ("score", f"{score:.4f}" if score is not None else NONE),
+        ("created", job.created_at.strftime("%Y-%m-%d %H:%M:%S")),
+    ]
+    if job.state is JobState.PENDING and job.pending_reason:
+        facts.append(("waiting because", job.pending_reason))
+    for key in ("reference", "source", "output"):
+        if key in job.spec:
+            facts.append((key, str(job.spec[key])))
+    for index, path in enumerate(job.spec.get("distorted") or ()):
+        facts.append((f"distorted[{index}]", str(path)))
+    for key, value in facts:
+        table.add_row(key, value)
+    return table
+
+
+def _attempts(attempts: Sequence[Attempt]) -> Table:
+    table = Table(title="attempts", title_justify="left", header_style="bold", show_edge=False)
+    for name in ("#", "node", "host / GPU", "encoder", "outcome", "started", "error"):
+        table.add_column(name, overflow="fold")
+    for item in attempts:
+        encoder = (item.encoder or NONE) + (" (fallback)" if item.fallback else "")
+        table.add_row(
+            str(item.number),
+            item.node_name,
+            item.where,
+            encoder,
+            item.outcome.value if item.outcome else "running",
+            item.started_at.strftime("%H:%M:%S"),
+            (item.error or "").splitlines()[0] if item.error else "",
+        )
+    return table
+
+
+def _pooled(job: Job) -> list[Table]:
+    tables = []
+    results = (job.result or {}).get("results")
+    for item in results if isinstance(results, list) else []:
+        pooled = item.get("pooled") if isinstance(item, dict) else None
+        if not isinstance(pooled, dict):
+            continue
+        table = Table(title=str(item.get("distorted", "")), title_justify="left", show_edge=False)
+        table.add_column("metric")
+        for method in POOL_METHODS:
+            table.add_column(method.replace("_", " "), justify="right")
+        for metric, values in pooled.items():
+            cells = [values.get(method) for method in POOL_METHODS]
+            table.add_row(metric, *(f"{v:.4f}" if isinstance(v, float) else NONE for v in cells))
+        tables.append(table)
+    return tables
+
+
+def job_views(details: JobDetails, now: datetime) -> list[Table | Text]:
+    """`jobs get`: the facts, the pooled metrics, the attempts, and the error in full."""
+    views: list[Table | Text] = [_facts(details, now), *_pooled(details.job)]
+    if details.attempts:
+        views.append(_attempts(details.attempts))
+    if details.job.error:
+        views.append(Text.assemble(("error: ", "bold red"), details.job.error))
+    return views
+
+
+# --- nodes --------------------------------------------------------------------------------------
+def node_json(view: NodeView) -> dict[str, Any]:
+    session = view.session
+    return {
+        "id": session.id,
+        "name": session.name,
+        "state": view.state.value,
+        **session.capabilities.to_json(),
+        "running_job_ids": list(view.running_job_ids),
+        "slots_in_use": dict(view.slots_in_use),
+        "created_at": _iso(session.created_at),
+        "last_seen_at": _iso(session.last_seen_at),
+        "expires_at": _iso(session.expires_at),
+    }
+
+
+def nodes_table(views: Sequence[NodeView], now: datetime) -> Table:
+    table = Table(header_style="bold", show_edge=False, pad_edge=False)
+    for name in ("name", "state", "host", "GPUs", "encoders", "queues", "slots", "heartbeat"):
+        table.add_column(name, overflow="fold")
+    for view in views:
+        caps = view.session.capabilities
+        gpus = ", ".join(
+            f"{gpu.name} ({gpu.memory_mb / 1024:.0f} GB)" if gpu.memory_mb else gpu.name
+            for gpu in caps.gpus
+        )
+        used = sum(view.slots_in_use.values())
+        seen = (now - view.session.last_seen_at).total_seconds()
+        table.add_row(
+            view.session.name,
+            view.state.value,
+            caps.host or NONE,
+            gpus or caps.gpu_vendor,
+            ", ".join(caps.encoders) or NONE,
+            ", ".join(caps.queues) or "all",
+            f"{used}/{caps.slots}",
+            f"{fmt_duration(seen)} ago",
+        )
+    return table

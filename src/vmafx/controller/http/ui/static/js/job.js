@@ -1,0 +1,266 @@
+// The Job page: what the job is, where it runs or ran (each attempt: node, GPU, encoder,
+// fallback), live progress, the per-frame chart and pooled metrics of a score, the error with
+// ffmpeg's last lines, and a cancel button. Live from /v1/jobs/{id}/events.
+
+import { api, follow } from "./api.js";
+import { lineChart } from "./chart.js";
+import { h, replace, setText } from "./dom.js";
+import * as f from "./format.js";
+import { progressBar, setProgress } from "./jobs.js";
+
+const POOLS = ["mean", "harmonic_mean", "min", "max", "p5", "p95"];
+
+function facts(kind, rows) {
+  return h("dl", { class: `facts ${kind}` }, rows.filter(Boolean).map(([key, value]) => [h("dt", { text: key }), h("dd", {}, value)]));
+}
+
+function table(head, rows, props = {}) {
+  return h("div", { class: "table-wrap" }, h("table", props,
+    h("thead", {}, h("tr", {}, head.map((name) => h("th", { scope: "col", text: name })))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((cell, i) => h("td", { "data-label": head[i] }, cell)))))));
+}
+
+function requirementsText(req) {
+  const parts = [];
+  for (const key of ["backend", "gpu_vendor", "encoder"]) if (req[key]) parts.push(`${key} ${req[key]}`);
+  if (req.min_gpu_memory_mb) parts.push(`GPU memory ≥ ${req.min_gpu_memory_mb} MB`);
+  for (const [key, value] of Object.entries(req.labels || {})) parts.push(`${key}=${value}`);
+  return parts.join(", ") || null;
+}
+
+function summary(job, progress, elapsed) {
+  const spec = job.spec || {};
+  const distorted = spec.distorted || [];
+  return facts("two", [
+    ["Kind / queue", `${job.kind} / ${job.queue}`],
+    ["Host / GPU", job.where || (job.lease ? job.lease.node_name : f.NONE)],
+    ["Progress", progress.node],
+    ["Duration", elapsed],
+    ["Score", f.fixed(f.scoreOf(job), 4)],
+    ["Created", f.clock(job.created_at)],
+    job.started_at && ["Started", f.clock(job.started_at)],
+    job.finished_at && ["Finished", f.clock(job.finished_at)],
+    ["Priority", String(job.priority)],
+    requirementsText(job.requirements) && ["Requires", requirementsText(job.requirements)],
+    spec.reference && ["Reference", h("code", { text: spec.reference })],
+    ...distorted.map((path, i) => [`Distorted ${distorted.length > 1 ? i + 1 : ""}`.trim(), h("code", { text: path })]),
+    spec.source && ["Source", h("code", { text: spec.source })],
+    spec.output && ["Output", h("code", { text: spec.output })],
+  ]);
+}
+
+function seriesOf(result) {
+  return (result.results || []).filter((item) => item.series && item.series.frame_nums);
+}
+
+function chartSection(job) {
+  const scored = seriesOf(job.result || {});
+  if (!scored.length) return null;
+  const metrics = [...new Set(scored.flatMap((item) => Object.keys(item.series)))].filter((k) => k !== "frame_nums");
+  let metric = metrics.find((m) => m === "vmaf") || metrics.find((m) => m.startsWith("vmaf")) || metrics[0];
+  const holder = h("div", { class: "chart-holder" });
+  const draw = () => {
+    const series = scored.filter((item) => item.series[metric]).map((item) => ({
+      label: item.distorted.split("/").pop(),
+      x: item.series.frame_nums,
+      y: item.series[metric],
+    }));
+    // VMAF on its own scale up to 100, from a round number below the worst frame.
+    const vmaf = metric.startsWith("vmaf");
+    const low = Math.min(...series.flatMap((item) => item.y));
+    const width = Math.max(280, Math.floor(holder.clientWidth || 720));
+    replace(holder, lineChart({
+      series,
+      width,
+      height: width < 500 ? 200 : 260,
+      yMin: vmaf ? Math.max(0, Math.floor((low - 5) / 10) * 10) : undefined,
+      yMax: vmaf ? 100 : undefined,
+      title: `per-frame ${metric}`,
+    }));
+  };
+  const picker = h("select", { "aria-label": "metric", onchange: () => { metric = picker.value; draw(); } },
+    metrics.map((m) => h("option", { value: m, text: m, selected: m === metric })));
+  const section = h("section", { class: "panel" }, h("div", { class: "section-head" }, h("h2", { text: "Per frame" }), picker), holder);
+  return { section, draw };
+}
+
+function pooledRows(name, pooled) {
+  return Object.entries(pooled || {}).map(([metric, values]) => [name, metric, ...POOLS.map((p) => f.fixed(values[p], 3))]);
+}
+
+function pooledSection(job) {
+  const result = job.result || {};
+  const rows = (result.results || []).flatMap((item) => pooledRows(item.distorted.split("/").pop(), item.pooled));
+  if (result.score_after && result.score_after.pooled) rows.push(...pooledRows("output vs source", result.score_after.pooled));
+  if (!rows.length) return null;
+  return h("section", { class: "panel" }, h("h2", { text: "Pooled metrics" }),
+    table(["Input", "Metric", "Mean", "Harmonic mean", "Min", "Max", "P5", "P95"], rows, { class: "numbers" }));
+}
+
+function encodeSection(job) {
+  const r = job.result || {};
+  if (job.kind !== "encode" || !r.output) return null;
+  const fallback = r.fallback ? `${r.fallback.from} failed, used ${r.fallback.to}: ${r.fallback.reason}` : null;
+  const after = r.score_after;
+  return h("section", { class: "panel" }, h("h2", { text: "Encode" }), facts("two", [
+    ["Output", h("code", { text: r.output })],
+    ["Encoder", `${r.encoder}${r.hardware ? " (hardware)" : ""}`],
+    r.gpu && ["GPU", f.gpuText(r.gpu)],
+    fallback && ["Fallback", fallback],
+    ["Size", `${f.bytes(r.bytes)}${r.bitrate_kbps ? ` · ${r.bitrate_kbps} kbit/s` : ""}`],
+    ["Picture", `${r.width}×${r.height}, ${r.frames} frames, ${f.duration(r.duration_s)}`],
+    after && ["VMAF after", after.error ? after.error : f.fixed(after.vmaf, 3)],
+  ]));
+}
+
+function attemptsSection(job) {
+  if (!job.attempts || !job.attempts.length) return null;
+  const rows = job.attempts.map((a) => [
+    String(a.number), a.node_name, a.where, a.gpu ? `${a.gpu.vendor} ${a.gpu.name} #${a.gpu.index} ${a.gpu.uuid}`.trim() : f.NONE,
+    a.encoder ? `${a.encoder}${a.fallback ? " (fallback)" : ""}` : f.NONE,
+    f.clock(a.started_at), a.ended_at ? f.clock(a.ended_at) : f.NONE,
+    h("span", { class: `badge state-${a.outcome || "running"}`, text: a.outcome || "running" }),
+    a.error ? h("span", { class: "error-text", text: a.error.split("\n")[0] }) : "",
+  ]);
+  return h("section", { class: "panel" }, h("h2", { text: "Attempts" }),
+    table(["#", "Node", "Host / GPU", "GPU", "Encoder", "Started", "Ended", "Outcome", "Error"], rows, { class: "attempts" }));
+}
+
+/** What a full redraw shows, apart from progress (events replayed on load change none of it). */
+function signature(job) {
+  if (!job) return "";
+  const last = (job.attempts || []).at(-1) || {};
+  return JSON.stringify([job.state, job.attempt, job.where, job.pending_reason, job.error, job.attempts?.length, last.outcome, last.encoder]);
+}
+
+function cancelControls(id, onDone) {
+  const box = h("div", { class: "cancel" });
+  const ask = () => replace(box, h("button", { type: "button", class: "danger", text: "Cancel job", onclick: confirm }));
+  const run = async () => {
+    replace(box, h("span", { class: "muted", text: "Cancelling…" }));
+    try {
+      await api(`/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST", body: { reason: "cancelled from the web UI" } });
+      onDone();
+    } catch (error) {
+      ask();
+      box.append(h("p", { class: "problem", role: "alert", text: `${error.message} ${error.hint || ""}` }));
+    }
+  };
+  function confirm() {
+    replace(box, h("span", { text: "Cancel this job? " }),
+      h("button", { type: "button", class: "danger", text: "Yes, cancel it", onclick: run }),
+      h("button", { type: "button", text: "Keep it", onclick: ask }));
+  }
+  ask();
+  return box;
+}
+
+/** Everything the page shows of `job`, top to bottom. */
+function sections(job, { progress, elapsed, chart, refresh }) {
+  const waiting = job.state === "pending" && job.pending_reason;
+  return [
+    h("div", { class: "page-head" },
+      h("h1", {}, "Job ", h("span", { class: "mono", title: job.id, text: f.shortId(job.id) })),
+      h("span", { class: `badge state-${job.state}`, id: "job-state", text: job.state }),
+      f.isTerminal(job) ? null : cancelControls(job.id, refresh)),
+    waiting ? h("p", { class: "callout why" }, h("strong", { text: "Waiting: " }), job.pending_reason) : null,
+    job.error
+      ? h("section", { class: "panel" },
+        h("h2", { text: job.state === "cancelled" ? "Why it was cancelled" : "Error" }),
+        h("pre", { class: "stderr", text: job.error }))
+      : null,
+    h("section", { class: "panel" }, summary(job, progress, elapsed)),
+    chart ? chart.section : null,
+    pooledSection(job),
+    encodeSection(job),
+    attemptsSection(job),
+    h("details", { class: "panel" }, h("summary", { text: "Spec" }), h("pre", { text: JSON.stringify(job.spec, null, 2) })),
+  ];
+}
+
+export function mount(root, ctx) {
+  const id = ctx.params.id;
+  let job = null;
+  let partial = null;
+  let refreshing = null;
+  const progress = progressBar();
+  progress.node.classList.add("wide");
+  const elapsed = h("span");
+  const view = h("div", { class: "job-page" });
+  let redraw = () => {};
+  let width = 0;
+  const observer = new ResizeObserver(() => {
+    if (Math.abs(view.clientWidth - width) > 8) {
+      width = view.clientWidth;
+      redraw();
+    }
+  });
+  root.append(h("p", { class: "crumbs" }, h("a", { href: "#/jobs", text: "← Jobs" })), view);
+  observer.observe(view);
+
+  const showProgress = () => {
+    setProgress(progress, job);
+    if (partial && job.state === "running") {
+      const bits = [progress.label.textContent];
+      if (partial.fps) bits.push(`${partial.fps.toFixed(1)} fps`);
+      if (partial.eta_s) bits.push(`${f.duration(partial.eta_s)} left`);
+      setText(progress.label, bits.join(" · "));
+    }
+  };
+  const render = () => {
+    showProgress();
+    setText(elapsed, f.duration(f.runSeconds(job)));
+    const chart = chartSection(job);
+    redraw = chart ? chart.draw : () => {};
+    replace(view, sections(job, { progress, elapsed, chart, refresh }));
+    redraw(); // the chart is sized to its holder, which has a width only now
+  };
+  function refresh() {
+    clearTimeout(refreshing);
+    refreshing = setTimeout(async () => {
+      try {
+        const next = await api(`/v1/jobs/${encodeURIComponent(id)}`);
+        const same = signature(next) === signature(job);
+        job = next;
+        if (same) showProgress(); // nothing but progress moved: keep the page as it is
+        else render();
+      } catch (error) {
+        if (error.needsToken) ctx.needToken(error);
+      }
+    }, 150);
+  }
+  const stream = follow(`/v1/jobs/${encodeURIComponent(id)}/events`, {
+    onEvent(name, data) {
+      if (name === "snapshot") {
+        job = data;
+        render();
+      } else if (name === "job_event" && data.type === "progress" && job && job.state === "running") {
+        const value = data.data.progress;
+        if (typeof value === "number" && value >= (job.progress ?? 0)) job.progress = value;
+        partial = data.data.partial || partial;
+        showProgress();
+      } else if (name === "job_event" || name === "end") {
+        refresh();
+      }
+    },
+    onStatus(status, error) {
+      if (error && error.needsToken) return ctx.needToken(error);
+      if (error && error.status === 404) {
+        replace(view, h("p", { class: "problem", text: `${error.message} ${error.hint || ""}` }));
+        return undefined;
+      }
+      ctx.setLive(status === "live" ? "live" : status === "ended" ? "off" : "reconnecting");
+      return undefined;
+    },
+    until: () => job !== null && f.isTerminal(job),
+  });
+  const ticker = setInterval(() => {
+    if (job && job.state === "running") setText(elapsed, f.duration(f.runSeconds(job)));
+  }, 1000);
+  return () => {
+    stream.close();
+    observer.disconnect();
+    clearInterval(ticker);
+    clearTimeout(refreshing);
+  };
+}

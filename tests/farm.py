@@ -1,0 +1,174 @@
+"""A real controller for tests that drive it from outside its event loop, and a fake node.
+
+`Farm` starts the controller through its composition root (`vmafx.controller.main.start`: gRPC
+and HTTP on ephemeral loopback ports, SQLite in a temporary folder) on an event loop of its own
+in a background thread, so a test can run CLI commands (which call `asyncio.run`) or a browser
+against it. `FakeNode` is a node as the controller sees one, driven step by step through a real
+`GrpcControllerClient`: register (host `zampp2`, one NVIDIA L4), claim, report progress,
+complete with a score result, fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import shutil
+import threading
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vmafx.client.grpc_client import GrpcControllerClient
+from vmafx.config import ControllerSettings
+from vmafx.controller import main
+from vmafx.controller.auth import create_token
+from vmafx.core.attempts import Attribution
+from vmafx.core.messages import Claim, NodeRegistration, NodeReport, RunningJob
+from vmafx.core.nodes import GpuInfo, NodeCapabilities
+from vmafx.core.tokens import Role
+from vmafx.store.sql import upgrade
+
+T = TypeVar("T")
+WAIT_S = 10.0
+L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-6f1c2a3b", index=0, memory_mb=23034)
+MEDIA_FILES = ("ref.mp4", "dis.mp4", "crf28.mp4", "master.mov")
+
+
+def migrated_template(folder: Path) -> Path:
+    """A migrated SQLite file to copy for each farm (migrating takes longer than starting)."""
+    path = folder / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+class Farm:
+    """A controller in a thread: `grpc_target`, `http_url`, `media` (its scoring root)."""
+
+    def __init__(self, folder: Path, template: Path, *, auth_disabled: bool = True) -> None:
+        self.media = folder / "media"
+        self.media.mkdir(parents=True)
+        for name in MEDIA_FILES:
+            (self.media / name).write_bytes(b"")
+        shutil.copy(template, folder / "controller.db")
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="farm", daemon=True)
+        self.thread.start()
+        settings = ControllerSettings(
+            grpc_listen="127.0.0.1:0",
+            http_listen="127.0.0.1:0",
+            store_url=f"sqlite:///{folder / 'controller.db'}",
+            scoring_roots=(str(self.media),),
+            auth_disabled=auth_disabled,
+            sweep_interval_s=0.2,
+            pending_refresh_s=0.2,
+            # Fake nodes heartbeat only when a test says so: sessions and leases outlast a run.
+            session_ttl_s=3600,
+            lease_ttl_s=3600,
+        )
+        self.running = self.run(main.start(settings))
+        self.grpc_target = f"127.0.0.1:{self.running.grpc.port}"
+        http = self.running.http
+        assert http is not None
+        self.http_url = f"http://127.0.0.1:{http.server.servers[0].sockets[0].getsockname()[1]}"
+
+    def run(self, work: Coroutine[Any, Any, T], timeout: float = WAIT_S) -> T:
+        """Run `work` on the farm's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout)
+
+    def start(self, work: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run `work` on the farm's loop in the background."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop)
+
+    def token(self, role: Role, tenant: str = "acme") -> str:
+        clock = self.running.service.clock
+        _, secret = self.run(create_token(self.running.store, clock, role=role, tenant=tenant))
+        return secret
+
+    def path(self, name: str) -> str:
+        return str(self.media / name)
+
+    def node(self, name: str = "zampp2-l4", **caps: Any) -> FakeNode:
+        return self.run(FakeNode.create(self, name, **caps))
+
+    def close(self) -> None:
+        self.run(self.running.stop(1.0))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(WAIT_S)
+        self.loop.close()
+
+
+def score_result(reference: str, distorted: Sequence[str], frames: int) -> dict[str, Any]:
+    """A score job's result as a node reports it: pooled metrics and a per-frame series."""
+    results = []
+    for index, path in enumerate(distorted):
+        series = [round(88 - 6 * index + 6 * math.sin(i / 4), 4) for i in range(frames)]
+        pooled = {
+            "mean": sum(series) / frames,
+            "harmonic_mean": sum(series) / frames - 0.1,
+            "min": min(series),
+            "max": max(series),
+            "p5": min(series) + 0.5,
+            "p95": max(series) - 0.5,
+        }
+        results.append(
+            {
+                "distorted": path,
+                "frame_count": frames,
+                "scored_frames": frames,
+                "pooled": {"vmaf": pooled},
+                "series": {"frame_nums": list(range(frames)), "vmaf": series},
+            }
+        )
+    return {"reference": reference, "results": results, "versions": {"libvmaf": "3.0.0"}}
+
+
+class FakeNode:
+    """A node the test moves step by step; `queues` limits what it claims."""
+
+    def __init__(self, client: GrpcControllerClient, session: NodeRegistration) -> None:
+        self.client = client
+        self.session = session
+
+    @classmethod
+    async def create(
+        cls, farm: Farm, name: str, *, token: str | None = None, **caps: Any
+    ) -> FakeNode:
+        caps.setdefault("host", "zampp2")
+        caps.setdefault("gpu_vendor", "nvidia")
+        caps.setdefault("gpus", (L4,))
+        caps.setdefault("encoders", ("libx264", "h264_nvenc", "hevc_nvenc"))
+        caps.setdefault("backends", ("cpu", "cuda"))
+        caps.setdefault("slots", 4)
+        client = GrpcControllerClient(farm.grpc_target, token=token)
+        session = await client.register_node(name, NodeCapabilities(**caps))
+        return cls(client, session)
+
+    async def claim(self, queue: str) -> Claim:
+        claim = await self.client.pull_work(self.session, queues=[queue], wait_s=5)
+        assert claim is not None, f"nothing to claim in queue {queue}"
+        return claim
+
+    async def progress(self, claim: Claim, fraction: float) -> None:
+        running = RunningJob(
+            job_id=claim.job.id, attempt=claim.job.attempt, progress=fraction, fps=48.0, eta_s=12.0
+        )
+        answer = await self.client.heartbeat(self.session, running=[running])
+        assert answer.ok
+
+    async def complete(self, claim: Claim, frames: int = 48) -> None:
+        spec = claim.job.spec
+        report = NodeReport(
+            job_id=claim.job.id,
+            attempt=claim.job.attempt,
+            result=score_result(spec["reference"], spec["distorted"], frames),
+            attribution=Attribution(gpu=L4),
+        )
+        assert await self.client.report_result(self.session, report) == ""
+
+    async def fail(self, claim: Claim, error: str) -> None:
+        report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, error=error)
+        assert await self.client.report_result(self.session, report) == ""
+
+    async def close(self) -> None:
+        await self.client.close()
