@@ -32,17 +32,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+# In the order a newcomer meets them: a farm in one command, then scoring, then the parts.
+app.command("up", help=up_cmd.HELP, short_help="Start a farm on this machine (UI included).")(
+    up_cmd.up
+)
+app.command("demo", help=demo_cmd.HELP, short_help="An encode ladder with VMAF per rung.")(
+    demo_cmd.demo
+)
 app.command("score", help=score_cmd.HELP, no_args_is_help=True)(score_cmd.score)
-app.add_typer(controller_cmd.app, name="controller")
-app.add_typer(node_cmd.app, name="node")
-app.add_typer(tokens_cmd.app, name="tokens")
-app.command("trainer", help=trainer_cmd.HELP)(trainer_cmd.trainer)
-app.add_typer(models_cmd.app, name="models")
-app.add_typer(corpus_cmd.app, name="corpus", help="Score a corpus of clips, resumably.")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(nodes_cmd.app, name="nodes")
-app.command("up", help=up_cmd.HELP)(up_cmd.up)
-app.command("demo", help=demo_cmd.HELP)(demo_cmd.demo)
+app.add_typer(corpus_cmd.app, name="corpus", help="Score a corpus of clips, resumably.")
+app.add_typer(controller_cmd.app, name="controller")
+app.add_typer(node_cmd.app, name="node")
+app.command("trainer", help=trainer_cmd.HELP)(trainer_cmd.trainer)
+app.add_typer(models_cmd.app, name="models")
+app.add_typer(tokens_cmd.app, name="tokens")
 
 
 def _version(value: bool) -> None:
@@ -73,7 +78,7 @@ def report_error(error: VmafxError, console: Console | None = None) -> int:
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="vmafx")
     except VmafxError as error:
         sys.exit(report_error(error))
     except KeyboardInterrupt:
@@ -83,10 +88,11 @@ def main() -> None:
         sys.exit(exit_.exit_code)
     except typer.Abort:
         sys.exit(130)
-    except Exception as error:  # click's usage errors and the like
-        import click  # noqa: PLC0415
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
+    except Exception as error:
+        # Usage errors of the click inside Typer (vendored in recent Typer, so matched by shape):
+        # they print their own message and usage line.
+        show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise

@@ -152,3 +152,13 @@ def test_help_teaches_by_example():
     assert out.returncode == 0
     assert "vmafx score ref.mp4 enc_crf23.mp4" in out.stdout
     assert "--sync" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args", [["nope"], ["score", "only-one.mp4"], ["score", "--threads", "x", "a", "b"]]
+)
+def test_usage_mistakes_print_the_usage_line_and_exit_2_without_a_traceback(args):
+    out = vmafx(*args)
+    assert out.returncode == 2
+    assert "Usage: vmafx" in out.stderr
+    assert "Traceback" not in out.stderr
