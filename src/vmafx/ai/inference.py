@@ -205,7 +205,7 @@ class InferenceEngine:
 
     @property
     def swaps_total(self) -> int:
-        """Models installed so far (the first load counts): `vmafx_model_checkpoint_swaps_total`."""
+        """Models installed so far (the first load counts): `vmafx_model_swaps_total`."""
         return self._swaps
 
     def predict(self, rows: np.ndarray | Sequence[Sequence[float]]) -> Prediction:

@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from vmafx.config import state_dir
+from vmafx.config import default_checkpoint_dir, sidecar_settings, state_dir
 from vmafx.errors import ConfigError, UnavailableError
 from vmafx.media.runner import die_with_parent
 
@@ -79,11 +79,21 @@ def trainer_available() -> bool:
     )
 
 
+def checkpoint_dir() -> Path:
+    """The trainer's checkpoint folder (its settings, else the default), which nodes serve."""
+    try:
+        return sidecar_settings().checkpoint_dir or default_checkpoint_dir()
+    except ConfigError:  # the trainer will say what is wrong when it starts
+        return default_checkpoint_dir()
+
+
 class LocalFarm:
     def __init__(self, settings: FarmSettings) -> None:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.trainer_socket = state_dir() / "trainer.sock"
+        #: The trainer writes checkpoints here and the nodes serve them from here.
+        self.model_dir = checkpoint_dir()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -112,9 +122,13 @@ class LocalFarm:
             controller += ["--scoring-root", str(root)]
         self._spawn("controller", controller)
         self.wait_ready()
-        node_env: dict[str, str] = {}
+        node_env = {"VMAFX_NODE_MODEL_DIR": str(self.model_dir)}
         if s.trainer and trainer_available():
-            self._spawn("trainer", ["trainer"], {"VMAFX_SIDECAR_SOCKET": str(self.trainer_socket)})
+            trainer_env = {
+                "VMAFX_SIDECAR_SOCKET": str(self.trainer_socket),
+                "VMAFX_SIDECAR_CHECKPOINT_DIR": str(self.model_dir),
+            }
+            self._spawn("trainer", ["trainer"], trainer_env)
             node_env["VMAFX_NODE_FEEDBACK_SOCKET"] = str(self.trainer_socket)
         for i in range(s.nodes):
             http = f"127.0.0.1:{s.node_http_base_port + i}"

@@ -26,6 +26,7 @@ from vmafx.node.handlers.registry import build_handlers, served_queues
 from vmafx.node.handlers.score import OnScored
 from vmafx.node.httpstatus import StatusServer
 from vmafx.node.metrics import NodeMetrics
+from vmafx.node.models import NodeModels, start_models
 from vmafx.node.placement import GpuPool
 from vmafx.node.settings import NodeSettings, read_token
 from vmafx.node.startup import Machine, inspect_machine
@@ -66,6 +67,7 @@ def build_agent(
     *,
     timeout_s: float | None = None,
     feedback: FeedbackClient | None = None,
+    models: NodeModels | None = None,
 ) -> NodeAgent:
     name = settings.name or socket.gethostname()
     handlers = build_handlers(
@@ -76,6 +78,7 @@ def build_agent(
         devices=machine.devices,
         timeout_s=timeout_s,
         on_scored=feedback_sender(feedback) if feedback else None,
+        models=models,
     )
     queues = settings.queues or served_queues(handlers)
     capabilities = build_capabilities(
@@ -107,15 +110,19 @@ async def serve(settings: NodeSettings) -> None:
     feedback = None
     if settings.feedback_socket is not None:
         feedback = FeedbackClient(settings.feedback_socket).start()
+    models = start_models(settings)
     metrics = NodeMetrics()
     if feedback is not None:
         metrics.watch_feedback(feedback.stats)
+    if models is not None:
+        metrics.watch_models(models.engine)
     client = GrpcControllerClient(
         settings.controller, token=token, timeout_s=settings.rpc_timeout_s
     )
     agent = build_agent(
-        settings, machine, client, metrics, timeout_s=ffmpeg.timeout_s, feedback=feedback
-    )
+        settings, machine, client, metrics,
+        timeout_s=ffmpeg.timeout_s, feedback=feedback, models=models,
+    )  # fmt: skip
     http = None
     if settings.http_listen:
         http = StatusServer(settings.http_listen, metrics.registry, agent.readiness).start()
@@ -128,6 +135,8 @@ async def serve(settings: NodeSettings) -> None:
             http.stop()
         if feedback is not None:
             feedback.close()
+        if models is not None:
+            models.stop()
 
 
 async def _run_until_signalled(agent: NodeAgent) -> None:

@@ -8,6 +8,9 @@ vmafx_node_job_duration_seconds{kind}           claim to report
 vmafx_node_encoder_fallbacks_total{from_encoder,to_encoder}
 vmafx_node_registrations_total                  sessions opened (re-registrations included)
 vmafx_training_feedback_{delivered,dropped}_total   when feedback to the trainer is on
+vmafx_model_checkpoint_version                  the served model version (0: none yet)
+vmafx_model_swaps_total                         models installed (the first load counts)
+                                                both when inference is on (ONNX Runtime)
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from vmafx.ai.feedback import METRIC_DELIVERED, METRIC_DROPPED, FeedbackStats
+from vmafx.ai.inference import InferenceEngine
 
 _DURATION_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -69,6 +73,26 @@ class NodeMetrics:
 
     def watch_feedback(self, stats: Callable[[], FeedbackStats]) -> None:
         self.registry.register(_FeedbackCollector(stats))
+
+    def watch_models(self, engine: InferenceEngine) -> None:
+        self.registry.register(_ModelCollector(engine))
+
+
+class _ModelCollector(Collector):
+    def __init__(self, engine: InferenceEngine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "vmafx_model_checkpoint_version",
+            "The model version this node serves (0 while none is loaded).",
+            value=self._engine.version or 0,
+        )
+        yield CounterMetricFamily(
+            "vmafx_model_swaps",
+            "Models this node installed without a restart (the first load counts).",
+            value=self._engine.swaps_total,
+        )
 
 
 class _FeedbackCollector(Collector):

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from vmafx.ai.registry import parse_policy
 from vmafx.config import load, state_dir
 from vmafx.errors import ConfigError
 from vmafx.node.labels import parse_labels
@@ -57,6 +58,10 @@ class NodeSettings:
     refresh_probe: bool = False
     render_device: str = "/dev/dri/renderD128"
     feedback_socket: Path | None = None
+    #: Checkpoints to serve (None: the trainer's default checkpoint folder), polled this often.
+    model_dir: Path | None = None
+    model_poll_s: float = 5.0
+    model_policy: str = "latest-stable"
     fake_gpus: Path | None = None
     declared_encoders: tuple[str, ...] = ()
 
@@ -154,6 +159,13 @@ def _parsed(settings: NodeSettings) -> NodeSettings:
         raise ConfigError(
             "drain timeout and poll wait must be 0 or more seconds, the RPC timeout positive."
         )
+    if not settings.model_poll_s > 0:
+        raise ConfigError(
+            f"VMAFX_NODE_MODEL_POLL_S is {settings.model_poll_s!r}; it must be a positive "
+            "number of seconds.",
+            hint="E.g. VMAFX_NODE_MODEL_POLL_S=5.",
+        )
+    parse_policy(settings.model_policy)  # raises ConfigError naming the three policies
     parsed = dataclasses.replace(
         settings,
         queues=queues,

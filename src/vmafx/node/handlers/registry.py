@@ -13,8 +13,10 @@ from vmafx.media.scorer import LibvmafScorer
 from vmafx.node.handlers.base import Handler
 from vmafx.node.handlers.encode import EncodeHandler
 from vmafx.node.handlers.filmstrip import FilmstripHandler
+from vmafx.node.handlers.infer import InferHandler
 from vmafx.node.handlers.score import OnScored, ScoreHandler
 from vmafx.node.handlers.thumbnail import ThumbnailHandler
+from vmafx.node.models import NodeModels
 
 
 def build_handlers(
@@ -26,16 +28,24 @@ def build_handlers(
     devices: HwDevices | None = None,
     timeout_s: float | None = None,
     on_scored: OnScored | None = None,
+    models: NodeModels | None = None,
 ) -> dict[JobKind, Handler]:
+    """Every kind's handler; `infer` only with models (ONNX Runtime installed)."""
     scorer = LibvmafScorer(ffmpeg, runner)
-    return {
-        JobKind.SCORE: ScoreHandler(scorer, results_dir, timeout_s=timeout_s, on_scored=on_scored),
+    predict = models.predict_features if models is not None else None
+    handlers: dict[JobKind, Handler] = {
+        JobKind.SCORE: ScoreHandler(
+            scorer, results_dir, timeout_s=timeout_s, on_scored=on_scored, predict=predict
+        ),
         JobKind.ENCODE: EncodeHandler(
             ffmpeg.path, runner, verified, devices=devices, scorer=scorer, timeout_s=timeout_s
         ),
         JobKind.THUMBNAIL: ThumbnailHandler(ffmpeg.path, runner, timeout_s=timeout_s),
         JobKind.FILMSTRIP: FilmstripHandler(ffmpeg.path, runner, timeout_s=timeout_s),
     }
+    if models is not None:
+        handlers[JobKind.INFER] = InferHandler(models)
+    return handlers
 
 
 def served_queues(handlers: Mapping[JobKind, Handler]) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from vmafx.core.features import FeatureVector
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import RawFormat
 from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
@@ -47,6 +48,8 @@ METRIC_FEATURES: Mapping[str, str] = {
 
 #: Called with (job id, report) after a successful score (the trainer feedback).
 OnScored = Callable[[str, ScoreReport], None]
+#: The served model's `{"score", "model_version"}` for a feature vector, None without a model.
+Predict = Callable[[FeatureVector | None], JsonObject | None]
 
 
 def _raw(spec: Mapping[str, Any]) -> RawFormat | None:
@@ -142,11 +145,13 @@ class ScoreHandler:
         *,
         timeout_s: float | None = None,
         on_scored: OnScored | None = None,
+        predict: Predict | None = None,
     ) -> None:
         self.scorer = scorer
         self.results_dir = results_dir
         self.timeout_s = timeout_s
         self.on_scored = on_scored
+        self.predict = predict
 
     def run(self, context: JobContext) -> JobOutput:
         job = context.job
@@ -174,5 +179,8 @@ class ScoreHandler:
             item["series"] = inline_series(scored)
             if per_frame:
                 item["per_frame"] = write_series(scored, self.results_dir / job_id, index)
+            item["prediction"] = self.predict(scored.features) if self.predict else None
+        # The headline input's prediction, beside the headline score.
+        result["prediction"] = result["results"][0]["prediction"] if result["results"] else None
         result["elapsed_s"] = round(report.elapsed_s, 3)
         return result
