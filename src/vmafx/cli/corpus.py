@@ -1,10 +1,12 @@
-"""`vmafx corpus score|validate`: the composition root for scoring a corpus on this machine."""
+"""`vmafx corpus score|validate`: the composition root for scoring a corpus on this machine
+(a pool of worker processes) or on the farm (`--controller`, see `corpus_farm`)."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -19,15 +21,19 @@ from rich.progress import (
 )
 
 from vmafx.cli import options as opts
+from vmafx.cli import remote
+from vmafx.cli.corpus_farm import FARM_FFMPEG, farm_executor, interrupted_note, reaching
 from vmafx.cli.options import Sync
+from vmafx.cli.remote import Remote
 from vmafx.config import ffmpeg_settings
 from vmafx.corpus import arrow
 from vmafx.corpus.clips import ClipFailed, ClipOutcome, ClipSettings, reserved_columns
 from vmafx.corpus.driver import RunInputs, RunSummary, score_corpus
-from vmafx.corpus.executor import LocalExecutor
+from vmafx.corpus.executor import ClipExecutor, LocalExecutor
+from vmafx.corpus.farm_jobs import check_farm_settings
 from vmafx.corpus.manifest import Manifest, load_manifest
 from vmafx.corpus.output import OutputPaths
-from vmafx.errors import ClipsFailedError, RunInterruptedError, UsageError
+from vmafx.errors import ClipsFailedError, RunInterruptedError
 from vmafx.media.ffmpeg import ffmpeg_info
 from vmafx.media.scorer import default_threads
 
@@ -43,6 +49,8 @@ Examples:
 
     vmafx corpus score clips.jsonl --out features.parquet --workers 8 -m vmaf_v0.6.1neg
 
+    vmafx corpus score clips.csv --out features.parquet --controller farm.example:9090
+
     vmafx corpus validate clips.parquet
 
 Interrupt it at any time and run the same command again: finished clips are kept in
@@ -56,6 +64,20 @@ MANIFEST = typer.Argument(..., help="The manifest: a .csv, .jsonl or .parquet fi
 ROOT = typer.Option(
     None, help="Folder relative clip paths are taken from (default: the manifest's)."
 )
+CONTROLLER = typer.Option(
+    None,
+    help="Score through the farm: one score job per clip via the vmafx controller at "
+    "HOST:PORT (clip paths must be readable by the nodes, under their scoring roots).",
+)
+CANCEL_ON_INTERRUPT = typer.Option(
+    False,
+    "--cancel-on-interrupt",
+    help="With --controller: Ctrl-C cancels the farm jobs still running (by default they "
+    "go on, and running the command again collects them).",
+)
+THREADS = typer.Option(
+    1, min=1, help="libvmaf threads per worker (with --controller the nodes decide)."
+)
 
 
 @app.command("score", help=HELP, no_args_is_help=True)
@@ -63,13 +85,14 @@ def score(
     manifest: Path = MANIFEST,
     out: Path = typer.Option(..., "--out", "-o", help="The feature table to write (Parquet)."),
     workers: int = typer.Option(0, min=0, help="Clips scored at once; 0 = every core."),
-    controller: str | None = typer.Option(
-        None, help="Fan the clips out through a vmafx controller at ADDR (not available yet)."
-    ),
+    controller: str | None = CONTROLLER,
+    token: str | None = remote.TOKEN,
+    token_file: Path | None = remote.TOKEN_FILE,
+    cancel_on_interrupt: bool = CANCEL_ON_INTERRUPT,
     model: list[str] = opts.MODEL,
     feature: list[str] = opts.FEATURE,
     subsample: int = opts.SUBSAMPLE,
-    threads: int = typer.Option(1, min=1, help="libvmaf threads per worker."),
+    threads: int = THREADS,
     width: int | None = opts.WIDTH,
     height: int | None = opts.HEIGHT,
     pix_fmt: str = opts.PIX_FMT,
@@ -87,12 +110,6 @@ def score(
         True, "--retry-failed/--skip-failed", help="Try clips that failed in an earlier run again."
     ),
 ) -> None:
-    if controller is not None:
-        raise UsageError(
-            f"Farm mode (--controller {controller}) is not available yet: it needs the "
-            "controller and node that are still being built.",
-            hint="Leave out --controller to score on this machine (--workers N).",
-        )
     options = opts.score_options(model, feature, subsample, threads, no_scale, sync, no_features)
     settings = ClipSettings(
         options=options,
@@ -103,8 +120,15 @@ def score(
     )
     arrow.pyarrow()
     paths = OutputPaths(out)
+    farm = _farm(controller, token, token_file, settings)
     loaded = _load(manifest, root, settings, paths)
-    summary = _score(loaded, out, settings, workers or default_threads(), fresh, retry_failed)
+    if farm is None:
+        summary = _score_here(
+            loaded, out, settings, workers or default_threads(), fresh, retry_failed
+        )
+    else:
+        inputs = RunInputs(loaded, out, settings, FARM_FFMPEG, fresh, retry_failed)
+        summary = _score_on_farm(farm, inputs, cancel_on_interrupt)
     _report(summary, Console(highlight=False, soft_wrap=True))
 
 
@@ -129,7 +153,7 @@ def _load(path: Path, root: Path | None, settings: ClipSettings, paths: OutputPa
     )
 
 
-def _score(
+def _score_here(
     manifest: Manifest,
     out: Path,
     settings: ClipSettings,
@@ -139,17 +163,38 @@ def _score(
 ) -> RunSummary:
     ffmpeg = ffmpeg_info(ffmpeg_settings().path)
     inputs = RunInputs(manifest, out, settings, ffmpeg.version, fresh, retry_failed)
-    staging = OutputPaths(out).staging
+    return _score(inputs, LocalExecutor(ffmpeg, settings, workers), lambda: "")
+
+
+def _farm(
+    controller: str | None, token: str | None, token_file: Path | None, settings: ClipSettings
+) -> Remote | None:
+    """The controller to score through (None: this machine), once the options suit it."""
+    if controller is None:
+        return None
+    check_farm_settings(settings)
+    return Remote.of(controller, token, token_file)
+
+
+def _score_on_farm(farm: Remote, inputs: RunInputs, cancel_on_interrupt: bool) -> RunSummary:
+    executor = farm_executor(farm, inputs, cancel_on_interrupt=cancel_on_interrupt)
+    with reaching(farm):
+        return _score(inputs, executor, lambda: interrupted_note(executor))
+
+
+def _score(inputs: RunInputs, executor: ClipExecutor, interrupted: Callable[[], str]) -> RunSummary:
+    """Run `executor` over the manifest; Ctrl-C (or SIGTERM) says what was kept and where."""
+    staging = OutputPaths(inputs.out).staging
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with (
-            contextlib.closing(LocalExecutor(ffmpeg, settings, workers)) as executor,
+            contextlib.closing(executor),
             BarProgress(Console(stderr=True)) as progress,
         ):
             return score_corpus(inputs, executor, progress=progress)
     except KeyboardInterrupt:
         raise RunInterruptedError(
-            f"Interrupted. Every clip that finished is kept in {staging}.",
+            f"Interrupted. Every clip that finished is kept in {staging}.{interrupted()}",
             hint="Run the same command again to go on where it stopped.",
         ) from None
     finally:

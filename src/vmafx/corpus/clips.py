@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from vmafx.core.features import NAMES_V1, SCHEMA_V1
-from vmafx.core.media import RawFormat
+from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import POOL_METHODS
 from vmafx.errors import InputError, VmafxError, exit_code_for
 from vmafx.media.graph import ScoreOptions, model_refs
@@ -146,14 +147,7 @@ def _measure(
     job: ClipJob, settings: ClipSettings, scorer: Scorer, cancel: CancelToken | None
 ) -> dict[str, Value]:
     info = probe(job.distorted, settings.raw)
-    limit = settings.max_frames
-    if limit is not None and (info.frame_count or 0) > limit:
-        raise InputError(
-            f"The clip {job.distorted} has {info.frame_count} frames, more than the "
-            f"--max-frames limit of {limit}; it was not scored.",
-            path=job.distorted,
-            hint="Raise --max-frames if the clip belongs in the corpus.",
-        )
+    check_frame_limit(job, info, settings.max_frames)
     request = ScoreRequest(
         reference=job.reference or job.distorted,
         distorted=(job.distorted,),
@@ -163,20 +157,43 @@ def _measure(
         timeout_s=settings.timeout_s,
     )
     report = scorer.score(request, cancel=cancel)
-    result = report.results[0]
+    return result_values(info, report.results[0].as_dict(), report.versions)
+
+
+def check_frame_limit(job: ClipJob, info: VideoInfo, limit: int | None) -> None:
+    """Refuse a clip with more frames than `--max-frames` (InputError)."""
+    if limit is not None and (info.frame_count or 0) > limit:
+        raise InputError(
+            f"The clip {job.distorted} has {info.frame_count} frames, more than the "
+            f"--max-frames limit of {limit}; it was not scored.",
+            path=job.distorted,
+            hint="Raise --max-frames if the clip belongs in the corpus.",
+        )
+
+
+def result_values(
+    info: VideoInfo,
+    result: Mapping[str, Any],
+    versions: Mapping[str, str],
+    *,
+    feature_vector: bool = True,
+) -> dict[str, Value]:
+    """A clip's measured columns from its probe and one score result in its JSON form
+    (`ScoreResult.as_dict()`, as a farm score job's result holds it)."""
     values: dict[str, Value] = {
         "width": info.width,
         "height": info.height,
         "fps": float(info.fps),
-        "frame_count": result.frame_count,
-        "scored_frames": result.scored_frames,
+        "frame_count": result["frame_count"],
+        "scored_frames": result["scored_frames"],
     }
-    for metric, pooled in result.pooled.items():
-        values.update({f"{metric}_{k}": v for k, v in pooled.as_dict().items()})
-    if result.features is not None:
-        if result.features.schema != SCHEMA_V1:  # pragma: no cover - a future schema
-            raise VmafxError(f"Unexpected feature schema {result.features.schema}.")
-        values.update(zip(result.features.names, result.features.values, strict=True))
-    values["ffmpeg_version"] = report.versions.get("ffmpeg", "unknown")
-    values["libvmaf_version"] = report.versions.get("libvmaf", "unknown")
+    for metric, pooled in result["pooled"].items():
+        values.update({f"{metric}_{k}": v for k, v in pooled.items()})
+    features = result.get("features")
+    if features is not None and feature_vector:
+        if features["schema"] != SCHEMA_V1:  # pragma: no cover - a future schema
+            raise VmafxError(f"Unexpected feature schema {features['schema']}.")
+        values.update(zip(features["names"], features["values"], strict=True))
+    values["ffmpeg_version"] = versions.get("ffmpeg", "unknown")
+    values["libvmaf_version"] = versions.get("libvmaf", "unknown")
     return values

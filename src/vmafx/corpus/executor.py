@@ -7,8 +7,8 @@ back. `LocalExecutor` keeps at most `2 × workers` clips in flight (memory stays
 `options.threads` threads (1 by default: N workers use N cores). Frames go straight from the
 decoder into libvmaf: no scratch YUV files.
 
-A farm executor (one score job per clip through the controller, results streamed back) will
-implement the same port.
+`FarmExecutor` (`farm.py`: one score job per clip through the controller, results streamed
+back) implements the same port.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from vmafx.corpus.clips import (
     reserved_columns,
     score_clip,
 )
-from vmafx.errors import MismatchError, UsageError
+from vmafx.errors import MismatchError, UnavailableError, UsageError
 from vmafx.media.graph import ScoreOptions
 
 DIS = str(MEDIA / "dis.mp4")
@@ -114,13 +114,24 @@ def test_threads_and_guards_may_change_between_a_run_and_its_resumption_but_opti
     assert base.fingerprint() != ClipSettings(ScoreOptions(threads=1, subsample=2)).fingerprint()
 
 
-def test_farm_mode_says_it_is_not_available_yet(tmp_path):
+def test_farm_mode_refuses_options_a_score_job_cannot_express_before_reading_anything():
     result = CliRunner().invoke(
-        app, ["corpus", "score", "m.csv", "--out", "f.parquet", "--controller", "farm:9090"]
-    )
+        app,
+        ["corpus", "score", "m.csv", "--out", "f.parquet", "--controller", "farm:9090",
+         "--sync", "shortest"],
+    )  # fmt: skip
     assert isinstance(result.exception, UsageError)
-    assert "not available yet" in str(result.exception)
-    assert "--workers" in str(result.exception)
+    assert "--sync shortest" in str(result.exception)
+
+
+def test_farm_mode_with_no_controller_answering_says_which_address_was_tried(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"id,distorted,reference\na,{DIS},{REF}\n")
+    out = tmp_path / "f.parquet"
+    args = ["corpus", "score", str(manifest), "--out", str(out), "--controller", "127.0.0.1:1"]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, UnavailableError)
+    assert "no working controller answered at 127.0.0.1:1" in str(result.exception)
 
 
 @pytest.mark.parametrize("flag", ["--model", "--feature", "--subsample", "--no-scale", "--sync"])
