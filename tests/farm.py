@@ -3,7 +3,8 @@
 `Farm` starts the controller through its composition root (`vmafx.controller.main.start`: gRPC
 and HTTP on ephemeral loopback ports, SQLite in a temporary folder) on an event loop of its own
 in a background thread, so a test can run CLI commands (which call `asyncio.run`) or a browser
-against it. `FakeNode` is a node as the controller sees one, driven step by step through a real
+against it; its `models` folder is the controller's `--model-dir` (empty until a test calls
+`publish_models`). `FakeNode` is a node as the controller sees one, driven step by step through a real
 `GrpcControllerClient`: register (host `zampp2`, one NVIDIA L4), claim, report progress,
 complete with a score result, fail.
 """
@@ -19,6 +20,8 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from vmafx.ai.figures import Figures
+from vmafx.ai.registry import ModelStatus, ModelVersion, Registry, write_registry
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.config import ControllerSettings
 from vmafx.controller import main
@@ -35,6 +38,42 @@ L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-6f1c2a3b", index=0, memory_mb
 MEDIA_FILES = ("ref.mp4", "dis.mp4", "crf28.mp4", "master.mov")
 
 
+#: Why `publish_models` quarantines version 3.
+QUARANTINE_REASON = "PLCC 0.9100 is 0.0500 below v2's 0.9600 (allowed drop 0.005)"
+
+
+def publish_models(folder: Path) -> Registry:
+    """A registry as the trainer writes it: v1 and v2 active, v3 quarantined, v4 a candidate."""
+
+    def version(v: int, status: ModelStatus, plcc: float, reason: str = "") -> ModelVersion:
+        figures = Figures(plcc=plcc, srocc=plcc - 0.01, rmse=10 * (1 - plcc), n=120)
+        return ModelVersion(
+            version=v,
+            file=f"model_v{v:06d}.onnx",
+            sha256=f"{v:064x}",
+            status=status,
+            created_at=f"2026-01-0{v}T12:00:00+00:00",
+            step=100 * v,
+            samples=1600 * v,
+            figures=None if status is ModelStatus.candidate else figures,
+            reason=reason,
+        )
+
+    registry = Registry(
+        versions=(
+            version(1, ModelStatus.active, 0.93),
+            version(2, ModelStatus.active, 0.96),
+            version(3, ModelStatus.quarantined, 0.91, QUARANTINE_REASON),
+            version(4, ModelStatus.candidate, 0.0, "3 held-out samples; 20 needed to judge"),
+        ),
+        feature_schema="vmafx-features-v1",
+        n_features=80,
+        updated_at="2026-01-04T12:00:00+00:00",
+    )
+    write_registry(folder, registry)
+    return registry
+
+
 def migrated_template(folder: Path) -> Path:
     """A migrated SQLite file to copy for each farm (migrating takes longer than starting)."""
     path = folder / "template.db"
@@ -48,6 +87,7 @@ class Farm:
     def __init__(self, folder: Path, template: Path, *, auth_disabled: bool = True) -> None:
         self.media = folder / "media"
         self.media.mkdir(parents=True)
+        self.models = folder / "models"
         for name in MEDIA_FILES:
             (self.media / name).write_bytes(b"")
         shutil.copy(template, folder / "controller.db")
@@ -60,6 +100,7 @@ class Farm:
             store_url=f"sqlite:///{folder / 'controller.db'}",
             scoring_roots=(str(self.media),),
             auth_disabled=auth_disabled,
+            model_dir=self.models,
             sweep_interval_s=0.2,
             pending_refresh_s=0.2,
             # Fake nodes heartbeat only when a test says so: sessions and leases outlast a run.

@@ -129,7 +129,9 @@ def ffmpeg_settings(
 class ControllerSettings:
     """`vmafx controller`: `VMAFX_CONTROLLER_<KEY>`, plus the names the original platform used
     for the store, the scoring roots and auth (`VMAFX_STORE_URL`, `VMAFX_SCORING_ROOTS` as a
-    comma list, `VMAFX_AUTH_DISABLED`). `store_url` None means SQLite in the state folder."""
+    comma list, `VMAFX_AUTH_DISABLED`). `store_url` None means SQLite in the state folder;
+    `model_dir` (the trainer's checkpoint folder, read for `GET /v1/models`) None means
+    `default_checkpoint_dir()`."""
 
     grpc_listen: str = "127.0.0.1:9090"
     http_listen: str = "127.0.0.1:8080"
@@ -146,6 +148,7 @@ class ControllerSettings:
     max_wait_ms: int = 30_000
     max_message_bytes: int = 4 * 1024 * 1024
     grace_s: float = 10.0
+    model_dir: Path | None = None
 
 
 #: Settings of `ControllerSettings` read from environment variables outside its section.
@@ -175,6 +178,8 @@ def controller_settings(
         text: str = settings.scoring_roots
         parts = tuple(part.strip() for part in text.split(",") if part.strip())
         settings = dataclasses.replace(settings, scoring_roots=parts)
+    if settings.model_dir is None:
+        settings = dataclasses.replace(settings, model_dir=default_checkpoint_dir(env))
     return settings
 
 

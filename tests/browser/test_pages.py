@@ -1,4 +1,4 @@
-"""The Nodes and Models pages, every page at phone size, and a controller that wants a token."""
+"""The Nodes and Models pages (empty and with versions), every page at phone size, and a controller that wants a token."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from tests.browser.conftest import PHONE, score_job
-from tests.farm import Farm, migrated_template
+from tests.farm import QUARANTINE_REASON, Farm, migrated_template, publish_models
 
 from vmafx.core.tokens import Role
 
@@ -24,10 +24,32 @@ def test_the_nodes_page_lists_the_node_with_its_gpu_and_encoders(farm, node, tab
     tab.screenshot("nodes")
 
 
-def test_the_models_page_says_the_registry_is_not_wired_yet(farm, tab):
+def test_the_models_page_says_so_before_any_trainer_published(tmp_path, tab):
+    farm = Farm(tmp_path / "farm", migrated_template(tmp_path))
+    try:
+        tab.open(f"{farm.http_url}/ui/#/models")
+        note = tab.wait_text("main .panel p.empty", "No trainer has published")
+        assert str(farm.models) in note
+        assert not tab.all("table.models")
+        tab.screenshot("models-empty")
+    finally:
+        farm.close()
+
+
+def test_the_models_page_lists_the_versions_with_figures_and_why_one_was_quarantined(farm, tab):
+    publish_models(farm.models)
     tab.open(f"{farm.http_url}/ui/#/models")
-    text = tab.wait_text("main .panel", "not wired")
-    assert "vmafx models list" in text
+    tab.find("table.models tr.model")
+    versions = [row.get_attribute("data-version") for row in tab.all("table.models tr.model")]
+    assert versions == ["4", "3", "2", "1"]
+    served = tab.text_of('tr.model[data-version="2"]')
+    assert "active" in served and "served" in served
+    assert "0.9600" in served and "0.9500" in served and "0.400" in served and "3200" in served
+    assert "served" not in tab.text_of('tr.model[data-version="1"]')
+    assert "quarantined" in tab.text_of('tr.model[data-version="3"] .badge')
+    reason = tab.text_of('tr.model[data-version="3"] + tr.note')
+    assert reason == QUARANTINE_REASON
+    assert "serve v2" in tab.text_of("main .panel p.muted")
     tab.screenshot("models")
 
 

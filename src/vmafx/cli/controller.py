@@ -25,7 +25,7 @@ Examples:
 
 Every flag is also an environment variable: VMAFX_CONTROLLER_GRPC_LISTEN,
 VMAFX_CONTROLLER_HTTP_LISTEN, VMAFX_STORE_URL, VMAFX_SCORING_ROOTS (comma list),
-VMAFX_AUTH_DISABLED. SIGTERM or Ctrl-C stops it cleanly (exit 0).
+VMAFX_AUTH_DISABLED, VMAFX_CONTROLLER_MODEL_DIR. SIGTERM or Ctrl-C stops it cleanly (exit 0).
 """
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
@@ -56,6 +56,12 @@ def controller(
         "--auth-disabled",
         help="Accept calls without a token (only when every listener is on loopback).",
     ),
+    model_dir: Path | None = typer.Option(
+        None,
+        "--model-dir",
+        help="The trainer's checkpoint folder (registry.json), listed by GET /v1/models "
+        "[default: the trainer's default folder].",
+    ),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -69,6 +75,7 @@ def controller(
             "store_url": store,
             "scoring_roots": [str(root) for root in scoring_root] if scoring_root else None,
             "auth_disabled": True if auth_disabled else None,
+            "model_dir": model_dir,
         }
     )
     logging.getLogger("vmafx").setLevel(min(logging.getLogger().level, logging.INFO))

@@ -92,7 +92,7 @@ class LocalFarm:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.trainer_socket = state_dir() / "trainer.sock"
-        #: The trainer writes checkpoints here and the nodes serve them from here.
+        #: The trainer writes checkpoints here, the nodes serve them and the controller lists them.
         self.model_dir = checkpoint_dir()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
@@ -115,7 +115,7 @@ class LocalFarm:
         check_port_free(s.grpc_listen, "grpc")
         check_port_free(s.http_listen, "http")
         controller = ["controller", "--grpc-listen", s.grpc_listen, "--http-listen", s.http_listen]
-        controller += ["--auth-disabled"]
+        controller += ["--auth-disabled", "--model-dir", str(self.model_dir)]
         if s.store:
             controller += ["--store", s.store]
         for root in s.scoring_roots:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from vmafx.config import ControllerSettings
 from vmafx.controller.auth import Authenticator, Principal, create_token
 from vmafx.controller.http import HttpLimits, build_http_app
 from vmafx.controller.inputs import InputPolicy
@@ -81,6 +82,8 @@ class Api:
 
     def __init__(self, store: JobStore, root: Path, *, auth_disabled: bool = False) -> None:
         self.root = root
+        #: The checkpoint folder /v1/models reads (nothing in it until a test writes a registry).
+        self.models = root.parent / "models"
         self.store = store
         self.clock = FakeClock()
         self.scheduler = Scheduler()
@@ -98,6 +101,7 @@ class Api:
             service=self.service,
             auth=self.auth,
             metrics=MetricsExporter(self.registry, store, self.clock),
+            settings=ControllerSettings(model_dir=self.models),
             limits=LIMITS,
         )
         self.client = httpx.AsyncClient(

@@ -1,4 +1,4 @@
-"""/v1/nodes, the probes, /metrics, the OpenAPI document and the routes not wired yet."""
+"""/v1/nodes, the probes, /metrics, the OpenAPI document and the route not offered."""
 
 from __future__ import annotations
 
@@ -117,10 +117,7 @@ async def test_no_docs_page_is_served_since_it_would_need_a_cdn(mem: Api):
     assert (await mem.client.get("/redoc")).status_code == 404
 
 
-async def test_models_and_the_original_score_call_answer_501_saying_what_to_use(mem: Api):
-    models = await mem.client.get("/v1/models", headers=mem.headers("reader"))
-    assert models.status_code == 501
-    assert models.json()["error"]["type"] == "NotBuiltError"
+async def test_the_original_score_call_answers_501_saying_what_to_use(mem: Api):
     score = await mem.client.post("/v1/score", json={}, headers=mem.headers())
     assert score.status_code == 501
     assert "POST /v1/jobs" in score.json()["error"]["hint"]

@@ -9,7 +9,8 @@
     GET  /v1/events               SSE: every job of the tenant, live    reader
     GET  /v1/nodes                nodes, GPUs, slots in use             reader
     POST /v1/nodes/{id}/drain     stop giving a node work               admin
-    GET  /v1/models, POST /v1/score                                     501 for now
+    GET  /v1/models               model versions, figures, served one   reader
+    POST /v1/score                                                      501 for now
     GET  /healthz /readyz /metrics /openapi.json                        no token
     GET  /ui/ (and / redirects there)   the web UI's static pages       no token
 
@@ -33,13 +34,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from vmafx import __version__
-from vmafx.config import ControllerSettings
+from vmafx.config import ControllerSettings, default_checkpoint_dir
 from vmafx.controller.auth import Authenticator
 from vmafx.controller.http import errors
 from vmafx.controller.http.bodylimit import BodyLimit
 from vmafx.controller.http.context import HttpContext, HttpLimits
 from vmafx.controller.http.routes.events import events_router
 from vmafx.controller.http.routes.jobs import jobs_router
+from vmafx.controller.http.routes.models import models_router
 from vmafx.controller.http.routes.nodes import nodes_router
 from vmafx.controller.http.routes.ops import ops_router
 from vmafx.controller.http.schemas import ErrorOut
@@ -89,10 +91,10 @@ def build_http_app(
     settings: ControllerSettings | None = None,
     limits: HttpLimits | None = None,
 ) -> FastAPI:
-    """The HTTP API over `service`. `settings` is the controller's (no HTTP knob in it yet);
-    `limits` overrides the body cap and the SSE keep-alive period."""
-    del settings  # the hook's signature; HTTP has no setting of its own yet
+    """The HTTP API over `service`. `settings` is the controller's (its `model_dir` is listed by
+    /v1/models); `limits` overrides the body cap and the SSE keep-alive period."""
     limits = limits or HttpLimits()
+    model_dir = (settings.model_dir if settings else None) or default_checkpoint_dir()
     app = FastAPI(
         title="vmafx controller",
         version=__version__,
@@ -102,8 +104,10 @@ def build_http_app(
         openapi_url="/openapi.json",
         lifespan=_lifespan,
     )
-    app.state.vmafx = HttpContext(service=service, auth=auth, metrics=metrics, limits=limits)
-    for router in (jobs_router(), events_router(), nodes_router()):
+    app.state.vmafx = HttpContext(
+        service=service, auth=auth, metrics=metrics, limits=limits, model_dir=model_dir
+    )
+    for router in (jobs_router(), events_router(), nodes_router(), models_router()):
         app.include_router(router, responses=_API_ERRORS)
     app.include_router(ops_router())
     mount_ui(app)

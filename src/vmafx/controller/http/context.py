@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -43,6 +44,8 @@ class HttpContext:
     auth: Authenticator
     metrics: MetricsExporter
     limits: HttpLimits
+    #: The trainer's checkpoint folder, whose registry.json `GET /v1/models` reads.
+    model_dir: Path
 
 
 def context(request: Request) -> HttpContext:

@@ -8,18 +8,23 @@ service validates it again, as it does for every transport.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from vmafx.ai.registry import Registry
 from vmafx.controller.http.errors import InvalidSpecError
 from vmafx.controller.http.schemas import (
     AttemptOut,
     BatchItemOut,
     BatchOut,
     EventOut,
+    FiguresOut,
     GpuOut,
     JobDetailOut,
     JobIn,
     JobOut,
     LeaseOut,
+    ModelListOut,
+    ModelVersionOut,
     NodeOut,
     RequirementsModel,
     SubmittedOut,
@@ -184,4 +189,35 @@ def node_out(view: NodeView) -> NodeOut:
 def event_out(event: JobEvent) -> EventOut:
     return EventOut(
         seq=event.seq, job_id=event.job_id, at=event.at, type=event.type, data=event.data
+    )
+
+
+def models_out(registry: Registry | None, directory: Path) -> ModelListOut:
+    """The registry newest first, with the version `latest-stable` serves; none: a note."""
+    if registry is None:
+        return ModelListOut(
+            policy="latest-stable",
+            served_version=None,
+            versions=[],
+            note=f"No trainer has published a model yet: there is no registry.json in "
+            f"{directory} (the controller's --model-dir).",
+        )
+    served = registry.stable()
+    versions = [
+        ModelVersionOut(
+            version=v.version,
+            status=v.status.value,
+            figures=FiguresOut.model_validate(v.figures.as_dict()) if v.figures else None,
+            samples=v.samples,
+            step=v.step,
+            created_at=v.created_at or None,
+            sha256=v.sha256,
+            reason=v.reason,
+        )
+        for v in sorted(registry.versions, key=lambda v: v.version, reverse=True)
+    ]
+    return ModelListOut(
+        policy="latest-stable",
+        served_version=served.version if served else None,
+        versions=versions,
     )

@@ -209,6 +209,37 @@ class DrainOut(BaseModel):
     released_job_ids: list[str]
 
 
+class FiguresOut(BaseModel):
+    """How well a version followed the true scores on the held-out set (null: undefined)."""
+
+    plcc: float | None
+    srocc: float | None
+    rmse: float | None
+    n: int = Field(description="Held-out samples it was judged on")
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    status: str = Field(description="active, candidate or quarantined (never served)")
+    figures: FiguresOut | None = Field(description="Null until the trainer has judged it")
+    samples: int = Field(description="Training samples seen when it was written")
+    step: int
+    created_at: str | None = None
+    sha256: str
+    reason: str = Field(description="Why the gate gave it this status (e.g. why quarantined)")
+
+
+class ModelListOut(BaseModel):
+    """The trainer's registry.json as the controller reads it, newest version first."""
+
+    policy: str = Field(
+        description="The policy `served_version` follows", examples=["latest-stable"]
+    )
+    served_version: int | None = Field(description="The version that policy serves (null: none)")
+    versions: list[ModelVersionOut]
+    note: str | None = Field(default=None, description="Why the list is empty, when it is")
+
+
 class EventOut(BaseModel):
     """One entry of a job's event log; `seq` doubles as the SSE event id (resume cursor)."""
 

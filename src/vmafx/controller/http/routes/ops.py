@@ -1,4 +1,4 @@
-"""Probes and metrics (no token needed, as in the original), and the routes not wired yet.
+"""Probes and metrics (no token needed, as in the original), and the route not offered.
 
 `/healthz` answers 200 while the process serves; `/readyz` 200 when the store answers and its
 schema is the one this vmafx needs, else 503 with the reason; `/metrics` the Prometheus text
@@ -49,14 +49,6 @@ async def metrics(ctx: Ctx) -> Response:
     return Response(await ctx.metrics.render(), media_type=CONTENT_TYPE)
 
 
-async def list_models(who: Caller) -> Response:
-    """Not wired yet: answers 501."""
-    raise NotBuiltError(
-        "the model registry is not wired into this controller yet.",
-        hint="Checkpoints are listed here once the trainer publishes to the registry.",
-    )
-
-
 async def score(who: Caller) -> Response:
     """The original platform's synchronous score call: not offered, answers 501."""
     raise NotBuiltError(
@@ -79,9 +71,6 @@ def ops_router() -> APIRouter:
         tags=["operations"],
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
-    )
-    router.add_api_route(
-        "/v1/models", list_models, methods=["GET"], tags=["models"], responses=_ERROR[501]
     )
     router.add_api_route(
         "/v1/score", score, methods=["POST"], tags=["score"], responses=_ERROR[501]

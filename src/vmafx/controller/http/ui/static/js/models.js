@@ -1,14 +1,41 @@
-// The Models page: the quality-model checkpoints from /v1/models, or, while the controller
-// answers 501, a note that the model registry is not wired in yet.
+// The Models page: the quality-model versions the trainer published (GET /v1/models), newest
+// first, with their held-out figures, their status and the one nodes serve; a quarantined
+// version says why. Before any trainer published, the controller's note says where it looks.
 
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
+import * as f from "./format.js";
 
-function versionsTable(items) {
-  const keys = [...new Set(items.flatMap((item) => Object.keys(item)))].filter((key) => typeof items[0][key] !== "object");
-  return h("div", { class: "table-wrap" }, h("table", {},
-    h("thead", {}, h("tr", {}, keys.map((key) => h("th", { scope: "col", text: key })))),
-    h("tbody", {}, items.map((item) => h("tr", {}, keys.map((key) => h("td", { "data-label": key, text: item[key] ?? "" })))))));
+const COLUMNS = ["Version", "Status", "PLCC", "SROCC", "RMSE", "Samples", "Served"];
+const NUMBERS = new Set(["PLCC", "SROCC", "RMSE", "Samples"]);
+
+function rows(version, served) {
+  const cell = (label, ...children) => h("td", { "data-label": label }, ...children);
+  const num = (label, value) => h("td", { "data-label": label, class: "num", text: value });
+  const figures = version.figures || {};
+  const isServed = version.version === served;
+  const main = h("tr", { class: "model", "data-version": version.version, "data-status": version.status },
+    cell("Version", h("span", { class: "mono", title: `sha256 ${version.sha256}`, text: `v${version.version}` })),
+    cell("Status", h("span", { class: `badge model-${version.status}`, text: version.status })),
+    num("PLCC", f.fixed(figures.plcc, 4)),
+    num("SROCC", f.fixed(figures.srocc, 4)),
+    num("RMSE", f.fixed(figures.rmse, 3)),
+    num("Samples", String(version.samples)),
+    cell("Served", isServed ? h("span", { class: "badge served", text: "served" }) : h("span", { class: "muted", text: f.NONE })));
+  if (version.status === "active" || !version.reason) return [main];
+  const kind = version.status === "quarantined" ? "error-text" : "why";
+  return [main, h("tr", { class: "note" }, h("td", { class: kind, colspan: COLUMNS.length, text: version.reason }))];
+}
+
+function versionsTable(data) {
+  return h("div", { class: "table-wrap" }, h("table", { class: "models" },
+    h("thead", {}, h("tr", {}, COLUMNS.map((name) => h("th", { scope: "col", class: NUMBERS.has(name) ? "num" : null, text: name })))),
+    h("tbody", {}, data.versions.flatMap((version) => rows(version, data.served_version)))));
+}
+
+function summary(data) {
+  const served = data.served_version === null ? "no version yet" : `v${data.served_version}`;
+  return h("p", { class: "muted" }, `Nodes following ${data.policy} serve `, h("strong", { text: served }), ".");
 }
 
 export function mount(root, ctx) {
@@ -16,17 +43,18 @@ export function mount(root, ctx) {
   root.append(h("div", { class: "page-head" }, h("h1", { text: "Models" })), body);
   api("/v1/models")
     .then((data) => {
-      const items = Array.isArray(data) ? data : data.versions || data.models || [];
-      replace(body, items.length ? versionsTable(items) : h("p", { class: "empty", text: "No checkpoint published yet." }));
+      if (!data.versions.length) {
+        replace(body, h("p", { class: "empty", text: data.note || "No model version published yet." }));
+        return;
+      }
+      replace(body, summary(data), versionsTable(data));
     })
     .catch((error) => {
       if (error.needsToken) return ctx.needToken(error);
-      const placeholder = error.status === 501;
       replace(body,
-        h("h2", { text: placeholder ? "Not wired yet" : "Could not read the models" }),
-        h("p", { class: placeholder ? "placeholder" : "problem", text: error.message }),
-        error.hint ? h("p", { class: "muted", text: error.hint }) : null,
-        placeholder ? h("p", {}, "Meanwhile, list checkpoints on the trainer's machine with ", h("code", { text: "vmafx models list" }), ".") : null);
+        h("h2", { text: "Could not read the models" }),
+        h("p", { class: "problem", text: error.message }),
+        error.hint ? h("p", { class: "muted", text: error.hint }) : null);
       return undefined;
     });
   return () => {};
