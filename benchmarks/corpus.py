@@ -7,7 +7,9 @@ Clips: ffmpeg's testsrc2 at 960x540, 24 fps, with temporal noise and a hue shift
 generated once into benchmarks/.work/.
 
 Measured, each from a cold start:
-- bare: `ffmpeg -i DIS -i REF -lavfi "[0:v][1:v]libvmaf=n_threads=1:..." -f null -`, one clip
+- bare: `ffmpeg -filter_complex_threads 1 -threads 1 -i DIS -threads 1 -i REF -lavfi
+  "[0:v][1:v]libvmaf=n_threads=0:..." -f null -`, one clip (single-threaded: decoders, filter
+  graph and libvmaf, whose n_threads=0 computes in the calling thread while 1 adds a worker)
   after another (the issue's baseline);
 - vmafx: `python -m vmafx corpus score MANIFEST --out ... --workers W` (fresh output), wall time
   and CPU time of the whole process tree (this process becomes a child subreaper so the pool's
@@ -89,10 +91,11 @@ def reap_orphans() -> None:
 def bare(clips: list[tuple[str, Path, Path]]) -> tuple[float, float]:
     cpu, start = children_cpu(), time.perf_counter()
     for _, dis, ref in clips:
-        graph = "[0:v][1:v]libvmaf=n_threads=1:log_fmt=json:log_path=/dev/null"
+        graph = "[0:v][1:v]libvmaf=n_threads=0:log_fmt=json:log_path=/dev/null"
         subprocess.run(
-            [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(dis), "-i",
-             str(ref), "-lavfi", graph, "-f", "null", "-"],
+            [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error",
+             "-filter_complex_threads", "1", "-threads", "1", "-i", str(dis),
+             "-threads", "1", "-i", str(ref), "-lavfi", graph, "-f", "null", "-"],
             check=True,
         )  # fmt: skip
     return time.perf_counter() - start, children_cpu() - cpu

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
@@ -111,6 +112,9 @@ def score(
     ),
 ) -> None:
     options = opts.score_options(model, feature, subsample, threads, no_scale, sync, no_features)
+    # Workers run side by side: each decodes with as many threads as libvmaf gets, so N workers
+    # use N cores instead of each ffmpeg spreading its decoders over every core.
+    options = dataclasses.replace(options, decode_threads=threads)
     settings = ClipSettings(
         options=options,
         raw=opts.raw_format(width, height, pix_fmt, fps),

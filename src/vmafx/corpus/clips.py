@@ -76,6 +76,7 @@ class ClipSettings:
         """What must not change between a run and its resumption (threads may)."""
         data = self.as_dict()
         data["options"].pop("threads", None)
+        data["options"].pop("decode_threads", None)
         data.pop("timeout_s")
         data.pop("max_frames")
         return data

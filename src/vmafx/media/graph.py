@@ -129,6 +129,9 @@ class ScoreOptions:
     #: Convert the distorted input's frame rate to the reference's (`fps` filter) when they differ.
     sync_fps: bool = False
     feature_vector: bool = True
+    #: Threads for decoding each input and for the filter graph (None: ffmpeg's own choice, which
+    #: uses every core). Many single-threaded runs side by side (a corpus pool) want 1.
+    decode_threads: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,9 +227,12 @@ def build_score_command(
     n = len(distorted)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "verbose"]
     argv += ["-progress", "pipe:1", "-stats_period", "0.5"]
-    argv += ref_input.argv()
+    threads = [] if options.decode_threads is None else ["-threads", str(options.decode_threads)]
+    if options.decode_threads is not None:
+        argv += ["-filter_complex_threads", str(options.decode_threads)]
+    argv += threads + ref_input.argv()
     for dis_input, _ in distorted:
-        argv += dis_input.argv()
+        argv += threads + dis_input.argv()
     ref_labels = [f"[r{i}]" for i in range(n)]
     graph = ["[0:v]setpts=PTS-STARTPTS" + (f",split={n}" if n > 1 else "") + "".join(ref_labels)]
     log_paths: list[str] = []

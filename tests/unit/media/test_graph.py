@@ -150,3 +150,15 @@ def test_the_command_asks_for_progress_and_decoded_frame_counts():
     assert argv[argv.index("-progress") : argv.index("-progress") + 2] == ["-progress", "pipe:1"]
     assert argv[argv.index("-v") + 1] == "verbose"
     assert argv[-3:] == ["null", "-"] or argv[-2:] == ["null", "-"]
+
+
+def test_decode_threads_bound_every_decoder_and_the_filter_graph():
+    opts = ScoreOptions(decode_threads=1)
+    argv = build_score_command("ff", (Input("r"), info()), [(Input("d"), info())], opts, "/t").argv
+    assert argv[argv.index("-filter_complex_threads") + 1] == "1"
+    inputs = [i for i, a in enumerate(argv) if a == "-i"]
+    assert all(argv[i - 2 : i] == ["-threads", "1"] for i in inputs)
+    default = build_score_command(
+        "ff", (Input("r"), info()), [(Input("d"), info())], ScoreOptions(), "/t"
+    )
+    assert "-threads" not in default.argv
