@@ -1,5 +1,5 @@
 """`python -m vmafx` runs the CLI."""
 
-from vmafx.cli.app import main
+from vmafx.cli.entry import main
 
 main()

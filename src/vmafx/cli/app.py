@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from vmafx import __version__
 from vmafx.cli import controller as controller_cmd
@@ -21,7 +18,7 @@ from vmafx.cli import score as score_cmd
 from vmafx.cli import tokens as tokens_cmd
 from vmafx.cli import trainer as trainer_cmd
 from vmafx.cli import up as up_cmd
-from vmafx.errors import VmafxError, exit_code_for
+from vmafx.cli.entry import run
 
 app = typer.Typer(
     name="vmafx",
@@ -69,30 +66,6 @@ def root(
     )
 
 
-def report_error(error: VmafxError, console: Console | None = None) -> int:
-    """Print an error as one paragraph (plus ffmpeg's tail) on stderr; return its exit code."""
-    console = console or Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(Text.assemble(("error: ", "bold red"), str(error)))
-    return exit_code_for(error)
-
-
 def main() -> None:
-    try:
-        app(standalone_mode=False, prog_name="vmafx")
-    except VmafxError as error:
-        sys.exit(report_error(error))
-    except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted; nothing was written.")
-        sys.exit(130)
-    except typer.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as error:
-        # Usage errors of the click inside Typer (vendored in recent Typer, so matched by shape):
-        # they print their own message and usage line.
-        show, code = getattr(error, "show", None), getattr(error, "exit_code", None)
-        if callable(show) and isinstance(code, int):
-            show()
-            sys.exit(code)
-        raise
+    """Run the full app (the console script goes through `vmafx.cli.entry.main`)."""
+    run(app, "vmafx")

@@ -16,7 +16,8 @@ from rich.console import Console
 from tests.farm import FakeNode, Farm, migrated_template
 from typer.testing import CliRunner
 
-from vmafx.cli.app import app, report_error
+from vmafx.cli.app import app
+from vmafx.cli.entry import report_error
 from vmafx.core.tokens import Role
 from vmafx.errors import VmafxError
 
