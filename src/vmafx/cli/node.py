@@ -6,7 +6,6 @@ The node's modules (grpcio, prometheus-client) are imported only when the comman
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import typer
@@ -85,10 +84,7 @@ def node(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    # ffmpeg starts with a preexec_fn (its parent-death signal), so through fork(), not vfork():
-    # gRPC's fork handlers then run in that child while other threads use gRPC and can crash it
-    # (signal 11). No child of a node uses gRPC. Set before gRPC is first imported.
-    os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "0")
+    # (gRPC fork support is switched off in vmafx/__init__.py, before gRPC is first imported.)
     from vmafx.node.main import run  # noqa: PLC0415
     from vmafx.node.settings import node_settings  # noqa: PLC0415
 
