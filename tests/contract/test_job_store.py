@@ -14,6 +14,7 @@ from vmafx.core.nodes import GpuInfo, NodeCapabilities
 from vmafx.core.tokens import ApiToken, Role, token_digest
 from vmafx.errors import ConflictError, NotFoundError, StaleAttemptError, UsageError
 from vmafx.store import JobQuery
+from vmafx.store.port import ClaimRequest
 
 L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-1111", index=0, memory_mb=23034)
 
@@ -186,6 +187,67 @@ async def test_claim_uses_capabilities_sent_with_the_pull(farm):
     node = await farm.node()
     caps = NodeCapabilities(host="node-a", encoders=("hevc_nvenc",), slots=2)
     assert (await farm.store.claim_next(node.id, now=farm.now, capabilities=caps)).id == job.id
+
+
+# --- claims in batches ----------------------------------------------------------------------
+async def test_batch_serves_requests_in_order_without_giving_a_job_twice(farm):
+    jobs = [await farm.submit(priority=p) for p in (0, 5, 5, 9)]
+    nodes = [await farm.node(f"n{i}") for i in range(5)]
+    outcomes = await farm.store.claim_batch([ClaimRequest(n.id) for n in nodes], now=farm.now)
+    expected = [jobs[3].id, jobs[1].id, jobs[2].id, jobs[0].id, None]
+    assert [o.id if o else None for o in outcomes] == expected
+    for node, outcome in zip(nodes, outcomes[:4], strict=False):
+        assert outcome.lease.session_id == node.id
+        assert (await farm.store.get_job(outcome.id)).state is JobState.RUNNING
+        [attempt] = await farm.store.list_attempts(outcome.id)
+        assert attempt.node_name == node.name
+        events = [e.type for e in await farm.store.list_events(outcome.id)]
+        assert events[-1] is EventType.CLAIMED
+
+
+async def test_batch_with_an_unknown_session_still_serves_the_others(farm):
+    job = await farm.submit()
+    node = await farm.node()
+    outcomes = await farm.store.claim_batch(
+        [ClaimRequest("nobody"), ClaimRequest(node.id)], now=farm.now
+    )
+    assert isinstance(outcomes[0], NotFoundError)
+    assert "Register" in str(outcomes[0].hint)
+    assert outcomes[1].id == job.id
+
+
+async def test_batch_counts_earlier_claims_of_the_same_node_against_its_concurrency(farm):
+    for _ in range(3):
+        await farm.submit(JobKind.ENCODE)
+    node = await farm.node(concurrency={"encode": 2})
+    outcomes = await farm.store.claim_batch([ClaimRequest(node.id)] * 3, now=farm.now)
+    assert [o is not None for o in outcomes] == [True, True, False]
+    assert len({o.id for o in outcomes if o}) == 2
+
+
+async def test_batch_matches_each_request_to_its_own_capabilities_and_queues(farm):
+    nvenc = await farm.submit(requirements=Requirements(encoder="h264_nvenc"))
+    proxy = await farm.submit(JobKind.ENCODE, queue="proxy")
+    plain = await farm.submit()
+    cpu = await farm.node("cpu", encoders=("libx264",))
+    gpu = await farm.node("gpu", encoders=("h264_nvenc",))
+    requests = [
+        ClaimRequest(cpu.id, queues=("proxy",)),
+        ClaimRequest(cpu.id),
+        ClaimRequest(gpu.id),
+        ClaimRequest(cpu.id),
+    ]
+    outcomes = await farm.store.claim_batch(requests, now=farm.now)
+    assert [o.id if o else None for o in outcomes] == [proxy.id, plain.id, nvenc.id, None]
+
+
+async def test_batch_scans_past_a_long_run_of_jobs_the_node_cannot_run(farm):
+    for _ in range(70):
+        await farm.submit(requirements=Requirements(encoder="h264_nvenc"))
+    plain = await farm.submit(priority=-1)
+    cpu = await farm.node("cpu", encoders=("libx264",))
+    outcomes = await farm.store.claim_batch([ClaimRequest(cpu.id)] * 2, now=farm.now)
+    assert [o.id if o else None for o in outcomes] == [plain.id, None]
 
 
 # --- reports --------------------------------------------------------------------------------

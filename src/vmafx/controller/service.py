@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from vmafx.controller import listing, nodeops
 from vmafx.controller.auth import Action, Principal, require
+from vmafx.controller.claims import ClaimBatcher
 from vmafx.controller.events import JobBus, WorkSignal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.observing import NO_METRICS, JobMetrics
@@ -54,7 +55,7 @@ from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
 from vmafx.errors import UnavailableError, UsageError
 from vmafx.scheduler import Scheduler
-from vmafx.store.port import MAX_PAGE, JobPage, JobStore
+from vmafx.store.port import MAX_PAGE, ClaimRequest, JobPage, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class ServiceSettings:
     max_batch: int = 10_000
     snapshot_limit: int = 10_000
     max_running_ids: int = 64
+    #: Most PullWork claims served by one store transaction (see `ClaimBatcher`).
+    max_claim_batch: int = 64
 
 
 class ControllerService:
@@ -92,6 +95,7 @@ class ControllerService:
         self.metrics = metrics
         self.bus = JobBus()
         self.work = WorkSignal()
+        self.claims = ClaimBatcher(store, clock, max_batch=self.settings.max_claim_batch)
         self.sessions = NodeSessions(store)
         self.explainer = PendingExplainer(store, clock, draining=self.sessions.draining)
         #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).
@@ -317,11 +321,10 @@ class ControllerService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, min(wait_s, self.settings.max_wait_s))
         woken = False
+        request = ClaimRequest(node_id, tuple(queues) if queues else None, capabilities)
         while not self.closing and not self.sessions.drain_requested(node_id):
             seen = self.work.version
-            job = await self.store.claim_next(
-                node_id, now=self.clock.now(), queues=queues or None, capabilities=capabilities
-            )
+            job = await self.claims.claim(request)
             if job is not None:
                 self.metrics.claimed(job)
                 self.publish([job])

@@ -23,7 +23,7 @@ from vmafx.errors import ConflictError, NotFoundError
 from vmafx.store import operations as ops
 from vmafx.store.memory_tx import MemoryState, MemoryTransaction
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor, is_before
-from vmafx.store.port import JobPage, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import ClaimOutcome, ClaimRequest, JobPage, JobQuery, LeaseRenewal, QueueDepth
 
 T = TypeVar("T")
 
@@ -125,6 +125,11 @@ class InMemoryJobStore:
                 tx, self._policy, session_id, now=now, queues=queues, caps=capabilities
             )
         )
+
+    async def claim_batch(
+        self, requests: Sequence[ClaimRequest], *, now: datetime
+    ) -> list[ClaimOutcome]:
+        return self._write(lambda tx: ops.claim_batch(tx, self._policy, requests, now=now))
 
     async def renew_leases(
         self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None

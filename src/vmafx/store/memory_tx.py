@@ -75,6 +75,10 @@ class MemoryTransaction:
     def update_job(self, job: Job) -> None:
         self._jobs[job.id] = job
 
+    def update_jobs(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._jobs[job.id] = job
+
     def _all_jobs(self) -> list[Job]:
         return [self._jobs.get(job.id, job) for job in self._state.jobs.values()] + [
             job for job in self._jobs.values() if job.id not in self._state.jobs
@@ -82,6 +86,15 @@ class MemoryTransaction:
 
     def running_by_queue(self, session_id: str) -> dict[str, int]:
         return dict(Counter(job.queue for job in self.running_jobs(session_id)))
+
+    def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        wanted = set(session_ids)
+        counts: dict[str, dict[str, int]] = {}
+        for job in self._all_jobs():
+            if job.state is JobState.RUNNING and job.lease and job.lease.session_id in wanted:
+                held = counts.setdefault(job.lease.session_id, {})
+                held[job.queue] = held.get(job.queue, 0) + 1
+        return counts
 
     def running_jobs(self, session_id: str) -> list[Job]:
         held = [
@@ -135,6 +148,10 @@ class MemoryTransaction:
     def insert_attempt(self, attempt: Attempt) -> None:
         self._attempts[attempt.job_id, attempt.number] = attempt
 
+    def insert_attempts(self, attempts: Sequence[Attempt]) -> None:
+        for attempt in attempts:
+            self.insert_attempt(attempt)
+
     def update_attempt(self, attempt: Attempt) -> None:
         self._attempts[attempt.job_id, attempt.number] = attempt
 
@@ -162,6 +179,10 @@ class MemoryTransaction:
         if session_id in self._sessions:
             return self._sessions[session_id]
         return self._state.sessions.get(session_id)
+
+    def sessions(self, session_ids: Sequence[str]) -> dict[str, NodeSession]:
+        found = {session_id: self.session(session_id) for session_id in session_ids}
+        return {session_id: session for session_id, session in found.items() if session}
 
     def save_session(self, session: NodeSession) -> None:
         self._sessions[session.id] = session

@@ -8,6 +8,7 @@ and write only through the transaction and apply `core.lifecycle` and the inject
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -16,11 +17,11 @@ from vmafx.core import lifecycle
 from vmafx.core.attempts import Attempt, AttemptOutcome, Attribution
 from vmafx.core.events import EventType
 from vmafx.core.jobs import Job, JobState, JsonObject
-from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
 from vmafx.core.policy import ReportVerdict, SchedulingPolicy
 from vmafx.core.specs import check_finite_json
 from vmafx.errors import ConflictError, NotFoundError
-from vmafx.store.port import LeaseRenewal
+from vmafx.store.port import ClaimOutcome, ClaimRequest, LeaseRenewal
 from vmafx.store.transaction import Transaction
 
 #: Pending jobs a claim reads first (usually the first fits), then per further round trip, and
@@ -43,10 +44,7 @@ def load_job(tx: Transaction, job_id: str, tenant: str | None = None) -> Job:
 def live_session(tx: Transaction, session_id: str, now: datetime) -> NodeSession:
     session = tx.session(session_id)
     if session is None or not session.is_live(now):
-        raise NotFoundError(
-            f"node session {session_id} is unknown or expired.",
-            hint="Register the node again; its jobs go back to the queue as their leases run out.",
-        )
+        raise _unknown_session(session_id)
     return session
 
 
@@ -93,37 +91,116 @@ def claim_next(
     queues: Sequence[str] | None,
     caps: NodeCapabilities | None,
 ) -> Job | None:
-    session = live_session(tx, session_id, now)
-    if caps is not None:
-        session = dataclasses.replace(session, capabilities=caps)
-    caps = session.capabilities
-    selection = policy.open_queues(caps, tx.running_by_queue(session_id), queues)
-    if selection.is_empty:
-        return None
-    after = None
-    scanned, limit = 0, CLAIM_FIRST_BATCH
-    while scanned < CLAIM_SCAN_LIMIT:
-        batch = tx.candidates(session.tenant, selection, caps, now=now, after=after, limit=limit)
-        for job in batch:
-            if selection.admits(job.queue) and policy.can_run(job, caps):
-                return _claim(tx, policy, job, session, now)
-        if len(batch) < limit:
-            return None
-        after = policy.order_key(batch[-1])
-        scanned, limit = scanned + len(batch), CLAIM_BATCH
-    return None
+    request = ClaimRequest(session_id, tuple(queues) if queues else None, caps)
+    outcome = claim_batch(tx, policy, [request], now=now)[0]
+    if isinstance(outcome, NotFoundError):
+        raise outcome
+    return outcome
 
 
-def _claim(
-    tx: Transaction, policy: SchedulingPolicy, job: Job, session: NodeSession, now: datetime
-) -> Job:
-    attempt = lifecycle.claim(job, session, now)
-    claimed = lifecycle.claimed(job, attempt, policy.lease_expiry(now))
-    tx.update_job(claimed)
-    tx.insert_attempt(attempt)
-    data: JsonObject = {"attempt": attempt.number, "node": session.name, "session": session.id}
-    tx.add_event(claimed, EventType.CLAIMED, data, now)
-    return claimed
+def claim_batch(
+    tx: Transaction, policy: SchedulingPolicy, requests: Sequence[ClaimRequest], *, now: datetime
+) -> list[ClaimOutcome]:
+    """Serve `requests` in order, as if one after another, with a fixed number of statements.
+
+    Sessions and their running counts are read once; requests whose candidate query would be
+    the same share one list of candidates (read with row locks, skipping rows another
+    transaction holds); the claimed jobs, attempts and events are written in one go each.
+    """
+    ids = list(dict.fromkeys(request.session_id for request in requests))
+    sessions = tx.sessions(ids)
+    running = tx.running_by_queues(ids)
+    pools: dict[tuple[object, ...], _Candidates] = {}
+    taken: set[str] = set()  # across pools: queries with other filters can return the same job
+    outcomes: list[ClaimOutcome] = []
+    claimed: list[tuple[Job, Attempt]] = []
+    expiry = policy.lease_expiry(now)
+    for request in requests:
+        session = sessions.get(request.session_id)
+        if session is None or not session.is_live(now):
+            outcomes.append(_unknown_session(request.session_id))
+            continue
+        if request.capabilities is not None:
+            session = dataclasses.replace(session, capabilities=request.capabilities)
+        caps = session.capabilities
+        counts = running.setdefault(session.id, {})
+        selection = policy.open_queues(caps, counts, request.queues)
+        if selection.is_empty:
+            outcomes.append(None)
+            continue
+        key = (session.tenant, selection, caps.backends, caps.gpu_vendor, caps.gpus, caps.encoders)
+        pool = pools.get(key)
+        if pool is None:
+            first = min(max(CLAIM_FIRST_BATCH, len(requests)), CLAIM_BATCH)
+            pool = pools[key] = _Candidates(tx, session.tenant, selection, caps, now, first, taken)
+        job = pool.take(policy, caps)
+        if job is None:
+            outcomes.append(None)
+            continue
+        counts[job.queue] = counts.get(job.queue, 0) + 1
+        attempt = lifecycle.claim(job, session, now)
+        claimed.append((lifecycle.claimed(job, attempt, expiry), attempt))
+        outcomes.append(claimed[-1][0])
+    if claimed:
+        tx.update_jobs([job for job, _ in claimed])
+        tx.insert_attempts([attempt for _, attempt in claimed])
+        tx.add_events(
+            [
+                (
+                    job,
+                    EventType.CLAIMED,
+                    {"attempt": a.number, "node": a.node_name, "session": a.session_id},
+                )
+                for job, a in claimed
+            ]
+        )
+    return outcomes
+
+
+class _Candidates:
+    """Pending jobs in claim order for one candidate query, read page by page as needed."""
+
+    def __init__(
+        self,
+        tx: Transaction,
+        tenant: str,
+        selection: QueueSelection,
+        caps: NodeCapabilities,
+        now: datetime,
+        first: int,
+        taken: set[str],
+    ) -> None:
+        self._read = functools.partial(tx.candidates, tenant, selection, caps, now=now)
+        self._selection = selection
+        self._jobs = self._read(after=None, limit=first)
+        self._more = len(self._jobs) == first
+        self._taken = taken
+
+    def take(self, policy: SchedulingPolicy, caps: NodeCapabilities) -> Job | None:
+        """The first job not yet taken that `caps` can run, scanning at most CLAIM_SCAN_LIMIT."""
+        index = 0
+        while True:
+            for job in self._jobs[index:]:
+                if (
+                    job.id not in self._taken
+                    and self._selection.admits(job.queue)
+                    and policy.can_run(job, caps)
+                ):
+                    self._taken.add(job.id)
+                    return job
+            index = len(self._jobs)
+            if not self._more or index >= CLAIM_SCAN_LIMIT + len(self._taken):
+                return None
+            page = self._read(after=policy.order_key(self._jobs[-1]), limit=CLAIM_BATCH)
+            self._jobs.extend(page)
+            self._more = len(page) == CLAIM_BATCH
+
+
+def _unknown_session(session_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"node session {session_id} is unknown or expired.",
+        hint="Register the node again; its jobs go back to the queue as their leases run out.",
+    )
 
 
 def renew(

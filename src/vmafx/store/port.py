@@ -17,6 +17,7 @@ from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken
+from vmafx.errors import NotFoundError
 
 #: The largest page `list_jobs` returns.
 MAX_PAGE = 1000
@@ -40,6 +41,23 @@ class JobPage:
 
     jobs: list[Job]
     next_cursor: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """One node's ask for work inside a batch of claims (see `JobStore.claim_batch`).
+
+    `queues` narrows the node's subscription; `capabilities` replaces the registered ones.
+    """
+
+    session_id: str
+    queues: tuple[str, ...] | None = None
+    capabilities: NodeCapabilities | None = None
+
+
+#: What one request of a batch got: the job it now holds, None for nothing that fits, or the
+#: NotFoundError for an unknown or expired session (the other requests are not affected).
+ClaimOutcome = Job | None | NotFoundError
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -106,6 +124,17 @@ class JobStore(Protocol):
 
         `queues` narrows the node's subscription; `capabilities` replaces the registered ones
         for this claim. Raises NotFoundError for an unknown or expired session.
+        """
+        ...
+
+    async def claim_batch(
+        self, requests: Sequence[ClaimRequest], *, now: datetime
+    ) -> list[ClaimOutcome]:
+        """Claims for several nodes in one transaction: one outcome per request, in order.
+
+        Each request gets what `claim_next` would have given it had the requests run one
+        after another; no job goes to two requests, and per-queue concurrency counts the jobs
+        a session claims earlier in the same batch.
         """
         ...
 

@@ -33,6 +33,11 @@ RUNNING_BY_QUEUE = (
     .where(c.lease_session == P("session_id"), c.state == _RUNNING)
     .group_by(c.queue)
 )
+RUNNING_BY_SESSION = (
+    sa.select(c.lease_session, c.queue, sa.func.count())
+    .where(c.lease_session.in_(P("session_ids", expanding=True)), c.state == _RUNNING)
+    .group_by(c.lease_session, c.queue)
+)
 RUNNING_JOBS = (
     sa.select(jobs).where(c.lease_session == P("session_id"), c.state == _RUNNING).order_by(c.id)
 )
@@ -50,6 +55,7 @@ UPDATE_ATTEMPT = sa.update(attempts).where(
 INSERT_EVENT = sa.insert(job_events)
 
 SESSION = sa.select(node_sessions).where(node_sessions.c.id == P("session_id"))
+SESSIONS = sa.select(node_sessions).where(node_sessions.c.id.in_(P("session_ids", expanding=True)))
 #: Executed with `{"_id": session id, **column values}`.
 UPDATE_SESSION = sa.update(node_sessions).where(node_sessions.c.id == P("_id"))
 INSERT_SESSION = sa.insert(node_sessions)

@@ -24,7 +24,7 @@ from vmafx.core.policy import SchedulingPolicy
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
 from vmafx.store import operations as ops
-from vmafx.store.port import JobPage, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import ClaimOutcome, ClaimRequest, JobPage, JobQuery, LeaseRenewal, QueueDepth
 from vmafx.store.sql import queries, rows
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
@@ -134,6 +134,11 @@ class SqlJobStore:
                 tx, self._policy, session_id, now=now, queues=queues, caps=capabilities
             )
         )
+
+    async def claim_batch(
+        self, requests: Sequence[ClaimRequest], *, now: datetime
+    ) -> list[ClaimOutcome]:
+        return await self._write(lambda tx: ops.claim_batch(tx, self._policy, requests, now=now))
 
     async def renew_leases(
         self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None

@@ -59,6 +59,21 @@ class SqlTransaction:
         values["_id"] = values.pop("id")
         self._conn.execute(st.UPDATE_JOB, values)
 
+    def update_jobs(self, changed: Sequence[Job]) -> None:
+        values = [rows.job_values(job) for job in changed]
+        for row in values:
+            row["_id"] = row.pop("id")
+        if values:
+            self._conn.execute(st.UPDATE_JOB, values)
+
+    def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        if session_ids:
+            params = {"session_ids": list(session_ids)}
+            for session_id, queue, count in self._conn.execute(st.RUNNING_BY_SESSION, params):
+                counts.setdefault(session_id, {})[queue] = count
+        return counts
+
     def running_by_queue(self, session_id: str) -> dict[str, int]:
         return dict(self._conn.execute(st.RUNNING_BY_QUEUE, {"session_id": session_id}).all())
 
@@ -124,6 +139,10 @@ class SqlTransaction:
     def insert_attempt(self, attempt: Attempt) -> None:
         self._conn.execute(st.INSERT_ATTEMPT, [rows.attempt_values(attempt)])
 
+    def insert_attempts(self, new_attempts: Sequence[Attempt]) -> None:
+        if new_attempts:
+            self._conn.execute(st.INSERT_ATTEMPT, [rows.attempt_values(a) for a in new_attempts])
+
     def update_attempt(self, attempt: Attempt) -> None:
         values = rows.attempt_values(attempt)
         values.update(_job_id=attempt.job_id, _number=attempt.number)
@@ -155,6 +174,13 @@ class SqlTransaction:
     def session(self, session_id: str) -> NodeSession | None:
         row = self._conn.execute(st.SESSION, {"session_id": session_id}).mappings().first()
         return rows.session_from_row(row) if row else None
+
+    def sessions(self, session_ids: Sequence[str]) -> dict[str, NodeSession]:
+        if not session_ids:
+            return {}
+        result = self._conn.execute(st.SESSIONS, {"session_ids": list(session_ids)}).mappings()
+        found = (rows.session_from_row(row) for row in result)
+        return {session.id: session for session in found}
 
     def save_session(self, session: NodeSession) -> None:
         values = rows.session_values(session)

@@ -1,0 +1,86 @@
+"""`ClaimBatcher`: the claims of many pullers in one store transaction (a group commit).
+
+Every PullWork hands its request to the batcher. While one batch is in the store, new requests
+queue; when it ends, all of them go into the next batch. A lone request on an idle farm runs at
+once, with no added wait; under load one transaction serves up to `max_batch` claims, so the
+cost of a transaction (BEGIN, six statements, COMMIT and its WAL flush, a worker thread) is paid
+per batch instead of per claim. The store serves a batch's requests in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from vmafx.core.clock import Clock
+from vmafx.core.jobs import Job
+from vmafx.store.port import ClaimOutcome, ClaimRequest, JobStore
+
+log = logging.getLogger(__name__)
+
+
+class ClaimBatcher:
+    def __init__(self, store: JobStore, clock: Clock, *, max_batch: int = 64) -> None:
+        self._store = store
+        self._clock = clock
+        self._max_batch = max_batch
+        self._waiting: list[tuple[ClaimRequest, asyncio.Future[Job | None]]] = []
+        self._runner: asyncio.Task[None] | None = None
+        #: Claims whose caller went away while its batch ran; given back by `_give_back`.
+        self.orphaned = 0
+
+    async def claim(self, request: ClaimRequest) -> Job | None:
+        """The job the store gave this request, or None; raises what the store raised."""
+        future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        if self._runner is None:
+            self._runner = asyncio.create_task(self._run(), name="vmafx-claims")
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                await self._serve(batch)
+        finally:
+            self._runner = None
+
+    async def _serve(self, batch: list[tuple[ClaimRequest, asyncio.Future[Job | None]]]) -> None:
+        try:
+            outcomes = await self._store.claim_batch(
+                [request for request, _ in batch], now=self._clock.now()
+            )
+        except Exception as error:  # the transaction failed: every caller in it hears why
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                _settle(future, outcome)
+            elif isinstance(outcome, Job):
+                await self._give_back(outcome)
+
+    async def _give_back(self, job: Job) -> None:
+        """The caller was cancelled (its node hung up) after the store gave it `job`: release
+        it at once instead of letting the lease run out and count as lost."""
+        self.orphaned += 1
+        assert job.lease is not None
+        try:
+            await self._store.release_job(
+                job.id,
+                attempt=job.attempt,
+                session_id=job.lease.session_id,
+                now=self._clock.now(),
+                reason="the node hung up before the claim reached it",
+            )
+        except Exception as error:  # the lease expiry will requeue it instead
+            log.warning("could not release job %s: %s", job.id, error)
+
+
+def _settle(future: asyncio.Future[Job | None], outcome: ClaimOutcome) -> None:
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

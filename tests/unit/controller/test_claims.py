@@ -1,0 +1,117 @@
+"""ClaimBatcher: concurrent pulls share one store transaction, and nothing is lost on the way."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from vmafx.controller.claims import ClaimBatcher
+from vmafx.core.jobs import JobState
+from vmafx.errors import NotFoundError, UnavailableError
+from vmafx.store.port import ClaimOutcome, ClaimRequest
+
+pytestmark = pytest.mark.anyio
+
+
+class SpyStore:
+    """Delegates to the farm's store, records each batch, and can hold or fail a batch."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.batches: list[int] = []
+        self.gate: asyncio.Event | None = None
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_batch(
+        self, requests: Sequence[ClaimRequest], *, now: datetime
+    ) -> list[ClaimOutcome]:
+        self.batches.append(len(requests))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise UnavailableError("job store is unavailable: connection refused")
+        result: list[ClaimOutcome] = await self._store.claim_batch(requests, now=now)
+        return result
+
+
+async def test_concurrent_pulls_share_one_transaction_and_get_distinct_jobs(farm):
+    jobs = {await farm.submit() for _ in range(8)}
+    nodes = [await farm.register(f"n{i}") for i in range(8)]
+    spy = SpyStore(farm.store)
+    batcher = ClaimBatcher(spy, farm.clock)
+    claims = await asyncio.gather(*(batcher.claim(ClaimRequest(n.node_id)) for n in nodes))
+    assert spy.batches == [8]
+    assert {job.id for job in claims if job} == jobs
+    assert [job.lease.session_id for job in claims if job] == [n.node_id for n in nodes]
+
+
+async def test_requests_arriving_during_a_batch_go_into_the_next_one(farm):
+    for _ in range(5):
+        await farm.submit()
+    nodes = [await farm.register(f"n{i}") for i in range(5)]
+    spy = SpyStore(farm.store)
+    spy.gate = asyncio.Event()
+    batcher = ClaimBatcher(spy, farm.clock, max_batch=3)
+    first = asyncio.create_task(batcher.claim(ClaimRequest(nodes[0].node_id)))
+    await asyncio.sleep(0)  # the first batch (of one) is now in the store
+    rest = [asyncio.create_task(batcher.claim(ClaimRequest(n.node_id))) for n in nodes[1:]]
+    await asyncio.sleep(0)
+    spy.gate.set()
+    claims = [await first, *[await task for task in rest]]
+    assert spy.batches == [1, 3, 1]
+    assert len({job.id for job in claims if job}) == 5
+
+
+async def test_a_failed_transaction_reaches_every_caller_and_the_next_batch_runs(farm):
+    await farm.submit()
+    nodes = [await farm.register(f"n{i}") for i in range(2)]
+    spy = SpyStore(farm.store)
+    spy.fail_next = True
+    batcher = ClaimBatcher(spy, farm.clock)
+    results = await asyncio.gather(
+        *(batcher.claim(ClaimRequest(n.node_id)) for n in nodes), return_exceptions=True
+    )
+    assert all(isinstance(r, UnavailableError) for r in results)
+    job = await batcher.claim(ClaimRequest(nodes[0].node_id))
+    assert job is not None and job.state is JobState.RUNNING
+
+
+async def test_an_unknown_session_fails_only_its_own_request(farm):
+    job_id = await farm.submit()
+    node = await farm.register()
+    batcher = ClaimBatcher(SpyStore(farm.store), farm.clock)
+    results = await asyncio.gather(
+        batcher.claim(ClaimRequest("nobody")),
+        batcher.claim(ClaimRequest(node.node_id)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], NotFoundError)
+    assert results[1].id == job_id
+
+
+async def test_a_caller_that_hangs_up_mid_batch_gives_its_job_back(farm):
+    job_id = await farm.submit()
+    node = await farm.register()
+    spy = SpyStore(farm.store)
+    spy.gate = asyncio.Event()
+    batcher = ClaimBatcher(spy, farm.clock)
+    pull = asyncio.create_task(batcher.claim(ClaimRequest(node.node_id)))
+    await asyncio.sleep(0)
+    pull.cancel()
+    spy.gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await pull
+    for _ in range(5):  # let the batch finish and the release run
+        await asyncio.sleep(0)
+    job = await farm.store.get_job(job_id)
+    assert (job.state, batcher.orphaned) == (JobState.PENDING, 1)
+    again = await batcher.claim(ClaimRequest(node.node_id))
+    assert again is not None and again.id == job_id
