@@ -474,6 +474,21 @@ async def test_pending_reason_is_recorded_and_cleared_by_a_claim(farm):
     assert (await farm.store.claim_next(node.id, now=farm.now)).pending_reason is None
 
 
+async def test_pending_reasons_touch_only_jobs_still_pending(farm):
+    waiting = await farm.submit()
+    running = await farm.submit()
+    node = await farm.node()
+    await farm.store.set_pending_reasons({waiting.id: "busy"})
+    claimed = await farm.store.claim_next(node.id, now=farm.now)
+    assert claimed.id == waiting.id
+    reasons = {waiting.id: "no live node", running.id: None, "no-such-job": "x"}
+    await farm.store.set_pending_reasons(reasons)
+    assert (await farm.store.get_job(waiting.id)).pending_reason is None
+    assert (await farm.store.get_job(waiting.id)).state is JobState.RUNNING
+    await farm.store.set_pending_reasons({running.id: "every live node is draining"})
+    assert (await farm.store.get_job(running.id)).pending_reason == "every live node is draining"
+
+
 async def test_queue_depths_count_pending_and_running_jobs_per_queue(farm):
     first = await farm.submit(JobKind.SCORE)
     await farm.submit(JobKind.SCORE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from vmafx.core.attempts import Attempt
@@ -78,6 +78,12 @@ class MemoryTransaction:
     def update_jobs(self, jobs: Sequence[Job]) -> None:
         for job in jobs:
             self._jobs[job.id] = job
+
+    def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
+        for job_id, reason in reasons.items():
+            job = self.job(job_id)
+            if job is not None and job.state is JobState.PENDING and job.pending_reason != reason:
+                self._jobs[job.id] = dataclasses.replace(job, pending_reason=reason)
 
     def _all_jobs(self) -> list[Job]:
         return [self._jobs.get(job.id, job) for job in self._state.jobs.values()] + [

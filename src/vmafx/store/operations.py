@@ -374,7 +374,4 @@ def forget_node(tx: Transaction, session_id: str, now: datetime) -> list[Job]:
 
 
 def set_pending_reasons(tx: Transaction, reasons: Mapping[str, str | None]) -> None:
-    for job_id, reason in reasons.items():
-        job = tx.job(job_id)
-        if job is not None and job.state is JobState.PENDING and job.pending_reason != reason:
-            tx.update_job(dataclasses.replace(job, pending_reason=reason))
+    tx.set_pending_reasons(reasons)

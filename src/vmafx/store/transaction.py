@@ -7,7 +7,7 @@ transaction lock them (PostgreSQL `FOR UPDATE`; SQLite holds the write lock from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +33,11 @@ class Transaction(Protocol):
 
     def update_jobs(self, jobs: Sequence[Job]) -> None:
         """Write back many changed jobs at once (one round trip where the adapter can)."""
+        ...
+
+    def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
+        """Set the pending reason of each job still pending (others, and unknown ids, are left
+        alone), in one round trip where the adapter can."""
         ...
 
     def attempt(self, job_id: str, number: int) -> Attempt | None: ...

@@ -27,6 +27,16 @@ JOB_BY_KEY_LOCKED = JOB_BY_KEY.with_for_update()
 #: Executed with `{"_id": job id, **column values}` (the SET clause is the dict's columns).
 UPDATE_JOB = sa.update(jobs).where(c.id == P("_id"))
 INSERT_JOBS = sa.insert(jobs)
+#: Executed with `{"_id": job id, "reason": text or None}`; touches pending jobs only.
+SET_PENDING_REASON = (
+    sa.update(jobs)
+    .where(
+        c.id == P("_id"),
+        c.state == JobState.PENDING.value,
+        c.pending_reason.is_distinct_from(P("reason")),
+    )
+    .values(pending_reason=P("reason"))
+)
 
 RUNNING_BY_QUEUE = (
     sa.select(c.queue, sa.func.count())

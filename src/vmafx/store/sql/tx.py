@@ -7,7 +7,7 @@ IMMEDIATE, so plain reads are already safe.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,11 @@ class SqlTransaction:
             row["_id"] = row.pop("id")
         if values:
             self._conn.execute(st.UPDATE_JOB, values)
+
+    def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
+        values = [{"_id": job_id, "reason": reason} for job_id, reason in reasons.items()]
+        if values:
+            self._conn.execute(st.SET_PENDING_REASON, values)
 
     def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {}
