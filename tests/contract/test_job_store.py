@@ -250,6 +250,36 @@ async def test_batch_scans_past_a_long_run_of_jobs_the_node_cannot_run(farm):
     assert [o.id if o else None for o in outcomes] == [plain.id, None]
 
 
+async def test_a_full_node_claims_again_once_its_jobs_end_however_they_end(farm):
+    for _ in range(6):
+        await farm.submit()
+    node = await farm.node(slots=2)
+    first, second = [await farm.store.claim_next(node.id, now=farm.now) for _ in range(2)]
+    assert await farm.store.claim_next(node.id, now=farm.now) is None  # full
+    await farm.store.complete_job(
+        first.id, attempt=1, session_id=node.id, now=farm.now, result={"vmaf": 90.0}
+    )
+    third = await farm.store.claim_next(node.id, now=farm.now)
+    assert third is not None
+    assert await farm.store.claim_next(node.id, now=farm.now) is None
+    await farm.store.release_job(second.id, attempt=1, session_id=node.id, now=farm.now)
+    await farm.store.cancel_job(third.id, now=farm.now)
+    outcomes = await farm.store.claim_batch([ClaimRequest(node.id)] * 3, now=farm.now)
+    assert [o is not None for o in outcomes] == [True, True, False]
+
+
+async def test_capabilities_sent_with_a_pull_lower_the_limit_below_what_was_counted(farm):
+    for _ in range(4):
+        await farm.submit()
+    node = await farm.node(slots=8)
+    for _ in range(2):
+        assert await farm.store.claim_next(node.id, now=farm.now) is not None
+    tight = NodeCapabilities(host="node-a", slots=3)
+    assert await farm.store.claim_next(node.id, now=farm.now, capabilities=tight) is not None
+    assert await farm.store.claim_next(node.id, now=farm.now, capabilities=tight) is None
+    assert await farm.store.claim_next(node.id, now=farm.now) is not None
+
+
 # --- reports --------------------------------------------------------------------------------
 async def _running(farm, **node_caps):
     job = await farm.submit()

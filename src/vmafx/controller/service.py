@@ -72,8 +72,10 @@ class ServiceSettings:
     max_batch: int = 10_000
     snapshot_limit: int = 10_000
     max_running_ids: int = 64
-    #: Most PullWork claims served by one store transaction (see `ClaimBatcher`).
+    #: Most PullWork claims served by one store transaction, and most such transactions at
+    #: once (see `ClaimBatcher`).
     max_claim_batch: int = 64
+    claim_batches_in_flight: int = 1
 
 
 class ControllerService:
@@ -95,7 +97,12 @@ class ControllerService:
         self.metrics = metrics
         self.bus = JobBus()
         self.work = WorkSignal()
-        self.claims = ClaimBatcher(store, clock, max_batch=self.settings.max_claim_batch)
+        self.claims = ClaimBatcher(
+            store,
+            clock,
+            max_batch=self.settings.max_claim_batch,
+            in_flight=self.settings.claim_batches_in_flight,
+        )
         self.sessions = NodeSessions(store)
         self.explainer = PendingExplainer(store, clock, draining=self.sessions.draining)
         #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).

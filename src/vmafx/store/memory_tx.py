@@ -25,6 +25,7 @@ class MemoryState:
     sessions: dict[str, NodeSession] = dataclasses.field(default_factory=dict)
     events_by_job: dict[str, list[JobEvent]] = dataclasses.field(default_factory=dict)
     tokens: dict[str, ApiToken] = dataclasses.field(default_factory=dict)
+    running_bounds: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     next_seq: int = 1
 
 
@@ -38,6 +39,7 @@ class MemoryTransaction:
         self._attempts: dict[tuple[str, int], Attempt] = {}
         self._sessions: dict[str, NodeSession | None] = {}
         self._events: list[JobEvent] = []
+        self._bounds: dict[str, dict[str, int]] = {}
 
     def commit(self) -> None:
         state = self._state
@@ -54,6 +56,10 @@ class MemoryTransaction:
                 state.sessions[session_id] = session
         for event in self._events:
             state.events_by_job.setdefault(event.job_id, []).append(event)
+        state.running_bounds.update(self._bounds)
+        for session_id, session in self._sessions.items():
+            if session is None or session_id not in state.sessions:
+                state.running_bounds.pop(session_id, None)
 
     # --- jobs --------------------------------------------------------------------------------
     def job(self, job_id: str) -> Job | None:
@@ -186,9 +192,18 @@ class MemoryTransaction:
             return self._sessions[session_id]
         return self._state.sessions.get(session_id)
 
-    def sessions(self, session_ids: Sequence[str]) -> dict[str, NodeSession]:
-        found = {session_id: self.session(session_id) for session_id in session_ids}
-        return {session_id: session for session_id, session in found.items() if session}
+    def claim_sessions(
+        self, session_ids: Sequence[str]
+    ) -> dict[str, tuple[NodeSession, dict[str, int] | None]]:
+        found: dict[str, tuple[NodeSession, dict[str, int] | None]] = {}
+        for session_id in session_ids:
+            if (session := self.session(session_id)) is not None:
+                bound = self._bounds.get(session_id, self._state.running_bounds.get(session_id))
+                found[session_id] = (session, dict(bound) if bound is not None else None)
+        return found
+
+    def save_running_bounds(self, bounds: Mapping[str, Mapping[str, int]]) -> None:
+        self._bounds.update({session_id: dict(bound) for session_id, bound in bounds.items()})
 
     def save_session(self, session: NodeSession) -> None:
         self._sessions[session.id] = session

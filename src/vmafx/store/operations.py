@@ -103,28 +103,33 @@ def claim_batch(
 ) -> list[ClaimOutcome]:
     """Serve `requests` in order, as if one after another, with a fixed number of statements.
 
-    Sessions and their running counts are read once; requests whose candidate query would be
-    the same share one list of candidates (read with row locks, skipping rows another
-    transaction holds); the claimed jobs, attempts and events are written in one go each.
+    Sessions are read (and locked) once; requests whose candidate query would be the same
+    share one list of candidates (read with row locks, skipping rows another transaction
+    holds); the claimed jobs, attempts and events are written in one go each.
+
+    Running counts: each session row keeps an upper bound of the jobs it runs per queue,
+    raised by every claim. A session's jobs are only counted (a query that grows with the
+    jobs it holds) when the bound would close a queue the node asks for; the exact count then
+    becomes the new bound. Selection is monotone in the counts, so when the bound closes
+    nothing, neither would the exact count.
     """
-    ids = list(dict.fromkeys(request.session_id for request in requests))
-    sessions = tx.sessions(ids)
-    running = tx.running_by_queues(ids)
+    claimants = tx.claim_sessions(list({request.session_id for request in requests}))
+    held = _Held(tx, policy, {sid: bound for sid, (_, bound) in claimants.items()})
     pools: dict[tuple[object, ...], _Candidates] = {}
     taken: set[str] = set()  # across pools: queries with other filters can return the same job
     outcomes: list[ClaimOutcome] = []
     claimed: list[tuple[Job, Attempt]] = []
     expiry = policy.lease_expiry(now)
     for request in requests:
-        session = sessions.get(request.session_id)
-        if session is None or not session.is_live(now):
+        found = claimants.get(request.session_id)
+        if found is None or not found[0].is_live(now):
             outcomes.append(_unknown_session(request.session_id))
             continue
+        session = found[0]
         if request.capabilities is not None:
             session = dataclasses.replace(session, capabilities=request.capabilities)
         caps = session.capabilities
-        counts = running.setdefault(session.id, {})
-        selection = policy.open_queues(caps, counts, request.queues)
+        selection = held.selection(session.id, caps, request.queues)
         if selection.is_empty:
             outcomes.append(None)
             continue
@@ -137,7 +142,7 @@ def claim_batch(
         if job is None:
             outcomes.append(None)
             continue
-        counts[job.queue] = counts.get(job.queue, 0) + 1
+        held.add(session.id, job.queue)
         attempt = lifecycle.claim(job, session, now)
         claimed.append((lifecycle.claimed(job, attempt, expiry), attempt))
         outcomes.append(claimed[-1][0])
@@ -154,7 +159,50 @@ def claim_batch(
                 for job, a in claimed
             ]
         )
+    tx.save_running_bounds(held.changed())
     return outcomes
+
+
+class _Held:
+    """Jobs each session of a batch runs per queue: its stored bound (or, when that is not
+    enough to decide, its exact count) plus the jobs it claims in this batch."""
+
+    def __init__(
+        self, tx: Transaction, policy: SchedulingPolicy, bounds: dict[str, dict[str, int] | None]
+    ) -> None:
+        self._tx = tx
+        self._policy = policy
+        self._base = bounds
+        self._exact: set[str] = set()
+        self._fresh: dict[str, dict[str, int]] = {}
+
+    def _counts(self, session_id: str) -> dict[str, int]:
+        counts = dict(self._base.get(session_id) or {})
+        for queue, count in self._fresh.get(session_id, {}).items():
+            counts[queue] = counts.get(queue, 0) + count
+        return counts
+
+    def selection(
+        self, session_id: str, caps: NodeCapabilities, queues: Sequence[str] | None
+    ) -> QueueSelection:
+        open_queues = self._policy.open_queues
+        selection = open_queues(caps, self._counts(session_id), queues)
+        if session_id in self._exact:
+            return selection
+        unknown = self._base.get(session_id) is None
+        if unknown or selection != open_queues(caps, self._fresh.get(session_id, {}), queues):
+            self._base[session_id] = self._tx.running_by_queues([session_id]).get(session_id, {})
+            self._exact.add(session_id)
+            selection = open_queues(caps, self._counts(session_id), queues)
+        return selection
+
+    def add(self, session_id: str, queue: str) -> None:
+        fresh = self._fresh.setdefault(session_id, {})
+        fresh[queue] = fresh.get(queue, 0) + 1
+
+    def changed(self) -> dict[str, dict[str, int]]:
+        """New bounds for the sessions that claimed or were counted in this batch."""
+        return {sid: self._counts(sid) for sid in self._exact | set(self._fresh)}
 
 
 class _Candidates:

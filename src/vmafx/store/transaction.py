@@ -60,9 +60,18 @@ class Transaction(Protocol):
 
     def session(self, session_id: str) -> NodeSession | None: ...
 
-    def sessions(self, session_ids: Sequence[str]) -> dict[str, NodeSession]:
-        """The known sessions among `session_ids`, by id."""
+    def claim_sessions(
+        self, session_ids: Sequence[str]
+    ) -> dict[str, tuple[NodeSession, dict[str, int] | None]]:
+        """The known sessions among `session_ids` with their stored running bounds, locked for
+        the claim (PostgreSQL: `FOR UPDATE`, in id order, so batches cannot deadlock).
+
+        A session's running bound is an upper bound of the jobs it runs per queue, kept by
+        the claims themselves (None: not known yet); see `operations.claim_batch`.
+        """
         ...
+
+    def save_running_bounds(self, bounds: Mapping[str, Mapping[str, int]]) -> None: ...
 
     def save_session(self, session: NodeSession) -> None: ...
 

@@ -59,7 +59,7 @@ async def test_requests_arriving_during_a_batch_go_into_the_next_one(farm):
     nodes = [await farm.register(f"n{i}") for i in range(5)]
     spy = SpyStore(farm.store)
     spy.gate = asyncio.Event()
-    batcher = ClaimBatcher(spy, farm.clock, max_batch=3)
+    batcher = ClaimBatcher(spy, farm.clock, max_batch=3, in_flight=1)
     first = asyncio.create_task(batcher.claim(ClaimRequest(nodes[0].node_id)))
     await asyncio.sleep(0)  # the first batch (of one) is now in the store
     rest = [asyncio.create_task(batcher.claim(ClaimRequest(n.node_id))) for n in nodes[1:]]
@@ -68,6 +68,24 @@ async def test_requests_arriving_during_a_batch_go_into_the_next_one(farm):
     claims = [await first, *[await task for task in rest]]
     assert spy.batches == [1, 3, 1]
     assert len({job.id for job in claims if job}) == 5
+
+
+async def test_a_second_batch_runs_while_the_first_waits_on_the_store(farm):
+    for _ in range(4):
+        await farm.submit()
+    nodes = [await farm.register(f"n{i}") for i in range(4)]
+    spy = SpyStore(farm.store)
+    spy.gate = asyncio.Event()
+    batcher = ClaimBatcher(spy, farm.clock, in_flight=2)
+    first = asyncio.create_task(batcher.claim(ClaimRequest(nodes[0].node_id)))
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(batcher.claim(ClaimRequest(n.node_id))) for n in nodes[1:]]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert spy.batches == [1, 3]  # both in the store at once, neither finished
+    spy.gate.set()
+    claims = [await first, *[await task for task in rest]]
+    assert len({job.id for job in claims if job}) == 4
 
 
 async def test_a_failed_transaction_reaches_every_caller_and_the_next_batch_runs(farm):

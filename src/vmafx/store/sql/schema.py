@@ -125,6 +125,8 @@ node_sessions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("last_seen_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
+    #: Upper bound of the session's running jobs per queue, kept by claims (migration 0002).
+    sa.Column("running_bound", JSON),
     sa.Index("ix_node_sessions_tenant", "tenant", "expires_at"),
 )
 

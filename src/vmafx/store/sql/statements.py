@@ -65,7 +65,17 @@ UPDATE_ATTEMPT = sa.update(attempts).where(
 INSERT_EVENT = sa.insert(job_events)
 
 SESSION = sa.select(node_sessions).where(node_sessions.c.id == P("session_id"))
-SESSIONS = sa.select(node_sessions).where(node_sessions.c.id.in_(P("session_ids", expanding=True)))
+SESSIONS = (
+    sa.select(node_sessions)
+    .where(node_sessions.c.id.in_(P("session_ids", expanding=True)))
+    .order_by(node_sessions.c.id)
+)
+SESSIONS_LOCKED = SESSIONS.with_for_update()
+SAVE_RUNNING_BOUND = (
+    sa.update(node_sessions)
+    .where(node_sessions.c.id == P("_id"))
+    .values(running_bound=P("running_bound"))
+)
 #: Executed with `{"_id": session id, **column values}`.
 UPDATE_SESSION = sa.update(node_sessions).where(node_sessions.c.id == P("_id"))
 INSERT_SESSION = sa.insert(node_sessions)

@@ -180,12 +180,19 @@ class SqlTransaction:
         row = self._conn.execute(st.SESSION, {"session_id": session_id}).mappings().first()
         return rows.session_from_row(row) if row else None
 
-    def sessions(self, session_ids: Sequence[str]) -> dict[str, NodeSession]:
+    def claim_sessions(
+        self, session_ids: Sequence[str]
+    ) -> dict[str, tuple[NodeSession, dict[str, int] | None]]:
         if not session_ids:
             return {}
-        result = self._conn.execute(st.SESSIONS, {"session_ids": list(session_ids)}).mappings()
-        found = (rows.session_from_row(row) for row in result)
-        return {session.id: session for session in found}
+        stmt = st.SESSIONS_LOCKED if self._locks else st.SESSIONS
+        result = self._conn.execute(stmt, {"session_ids": sorted(session_ids)}).mappings()
+        return {row["id"]: (rows.session_from_row(row), row["running_bound"]) for row in result}
+
+    def save_running_bounds(self, bounds: Mapping[str, Mapping[str, int]]) -> None:
+        values = [{"_id": sid, "running_bound": dict(bound)} for sid, bound in bounds.items()]
+        if values:
+            self._conn.execute(st.SAVE_RUNNING_BOUND, values)
 
     def save_session(self, session: NodeSession) -> None:
         values = rows.session_values(session)
