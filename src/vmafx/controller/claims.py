@@ -33,7 +33,10 @@ class ClaimBatcher:
         self._max_batch = max_batch
         self._in_flight = in_flight
         self._waiting: list[tuple[ClaimRequest, asyncio.Future[Job | None]]] = []
-        self._runners: set[asyncio.Task[None]] = set()
+        #: Runners serving batches; counted in `_run` itself, so that the count drops in the
+        #: same step as a runner sees the queue empty (a done-callback would come too late).
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         #: Claims whose caller went away while its batch ran; given back by `_give_back`.
         self.orphaned = 0
 
@@ -41,17 +44,21 @@ class ClaimBatcher:
         """The job the store gave this request, or None; raises what the store raised."""
         future: asyncio.Future[Job | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((request, future))
-        if len(self._runners) < self._in_flight:
+        if self._running < self._in_flight:
+            self._running += 1
             runner = asyncio.create_task(self._run(), name="vmafx-claims")
-            self._runners.add(runner)
-            runner.add_done_callback(self._runners.discard)
+            self._tasks.add(runner)
+            runner.add_done_callback(self._tasks.discard)
         return await future
 
     async def _run(self) -> None:
-        while self._waiting:
-            batch = self._waiting[: self._max_batch]
-            del self._waiting[: self._max_batch]
-            await self._serve(batch)
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                await self._serve(batch)
+        finally:
+            self._running -= 1
 
     async def _serve(self, batch: list[tuple[ClaimRequest, asyncio.Future[Job | None]]]) -> None:
         try:

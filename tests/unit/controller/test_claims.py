@@ -88,6 +88,16 @@ async def test_a_second_batch_runs_while_the_first_waits_on_the_store(farm):
     assert len({job.id for job in claims if job}) == 4
 
 
+async def test_a_request_right_after_a_batch_ends_starts_a_new_one(farm):
+    for _ in range(3):
+        await farm.submit()
+    node = await farm.register()
+    batcher = ClaimBatcher(SpyStore(farm.store), farm.clock, in_flight=1)
+    for _ in range(3):  # each call resumes as its batch ends, before the runner task is done
+        job = await asyncio.wait_for(batcher.claim(ClaimRequest(node.node_id)), 5)
+        assert job is not None
+
+
 async def test_a_failed_transaction_reaches_every_caller_and_the_next_batch_runs(farm):
     await farm.submit()
     nodes = [await farm.register(f"n{i}") for i in range(2)]
