@@ -1,6 +1,6 @@
 """Corpus scoring throughput and memory, against scoring the same clips one by one with bare ffmpeg.
 
-    python benchmarks/corpus.py [--clips 200] [--seconds 5] [--refs 10] [--workers 1,2]
+    python benchmarks/corpus.py [--clips 200] [--seconds 5] [--refs 10] [--workers 1,2,2p]
 
 Clips: ffmpeg's testsrc2 at 960x540, 24 fps, with temporal noise and a hue shift per reference
 (x264 veryfast CRF 14); each distorted clip is one reference re-encoded at CRF 22-42. They are
@@ -10,11 +10,16 @@ Measured, each from a cold start:
 - bare: `ffmpeg -filter_complex_threads 1 -threads 1 -i DIS -threads 1 -i REF -lavfi
   "[0:v][1:v]libvmaf=n_threads=0:..." -f null -`, one clip (single-threaded: decoders, filter
   graph and libvmaf, whose n_threads=0 computes in the calling thread while 1 adds a worker)
-  after another (the issue's baseline);
+  after another (the issue's baseline). ffmpeg >= 7 still runs demuxers, decoders, the filter
+  graph and the muxer in threads of their own, so this "single-threaded" command keeps ~1.5
+  cores busy; it is therefore also run confined to one core (`bare, one core`: the same command
+  under sched_setaffinity), which is the rate of truly single-threaded scoring;
 - vmafx: `python -m vmafx corpus score MANIFEST --out ... --workers W` (fresh output), wall time
   and CPU time of the whole process tree (this process becomes a child subreaper so the pool's
   workers and their ffmpegs are accounted for), and the summed RSS of the tree sampled every
   0.2 s (peak, and the main process at each quarter of the run to show it stays flat).
+  A worker count with a `p` (`2p`) adds `--pin-cores`: each worker and its ffmpeg on a core of
+  its own.
 Prints a Markdown table for docs/benchmarks.md.
 """
 
@@ -42,6 +47,7 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 WORK = Path(__file__).parent / ".work"
 CRFS = (22, 26, 30, 34, 38, 42)
 PR_SET_CHILD_SUBREAPER = 36
+BARE, BARE_ONE_CORE = "bare", "bare1"
 
 
 def ff(*args: str) -> None:
@@ -88,7 +94,9 @@ def reap_orphans() -> None:
             return
 
 
-def bare(clips: list[tuple[str, Path, Path]]) -> tuple[float, float]:
+def bare(clips: list[tuple[str, Path, Path]], *, one_core: bool) -> tuple[float, float]:
+    core = min(os.sched_getaffinity(0))
+    pin = (lambda: os.sched_setaffinity(0, {core})) if one_core else None
     cpu, start = children_cpu(), time.perf_counter()
     for _, dis, ref in clips:
         graph = "[0:v][1:v]libvmaf=n_threads=0:log_fmt=json:log_path=/dev/null"
@@ -96,7 +104,7 @@ def bare(clips: list[tuple[str, Path, Path]]) -> tuple[float, float]:
             [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error",
              "-filter_complex_threads", "1", "-threads", "1", "-i", str(dis),
              "-threads", "1", "-i", str(ref), "-lavfi", graph, "-f", "null", "-"],
-            check=True,
+            check=True, preexec_fn=pin,
         )  # fmt: skip
     return time.perf_counter() - start, children_cpu() - cpu
 
@@ -133,8 +141,11 @@ def _descends(pid: int, ancestor: int, parents: dict[int, int]) -> bool:
     return False
 
 
-def run_vmafx(manifest: Path, workers: int, out_dir: str, extra: list[str]) -> dict[str, object]:
-    out = Path(out_dir) / f"{manifest.stem}_w{workers}.parquet"
+def run_vmafx(manifest: Path, variant: str, out_dir: str, extra: list[str]) -> dict[str, object]:
+    workers = variant.rstrip("p")
+    if variant.endswith("p"):
+        extra = [*extra, "--pin-cores"]
+    out = Path(out_dir) / f"{manifest.stem}_w{variant}.parquet"
     samples: list[tuple[float, int, int]] = []
     stop = threading.Event()
 
@@ -149,7 +160,7 @@ def run_vmafx(manifest: Path, workers: int, out_dir: str, extra: list[str]) -> d
     sampler.start()
     done = subprocess.run(
         [sys.executable, "-m", "vmafx", "corpus", "score", str(manifest), "--out", str(out),
-         "--workers", str(workers), *extra],
+         "--workers", workers, *extra],
         check=False,
         capture_output=True,
         text=True,
@@ -177,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clips", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--refs", type=int, default=10)
-    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--workers", default="1,2,2p")
     parser.add_argument(
         "--rounds",
         type=int,
@@ -212,8 +223,8 @@ def main() -> None:
     started = time.perf_counter()
     clips = make_clips(args.clips, args.seconds, args.refs)
     generated = time.perf_counter() - started
-    variants: list[int] = [0, *map(int, args.workers.split(","))]  # 0 = bare ffmpeg
-    totals: dict[int, dict[str, object]] = {}
+    variants = [BARE, BARE_ONE_CORE, *args.workers.split(",")]
+    totals: dict[str, dict[str, object]] = {}
     loads = []
     with tempfile.TemporaryDirectory(prefix="vmafx-corpus-bench-") as tmp:
         for r in range(args.rounds):
@@ -225,16 +236,17 @@ def main() -> None:
             for variant in order:
                 loads.append(os.getloadavg()[0])
                 extra = args.vmafx_args.split()
-                result = (
-                    run_bare(chunk) if variant == 0 else run_vmafx(manifest, variant, tmp, extra)
-                )
+                if variant in (BARE, BARE_ONE_CORE):
+                    result = run_bare(chunk, one_core=variant == BARE_ONE_CORE)
+                else:
+                    result = run_vmafx(manifest, variant, tmp, extra)
                 merge(totals.setdefault(variant, {}), result)
     report(args, clips, loads, totals)
     print(f"\n(total {time.perf_counter() - started:.0f} s, clips generated in {generated:.0f} s)")
 
 
-def run_bare(clips: list[tuple[str, Path, Path]]) -> dict[str, object]:
-    wall, cpu = bare(clips)
+def run_bare(clips: list[tuple[str, Path, Path]], *, one_core: bool) -> dict[str, object]:
+    wall, cpu = bare(clips, one_core=one_core)
     return {"wall": wall, "cpu": cpu, "peak_total_rss": 0, "main_rss_quarters": []}
 
 
@@ -277,21 +289,33 @@ def report(args, clips, loads, totals) -> None:
         f"{args.vmafx_args or '(none)'}; load average "
         f"at the start of each run: {', '.join(f'{x:.1f}' for x in loads)}\n"
     )
-    print("| run | wall s | clips/s | × bare rate | CPU s | CPU vs bare | peak RSS (tree) |")
-    print("|---|---|---|---|---|---|---|")
-    bare_wall, bare_cpu = float(totals[0]["wall"]), float(totals[0]["cpu"])
+    print(
+        "| run | wall s | clips/s | × bare rate | × one-core rate | CPU s | CPU vs bare "
+        "| peak RSS (tree) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    bare_wall, bare_cpu = float(totals[BARE]["wall"]), float(totals[BARE]["cpu"])
+    one_core_wall = float(totals[BARE_ONE_CORE]["wall"])
     for variant, run in totals.items():
         wall, cpu = float(run["wall"]), float(run["cpu"])
-        name = "bare ffmpeg, one by one" if variant == 0 else f"vmafx corpus, {variant} worker(s)"
-        rss = f"{int(run['peak_total_rss']) / 2**20:.0f} MiB" if variant else "–"
+        rss = f"{int(run['peak_total_rss']) / 2**20:.0f} MiB" if run["peak_total_rss"] else "–"
         print(
-            f"| {name} | {wall:.1f} | {n / wall:.3f} | {bare_wall / wall:.2f} | {cpu:.1f} | "
-            f"{cpu / bare_cpu:.3f} | {rss} |"
+            f"| {_name(variant)} | {wall:.1f} | {n / wall:.3f} | {bare_wall / wall:.2f} | "
+            f"{one_core_wall / wall:.2f} | {cpu:.1f} | {cpu / bare_cpu:.3f} | {rss} |"
         )
     print("\nmain process RSS at 25/50/75/100% of each run (MiB):")
     for variant, run in totals.items():
-        for quarters in run["main_rss_quarters"] if variant else []:
-            print(f"- {variant} worker(s): {', '.join(f'{q / 2**20:.0f}' for q in quarters)}")
+        for quarters in filter(None, run["main_rss_quarters"]):
+            print(f"- {_name(variant)}: {', '.join(f'{q / 2**20:.0f}' for q in quarters)}")
+
+
+def _name(variant: str) -> str:
+    if variant == BARE:
+        return "bare ffmpeg, one by one"
+    if variant == BARE_ONE_CORE:
+        return "bare ffmpeg, one by one, one core"
+    pinned = ", pinned" if variant.endswith("p") else ""
+    return f"vmafx corpus, {variant.rstrip('p')} worker(s){pinned}"
 
 
 if __name__ == "__main__":

@@ -86,6 +86,12 @@ def score(
     manifest: Path = MANIFEST,
     out: Path = typer.Option(..., "--out", "-o", help="The feature table to write (Parquet)."),
     workers: int = typer.Option(0, min=0, help="Clips scored at once; 0 = every core."),
+    pin_cores: bool = typer.Option(
+        False,
+        "--pin-cores",
+        help="Keep each worker and its ffmpeg on a core of its own (a worker per core at most). "
+        "Faster on a machine doing nothing else; slower when other work shares the cores.",
+    ),
     controller: str | None = CONTROLLER,
     token: str | None = remote.TOKEN,
     token_file: Path | None = remote.TOKEN_FILE,
@@ -128,7 +134,7 @@ def score(
     loaded = _load(manifest, root, settings, paths)
     if farm is None:
         summary = _score_here(
-            loaded, out, settings, workers or default_threads(), fresh, retry_failed
+            loaded, out, settings, workers or default_threads(), fresh, retry_failed, pin_cores
         )
     else:
         inputs = RunInputs(loaded, out, settings, FARM_FFMPEG, fresh, retry_failed)
@@ -164,10 +170,12 @@ def _score_here(
     workers: int,
     fresh: bool,
     retry_failed: bool,
+    pin_cores: bool,
 ) -> RunSummary:
     ffmpeg = ffmpeg_info(ffmpeg_settings().path)
     inputs = RunInputs(manifest, out, settings, ffmpeg.version, fresh, retry_failed)
-    return _score(inputs, LocalExecutor(ffmpeg, settings, workers), lambda: "")
+    executor = LocalExecutor(ffmpeg, settings, workers, pin_cores=pin_cores)
+    return _score(inputs, executor, lambda: "")
 
 
 def _farm(

@@ -16,12 +16,15 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import multiprocessing
+import os
 import signal
 from collections.abc import Iterable, Iterator
+from multiprocessing.queues import SimpleQueue
 from multiprocessing.synchronize import Event
 from typing import Any, Protocol
 
 from vmafx.corpus.clips import ClipFailed, ClipJob, ClipOutcome, ClipSettings, score_clip
+from vmafx.errors import UsageError
 from vmafx.media.ffmpeg import FfmpegInfo
 from vmafx.media.runner import CancelToken, SubprocessRunner
 from vmafx.media.scorer import LibvmafScorer
@@ -71,9 +74,13 @@ class _Worker:
 _WORKER: _Worker | None = None
 
 
-def _init_worker(ffmpeg: FfmpegInfo, settings: ClipSettings, event: Event) -> None:
+def _init_worker(
+    ffmpeg: FfmpegInfo, settings: ClipSettings, event: Event, cores: SimpleQueue[int] | None
+) -> None:
     global _WORKER  # noqa: PLW0603 - one scorer per worker process, set once
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    if cores is not None:  # this worker and its ffmpegs stay on one core of their own
+        os.sched_setaffinity(0, {cores.get()})
     _WORKER = _Worker(LibvmafScorer(ffmpeg, SubprocessRunner()), settings, _EventCancel(event))
 
 
@@ -83,6 +90,18 @@ def _score_in_worker(job: ClipJob) -> ClipOutcome:
 
 
 _Pending = dict[cf.Future[ClipOutcome], ClipJob]
+
+
+def pinnable_cores(workers: int) -> list[int]:
+    """The cores `workers` pinned workers get, one each; UsageError when there are too few."""
+    cores = sorted(os.sched_getaffinity(0))
+    if workers > len(cores):
+        raise UsageError(
+            f"--pin-cores needs a core per worker: {workers} workers, {len(cores)} cores "
+            "available to this process.",
+            hint=f"Use --workers {len(cores)} or fewer, or leave out --pin-cores.",
+        )
+    return cores[:workers]
 
 
 class LocalExecutor:
@@ -96,6 +115,7 @@ class LocalExecutor:
         *,
         in_flight: int | None = None,
         start_method: str = "forkserver",
+        pin_cores: bool = False,
     ) -> None:
         self._ffmpeg = ffmpeg
         self._settings = settings
@@ -106,21 +126,28 @@ class LocalExecutor:
             self._context.set_forkserver_preload(["vmafx.corpus.executor"])
         self._event = self._context.Event()
         self._pool: cf.ProcessPoolExecutor | None = None
+        self._cores = pinnable_cores(self._workers) if pin_cores else None
 
     def describe(self) -> dict[str, Any]:
         return {
             "executor": "local",
             "workers": self._workers,
             "libvmaf_threads_per_worker": self._settings.options.threads,
+            "pinned_cores": self._cores,
         }
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
+            cores: SimpleQueue[int] | None = None
+            if self._cores is not None:  # one core per worker (a new pool hands them out anew)
+                cores = self._context.SimpleQueue()
+                for core in self._cores:
+                    cores.put(core)
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self._workers,
                 mp_context=self._context,
                 initializer=_init_worker,
-                initargs=(self._ffmpeg, self._settings, self._event),
+                initargs=(self._ffmpeg, self._settings, self._event, cores),
             )
         return self._pool
 

@@ -24,6 +24,7 @@ from vmafx.corpus.executor import LocalExecutor
 from vmafx.corpus.manifest import load_manifest
 from vmafx.corpus.output import OutputPaths
 from vmafx.corpus.staging import ROWS, Staging
+from vmafx.errors import UsageError
 from vmafx.media.ffmpeg import ffmpeg_info, locate
 from vmafx.media.graph import ScoreOptions
 from vmafx.media.runner import SubprocessRunner
@@ -120,16 +121,47 @@ def test_every_clip_is_scored_as_libvmaf_scores_it_and_a_corrupt_one_is_isolated
         "executor": "local",
         "workers": 2,
         "libvmaf_threads_per_worker": 1,
+        "pinned_cores": None,
     }
     assert record["versions"]["libvmaf"] == rows["grid_crf40"]["libvmaf_version"]
 
 
-def run_in_process(manifest: Path, out: Path, workers: int = 2):
+def run_in_process(manifest: Path, out: Path, workers: int = 2, *, pin_cores: bool = False):
     settings = ClipSettings()
     ffmpeg = ffmpeg_info()
     inputs = RunInputs(load_manifest(manifest), out, settings, ffmpeg.version)
-    with contextlib.closing(LocalExecutor(ffmpeg, settings, workers)) as executor:
+    executor = LocalExecutor(ffmpeg, settings, workers, pin_cores=pin_cores)
+    with contextlib.closing(executor):
         return score_corpus(inputs, executor)
+
+
+def test_pinned_workers_each_run_on_a_core_of_their_own_and_score_the_same(media, tmp_path):
+    cores = sorted(os.sched_getaffinity(0))
+    workers = min(2, len(cores))
+    executor = LocalExecutor(ffmpeg_info(), ClipSettings(), workers, pin_cores=True)
+    with contextlib.closing(executor):
+        pool = executor._ensure_pool()
+        masks = [pool.submit(os.sched_getaffinity, 0) for _ in range(8)]
+        seen = {frozenset(mask.result()) for mask in masks}
+    assert all(len(mask) == 1 for mask in seen) and set().union(*seen) <= set(cores)
+    assert executor.describe()["pinned_cores"] == cores[:workers]
+    manifest = write_manifest(tmp_path, standard_rows(media))
+    pinned = run_in_process(manifest, tmp_path / "pinned.parquet", workers, pin_cores=True)
+    free = run_in_process(manifest, tmp_path / "free.parquet", workers)
+    assert pinned.scored == free.scored > 0
+    columns = ["id", "vmaf_mean", *NAMES_V1]
+    assert (
+        pq.read_table(tmp_path / "pinned.parquet")
+        .select(columns)
+        .equals(pq.read_table(tmp_path / "free.parquet").select(columns))
+    )
+
+
+def test_pinning_more_workers_than_cores_is_refused_with_the_fix():
+    too_many = len(os.sched_getaffinity(0)) + 1
+    with pytest.raises(UsageError, match="a core per worker") as raised:
+        LocalExecutor(ffmpeg_info(), ClipSettings(), too_many, pin_cores=True)
+    assert "--workers" in str(raised.value.hint)
 
 
 def test_a_crash_between_a_clip_finishing_and_its_row_being_staged_loses_nothing(
