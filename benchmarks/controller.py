@@ -3,8 +3,9 @@
     python benchmarks/controller.py [--claims 4000] [--submit 150000] [--samples 300]
                                     [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-(a) claims per second with 32 concurrent pullers (32 node sessions, PullWork without waiting),
-    on SQLite and on PostgreSQL (a throw-away database created next to --postgres);
+(a) claims per second with 32 concurrent pullers (32 node sessions registered, then the jobs
+    submitted, then PullWork without waiting until the queue is empty), on SQLite and on
+    PostgreSQL (a throw-away database created next to --postgres);
 (b) time to submit 150,000 score jobs with SubmitJobs in batches of 1,000 (SQLite, PostgreSQL);
 (c) p50/p99 submit→claim latency on an idle farm: 32 pullers long-poll (wait 10 s) while jobs
     are submitted one at a time (SubmitJob), each timed from the submit call to the claim.
@@ -82,8 +83,12 @@ async def nodes(client: GrpcControllerClient) -> list[NodeRegistration]:
 
 async def claims_per_second(target: str, work: Path, count: int) -> float:
     clients = [GrpcControllerClient(target, timeout_s=60) for _ in range(4)]
-    await submit(clients[0], work, count)
+    # The farm is up before the work arrives, as in steady state: jobs submitted to a farm
+    # with no nodes would first be marked "no live node", and the refresh that clears those
+    # reasons once nodes register would run during the measurement.
     sessions = await nodes(clients[0])
+    await submit(clients[0], work, count)
+    await asyncio.sleep(1.0)  # the sweeper's reaction to the registrations is over
 
     async def puller(index: int) -> int:
         client, session, got = clients[index % len(clients)], sessions[index], 0

@@ -11,6 +11,7 @@ The node checks again before it opens anything (it gets the roots with every cla
 from __future__ import annotations
 
 import os
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 from vmafx.core.jobs import JobKind
 from vmafx.errors import InputOutsideRootsError, UsageError
 
+#: How long the roots a claim tells the node are reused before they are resolved again.
+ROOTS_TOLD_TTL_S = 1.0
 DEFAULT_SCHEMES = frozenset({"file", "http", "https", "s3", "gs", "az"})
 _UNSAFE_TENANT = ("/", "\\", ":", ".")
 
@@ -50,6 +53,16 @@ class InputPolicy:
     ) -> None:
         self._roots = tuple(str(root) for root in roots)
         self.schemes = schemes
+        self._told: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+    def roots_to_tell(self, tenant: str) -> tuple[str, ...]:
+        """`roots_for`, resolved at most once a second per tenant: what a claim tells the node
+        (a hint for its own checks; the controller's checks resolve afresh each time)."""
+        now = time.monotonic()
+        told = self._told.get(tenant)
+        if told is None or now - told[0] > ROOTS_TOLD_TTL_S:
+            told = self._told[tenant] = (now, self.roots_for(tenant))
+        return told[1]
 
     def roots_for(self, tenant: str) -> tuple[str, ...]:
         """The roots for `tenant`, `{tenant}` expanded and symlinks resolved."""

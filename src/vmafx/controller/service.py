@@ -335,7 +335,7 @@ class ControllerService:
             if job is not None:
                 self.metrics.claimed(job)
                 self.publish([job])
-                roots = self.inputs.roots_for(job.tenant)
+                roots = self.inputs.roots_to_tell(job.tenant)
                 return Claim(job=job, lease_ttl_s=self.lease_ttl_s, scoring_roots=roots)
             if woken:
                 self.work.pass_on()  # the new work was not for this node: wake the next one

@@ -81,7 +81,7 @@ class MemoryTransaction:
     def update_job(self, job: Job) -> None:
         self._jobs[job.id] = job
 
-    def update_jobs(self, jobs: Sequence[Job]) -> None:
+    def save_claims(self, jobs: Sequence[Job]) -> None:
         for job in jobs:
             self._jobs[job.id] = job
 

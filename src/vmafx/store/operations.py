@@ -147,7 +147,7 @@ def claim_batch(
         claimed.append((lifecycle.claimed(job, attempt, expiry), attempt))
         outcomes.append(claimed[-1][0])
     if claimed:
-        tx.update_jobs([job for job, _ in claimed])
+        tx.save_claims([job for job, _ in claimed])
         tx.insert_attempts([attempt for _, attempt in claimed])
         tx.add_events(
             [

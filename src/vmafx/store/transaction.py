@@ -31,8 +31,9 @@ class Transaction(Protocol):
 
     def update_job(self, job: Job) -> None: ...
 
-    def update_jobs(self, jobs: Sequence[Job]) -> None:
-        """Write back many changed jobs at once (one round trip where the adapter can)."""
+    def save_claims(self, jobs: Sequence[Job]) -> None:
+        """Write back jobs just claimed (`lifecycle.claimed`), at once; an adapter may write
+        only what a claim changes: state, attempt, lease, start, progress, reason, update time."""
         ...
 
     def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:

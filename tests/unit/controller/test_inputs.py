@@ -110,3 +110,20 @@ def test_each_distorted_input_is_checked(root):
     spec = {"reference": str(root / "ref.mp4"), "distorted": [str(root / "ref.mp4"), "/etc/x"]}
     with pytest.raises(InputOutsideRootsError, match=r"distorted\[1\]"):
         InputPolicy([root]).check_spec(JobKind.SCORE, spec, "acme")
+
+
+def test_roots_told_with_a_claim_are_reused_briefly_then_resolved_again(tmp_path, monkeypatch):
+    real, link = tmp_path / "real", tmp_path / "media"
+    real.mkdir()
+    (tmp_path / "other").mkdir()
+    link.symlink_to(real)
+    policy = InputPolicy([link])
+    clock = [100.0]
+    monkeypatch.setattr("vmafx.controller.inputs.time.monotonic", lambda: clock[0])
+    assert policy.roots_to_tell("acme") == (str(real),)
+    link.unlink()
+    link.symlink_to(tmp_path / "other")
+    assert policy.roots_to_tell("acme") == (str(real),)  # within the second: reused
+    assert policy.roots_for("acme") == (str(tmp_path / "other"),)  # checks resolve afresh
+    clock[0] += 2
+    assert policy.roots_to_tell("acme") == (str(tmp_path / "other"),)

@@ -48,6 +48,24 @@ def job_values(job: Job) -> dict[str, Any]:
     }
 
 
+def claim_values(job: Job) -> dict[str, Any]:
+    """`statements.UPDATE_JOB` parameters for what `lifecycle.claimed` changes (not the spec)."""
+    lease = job.lease
+    assert lease is not None, f"job {job.id} is not claimed"
+    return {
+        "_id": job.id,
+        "state": job.state.value,
+        "attempt": job.attempt,
+        "lease_session": lease.session_id,
+        "lease_node": lease.node_name,
+        "lease_expires_at": lease.expires_at,
+        "progress": job.progress,
+        "pending_reason": job.pending_reason,
+        "updated_at": job.updated_at,
+        "started_at": job.started_at,
+    }
+
+
 def job_from_row(row: RowMapping) -> Job:
     lease = None
     if row["lease_session"] is not None:

@@ -24,7 +24,8 @@ JOB_BY_ID = sa.select(jobs).where(c.id == P("job_id"))
 JOB_BY_ID_LOCKED = JOB_BY_ID.with_for_update()
 JOB_BY_KEY = sa.select(jobs).where(c.tenant == P("tenant"), c.idempotency_key == P("key"))
 JOB_BY_KEY_LOCKED = JOB_BY_KEY.with_for_update()
-#: Executed with `{"_id": job id, **column values}` (the SET clause is the dict's columns).
+#: Executed with `{"_id": job id, **column values}` (the SET clause is the dict's columns):
+#: every column (`rows.job_values`), or what a claim changes (`rows.claim_values`).
 UPDATE_JOB = sa.update(jobs).where(c.id == P("_id"))
 INSERT_JOBS = sa.insert(jobs)
 #: Executed with `{"_id": job id, "reason": text or None}`; touches pending jobs only.

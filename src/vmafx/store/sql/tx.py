@@ -59,10 +59,8 @@ class SqlTransaction:
         values["_id"] = values.pop("id")
         self._conn.execute(st.UPDATE_JOB, values)
 
-    def update_jobs(self, changed: Sequence[Job]) -> None:
-        values = [rows.job_values(job) for job in changed]
-        for row in values:
-            row["_id"] = row.pop("id")
+    def save_claims(self, claimed: Sequence[Job]) -> None:
+        values = [rows.claim_values(job) for job in claimed]
         if values:
             self._conn.execute(st.UPDATE_JOB, values)
 
