@@ -53,38 +53,36 @@ async def test_concurrent_pulls_share_one_transaction_and_get_distinct_jobs(farm
     assert [job.lease.session_id for job in claims if job] == [n.node_id for n in nodes]
 
 
-async def test_requests_arriving_during_a_batch_go_into_the_next_one(farm):
-    for _ in range(5):
+async def _held_first_then_rest(farm, count: int, **options):
+    """`count` pulls: one that enters the store and is held there, then the rest."""
+    for _ in range(count):
         await farm.submit()
-    nodes = [await farm.register(f"n{i}") for i in range(5)]
+    nodes = [await farm.register(f"n{i}") for i in range(count)]
     spy = SpyStore(farm.store)
     spy.gate = asyncio.Event()
-    batcher = ClaimBatcher(spy, farm.clock, max_batch=3, in_flight=1)
+    batcher = ClaimBatcher(spy, farm.clock, **options)
     first = asyncio.create_task(batcher.claim(ClaimRequest(nodes[0].node_id)))
     await asyncio.sleep(0)  # the first batch (of one) is now in the store
     rest = [asyncio.create_task(batcher.claim(ClaimRequest(n.node_id))) for n in nodes[1:]]
-    await asyncio.sleep(0)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    return spy, [first, *rest]
+
+
+async def test_requests_arriving_during_a_batch_go_into_the_next_one(farm):
+    spy, pulls = await _held_first_then_rest(farm, 5, max_batch=3, in_flight=1)
+    assert spy.batches == [1]
     spy.gate.set()
-    claims = [await first, *[await task for task in rest]]
+    claims = [await pull for pull in pulls]
     assert spy.batches == [1, 3, 1]
     assert len({job.id for job in claims if job}) == 5
 
 
 async def test_a_second_batch_runs_while_the_first_waits_on_the_store(farm):
-    for _ in range(4):
-        await farm.submit()
-    nodes = [await farm.register(f"n{i}") for i in range(4)]
-    spy = SpyStore(farm.store)
-    spy.gate = asyncio.Event()
-    batcher = ClaimBatcher(spy, farm.clock, in_flight=2)
-    first = asyncio.create_task(batcher.claim(ClaimRequest(nodes[0].node_id)))
-    await asyncio.sleep(0)
-    rest = [asyncio.create_task(batcher.claim(ClaimRequest(n.node_id))) for n in nodes[1:]]
-    for _ in range(3):
-        await asyncio.sleep(0)
+    spy, pulls = await _held_first_then_rest(farm, 4, in_flight=2)
     assert spy.batches == [1, 3]  # both in the store at once, neither finished
     spy.gate.set()
-    claims = [await first, *[await task for task in rest]]
+    claims = [await pull for pull in pulls]
     assert len({job.id for job in claims if job}) == 4
 
 
