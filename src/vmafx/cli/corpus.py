@@ -90,7 +90,8 @@ def score(
         False,
         "--pin-cores",
         help="Keep each worker and its ffmpeg on a core of its own (a worker per core at most). "
-        "Faster on a machine doing nothing else; slower when other work shares the cores.",
+        "No faster on a 2-core VM (docs/benchmarks.md); meant for many-core hosts, and slower "
+        "when other work shares the cores.",
     ),
     controller: str | None = CONTROLLER,
     token: str | None = remote.TOKEN,

@@ -70,11 +70,14 @@ class ClaimBatcher:
                 if not future.done():
                     future.set_exception(error)
             return
+        orphans: list[Job] = []
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 _settle(future, outcome)
             elif isinstance(outcome, Job):
-                await self._give_back(outcome)
+                orphans.append(outcome)
+        for job in orphans:  # after every caller has its answer
+            await self._give_back(job)
 
     async def _give_back(self, job: Job) -> None:
         """The caller was cancelled (its node hung up) after the store gave it `job`: release

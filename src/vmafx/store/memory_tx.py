@@ -99,15 +99,6 @@ class MemoryTransaction:
     def running_by_queue(self, session_id: str) -> dict[str, int]:
         return dict(Counter(job.queue for job in self.running_jobs(session_id)))
 
-    def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-        wanted = set(session_ids)
-        counts: dict[str, dict[str, int]] = {}
-        for job in self._all_jobs():
-            if job.state is JobState.RUNNING and job.lease and job.lease.session_id in wanted:
-                held = counts.setdefault(job.lease.session_id, {})
-                held[job.queue] = held.get(job.queue, 0) + 1
-        return counts
-
     def running_jobs(self, session_id: str) -> list[Job]:
         held = [
             job
@@ -157,12 +148,9 @@ class MemoryTransaction:
         found = (self.attempt(job_id, number) for number in sorted(numbers))
         return [attempt for attempt in found if attempt is not None]
 
-    def insert_attempt(self, attempt: Attempt) -> None:
-        self._attempts[attempt.job_id, attempt.number] = attempt
-
     def insert_attempts(self, attempts: Sequence[Attempt]) -> None:
         for attempt in attempts:
-            self.insert_attempt(attempt)
+            self._attempts[attempt.job_id, attempt.number] = attempt
 
     def update_attempt(self, attempt: Attempt) -> None:
         self._attempts[attempt.job_id, attempt.number] = attempt

@@ -191,7 +191,7 @@ class _Held:
             return selection
         unknown = self._base.get(session_id) is None
         if unknown or selection != open_queues(caps, self._fresh.get(session_id, {}), queues):
-            self._base[session_id] = self._tx.running_by_queues([session_id]).get(session_id, {})
+            self._base[session_id] = self._tx.running_by_queue(session_id)
             self._exact.add(session_id)
             selection = open_queues(caps, self._counts(session_id), queues)
         return selection

@@ -45,8 +45,6 @@ class Transaction(Protocol):
 
     def attempts(self, job_id: str) -> list[Attempt]: ...
 
-    def insert_attempt(self, attempt: Attempt) -> None: ...
-
     def insert_attempts(self, attempts: Sequence[Attempt]) -> None: ...
 
     def update_attempt(self, attempt: Attempt) -> None: ...
@@ -82,10 +80,6 @@ class Transaction(Protocol):
 
     def running_by_queue(self, session_id: str) -> dict[str, int]:
         """How many jobs a session runs per queue (no locks taken)."""
-        ...
-
-    def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-        """`running_by_queue` for many sessions at once (sessions running nothing left out)."""
         ...
 
     def running_jobs(self, session_id: str) -> list[Job]:

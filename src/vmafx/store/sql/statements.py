@@ -44,11 +44,6 @@ RUNNING_BY_QUEUE = (
     .where(c.lease_session == P("session_id"), c.state == _RUNNING)
     .group_by(c.queue)
 )
-RUNNING_BY_SESSION = (
-    sa.select(c.lease_session, c.queue, sa.func.count())
-    .where(c.lease_session.in_(P("session_ids", expanding=True)), c.state == _RUNNING)
-    .group_by(c.lease_session, c.queue)
-)
 RUNNING_JOBS = (
     sa.select(jobs).where(c.lease_session == P("session_id"), c.state == _RUNNING).order_by(c.id)
 )

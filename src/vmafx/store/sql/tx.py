@@ -69,14 +69,6 @@ class SqlTransaction:
         if values:
             self._conn.execute(st.SET_PENDING_REASON, values)
 
-    def running_by_queues(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {}
-        if session_ids:
-            params = {"session_ids": list(session_ids)}
-            for session_id, queue, count in self._conn.execute(st.RUNNING_BY_SESSION, params):
-                counts.setdefault(session_id, {})[queue] = count
-        return counts
-
     def running_by_queue(self, session_id: str) -> dict[str, int]:
         return dict(self._conn.execute(st.RUNNING_BY_QUEUE, {"session_id": session_id}).all())
 
@@ -138,9 +130,6 @@ class SqlTransaction:
     def attempts(self, job_id: str) -> list[Attempt]:
         result = self._conn.execute(st.ATTEMPTS, {"job_id": job_id}).mappings()
         return [rows.attempt_from_row(row) for row in result]
-
-    def insert_attempt(self, attempt: Attempt) -> None:
-        self._conn.execute(st.INSERT_ATTEMPT, [rows.attempt_values(attempt)])
 
     def insert_attempts(self, new_attempts: Sequence[Attempt]) -> None:
         if new_attempts:
