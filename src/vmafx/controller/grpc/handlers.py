@@ -2,13 +2,16 @@
 
 Requests arrive as raw bytes and are parsed here, so a malformed message gets a precise
 INVALID_ARGUMENT (grpc's own deserializer failure would be a bare INTERNAL). Every call is
-authenticated from its `authorization` metadata before anything else. A `VmafxError` aborts the
+authenticated from its `authorization` metadata before anything else; a streaming call
+re-checks that token before each message and while idle (streamauth), and ends with
+UNAUTHENTICATED once it is revoked or expired. A `VmafxError` aborts the
 call with the code from `vmafx.api.status` and its class name in the `vmafx-error` trailer;
 anything else is logged and answered INTERNAL.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NoReturn
@@ -19,6 +22,7 @@ from google.protobuf.message import DecodeError, Message
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.api.status import ERROR_METADATA, code_for
 from vmafx.controller.auth import Authenticator, Principal
+from vmafx.controller.streamauth import STREAM_RECHECK_S, while_authorized
 from vmafx.errors import StaleAttemptError, UsageError, VmafxError
 
 log = logging.getLogger(__name__)
@@ -77,12 +81,20 @@ def unary_handler(
 
 
 def stream_handler(
-    call: Streaming, request_cls: type[Message], response_cls: type[Message], auth: Authenticator
+    call: Streaming,
+    request_cls: type[Message],
+    response_cls: type[Message],
+    auth: Authenticator,
+    *,
+    recheck_s: float = STREAM_RECHECK_S,
 ) -> grpc.RpcMethodHandler:
     async def handle(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+        authorization = _authorization(context)
         try:
-            caller = await auth.authenticate(_authorization(context))
-            async for item in call(_parse(request_cls, raw), caller):
+            caller = await auth.authenticate(authorization)
+            items = call(_parse(request_cls, raw), caller)
+            verify = functools.partial(auth.authenticate, authorization)
+            async for item in while_authorized(items, verify, recheck_s=recheck_s):
                 yield item
         except Exception as error:
             if isinstance(error, grpc.aio.AbortError):
@@ -94,13 +106,20 @@ def stream_handler(
     )
 
 
-def generic_handler(servicer: object, auth: Authenticator) -> grpc.GenericRpcHandler:
-    """One handler per RPC of the service, each bound to the servicer's method of that name."""
+def generic_handler(
+    servicer: object, auth: Authenticator, *, stream_recheck_s: float = STREAM_RECHECK_S
+) -> grpc.GenericRpcHandler:
+    """One handler per RPC of the service, each bound to the servicer's method of that name;
+    streaming ones re-check their token every `stream_recheck_s` while idle."""
     handlers: dict[str, grpc.RpcMethodHandler] = {}
     for method in SERVICE.methods:
         request_cls = getattr(pb, method.input_type.name)
         response_cls = getattr(pb, method.output_type.name)
         call = getattr(servicer, method.name)
-        make = stream_handler if method.server_streaming else unary_handler
-        handlers[method.name] = make(call, request_cls, response_cls, auth)
+        if method.server_streaming:
+            handlers[method.name] = stream_handler(
+                call, request_cls, response_cls, auth, recheck_s=stream_recheck_s
+            )
+        else:
+            handlers[method.name] = unary_handler(call, request_cls, response_cls, auth)
     return grpc.method_handlers_generic_handler(SERVICE.full_name, handlers)

@@ -21,6 +21,7 @@ from vmafx.controller.auth import Authenticator, Principal
 from vmafx.controller.http.bodylimit import MIB
 from vmafx.controller.metrics import MetricsExporter
 from vmafx.controller.service import ControllerService
+from vmafx.controller.streamauth import STREAM_RECHECK_S, Verify
 
 T = TypeVar("T")
 
@@ -32,10 +33,12 @@ BEARER = HTTPBearer(
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HttpLimits:
-    """Request body cap (413 above it) and the SSE keep-alive period."""
+    """Request body cap (413 above it), the SSE keep-alive period, and how often an idle SSE
+    stream re-checks its token (it is re-checked before every event too)."""
 
     max_body_bytes: int = MIB
     keepalive_s: float = 15.0
+    stream_recheck_s: float = STREAM_RECHECK_S
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -66,6 +69,19 @@ async def caller(
 
 
 Caller = Annotated[Principal, Depends(caller)]
+
+
+def token_check(request: Request, ctx: Ctx) -> Verify:
+    """The caller's check again, for a stream to repeat while it stays open (streamauth)."""
+    authorization = request.headers.get("authorization")
+
+    async def verify() -> Principal:
+        return await ctx.auth.authenticate(authorization)
+
+    return verify
+
+
+TokenCheck = Annotated[Verify, Depends(token_check)]
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,9 @@ Reconnecting with `Last-Event-ID: SEQ` (or `?after=SEQ`) resumes after that even
 `/v1/events` sends `event: job` with the job (as in GET /v1/jobs) for every matching job now,
 oldest first, then for every change, until the client leaves. It takes the filters of GET
 /v1/jobs. Both send `: keepalive` comments while idle and `event: error` (the API's error body)
-if the stream breaks, e.g. when it fell too far behind; reconnect then.
+if the stream breaks, e.g. when it fell too far behind; reconnect then. Both re-check the token
+before every event and every few seconds while idle: once it is revoked or expired, the stream
+ends with `event: error` (type StreamAuthError) and sends nothing more.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from fastapi.responses import StreamingResponse
 
 from vmafx.controller.auth import Action, Principal, require
 from vmafx.controller.http import encode
-from vmafx.controller.http.context import Caller, Ctx, closing
+from vmafx.controller.http.context import Caller, Ctx, HttpContext, TokenCheck, closing
 from vmafx.controller.http.routes.jobs import Filter
 from vmafx.controller.http.sse import MEDIA_TYPE, frame, json_frame, sse_response
 from vmafx.controller.service import ControllerService
+from vmafx.controller.streamauth import Verify, while_authorized
 from vmafx.core.messages import JobDetails, JobFilter
 from vmafx.errors import UsageError
 
@@ -62,18 +65,23 @@ async def _job_messages(
         yield json_frame("end", {"job_id": job.id, "state": job.state.value})
 
 
+def _stream(ctx: HttpContext, messages: AsyncGenerator[bytes], verify: Verify) -> StreamingResponse:
+    checked = while_authorized(messages, verify, recheck_s=ctx.limits.stream_recheck_s)
+    return sse_response(checked, keepalive_s=ctx.limits.keepalive_s)
+
+
 async def job_events(
     job_id: str,
     ctx: Ctx,
     who: Caller,
+    verify: TokenCheck,
     after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> StreamingResponse:
     """One job's events: a snapshot, then its event log, live until the job ends."""
     start = resume_point(after, last_event_id)
     details = await ctx.service.get_job(who, job_id)  # 404 before the stream starts
-    messages = _job_messages(ctx.service, who, details, start)
-    return sse_response(messages, keepalive_s=ctx.limits.keepalive_s)
+    return _stream(ctx, _job_messages(ctx.service, who, details, start), verify)
 
 
 async def _tenant_messages(
@@ -84,11 +92,12 @@ async def _tenant_messages(
             yield frame("job", encode.job_out(job).model_dump_json())
 
 
-async def tenant_events(ctx: Ctx, who: Caller, where: Filter) -> StreamingResponse:
+async def tenant_events(
+    ctx: Ctx, who: Caller, verify: TokenCheck, where: Filter
+) -> StreamingResponse:
     """Every matching job of the tenant now, then each change, until the client leaves."""
     require(who, Action.READ)  # refused with 403 here, not inside a stream already sent as 200
-    messages = _tenant_messages(ctx.service, who, where)
-    return sse_response(messages, keepalive_s=ctx.limits.keepalive_s)
+    return _stream(ctx, _tenant_messages(ctx.service, who, where), verify)
 
 
 def events_router() -> APIRouter:
