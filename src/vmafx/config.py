@@ -149,6 +149,17 @@ class ControllerSettings:
     max_message_bytes: int = 4 * 1024 * 1024
     grace_s: float = 10.0
     model_dir: Path | None = None
+    #: TLS for both listeners (both or neither): PEM certificate (chain) and its key.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: OIDC bearer tokens beside the static ones (issuer, audience and JWKS URL, or none).
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_role_claim: str = "vmafx_role"
+    oidc_tenant_claim: str = "vmafx_tenant"
+    #: `CLAIM_VALUE=ROLE,…` (e.g. IdP groups to roles); None: claim values are role names.
+    oidc_role_map: str | None = None
 
 
 #: Settings of `ControllerSettings` read from environment variables outside its section.

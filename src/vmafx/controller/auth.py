@@ -1,8 +1,10 @@
 """Who is calling and what they may do: API tokens, roles, tenants, and the loopback rule.
 
-Every call carries `authorization: Bearer <secret>` (gRPC metadata or HTTP header). The secret
-is looked up by its SHA-256 (the only form the store keeps) and gives a `Principal`: one tenant
-and one role. What each role may do is the `ALLOWED` table, checked by the service on every
+Every call carries `authorization: Bearer <secret>` (gRPC metadata or HTTP header). A static
+secret is looked up by its SHA-256 (the only form the store keeps); with OIDC configured, a JWT
+is verified against the issuer's JWKS instead (`vmafx.controller.oidc`: signature, issuer,
+audience, expiry, and claims mapped to tenant and roles). Either gives a `Principal`: one tenant
+and its roles. What each role may do is the `ALLOWED` table, checked by the service on every
 verb with `require`:
 
     action   roles                  verbs
@@ -14,6 +16,10 @@ verb with `require`:
 Admin is never admitted to node verbs (a node token is its own role, as in the original).
 Auth may be disabled only when every listener is on loopback; the caller is then tenant `dev`
 with the admin and node roles.
+
+`Authenticator.authenticate(authorization)` is the one check, for a new call and again for a
+long-lived stream re-checking its token: it raises AuthError once a static token is revoked or
+expired (within `TOKEN_CACHE_S`) or an OIDC token's `exp` has passed (within the leeway).
 """
 
 from __future__ import annotations
@@ -24,8 +30,10 @@ import secrets
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 
+from vmafx.controller.oidc import OidcVerifier, looks_like_jwt
 from vmafx.core.clock import Clock
 from vmafx.core.tokens import ApiToken, Role, token_digest
 from vmafx.errors import AuthError, ConfigError, ForbiddenError, UsageError
@@ -55,12 +63,14 @@ ALLOWED: Mapping[Action, frozenset[Role]] = {
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Principal:
-    """The caller: its tenant, its roles, and the token's name (for logs)."""
+    """The caller: its tenant, its roles, and the token's name (for logs); `expires_at` is when
+    an OIDC token runs out (None for static tokens, checked in the store)."""
 
     tenant: str
     roles: frozenset[Role]
     name: str = ""
     token_id: str | None = None
+    expires_at: datetime | None = None
 
     @classmethod
     def of(cls, tenant: str, *roles: Role, name: str = "") -> Principal:
@@ -100,18 +110,31 @@ def bearer_secret(authorization: str | None) -> str:
 
 
 class Authenticator:
-    """Turns a bearer token into a Principal, with a short cache in front of the store."""
+    """Turns a bearer token into a Principal: static tokens through a short cache in front of
+    the store, JWTs through `oidc` when configured."""
 
-    def __init__(self, store: JobStore, clock: Clock, *, disabled: bool = False) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        clock: Clock,
+        *,
+        disabled: bool = False,
+        oidc: OidcVerifier | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.disabled = disabled
+        self.oidc = oidc
         self._cache: dict[str, tuple[float, ApiToken | None]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
+        """The caller of a call (or of a stream, again), or AuthError / UnavailableError."""
         if self.disabled:
             return DEV_PRINCIPAL
-        digest = token_digest(bearer_secret(authorization))
+        secret = bearer_secret(authorization)
+        if looks_like_jwt(secret):
+            return await self._verify_jwt(secret)
+        digest = token_digest(secret)
         token = await self._lookup(digest)
         if token is None or not token.is_valid(self._clock.now()):
             raise AuthError(
@@ -120,6 +143,22 @@ class Authenticator:
             )
         return Principal(
             tenant=token.tenant, roles=frozenset({token.role}), name=token.name, token_id=token.id
+        )
+
+    async def _verify_jwt(self, secret: str) -> Principal:
+        if self.oidc is None:
+            raise AuthError(
+                "the token is a JWT, but this controller accepts no OIDC tokens.",
+                hint="Use a vmafx token (`vmafx tokens create`), or start the controller with "
+                "--oidc-issuer, --oidc-audience and --oidc-jwks-url.",
+            )
+        identity = await self.oidc.verify(secret)
+        return Principal(
+            tenant=check_oidc_tenant(identity.tenant),
+            roles=identity.roles,
+            name=identity.subject,
+            token_id=identity.token_id,
+            expires_at=identity.expires_at,
         )
 
     async def _lookup(self, digest: str) -> ApiToken | None:
@@ -142,6 +181,18 @@ def check_tenant(tenant: str) -> str:
             hint="Use 1-64 letters, digits, '-' or '_'.",
         )
     return tenant
+
+
+def check_oidc_tenant(tenant: str) -> str:
+    """A tenant from a token's claim, or AuthError (the token, not the request, is wrong)."""
+    try:
+        return check_tenant(tenant)
+    except UsageError as error:
+        raise AuthError(
+            f"the token's tenant claim is not a valid tenant name: {error.message}",
+            hint="Tenants are 1-64 letters, digits, '-' or '_'; fix the claim at the identity "
+            "provider.",
+        ) from None
 
 
 def new_secret() -> str:
