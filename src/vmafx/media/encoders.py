@@ -9,7 +9,7 @@ software unless hardware is required.
 Hardware paths (NVENC, QSV over VA-API, AMF, VA-API) are built and unit-tested as argv only:
 they are never run on real hardware here. Options come from the validated fields through
 `vmafx.media.encoder_options`, never from raw argv; inputs and outputs go through
-`vmafx.media.urls` (a `file:` URL and a protocol whitelist).
+`vmafx.media.urls` (a `file:` URL, protocol and format whitelists).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from vmafx.media.encoder_options import (
     preset_args,
     rate_args,
 )
-from vmafx.media.urls import output_url, source_url
+from vmafx.media.urls import output_url, source_url, whitelist_args
 
 HW_POLICIES = ("prefer", "require", "never")
 AUDIO_MODES = ("copy", "none", "aac")
@@ -298,7 +298,7 @@ def encode_argv(
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-y"]
     argv += ["-progress", "pipe:1", "-stats_period", "0.5"]
     argv += hw_init_args(info, devices)
-    argv += ["-protocol_whitelist", whitelist]
+    argv += whitelist_args(whitelist)
     if spec.trim_start_s > 0:
         argv += ["-ss", _seconds(spec.trim_start_s)]
     if spec.trim_duration_s is not None:

@@ -2,7 +2,9 @@
 
 Layout of the command (reference first, as in libvmaf's own CLI):
 
-    ffmpeg -i REF -i DIS1 ... -filter_complex GRAPH -map [o0] -map [o1] ... -f null -
+    ffmpeg -i file:REF -i file:DIS1 ... -filter_complex GRAPH -map [o0] -map [o1] ... -f null -
+
+(each `-i` preceded by the input policy's protocol and format whitelists, `vmafx.media.urls`)
 
     [0:v]setpts=PTS-STARTPTS,split=N[r0][r1]...;            reference decoded once, split
     [1:v]setpts=PTS-STARTPTS[,fps=..][,scale=W:H:flags=bicubic][,format=..][d0];
@@ -18,8 +20,10 @@ from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from vmafx.core.input_policy import is_model_path
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.errors import UsageError
+from vmafx.media.urls import local_input_args, local_url, whitelist_args
 
 #: libvmaf's built-in model versions in the imageio-ffmpeg build (others are tried and reported).
 BUILTIN_MODELS: tuple[str, ...] = (
@@ -86,7 +90,7 @@ def model_refs(models: Sequence[str]) -> list[ModelRef]:
                 f"The model {spec!r} contains '|', which libvmaf's model list cannot carry.",
                 hint="Rename or link the model file to a path without '|'.",
             )
-        is_path = spec.endswith(".json") or "/" in spec or spec.startswith(".")
+        is_path = is_model_path(spec)
         name = Path(spec).stem if is_path else spec
         refs.append(ModelRef(spec=spec, name=name, is_path=is_path))
     if len(refs) == 1:
@@ -110,12 +114,13 @@ class Input:
     raw: RawFormat | None = None
 
     def argv(self) -> list[str]:
+        """The input's options and `-i file:PATH`, under the input policy's whitelists."""
         if self.raw is None:
-            return ["-i", self.path]
+            return local_input_args(self.path)
         raw = self.raw
         return [
-            "-f", "rawvideo", "-pix_fmt", raw.pix_fmt, "-s", raw.size,
-            "-framerate", _fraction(raw.fps), "-i", self.path,
+            *whitelist_args(), "-f", "rawvideo", "-pix_fmt", raw.pix_fmt, "-s", raw.size,
+            "-framerate", _fraction(raw.fps), "-i", local_url(self.path),
         ]  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """Decode-only jobs as ffmpeg argv: a thumbnail at a timestamp, a filmstrip of N frames.
 
 Pure builders (no process, no file): the node runs them through the `FfmpegRunner` port.
-Sources go through `vmafx.media.urls` (a `file:` URL and a protocol whitelist); the image
+Sources go through `vmafx.media.urls` (a `file:` URL, protocol and format whitelists); the image
 format follows the output's extension (`.jpg`/`.jpeg` or `.png`).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from vmafx.errors import UsageError
-from vmafx.media.urls import output_url, source_url
+from vmafx.media.urls import output_url, source_url, whitelist_args
 
 _IMAGE_ARGS = {
     ".jpg": ["-c:v", "mjpeg", "-q:v", "3", "-strict", "unofficial"],
@@ -36,7 +36,7 @@ def image_args(output: str) -> list[str]:
 def _head(ffmpeg: str, source: str) -> tuple[list[str], str]:
     url, whitelist = source_url(source)
     head = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"]
-    return [*head, "-protocol_whitelist", whitelist], url
+    return [*head, *whitelist_args(whitelist)], url
 
 
 def _tail(output: str) -> list[str]:

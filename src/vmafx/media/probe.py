@@ -1,8 +1,10 @@
 """Probing inputs: geometry, pixel format, frame rate (and whether it varies), frame count.
 
-Containers are read with PyAV (imageio-ffmpeg ships no ffprobe); raw YUV is measured from its
-size on disk. Demuxing counts packets when the container does not store a frame count, which
-reads the file but decodes nothing.
+Containers are read with PyAV (imageio-ffmpeg ships no ffprobe) under the input policy
+(`vmafx.core.input_policy`: regular files only, checked before anything is opened; `file:` only;
+single-file containers only); raw YUV is measured from its size on disk. Demuxing counts
+packets when the container does not store a frame count, which reads the file but decodes
+nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from pathlib import Path
 
 import av
 
+from vmafx.core.input_policy import (
+    READABLE,
+    check_path_text,
+    check_regular_file,
+    check_single_file_name,
+    multi_file_error,
+    multi_file_kind,
+)
 from vmafx.core.media import RawFormat, VideoInfo, bit_depth_of
 from vmafx.errors import InputNotFoundError, NotVideoError, RawVideoError
+from vmafx.media.urls import local_url, probe_options
 
 #: Extensions read as headerless YUV (they need width, height, pixel format and frame rate).
 RAW_EXTENSIONS = (".yuv", ".raw")
@@ -28,23 +39,26 @@ def is_raw(path: str) -> bool:
 
 
 def _check_exists(path: str) -> None:
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFoundError(
-            f"The input {path} does not exist.",
-            path=path,
-            hint="Check the path (it is taken relative to the current folder).",
-        )
-    if p.is_dir():
-        raise InputNotFoundError(
-            f"The input {path} is a folder, not a video file.", path=path, hint="Name a file."
-        )
-    if not os.access(p, os.R_OK):
+    """The input policy before anything opens `path`: a sane name, a single-file format by its
+    extension, a regular file (stat only, so a FIFO cannot block), readable."""
+    check_path_text(path, "input")
+    check_single_file_name(path, "input")
+    check_regular_file(path, "input")
+    if not os.access(path, os.R_OK):
         raise InputNotFoundError(
             f"The input {path} cannot be read (permission denied).",
             path=path,
             hint="Fix its permissions or run as a user that can read it.",
         )
+
+
+def _sniffed_multi_file(path: str) -> str | None:
+    """What `path` is when its first bytes say playlist or list of files (a regular file)."""
+    try:
+        with open(path, "rb") as handle:
+            return multi_file_kind(handle.read(4096))
+    except OSError:
+        return None
 
 
 def probe_raw(path: str, raw: RawFormat | None) -> VideoInfo:
@@ -93,14 +107,19 @@ def probe(path: str, raw: RawFormat | None = None) -> VideoInfo:
         return probe_raw(path, raw)
     _check_exists(path)
     try:
-        with av.open(path, metadata_errors="ignore") as container:
+        with av.open(
+            local_url(path), container_options=probe_options(), metadata_errors="ignore"
+        ) as container:
             return _probe_container(path, container)
     except av.error.FFmpegError as exc:
+        kind = _sniffed_multi_file(path)
+        if kind is not None:
+            raise multi_file_error(path, "input", kind) from None
         raise NotVideoError(
-            f"The input {path} is not a video ffmpeg can read ({exc.strerror or exc}).",
+            f"The input {path} is not a video vmafx can read ({exc.strerror or exc}).",
             path=path,
-            hint="Check that the file is complete and is a video container (mp4, mkv, mov, "
-            "y4m, ivf, webm); raw YUV needs a .yuv extension plus --width and --height.",
+            hint=f"Check that the file is complete and in a container vmafx reads ({READABLE}); "
+            "raw YUV needs a .yuv extension plus --width and --height.",
         ) from None
 
 

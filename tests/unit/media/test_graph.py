@@ -2,6 +2,7 @@ from fractions import Fraction
 
 import pytest
 
+from vmafx.core.input_policy import FORMAT_WHITELIST
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.media.graph import (
     Input,
@@ -33,7 +34,7 @@ def test_several_distorted_inputs_share_one_decoded_and_split_reference():
     graph = graph_of(cmd.argv)
     assert graph.count("split=3") == 1
     assert cmd.argv.count("-i") == 4
-    assert cmd.argv[cmd.argv.index("-i") + 1] == "ref.mp4"
+    assert cmd.argv[cmd.argv.index("-i") + 1] == "file:ref.mp4"
     assert graph.count("libvmaf=") == 3
     assert cmd.log_paths == [f"/tmp/logs/vmaf_{i}.json" for i in range(3)]
     assert [cmd.argv[i + 1] for i, a in enumerate(cmd.argv) if a == "-map"] == [
@@ -94,6 +95,10 @@ def test_a_different_pixel_format_is_converted_to_the_reference_format():
 def test_raw_inputs_get_format_size_and_rate_before_their_path():
     raw = Input("a.yuv", RawFormat(1920, 1080, "yuv420p10le", Fraction(30000, 1001)))
     assert raw.argv() == [
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        FORMAT_WHITELIST,
         "-f",
         "rawvideo",
         "-pix_fmt",
@@ -103,7 +108,7 @@ def test_raw_inputs_get_format_size_and_rate_before_their_path():
         "-framerate",
         "30000/1001",
         "-i",
-        "a.yuv",
+        "file:a.yuv",
     ]
 
 
@@ -157,7 +162,8 @@ def test_decode_threads_bound_every_decoder_and_the_filter_graph():
     argv = build_score_command("ff", (Input("r"), info()), [(Input("d"), info())], opts, "/t").argv
     assert argv[argv.index("-filter_complex_threads") + 1] == "1"
     inputs = [i for i, a in enumerate(argv) if a == "-i"]
-    assert all(argv[i - 2 : i] == ["-threads", "1"] for i in inputs)
+    starts = [argv.index("-filter_complex_threads") + 2, *(i + 2 for i in inputs[:-1])]
+    assert all(argv[start : start + 2] == ["-threads", "1"] for start in starts)
     default = build_score_command(
         "ff", (Input("r"), info()), [(Input("d"), info())], ScoreOptions(), "/t"
     )

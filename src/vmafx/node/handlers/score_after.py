@@ -17,7 +17,7 @@ from vmafx.media.encoders import EncodeSpec
 from vmafx.media.graph import ScoreOptions
 from vmafx.media.runner import CancelToken, FfmpegRunner, check_returncode
 from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
-from vmafx.media.urls import output_url, source_url
+from vmafx.media.urls import output_url, source_url, whitelist_args
 from vmafx.node.handlers.files import local_path
 
 
@@ -25,7 +25,7 @@ def reference_cut_argv(ffmpeg: str, spec: EncodeSpec, target: Path) -> list[str]
     """The source's trimmed range, video only, losslessly to `target` (an .mkv)."""
     url, whitelist = source_url(spec.source)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"]
-    argv += ["-protocol_whitelist", whitelist]
+    argv += whitelist_args(whitelist)
     if spec.trim_start_s > 0:
         argv += ["-ss", f"{spec.trim_start_s:.3f}"]
     if spec.trim_duration_s is not None:
