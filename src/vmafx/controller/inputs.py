@@ -1,9 +1,12 @@
-"""Which inputs and outputs a job may name: scoring roots for local paths, allowed URL schemes.
+"""Which inputs and outputs a job may name: local paths under the scoring roots, no URLs.
 
-Deny by default: with no scoring root configured, every local path is refused. A local path
-(plain, or a `file://` URL) must be absolute and, after resolving symlinks and `..`, lie under
-one of the roots. Other URLs must use an allowed scheme (file, http, https, s3, gs, az), which
-also refuses ffmpeg's own protocols (`concat:`, `subfile:`, `pipe:` …). A root may contain
+Deny by default: with no scoring root configured, every local path is refused. A path must be
+absolute and, after resolving symlinks and `..`, lie under one of the roots; so must a score
+job's model files. The rest of the input policy (`vmafx.core.input_policy`) is checked here too,
+as far as it can be without opening media: at most 4,096 characters, no playlist or concat list
+by name, and an input that exists must be a regular file (an output must not be a folder).
+URLs are refused: `file://` (give the path), remote ones (http, https, s3, gs, az: not
+supported yet) and ffmpeg's own protocols (`concat:`, `subfile:`, `pipe:` …). A root may contain
 `{tenant}`, replaced by the job's tenant (a tenant containing `/ \\ : .` is never substituted).
 The node checks again before it opens anything (it gets the roots with every claim).
 """
@@ -11,18 +14,25 @@ The node checks again before it opens anything (it gets the roots with every cla
 from __future__ import annotations
 
 import os
+import stat
 import time
-import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vmafx.core.input_policy import (
+    check_path_text,
+    check_regular_file,
+    check_single_file_name,
+    is_model_path,
+    url_error,
+    url_scheme,
+)
 from vmafx.core.jobs import JobKind
 from vmafx.errors import InputOutsideRootsError, UsageError
 
 #: How long the roots a claim tells the node are reused before they are resolved again.
 ROOTS_TOLD_TTL_S = 1.0
-DEFAULT_SCHEMES = frozenset({"file", "http", "https", "s3", "gs", "az"})
 _UNSAFE_TENANT = ("/", "\\", ":", ".")
 
 #: Spec fields naming files, per kind (a list field names several).
@@ -46,13 +56,10 @@ def _spec_paths(kind: JobKind, spec: Mapping[str, Any]) -> Iterator[tuple[str, s
 
 
 class InputPolicy:
-    """Checks the files a job names against the scoring roots and the allowed URL schemes."""
+    """Checks the files a job names against the scoring roots and the input policy."""
 
-    def __init__(
-        self, roots: Sequence[str | Path] = (), schemes: frozenset[str] = DEFAULT_SCHEMES
-    ) -> None:
+    def __init__(self, roots: Sequence[str | Path] = ()) -> None:
         self._roots = tuple(str(root) for root in roots)
-        self.schemes = schemes
         self._told: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def roots_to_tell(self, tenant: str) -> tuple[str, ...]:
@@ -75,34 +82,49 @@ class InputPolicy:
         return tuple(found)
 
     def check_spec(self, kind: JobKind, spec: Mapping[str, Any], tenant: str) -> None:
-        """Raise unless every path or URL in `spec` is allowed for `tenant`."""
+        """Raise unless every path in `spec` (inputs, outputs, model files) is allowed."""
         for field, value in _spec_paths(kind, spec):
             self.check(value, tenant, field=field)
+        if kind is JobKind.SCORE:
+            models = spec.get("models")
+            for index, model in enumerate(models if isinstance(models, list) else []):
+                if isinstance(model, str) and is_model_path(model):
+                    self.check(model, tenant, field=f"models[{index}]")
 
     def check(self, value: str, tenant: str, *, field: str = "input") -> None:
-        if any(ord(char) < 32 for char in value):
-            raise UsageError(f"{field} {value!r} contains control characters.")
-        parts = urllib.parse.urlsplit(value)
-        scheme = parts.scheme.lower()
-        if len(scheme) > 1:  # one letter is a Windows drive, not a scheme
-            if scheme not in self.schemes:
-                allowed = ", ".join(sorted(self.schemes))
-                raise UsageError(
-                    f"{field} {value!r} uses the URL scheme {scheme!r}, which is not allowed.",
-                    hint=f"Allowed schemes: {allowed}; or give an absolute path.",
-                )
-            if scheme != "file":
-                return
-            if parts.netloc not in ("", "localhost"):
-                raise UsageError(f"{field} {value!r} names another host in a file:// URL.")
-            value = urllib.parse.unquote(parts.path)
+        """Raise unless `value` is an absolute path under the tenant's roots that names a file
+        a node can open: no URL, no playlist or list of files, nothing but a regular file (or
+        nothing yet) there now. Stat only: the controller opens no media."""
+        check_path_text(value, field)
+        scheme = url_scheme(value)
+        if scheme is not None:
+            raise url_error(field, value, scheme)
         self._check_path(value, tenant, field)
+        if field != "output":
+            check_single_file_name(value, field)
+        self._check_file(value, field)
+
+    @staticmethod
+    def _check_file(value: str, field: str) -> None:
+        """What is there now, if anything (the node checks again when it runs the job)."""
+        try:
+            mode = os.stat(value).st_mode
+        except OSError:
+            return  # not there yet, or not visible here: the node decides
+        if field == "output":
+            if stat.S_ISDIR(mode):
+                raise UsageError(
+                    f"output {value!r} is a folder; an output names the file to write.",
+                    hint=f"For example: {value.rstrip(os.sep)}/out.mp4",
+                )
+            return
+        check_regular_file(value, field)
 
     def _check_path(self, value: str, tenant: str, field: str) -> None:
         if not os.path.isabs(value):
             raise UsageError(
                 f"{field} {value!r} is a relative path; nodes cannot know what it is relative to.",
-                hint="Give an absolute path under a scoring root, or a URL.",
+                hint="Give an absolute path under a scoring root.",
             )
         roots = self.roots_for(tenant)
         if not roots:
