@@ -1,8 +1,11 @@
 """The files a job names, checked on the node before anything is opened or written.
 
-- Inputs: a local path (or `file:` URL) must resolve (symlinks followed) under one of the
-  claim's scoring roots when the controller sent any, and exist now (it may have vanished
-  since the job was submitted). Remote URLs are left to ffmpeg's protocol whitelist.
+- Inputs: the input policy (`vmafx.core.input_policy`) again, on this node's view of the
+  files: a local path that resolves (symlinks followed) under one of the claim's scoring roots
+  when the controller sent any, that is not a playlist or list of files, and that is a regular
+  file now (it may have vanished or been replaced since the job was submitted). URLs are
+  refused. What ffmpeg then opens is bound by `vmafx.media.urls` (`file:` only, single-file
+  containers only), so a playlist under another name cannot open anything either.
 - Outputs: local files only, under the roots too; the folder is created if missing and must be
   writable. ffmpeg writes a temporary name beside the output, which is renamed over it only
   when the run succeeded, so a failed job never leaves a half-written file under the real name.
@@ -20,6 +23,13 @@ import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
+from vmafx.core.input_policy import (
+    check_path_text,
+    check_regular_file,
+    check_single_file_name,
+    url_error,
+    url_scheme,
+)
 from vmafx.errors import InputNotFoundError, InputOutsideRootsError, OutputWriteError, UsageError
 
 _WRITE_ERRORS = {
@@ -58,25 +68,23 @@ def check_roots(path: str, roots: Sequence[str], *, field: str) -> None:
 
 
 def check_input(value: str, roots: Sequence[str], *, field: str = "input") -> str:
-    """`value` when the node may read it now; raises a precise InputError otherwise."""
-    path = local_path(value)
-    if path is None:
-        return value
-    check_roots(path, roots, field=field)
-    target = Path(path)
-    if not target.exists():
+    """`value` when the node may read it now under the input policy; a precise error otherwise.
+
+    An absolute path, under the claim's roots, not a playlist or list of files by name, a
+    regular file (stat only: a FIFO cannot block the node), readable by this node. URLs are
+    refused: the controller refuses them at submit, and a node has no object storage yet.
+    """
+    check_path_text(value, field)
+    scheme = url_scheme(value)
+    if scheme is not None:
+        raise url_error(field, value, scheme)
+    check_roots(value, roots, field=field)
+    check_single_file_name(value, field)
+    check_regular_file(value, field, where=" (any more) on this node")
+    if not os.access(value, os.R_OK):
         raise InputNotFoundError(
-            f"the {field} {path} does not exist (any more) on this node.",
-            path=path,
-            hint="Check that it was not moved or deleted, and that the node sees the same "
-            "storage as the submitter.",
-        )
-    if target.is_dir():
-        raise InputNotFoundError(f"the {field} {path} is a folder, not a file.", path=path)
-    if not os.access(target, os.R_OK):
-        raise InputNotFoundError(
-            f"the {field} {path} cannot be read by this node (permission denied).",
-            path=path,
+            f"the {field} {value} cannot be read by this node (permission denied).",
+            path=value,
             hint=f"Let user {getpass.getuser()} read it.",
         )
     return value

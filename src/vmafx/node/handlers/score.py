@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vmafx.core.features import FeatureVector
+from vmafx.core.input_policy import is_model_path
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import RawFormat
 from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
@@ -159,6 +160,9 @@ class ScoreHandler:
         for index, path in enumerate((request.reference, *request.distorted)):
             field = "reference" if index == 0 else f"distorted[{index - 1}]"
             check_input(path, context.scoring_roots, field=field)
+        for index, model in enumerate(request.options.models):
+            if is_model_path(model):  # libvmaf opens it: the roots hold for it too
+                check_input(model, context.scoring_roots, field=f"models[{index}]")
         started = time.monotonic()
 
         def on_progress(done: int, expected: int) -> None:
