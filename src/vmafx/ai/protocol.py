@@ -1,6 +1,8 @@
 """The trainer's wire format: newline-delimited JSON over a Unix stream socket (DESIGN.md §6).
 
-Request, one object per line: `{"job_id": str, "features": [float × n], "true_score": float}`.
+Request, one object per line: `{"job_id": str, "features": [float × n], "true_score": float}`;
+features must be finite float32 numbers and `true_score` a finite score from 0 to 100 (VMAF's
+range): anything else is refused in its ack, so it never reaches training.
 One ack per request line, in order, compatible with the original sidecar (which also echoes
 `job_id`, as vmafx does):
 
@@ -8,6 +10,8 @@ One ack per request line, in order, compatible with the original sidecar (which 
     trained       {"ok":true,"step":N,"trained":true,"loss":x,"checkpoint":path|null}
     retry queued  {"ok":true,"step":N,"trained":false,"retry_queued":true,"training_error":...}
                   (admitted; the training step failed and will be retried: counts as delivered)
+    step dropped  {"ok":true,"step":N,"trained":false,"step_dropped":true,"training_error":...}
+                  (admitted; the step turned non-finite and its batch was discarded for good)
     backpressure  {"ok":false,"retryable":true,"error":...}   (keep the sample, retry it first)
     bad input     {"ok":false,"error":...}                     (terminal for this sample)
 """
@@ -26,6 +30,8 @@ from vmafx.errors import BadSampleError
 MAX_JOB_ID_CHARS = 256
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _NUMBER_TYPES = frozenset((float, int))
+#: The range of a true score: VMAF's (libvmaf clips its scores to it).
+SCORE_MIN, SCORE_MAX = 0.0, 100.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ class Ack:
     error: str | None = None
     job_id: str | None = None
     retry_queued: bool = False
+    step_dropped: bool = False
 
 
 def encode_sample(job_id: str, features: Sequence[float], true_score: float) -> bytes:
@@ -64,8 +71,13 @@ def encode_sample(job_id: str, features: Sequence[float], true_score: float) -> 
         raise ValueError("a feature is NaN or infinite")
     if not math.isfinite(true_score):
         raise ValueError("true_score is NaN or infinite")
+    if not SCORE_MIN <= true_score <= SCORE_MAX:
+        raise ValueError(f"true_score is {true_score!r}; {_SCORE_RANGE}")
     head = json.dumps({"job_id": job_id})[:-1]
     return f'{head},"features":[{values}],"true_score":{float(true_score)!r}}}\n'.encode()
+
+
+_SCORE_RANGE = f"a score must be from {SCORE_MIN:g} to {SCORE_MAX:g} (VMAF's range)"
 
 
 def _kind(value: object) -> str:
@@ -159,7 +171,13 @@ def _score(obj: dict[str, object], job_id: str) -> float:
     except OverflowError:
         value = math.inf
     if not math.isfinite(value):
-        raise BadSampleError(f"true_score is {_short(score)}; it must be finite", job_id=job_id)
+        raise BadSampleError(
+            f"true_score is {_short(score)}; it must be finite, from {SCORE_MIN:g} to "
+            f"{SCORE_MAX:g}",
+            job_id=job_id,
+        )
+    if not SCORE_MIN <= value <= SCORE_MAX:
+        raise BadSampleError(f"true_score is {_short(score)}; {_SCORE_RANGE}", job_id=job_id)
     return value
 
 
@@ -202,6 +220,12 @@ def ack_retry_queued(step: int, error: str, job_id: str | None) -> bytes:
     return _ack(body, job_id)
 
 
+def ack_step_dropped(step: int, error: str, job_id: str | None) -> bytes:
+    body: dict[str, object] = {"ok": True, "step": step, "trained": False, "step_dropped": True}
+    body["training_error"] = error
+    return _ack(body, job_id)
+
+
 def ack_backpressure(error: str, job_id: str | None) -> bytes:
     return _ack({"ok": False, "retryable": True, "error": error}, job_id)
 
@@ -225,4 +249,5 @@ def parse_ack(line: bytes) -> Ack:
         error=obj.get("error") or obj.get("training_error"),
         job_id=obj.get("job_id"),
         retry_queued=bool(obj.get("retry_queued", False)),
+        step_dropped=bool(obj.get("step_dropped", False)),
     )

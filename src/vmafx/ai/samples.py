@@ -2,7 +2,8 @@
 
 For tests, benchmarks and demos only (no real clip is needed): a hidden quality q ∈ [0, 1]
 drives every feature through its own offset, scale and sign plus noise, and the true score
-is 20 + 75·q plus noise, so a model that learns is visible in PLCC.
+is 20 + 75·q plus noise, clipped to VMAF's 0–100 as libvmaf clips its scores, so a model that
+learns is visible in PLCC.
 """
 
 from __future__ import annotations
@@ -28,5 +29,5 @@ def synthetic_samples(
     quality = rng.uniform(0.0, 1.0, n)
     jitter = rng.normal(0.0, 0.15, (n, n_features))
     rows = offsets + scales * (signs * quality[:, None] + jitter)
-    scores = 20.0 + 75.0 * quality + rng.normal(0.0, noise, n)
+    scores = np.clip(20.0 + 75.0 * quality + rng.normal(0.0, noise, n), 0.0, 100.0)
     return rows.astype(np.float32), scores

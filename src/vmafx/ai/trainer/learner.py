@@ -5,8 +5,11 @@ samples are pending, a step runs at once on `batch × (1 − mix)` of them plus 
 replay draws: MSE on score/out_scale, linear LR warm-up, gradient-norm clipping, then
 θ_ema ← β·θ_ema + (1 − β)·θ_live. A checkpoint of the EMA model is published when at least
 `ckpt_interval_s` have passed AND at least `min_samples_ckpt` new samples were trained since
-the last one. A failed step puts its window back and is retried by the next offer; the pending
-queue is bounded, and a full one answers with backpressure.
+the last one. A step whose loss or parameters turn non-finite is dropped: its window is
+discarded (it would fail again), the model, optimizer state and input statistics are restored
+to what they were before it, and it is counted and logged once. Any other failed step puts its
+window back and is retried by the next offer; the pending queue is bounded, and a full one
+answers with backpressure.
 """
 
 from __future__ import annotations
@@ -49,6 +52,16 @@ def _one_torch_thread() -> None:
 #: A fresh model's input statistics follow the first this-many samples, then stay fixed.
 NORM_SAMPLES = 2048
 
+_NormState = tuple[tuple[int, np.ndarray, np.ndarray], torch.Tensor, torch.Tensor]
+_ParamState = tuple[list[torch.Tensor], list[torch.Tensor | None]]
+
+
+@torch.no_grad()
+def finite_params(params: list[torch.Tensor]) -> bool:
+    """Every parameter finite (an overflowing norm, |θ| ≳ 1e19, counts as not finite)."""
+    return bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
+
+
 #: publish(ema weights, step, samples trained) → the checkpoint's path (None if none was written)
 Publisher = Callable[[MlpWeights, int, int], str | None]
 
@@ -60,9 +73,13 @@ def checkpoint_due(
     return now - last >= interval_s and new_samples >= min_samples
 
 
+class NonFiniteStepError(ValueError):
+    """A step whose loss or parameters turned non-finite; the learner is as it was before it."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    kind: str  # "buffered" | "trained" | "retry_queued" | "backpressure"
+    kind: str  # "buffered" | "trained" | "retry_queued" | "dropped" | "backpressure"
     step: int
     loss: float | None = None
     checkpoint: str | None = None
@@ -105,6 +122,9 @@ class Learner:
         self.samples_trained = 0
         self.last_loss: float | None = None
         self.checkpoints = 0
+        self.steps_dropped = 0
+        self.samples_dropped = 0
+        self.last_dropped_reason: str | None = None
         self._last_ckpt_at = clock()
         self._new_since_ckpt = 0
 
@@ -131,25 +151,69 @@ class Learner:
                 return Outcome("buffered", self.step)
             try:
                 loss = self.train_step(batch)
+            except NonFiniteStepError as exc:
+                return self._drop(batch, str(exc))
             except (RuntimeError, ValueError) as exc:
                 self.pending.restore(batch.new)
                 log.warning("training step failed; will retry", extra={"error": str(exc)})
                 return Outcome("retry_queued", self.step, error=f"training step failed: {exc}")
             return Outcome("trained", self.step, loss=loss, checkpoint=self._maybe_checkpoint())
 
-    def _standardise(self, new: np.ndarray) -> None:
-        if not self.norm.update(new):
-            return
-        mean = torch.from_numpy(self.norm.mean.astype(np.float32))
-        inv_std = torch.from_numpy(self.norm.inv_std().astype(np.float32))
+    def _drop(self, batch: Batch, reason: str) -> Outcome:
+        """Discard a non-finite step's window for good (retrying it would fail the same way)."""
+        self.steps_dropped += 1
+        self.samples_dropped += len(batch.new)
+        error = (
+            f"training step {self.step + 1} dropped: {reason}; "
+            f"its {len(batch.new)} new samples were discarded"
+        )
+        self.last_dropped_reason = error
+        log.warning(error, extra={"step": self.step + 1, "samples": len(batch.new)})
+        return Outcome("dropped", self.step, error=error)
+
+    def _set_norm(self, mean: torch.Tensor, inv_std: torch.Tensor) -> None:
         for model in (self.live, self.ema):
             model.mean.copy_(mean)
             model.inv_std.copy_(inv_std)
 
+    def _standardise(self, new: np.ndarray) -> _NormState | None:
+        """Fold the new rows into the input statistics; what undoes it (None: nothing changed)."""
+        before = self.norm.state()
+        if not self.norm.update(new):
+            return None
+        undo = (before, self.live.mean.clone(), self.live.inv_std.clone())
+        mean = torch.from_numpy(self.norm.mean.astype(np.float32))
+        inv_std = torch.from_numpy(self.norm.inv_std().astype(np.float32))
+        self._set_norm(mean, inv_std)
+        return undo
+
     def train_step(self, batch: Batch) -> float:
-        """One SGD step on `batch` and the EMA update; the loss in score units²."""
+        """One SGD step on `batch` and the EMA update; the loss in score units².
+
+        NonFiniteStepError when the loss or the updated parameters are not finite: then the
+        parameters, the optimizer's momentum and the input statistics are as before the call.
+        """
         x, y = batch.arrays()
-        self._standardise(x[: len(batch.new)])
+        undo_norm = self._standardise(x[: len(batch.new)])
+        try:
+            value = self._sgd_step(x, y)
+        except NonFiniteStepError:
+            if undo_norm is not None:
+                stats, mean, inv_std = undo_norm
+                self.norm.restore(stats)
+                self._set_norm(mean, inv_std)
+            raise
+        ema_update(self._ema_params, self._live_params, self.settings.ema_decay)
+        for item in batch.new:
+            self.replay.push(item)
+        self.step += 1
+        self.samples_trained += len(batch.new)
+        self._new_since_ckpt += len(batch.new)
+        self.last_loss = value
+        return value
+
+    def _sgd_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """Warm-up, loss, backward, clipping and the SGD update, checked for non-finite values."""
         warmup = max(1, self.settings.warmup_steps)
         lr = self.settings.lr * min(1.0, (self.step + 1) / warmup)
         for group in self.optimizer.param_groups:
@@ -161,19 +225,33 @@ class Learner:
         )
         value = float(loss.item())
         if not math.isfinite(value):
-            raise ValueError(f"the loss is {value}; the step was skipped")
+            raise NonFiniteStepError(f"its loss is {value * scale * scale}")
         loss.backward()  # type: ignore[no-untyped-call]
         if self.settings.grad_clip > 0:
             clip_grad_norm(self._live_params, self.settings.grad_clip)
+        saved = self._save_params()
         self.optimizer.step()
-        ema_update(self._ema_params, self._live_params, self.settings.ema_decay)
-        for item in batch.new:
-            self.replay.push(item)
-        self.step += 1
-        self.samples_trained += len(batch.new)
-        self._new_since_ckpt += len(batch.new)
-        self.last_loss = value * scale * scale
-        return self.last_loss
+        if not finite_params(self._live_params):
+            self._restore_params(saved)
+            raise NonFiniteStepError("its parameters are not finite after the update")
+        return value * scale * scale
+
+    def _save_params(self) -> _ParamState:
+        """The live parameters and their momentum buffers (None where there is none yet)."""
+        state = self.optimizer.state
+        params = [p.detach().clone() for p in self._live_params]
+        buffers = [state[p].get("momentum_buffer") for p in self._live_params]
+        return params, [None if b is None else b.clone() for b in buffers]
+
+    @torch.no_grad()
+    def _restore_params(self, saved: _ParamState) -> None:
+        params, buffers = saved
+        torch._foreach_copy_(self._live_params, params)
+        for p, buffer in zip(self._live_params, buffers, strict=True):
+            if buffer is None:
+                self.optimizer.state[p].pop("momentum_buffer", None)
+            else:
+                self.optimizer.state[p]["momentum_buffer"] = buffer
 
     def _maybe_checkpoint(self) -> str | None:
         now = self._clock()
@@ -211,4 +289,7 @@ class Learner:
                 "checkpoints_written": self.checkpoints,
                 "samples_since_checkpoint": self._new_since_ckpt,
                 "normalisation_frozen": self.norm.frozen,
+                "steps_dropped": self.steps_dropped,
+                "samples_dropped": self.samples_dropped,
+                "last_dropped_reason": self.last_dropped_reason,
             }

@@ -36,6 +36,13 @@ class RunningStats:
         self.count = total
         return True
 
+    def state(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """What `restore` needs to undo the updates that follow (a dropped step's)."""
+        return self.count, self.mean, self._m2
+
+    def restore(self, state: tuple[int, np.ndarray, np.ndarray]) -> None:
+        self.count, self.mean, self._m2 = state
+
     def variance(self) -> np.ndarray:
         if self.count < 2:
             return np.ones_like(self.mean)

@@ -2,8 +2,10 @@
 
 `TrainerService.handle_line` validates a request (protocol.parse_sample), routes held-out
 samples to the gate's set and the rest to the learner, and encodes the outcome as one of the
-acks of DESIGN.md §6. `CheckpointPublisher` is the learner's publish callback: export the EMA
-weights atomically, judge them with the stability gate, record the verdict in registry.json.
+acks of DESIGN.md §6. A refused sample (bad JSON, wrong length, a non-finite feature, a score
+outside 0–100) never reaches a buffer; it is counted in `/status` as `samples_rejected`.
+`CheckpointPublisher` is the learner's publish callback: export the EMA weights atomically,
+judge them with the stability gate, record the verdict in registry.json.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ class TrainerService:
         self.publisher = publisher
         self.n_features = n_features
         self.acks: Counter[str] = Counter()
+        self.last_rejected: dict[str, str | None] | None = None
         self._lock = threading.Lock()
         self._started = time.monotonic()
 
@@ -110,6 +113,8 @@ class TrainerService:
             sample = protocol.parse_sample(line, self.n_features)
         except BadSampleError as exc:
             self._count("bad_input")
+            self.last_rejected = {"job_id": exc.job_id, "error": exc.message}
+            log.debug("sample refused: %s", exc.message, extra={"job_id": exc.job_id})
             return protocol.ack_bad(exc.message, exc.job_id)
         if self.gate.holdout.claims(sample.job_id):
             self.gate.holdout.add(sample.features, sample.true_score)
@@ -122,6 +127,8 @@ class TrainerService:
         if out.kind == "trained":
             loss = out.loss if out.loss is not None else float("nan")
             return protocol.ack_trained(out.step, loss, out.checkpoint, sample.job_id)
+        if out.kind == "dropped":
+            return protocol.ack_step_dropped(out.step, out.error or "", sample.job_id)
         if out.kind == "retry_queued":
             return protocol.ack_retry_queued(out.step, out.error or "", sample.job_id)
         return protocol.ack_backpressure(out.error or "busy", sample.job_id)
@@ -148,6 +155,8 @@ class TrainerService:
                 "active_version": stable.version if stable else None,
                 "last_checkpoint": last.as_dict() if last else None,
                 "acks": dict(self.acks),
+                "samples_rejected": self.acks["bad_input"],
+                "last_rejected": self.last_rejected,
                 "holdout_every": self.gate.holdout.every,
             }
         )
