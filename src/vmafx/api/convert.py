@@ -21,6 +21,7 @@ from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requireme
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.scores import headline_score
+from vmafx.core.specs import check_json_depth, too_deep
 from vmafx.errors import UsageError
 
 STATUS: Mapping[JobState, int] = {
@@ -51,15 +52,19 @@ def from_millis(value: int) -> datetime | None:
 
 
 def json_object(text: str, field: str) -> JsonObject | None:
-    """A JSON object from a `*_json` field ('' means unset), or UsageError naming the field."""
+    """A JSON object from a `*_json` field ('' means unset), or UsageError naming the field;
+    its size is bounded by the gRPC message limit, its nesting by `MAX_JSON_DEPTH`."""
     if not text:
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise UsageError(f"{field} is not valid JSON: {error}.") from None
+    except RecursionError:  # deeper than the parser goes: far past the limit
+        raise too_deep(field) from None
     if not isinstance(value, dict):
         raise UsageError(f"{field} must be a JSON object, got {type(value).__name__}.")
+    check_json_depth(value, field)
     return value
 
 

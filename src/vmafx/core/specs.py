@@ -2,6 +2,8 @@
 
 `validate_spec(kind, spec)` returns a normalised copy (defaults filled in) or raises UsageError
 naming the field and how to fix it. Unknown fields are refused so a typo never goes unnoticed.
+`check_json_depth` bounds how deeply a spec or result may nest (`MAX_JSON_DEPTH`), measured
+without recursion, so a hostile document is refused with a message rather than a crash.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from vmafx.errors import UsageError
 Check = Callable[[str, Any], Any]
 
 MAX_INFER_ROWS = 10_000
+#: How deeply objects and arrays may nest in a spec or a result; real ones need fewer than ten.
+MAX_JSON_DEPTH = 32
 MAX_DISTORTED = 32
 CODECS = ("h264", "hevc", "av1", "vp9")
 METRICS = ("vmaf", "psnr", "psnr_hvs", "ssim", "ms_ssim", "ciede2000", "cambi")
@@ -219,6 +223,7 @@ def validate_spec(kind: JobKind, spec: Mapping[str, Any]) -> JsonObject:
     """A normalised copy of `spec` for a job of `kind`, or UsageError naming the bad field."""
     if not isinstance(spec, Mapping):
         raise UsageError(f"a {kind} spec must be an object, got {type(spec).__name__}.")
+    check_json_depth(dict(spec), f"{kind} spec")
     result = _validate_fields(f"{kind} spec", SPEC_FIELDS[kind], spec)
     if kind is JobKind.TUNE:
         _check_tune(result)
@@ -246,3 +251,35 @@ def check_finite_json(value: Any, path: str = "result") -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             check_finite_json(item, f"{path}[{index}]")
+
+
+_CONTAINERS = (dict, list, tuple)
+
+
+def json_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in a JSON value (a scalar is 0, `{}` is 1), counted
+    with an explicit stack so that no depth can exhaust Python's recursion limit."""
+    if not isinstance(value, _CONTAINERS):
+        return 0
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _CONTAINERS))
+    return deepest
+
+
+def too_deep(what: str) -> UsageError:
+    return UsageError(
+        f"{what} nests JSON more than {MAX_JSON_DEPTH} levels deep.",
+        hint="A job spec or result needs only a few levels: send the fields documented for "
+        "its kind (DESIGN.md 3.2), without deeper structure.",
+    )
+
+
+def check_json_depth(value: Any, what: str) -> None:
+    """UsageError naming `what` if `value` nests deeper than MAX_JSON_DEPTH."""
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise too_deep(what)

@@ -155,3 +155,19 @@ def test_a_report_reads_back_through_the_message():
 def test_running_jobs_read_back_with_progress():
     running = RunningJob(job_id="j", attempt=1, progress=0.5, frames=100, fps=24.0, eta_s=3.0)
     assert nc.running_from_pb(nc.running_to_pb(running)) == running
+
+
+def _nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_spec_json_nested_too_deep_is_refused_naming_the_limit(depth):
+    with pytest.raises(UsageError, match="spec_json nests JSON more than 32 levels deep"):
+        cv.job_request_from_pb(pb.SubmitJobRequest(kind="encode", spec_json=_nested(depth)))
+
+
+def test_result_json_nested_too_deep_is_refused_naming_the_field():
+    message = pb.ReportResultRequest(result_json=_nested(100_000))
+    with pytest.raises(UsageError, match="result_json nests JSON more than 32 levels deep"):
+        nc.report_from_pb(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vmafx.core.jobs import JobKind
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import json_depth, validate_spec
 from vmafx.errors import UsageError
 
 
@@ -98,3 +98,20 @@ def test_thumbnail_and_filmstrip_take_light_decode_only_fields():
     thumb = validate_spec(JobKind.THUMBNAIL, {"source": "/a", "output": "/t.jpg", "at_s": 3})
     strip = validate_spec(JobKind.FILMSTRIP, {"source": "/a", "output": "/s.jpg"})
     assert (thumb["at_s"], strip["count"]) == (3.0, 10)
+
+
+def test_a_spec_nested_deeper_than_the_limit_is_refused_before_its_fields_are_read():
+    deep: dict[str, object] = {"a": 1}
+    for _ in range(40):
+        deep = {"a": deep}
+    with pytest.raises(UsageError, match="score spec nests JSON more than 32 levels deep"):
+        validate_spec(JobKind.SCORE, {"reference": "/r", "distorted": ["/d"], "x": deep})
+
+
+def test_json_depth_counts_nested_objects_and_arrays_without_recursion():
+    value: object = 1
+    for index in range(50_000):
+        value = [value] if index % 2 else {"k": value}
+    assert json_depth(value) == 50_000
+    assert json_depth({"a": [1, {"b": 2}], "c": 2}) == 3
+    assert json_depth("text") == 0

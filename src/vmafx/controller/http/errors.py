@@ -33,6 +33,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from vmafx import errors as e
+from vmafx.core.specs import MAX_JSON_DEPTH
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,13 @@ async def on_validation_error(_request: Request, error: Exception) -> JSONRespon
 async def on_http_exception(request: Request, error: Exception) -> JSONResponse:
     """Starlette's own 404/405 (and any HTTPException) in the same shape."""
     assert isinstance(error, HTTPException)
+    if isinstance(error.__cause__, RecursionError):  # FastAPI's json.loads of the body gave up
+        too_deep = f"nests JSON more than {MAX_JSON_DEPTH} levels deep"
+        return error_response(
+            InvalidRequestError(
+                f"the request body {too_deep}.", fields=[{"path": "body", "message": too_deep}]
+            )
+        )
     if error.status_code == 404:
         mapped: e.VmafxError = RouteNotFoundError(
             f"no route {request.url.path}.", hint="See /openapi.json for the routes."

@@ -33,6 +33,8 @@ from vmafx.controller.streamauth import Verify, while_authorized
 from vmafx.core.messages import JobDetails, JobFilter
 from vmafx.errors import UsageError
 
+#: The largest event id a store holds (a signed 64-bit integer); larger ones are refused.
+MAX_EVENT_ID = 2**63 - 1
 _STREAM: dict[int | str, dict[str, Any]] = {
     200: {"content": {MEDIA_TYPE: {}}, "description": "A stream of server-sent events"}
 }
@@ -42,12 +44,13 @@ def resume_point(after: int | None, last_event_id: str | None) -> int:
     """Where to resume: `Last-Event-ID` (sent by a reconnecting client) wins over `after`."""
     if last_event_id is None:
         return after or 0
-    if not last_event_id.strip().isdigit():
+    digits = last_event_id.strip()
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > MAX_EVENT_ID:
         raise UsageError(
             f"Last-Event-ID {last_event_id!r} is not an event id of this stream.",
             hint="Send back the id of the last event received, or leave the header out.",
         )
-    return int(last_event_id)
+    return int(digits)
 
 
 async def _job_messages(
@@ -75,7 +78,9 @@ async def job_events(
     ctx: Ctx,
     who: Caller,
     verify: TokenCheck,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Resume after this event id")
+    ] = None,
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
 ) -> StreamingResponse:
     """One job's events: a snapshot, then its event log, live until the job ends."""
