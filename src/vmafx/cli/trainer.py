@@ -61,8 +61,7 @@ def trainer(
         err=True,
     )
     try:
-        while not stop.wait(0.5):
-            pass
+        app.wait(stop)  # raises TaskDiedError (exit 1) when a thread of the trainer died
     finally:
         app.stop()
         for sig, handler in previous.items():

@@ -5,7 +5,9 @@ once; requests that come while they run queue, and the next free runner takes al
 to `max_batch`) as one batch. A lone request on an idle farm runs at once, with no added wait;
 under load one transaction serves many claims, so the cost of a transaction (BEGIN, six
 statements, COMMIT and its WAL flush, a worker thread) is paid per batch instead of per claim.
-A batch serves its requests in arrival order.
+A batch serves its requests in arrival order. A runner that dies of an unexpected exception
+(a bug: the store's own errors reach the callers) is reported to `supervisor`, which stops the
+controller; its callers hear the same error rather than wait forever.
 
 One batch at a time is the default because it measured fastest (benchmarks/controller.py:
 1 in flight ~1,700 claims/s on PostgreSQL, 2 ~1,370, 4 ~980): concurrent batches hold the same
@@ -20,6 +22,7 @@ import logging
 from vmafx.core.clock import Clock
 from vmafx.core.jobs import Job
 from vmafx.store.port import ClaimOutcome, ClaimRequest, JobStore
+from vmafx.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ class ClaimBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Claims whose caller went away while its batch ran; given back by `_give_back`.
         self.orphaned = 0
+        #: Told when a runner dies (set by the controller's composition root).
+        self.supervisor: Supervisor | None = None
 
     async def claim(self, request: ClaimRequest) -> Job | None:
         """The job the store gave this request, or None; raises what the store raised."""
@@ -47,6 +52,8 @@ class ClaimBatcher:
         if self._running < self._in_flight:
             self._running += 1
             runner = asyncio.create_task(self._run(), name="vmafx-claims")
+            if self.supervisor is not None:
+                self.supervisor.watch(runner, "claim batcher")
             self._tasks.add(runner)
             runner.add_done_callback(self._tasks.discard)
         return await future
@@ -61,6 +68,19 @@ class ClaimBatcher:
             self._running -= 1
 
     async def _serve(self, batch: list[tuple[ClaimRequest, asyncio.Future[Job | None]]]) -> None:
+        try:
+            await self._claim(batch)
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as error:  # a bug: no caller is left waiting, and the runner dies
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            raise
+
+    async def _claim(self, batch: list[tuple[ClaimRequest, asyncio.Future[Job | None]]]) -> None:
         try:
             outcomes = await self._store.claim_batch(
                 [request for request, _ in batch], now=self._clock.now()

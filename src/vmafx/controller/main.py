@@ -5,13 +5,14 @@ on loopback), opens the store (SQLite in the state folder by default, migrated o
 PostgreSQL must be migrated with `vmafx controller migrate`), builds the service and serves
 gRPC (and HTTP once `vmafx.controller.http.app` exists) until SIGTERM or SIGINT. Shutdown:
 long-polls and streams end, no new calls are accepted, calls in flight get `grace_s` to
-finish, the sweeper stops, the store closes; the exit status is 0.
+finish, the sweeper stops, the store closes; the exit status is 0. A background task that dies
+(the sweeper, the HTTP server, a claim batch) stops the controller the same way, after a
+CRITICAL log line naming it, and the exit status is 1 (`vmafx.supervision`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import importlib
 import logging
@@ -35,6 +36,7 @@ from vmafx.core.clock import Clock, SystemClock
 from vmafx.errors import ConfigError, UnavailableError
 from vmafx.scheduler import LeaseSettings, Scheduler
 from vmafx.store import JobStore, open_job_store
+from vmafx.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 STORE_FILE = "controller.db"
@@ -88,16 +90,16 @@ class RunningController:
     http: Any | None
     sweeper: Sweeper
     sweeping: asyncio.Task[None]
+    supervisor: Supervisor = dataclasses.field(default_factory=lambda: Supervisor("controller"))
 
     async def stop(self, grace_s: float) -> None:
         await self.service.close()
         stops = [self.grpc.stop(grace_s)]
-        if self.http is not None:
+        if self.http is not None and not self.http.task.done():  # a dead one: the supervisor's
             stops.append(self.http.stop())
         await asyncio.gather(*stops)
         self.sweeper.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.sweeping
+        await asyncio.wait({self.sweeping})  # how it ended is the supervisor's business
         await self.store.close()
 
 
@@ -140,8 +142,16 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         interval_s=settings.sweep_interval_s,
         pending_refresh_s=settings.pending_refresh_s,
     )
-    sweeping = asyncio.create_task(sweeper.run(), name="vmafx-sweeper")
-    return RunningController(service, store, grpc, http, sweeper, sweeping)
+    supervisor = Supervisor("controller")
+    service.claims.supervisor = supervisor
+    sweeping = supervisor.watch(
+        asyncio.create_task(sweeper.run(), name="vmafx-sweeper"),
+        "sweeper",
+        finishing=sweeper.stopping,
+    )
+    if http is not None:
+        supervisor.watch(http.task, "HTTP server", finishing=lambda: http.server.should_exit)
+    return RunningController(service, store, grpc, http, sweeper, sweeping, supervisor)
 
 
 # --- the HTTP hook ------------------------------------------------------------------------------
@@ -197,16 +207,28 @@ async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = N
         print(f"vmafx controller: gRPC on {host}:{controller.grpc.port}", flush=True)
         if ready is not None:
             ready.set()
-        await stop.wait()
+        await _until_stopped_or_dead(stop, controller.supervisor)
         log.info("stopping: finishing calls in flight")
         await controller.stop(settings.grace_s)
+        controller.supervisor.raise_failure()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 
 
+async def _until_stopped_or_dead(stop: asyncio.Event, supervisor: Supervisor) -> None:
+    """Until SIGTERM/SIGINT, or until a background task dies."""
+    waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(supervisor.died())}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
 def run(settings: ControllerSettings) -> int:
-    """Serve until SIGTERM/SIGINT; 0 after a clean stop. ConfigError before anything starts."""
+    """Serve until SIGTERM/SIGINT; 0 after a clean stop. ConfigError before anything starts;
+    TaskDiedError (exit 1) when a background task died."""
     if settings.max_message_bytes < 1024:
         raise ConfigError("max_message_bytes must be at least 1024.")
     asyncio.run(serve(settings))

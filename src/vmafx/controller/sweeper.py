@@ -2,7 +2,9 @@
 pending reasons current (periodically, and soon after a node registers, leaves or drains).
 
 `run_once` does one round (tests call it with a fake clock); `run` loops until `stop`.
-Store errors are logged and retried next round: the sweeper never dies.
+Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
+Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
+loudly rather than leave it running with leases that never expire.
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ class Sweeper:
             nodes_changed.clear()
             try:
                 await self.run_once(refresh=refresh)
-            except Exception:  # keep sweeping whatever happens; the error is logged
-                log.exception("sweep failed")
+            except VmafxError as error:  # the store is away or refused: next round retries
+                log.error("sweep failed, retried in %g s: %s", self._interval_s, error)
             waiters = [asyncio.ensure_future(e.wait()) for e in (self._stop, nodes_changed)]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
@@ -64,3 +66,7 @@ class Sweeper:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def stopping(self) -> bool:
+        """Whether `stop()` was called (`run` returns only then)."""
+        return self._stop.is_set()

@@ -3,12 +3,19 @@
 The starting model, in order: `VMAFX_BASE_MODEL_PATH` if set; else the newest active version in
 the checkpoint folder (a restarted trainer resumes where it left off); else a fresh MLP.
 Call `require_torch()` before importing this module.
+
+From `start()` to `stop()` an exception escaping any of the trainer's threads (the socket's
+accept loop, a connection, the /status listener) is its death: logged at CRITICAL with the
+thread's name, and `wait()` raises `TaskDiedError` (exit 1) so that a supervisor restarts the
+trainer instead of leaving it up with nobody accepting samples.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 from pathlib import Path
 
 import torch
@@ -24,6 +31,7 @@ from vmafx.ai.trainer.service import CheckpointPublisher, TrainerService
 from vmafx.ai.trainer.status import StatusServer
 from vmafx.config import SidecarSettings
 from vmafx.core.features import SCHEMA_V1
+from vmafx.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +86,8 @@ class TrainerApp:
             idle_timeout_s=settings.idle_timeout_s,
             max_connections=settings.max_connections,
         )
+        self.supervisor = Supervisor("trainer")
+        self._watching = contextlib.ExitStack()
         self.status_server: StatusServer | None = None
         if settings.status_port is not None:
             self.status_server = StatusServer(
@@ -97,16 +107,26 @@ class TrainerApp:
         return body
 
     def start(self) -> None:
-        self.server.start()
-        if self.status_server is not None:
-            try:
-                self.status_server.start()
-            except BaseException:
-                self.server.stop()
-                raise
+        self._watching.enter_context(self.supervisor.catching_threads())
+        try:
+            self.server.start()
+            if self.status_server is not None:
+                try:
+                    self.status_server.start()
+                except BaseException:
+                    self.server.stop()
+                    raise
+        except BaseException:
+            self._watching.close()
+            raise
         log.info("trainer listening", extra={"socket": str(self.settings.socket)})
+
+    def wait(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set; raises TaskDiedError when a thread of the trainer died."""
+        self.supervisor.wait(stop)
 
     def stop(self) -> None:
         if self.status_server is not None:
             self.status_server.stop()
         self.server.stop(timeout=0.5)
+        self._watching.close()

@@ -1,0 +1,50 @@
+"""A controller whose sweeper dies of a bug stops (cleanly, every listener closed) and exits 1
+instead of serving on with leases that never expire."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from vmafx.config import controller_settings
+from vmafx.controller import main
+from vmafx.controller.service import ControllerService
+from vmafx.errors import exit_code_for
+from vmafx.supervision import TaskDiedError
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_a_controller_whose_sweeper_dies_stops_and_exits_1(
+    tmp_path: Path, monkeypatch, caplog
+):
+    async def broken_expire(self: ControllerService) -> list[object]:
+        raise RuntimeError("a bug in lease expiry")
+
+    monkeypatch.setattr(ControllerService, "expire_once", broken_expire)
+    settings = controller_settings(
+        flags={
+            "grpc_listen": "127.0.0.1:0",
+            "http_listen": "127.0.0.1:0",
+            "store_url": "memory://",
+            "scoring_roots": [str(tmp_path)],
+        },
+        env={},
+    )
+    ready = asyncio.Event()
+    with pytest.raises(TaskDiedError) as died:
+        await asyncio.wait_for(main.serve(settings, ready=ready), 60)
+    assert ready.is_set()  # it had started, then stopped on its own
+    assert exit_code_for(died.value) == 1
+    assert "background task 'sweeper' died (RuntimeError: a bug in lease expiry)" in str(died.value)
+    critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert [r.name for r in critical] == ["vmafx.supervision"]
+    assert "controller: background task sweeper died" in critical[0].getMessage()
