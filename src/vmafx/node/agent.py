@@ -7,13 +7,16 @@
 finish, what is left is cancelled (ffmpeg terminated) and released (pending again, not a lost
 lease), and the session ends. A second request stops waiting at once. In burst mode `run()`
 returns when the queue has nothing more for the node. The agent never touches the store.
+
+Every background task (the heartbeat, each pull loop) is watched by a `Supervisor`: one that
+dies of an unexpected exception stops the node at once (running jobs are handed back, the
+session ends) and `run()` raises `TaskDiedError`, so the process exits non-zero and its
+supervisor restarts it; a node never goes on claiming jobs without a heartbeat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -33,6 +36,7 @@ from vmafx.node.running import SHUTTING_DOWN, RunningJobs
 from vmafx.node.session import SessionKeeper
 from vmafx.node.slots import PullLoop
 from vmafx.node.waits import StopRequestedError, unless_stopped
+from vmafx.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +68,10 @@ class NodeAgent:
         *,
         gpus: GpuPool | None = None,
         metrics: NodeMetrics | None = None,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.client = client
+        self.supervisor = supervisor or Supervisor("node")
         self.settings = settings
         self.metrics = metrics
         self.running = RunningJobs()
@@ -82,13 +88,12 @@ class NodeAgent:
             client, self.keeper, self.running,
             draining=self._stopping.is_set, backoff=self._backoff(),
         )  # fmt: skip
-        self.threads = concurrent.futures.ThreadPoolExecutor(
-            max_workers=settings.slots, thread_name_prefix="vmafx-job"
+        execution = ExecutionSettings(
+            settings.name, settings.progress_interval_s, abandon_after_s=settings.stop_grace_s
         )
-        execution = ExecutionSettings(settings.name, settings.progress_interval_s)
         self.executor = JobExecutor(
             client, handlers, self.running, execution,
-            gpus=gpus or GpuPool(capabilities.gpus), metrics=metrics, threads=self.threads,
+            gpus=gpus or GpuPool(capabilities.gpus), metrics=metrics,
             stopping=self._stopping.is_set,
         )  # fmt: skip
         self.pulls = PullLoop(
@@ -126,18 +131,33 @@ class NodeAgent:
         return True, "ready"
 
     async def run(self) -> None:
-        """Register, then work until a stop request (or, in burst mode, an empty queue)."""
+        """Register, then work until a stop request (or, in burst mode, an empty queue).
+
+        Raises the failure of a background task that died (`TaskDiedError`, or the VmafxError
+        that stopped it, such as a refused token), after handing running jobs back.
+        """
         try:
             await unless_stopped(self.keeper.session(), self._stopping)
         except StopRequestedError:
-            self.threads.shutdown(wait=False)
             return
         if self.metrics is not None:
             self.metrics.slots.set(self.settings.slots)
+        loop = asyncio.get_running_loop()
+        self.supervisor.on_death(lambda _: loop.call_soon_threadsafe(self._stop_at_once))
         beat_stop = asyncio.Event()
-        beating = asyncio.create_task(self.heartbeat.run(beat_stop), name="vmafx-heartbeat")
+        beating = self.supervisor.watch(
+            asyncio.create_task(self.heartbeat.run(beat_stop), name="vmafx-heartbeat"),
+            "heartbeat",
+            finishing=beat_stop.is_set,
+        )
         slots = [
-            asyncio.create_task(self.pulls.run(index, self._stopping), name=f"vmafx-slot-{index}")
+            self.supervisor.watch(
+                asyncio.create_task(
+                    self.pulls.run(index, self._stopping), name=f"vmafx-slot-{index}"
+                ),
+                f"pull loop {index}",
+                finishing=lambda: self.settings.burst or self._stopping.is_set(),
+            )
             for index in range(self.settings.slots)
         ]
         try:
@@ -145,25 +165,27 @@ class NodeAgent:
             await self._drain(slots)
         finally:
             beat_stop.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(beating, self.settings.goodbye_timeout_s)
+            await asyncio.wait({beating}, timeout=self.settings.goodbye_timeout_s)
+            beating.cancel()
             await self._goodbye()
-            self.threads.shutdown(wait=False)
             if self.metrics is not None:
                 self.metrics.slots.set(0)
-        _raise_first_failure(slots)
+        self.supervisor.raise_failure()
+
+    def _stop_at_once(self) -> None:
+        """A background task died: no new work, and running jobs are handed back now."""
+        if not self._stopping.is_set():
+            log.error("stopping now: handing %d running jobs back", len(self.running))
+        self._stopping.set()
+        self._hurry.set()
 
     async def _work(self, slots: list[asyncio.Task[None]]) -> None:
         """Until a stop request; in burst mode also until every slot found the queue empty."""
         stopped = asyncio.ensure_future(self._stopping.wait())
         try:
             watched = {stopped, *slots}
-            while not stopped.done():
+            while not stopped.done() and not all(task.done() for task in slots):
                 done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
-                if any(not task.cancelled() and task.exception() for task in done - {stopped}):
-                    break  # a slot died of a fatal error (a refused registration)
-                if all(task.done() for task in slots):
-                    break
                 watched -= done
         finally:
             stopped.cancel()
@@ -217,9 +239,3 @@ class NodeAgent:
             return
         if released:
             log.info("handed back %d jobs: %s", len(released), ", ".join(released))
-
-
-def _raise_first_failure(slots: list[asyncio.Task[None]]) -> None:
-    for task in slots:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]

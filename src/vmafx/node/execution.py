@@ -3,14 +3,21 @@ bounded rate, then one final report (or a release), retried while the controller
 
 The job stays in `RunningJobs` until its report is in, so heartbeats keep its lease alive
 while the report is retried.
+
+Each handler runs on a thread of its own. When its job is cancelled (by the controller, for a
+lost lease, or at shutdown) the handler has `abandon_after_s` to stop (ffmpeg is terminated
+through the cancel token); a handler stuck in a blocking call that ignores the token (an `open`
+of a FIFO that nobody writes) is abandoned: its thread is left behind and counted
+(`vmafx_node_handlers_abandoned_total`), the job is settled as cancelled, and the slot is free.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -20,6 +27,7 @@ from vmafx.core.jobs import JobKind
 from vmafx.core.messages import Claim, NodeRegistration, NodeReport
 from vmafx.core.specs import check_finite_json
 from vmafx.errors import UnavailableError, UsageError, VmafxError
+from vmafx.media.runner import KILL_GRACE_S
 from vmafx.node.backoff import Backoff
 from vmafx.node.handlers.base import Handler, JobContext, JobOutput, JobProgress
 from vmafx.node.metrics import NodeMetrics
@@ -40,6 +48,8 @@ class ExecutionSettings:
     progress_interval_s: float = 1.0
     report_backoff_base_s: float = 0.5
     report_backoff_cap_s: float = 15.0
+    #: After a cancel: how long the handler may take to stop before its thread is abandoned.
+    abandon_after_s: float = KILL_GRACE_S + 2.0
 
 
 class JobExecutor:
@@ -52,7 +62,6 @@ class JobExecutor:
         *,
         gpus: GpuPool | None = None,
         metrics: NodeMetrics | None = None,
-        threads: concurrent.futures.Executor | None = None,
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
@@ -61,9 +70,10 @@ class JobExecutor:
         self.settings = settings
         self.gpus = gpus or GpuPool()
         self.metrics = metrics
-        self.threads = threads
         self.stopping = stopping
         self.progress_reports = 0
+        #: Handlers that did not stop after their job was cancelled; their threads are left.
+        self.abandoned = 0
 
     async def execute(self, claim: Claim, session: NodeRegistration) -> None:
         """Run `claim`'s job to its end and tell the controller how it ended."""
@@ -114,9 +124,11 @@ class JobExecutor:
             progress=on_progress,
             gpus=self.gpus,
         )
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.threads, handler.run, context)
+        future = _start_handler(handler, context, name=f"vmafx-job-{job.id}")
         await self._pump_progress(task, future)
+        if not future.done():
+            future.cancel()  # what the abandoned thread ends with is dropped
+            return None, self._abandon(task)
         try:
             return future.result(), None
         except Exception as error:  # every failure becomes a report, never a dead slot
@@ -124,11 +136,39 @@ class JobExecutor:
                 log.exception("handler crashed", extra={"job_id": job.id})
             return None, error
 
+    def _abandon(self, task: RunningTask) -> VmafxError:
+        """The handler ignored its cancel: leave its thread behind and free the slot."""
+        self.abandoned += 1
+        if self.metrics is not None:
+            self.metrics.abandoned.inc()
+        message = (
+            f"the handler of job {task.job_id} did not stop within "
+            f"{self.settings.abandon_after_s:g} s of being cancelled ({task.cancel.reason}); "
+            "its thread is abandoned (stuck in a blocking call) and the slot is free again"
+        )
+        log.error(
+            "%s; %d abandoned on this node so far",
+            message,
+            self.abandoned,
+            extra={"job_id": task.job_id},
+        )
+        return VmafxError(message + ".")
+
     async def _pump_progress(self, task: RunningTask, future: asyncio.Future[JobOutput]) -> None:
-        """Send the job's progress, at most once per `progress_interval_s`, until it ends."""
+        """Send the job's progress, at most once per `progress_interval_s`, until it ends (or
+        until `abandon_after_s` after a cancel, when it does not end)."""
         sent: JobProgress | None = None
+        cancelled_at: float | None = None
         while True:
-            done, _ = await asyncio.wait({future}, timeout=self.settings.progress_interval_s)
+            wait_s = self.settings.progress_interval_s
+            if cancelled_at is None and task.cancel.cancelled:
+                cancelled_at = time.monotonic()
+            if cancelled_at is not None:
+                left = cancelled_at + self.settings.abandon_after_s - time.monotonic()
+                if left <= 0:
+                    return
+                wait_s = min(wait_s, left)
+            done, _ = await asyncio.wait({future}, timeout=wait_s)
             if done:
                 return
             current = task.progress
@@ -232,3 +272,35 @@ class JobExecutor:
             if isinstance(answer, str) and answer:
                 log.info("%s not applied: %s", what, answer, extra=extra)
             return
+
+
+def _start_handler(
+    handler: Handler, context: JobContext, *, name: str
+) -> asyncio.Future[JobOutput]:
+    """Run `handler` on a daemon thread of its own (one that may be abandoned without holding
+    up the next job or the process's exit); its outcome lands in the returned future."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[JobOutput] = loop.create_future()
+
+    def settle(output: JobOutput | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert output is not None
+            future.set_result(output)
+
+    def work() -> None:
+        try:
+            output = handler.run(context)
+        except BaseException as error:  # handed to the event loop, not lost
+            outcome: tuple[JobOutput | None, BaseException | None] = (None, error)
+        else:
+            outcome = (output, None)
+        # The loop may have closed meanwhile (an abandoned handler): nobody waits for it then.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return future

@@ -3,7 +3,9 @@
 `run(settings)` is what `vmafx node` calls: it reads the token, inspects the machine (ffmpeg
 with libvmaf, GPUs, verified encoders), builds the handlers, the gRPC controller client, the
 metrics and the HTTP listener, and runs the agent until SIGTERM/SIGINT (drain, exit 0) or, in
-burst mode, until the queue is empty. A refused token ends it with the error's exit code.
+burst mode, until the queue is empty. A refused token ends it with the error's exit code; a
+background task or thread that dies (heartbeat, pull loop, model watcher, feedback sender) ends
+it with exit 1 after a CRITICAL log line naming it (`vmafx.supervision`).
 """
 
 from __future__ import annotations
@@ -128,7 +130,8 @@ async def serve(settings: NodeSettings) -> None:
         http = StatusServer(settings.http_listen, metrics.registry, agent.readiness).start()
     _announce(agent.settings.name, settings, machine, agent.settings.queues, http)
     try:
-        await _run_until_signalled(agent)
+        with agent.supervisor.catching_threads():
+            await _run_until_signalled(agent)
     finally:
         await client.close()
         if http is not None:

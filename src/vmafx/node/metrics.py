@@ -7,6 +7,7 @@ vmafx_node_jobs_total{kind,outcome}             completed|failed|cancelled|relea
 vmafx_node_job_duration_seconds{kind}           claim to report
 vmafx_node_encoder_fallbacks_total{from_encoder,to_encoder}
 vmafx_node_registrations_total                  sessions opened (re-registrations included)
+vmafx_node_handlers_abandoned_total             handlers stuck after a cancel, left behind
 vmafx_training_feedback_{delivered,dropped}_total   when feedback to the trainer is on
 vmafx_model_checkpoint_version                  the served model version (0: none yet)
 vmafx_model_swaps_total                         models installed (the first load counts)
@@ -60,6 +61,11 @@ class NodeMetrics:
             "vmafx_node_registrations", "Sessions this node opened with the controller.",
             registry=r,
         )  # fmt: skip
+        self.abandoned = Counter(
+            "vmafx_node_handlers_abandoned",
+            "Job handlers that did not stop after a cancel; their threads were left behind.",
+            registry=r,
+        )
 
     def describe_node(self, name: str, version: str, vendor: str, backends: Sequence[str]) -> None:
         self.info.labels(name, version, vendor, ",".join(backends)).set(1)
