@@ -194,6 +194,13 @@ class InferenceEngine:
             },
         )
 
+    def clear(self) -> None:
+        """Serve nothing (predictions absent) until the next `install`; calls in flight finish."""
+        with self._lock:
+            previous, self._current = self._current, None
+        if previous is not None:
+            log.info("model unloaded", extra={"from_version": previous.version})
+
     @property
     def current(self) -> LoadedModel | None:
         return self._current

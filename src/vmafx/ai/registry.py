@@ -126,17 +126,22 @@ class Registry:
 
     def select(self, policy: Policy) -> ModelVersion | None:
         """The version `policy` serves; never a quarantined one; None when there is none."""
+        choices = self.servable(policy)
+        return choices[0] if choices else None
+
+    def servable(self, policy: Policy) -> list[ModelVersion]:
+        """Every version `policy` may serve, best first: the fallbacks when a file is refused.
+
+        `latest-stable`: the active versions, newest first; `latest`: active and candidate
+        ones; `pinned:<v>`: that version alone. Never a quarantined one.
+        """
         if policy.kind == "pinned":
             found = self.get(policy.version or -1)
-            return found if found and found.status is not ModelStatus.quarantined else None
+            return [found] if found and found.status is not ModelStatus.quarantined else []
         wanted = {ModelStatus.active}
         if policy.kind == "latest":
             wanted.add(ModelStatus.candidate)
-        return max(
-            (v for v in self.versions if v.status in wanted),
-            key=lambda v: v.version,
-            default=None,
-        )
+        return sorted((v for v in self.versions if v.status in wanted), key=lambda v: -v.version)
 
     def with_version(self, entry: ModelVersion, *, updated_at: str) -> Registry:
         """A copy with `entry` added or replacing the entry of the same version."""

@@ -2,13 +2,16 @@
 
 `start_models(settings)` loads ONNX Runtime once per process and follows the checkpoint folder
 (`VMAFX_NODE_MODEL_DIR`, by default the trainer's default checkpoint folder) every
-`VMAFX_NODE_MODEL_POLL_S` seconds; the watcher verifies SHA-256 and never loads a quarantined or
-unverified file. Without ONNX Runtime inference is simply off (one log line).
+`VMAFX_NODE_MODEL_POLL_S` seconds; the watcher verifies SHA-256, never loads a quarantined or
+unverified file, and falls back to the newest intact version when the policy's own is refused
+(logged once: which version, why, and what is served instead). Without ONNX Runtime inference
+is simply off (one log line).
 
 `NodeModels.predict_features` gives a score job's prediction (None while no model is loaded, or
 when the features cannot be scored: a prediction never fails a score). `NodeModels.infer` runs an
 `infer` job's rows on the served version, or on another version the registry lists (verified,
-never quarantined, loaded once and kept in a small cache).
+never quarantined, loaded once and kept in a small cache); `latest-stable` and `latest` fall back
+to the newest intact version as the watcher does, a pinned version never does.
 """
 
 from __future__ import annotations
@@ -103,24 +106,32 @@ class NodeModels:
         served = self.engine.current
         if not version or not version.strip():
             if served is None:
+                why = f": {self.watcher.problem}" if self.watcher.problem else ""
                 raise ModelError(
-                    "this node has no model loaded yet.",
-                    hint=f"Wait for the trainer's first active checkpoint in {self.directory}.",
+                    f"this node has no model loaded yet{why}.",
+                    hint=f"Wait for the trainer's next active checkpoint in {self.directory}.",
                 )
             return served
         text = version.strip()
         policy = parse_policy(f"pinned:{text}" if text.isdigit() else text)
         registry = read_registry(self.directory)
-        target = registry.select(policy) if registry else None
-        if target is None:
+        choices = registry.servable(policy) if registry else []
+        if not choices:
             raise ModelError(
                 f"no servable model version fits {text!r} in {self.directory} "
                 "(a quarantined version is never served).",
                 hint="See `vmafx models list`.",
             )
-        if served and (served.version, served.sha256) == (target.version, target.sha256):
-            return served
-        return self._other(target.version, target.file, target.sha256)
+        refused: ModelError | None = None
+        for target in choices:  # best first: a refused file falls back to the next one
+            if served and (served.version, served.sha256) == (target.version, target.sha256):
+                return served
+            try:
+                return self._other(target.version, target.file, target.sha256)
+            except ModelError as error:
+                refused = refused or error
+        assert refused is not None
+        raise refused
 
     def _other(self, version: int, file: str, sha256: str) -> LoadedModel:
         with self._lock:
