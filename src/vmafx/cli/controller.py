@@ -23,12 +23,52 @@ Examples:
 
     vmafx controller --grpc-listen 0.0.0.0:9090 --store postgresql://vmafx@db:5432/vmafx
 
+    vmafx controller --grpc-listen 0.0.0.0:9090 --tls-cert tls.crt --tls-key tls.key
+
+With --tls-cert/--tls-key both listeners speak TLS only; clients then write the address as
+https://HOST:9090 (with --ca FILE when a private CA signed the certificate). With
+--oidc-issuer, --oidc-audience and --oidc-jwks-url, JWTs from that issuer (RS256/ES256) are
+accepted beside `vmafx tokens`: the tenant comes from the claim --oidc-tenant-claim
+(vmafx_tenant), the role(s) from --oidc-role-claim (vmafx_role), mapped by --oidc-role-map
+GROUP=ROLE,… when the claim holds group names.
+
 Every flag is also an environment variable: VMAFX_CONTROLLER_GRPC_LISTEN,
 VMAFX_CONTROLLER_HTTP_LISTEN, VMAFX_STORE_URL, VMAFX_SCORING_ROOTS (comma list),
-VMAFX_AUTH_DISABLED, VMAFX_CONTROLLER_MODEL_DIR. SIGTERM or Ctrl-C stops it cleanly (exit 0).
+VMAFX_AUTH_DISABLED, VMAFX_CONTROLLER_MODEL_DIR, VMAFX_CONTROLLER_TLS_CERT, _TLS_KEY,
+VMAFX_CONTROLLER_OIDC_ISSUER, _OIDC_AUDIENCE, _OIDC_JWKS_URL, _OIDC_ROLE_CLAIM,
+_OIDC_TENANT_CLAIM, _OIDC_ROLE_MAP. SIGTERM or Ctrl-C stops it cleanly (exit 0).
 """
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
+
+TLS_CERT = typer.Option(
+    None, "--tls-cert", help="PEM certificate (chain) to serve gRPC and HTTP over TLS."
+)
+TLS_KEY = typer.Option(None, "--tls-key", help="PEM private key of --tls-cert.")
+OIDC_ISSUER = typer.Option(
+    None, "--oidc-issuer", help="Accept OIDC JWTs from this issuer (the token's `iss`)."
+)
+OIDC_AUDIENCE = typer.Option(
+    None, "--oidc-audience", help="The audience OIDC tokens must carry (`aud`)."
+)
+OIDC_JWKS_URL = typer.Option(
+    None,
+    "--oidc-jwks-url",
+    help="The issuer's JWKS (https://; http:// only on loopback), cached and refetched "
+    "for an unknown key id.",
+)
+OIDC_ROLE_CLAIM = typer.Option(
+    None, "--oidc-role-claim", help="Claim holding the role(s), dotted for nested [vmafx_role]."
+)
+OIDC_TENANT_CLAIM = typer.Option(
+    None, "--oidc-tenant-claim", help="Claim holding the tenant [vmafx_tenant]."
+)
+OIDC_ROLE_MAP = typer.Option(
+    None,
+    "--oidc-role-map",
+    help="Role-claim values to vmafx roles, e.g. vmafx-admins=admin,staff=writer "
+    "[default: the values are role names].",
+)
 
 
 @app.callback(invoke_without_command=True)
@@ -62,6 +102,14 @@ def controller(
         help="The trainer's checkpoint folder (registry.json), listed by GET /v1/models "
         "[default: the trainer's default folder].",
     ),
+    tls_cert: Path | None = TLS_CERT,
+    tls_key: Path | None = TLS_KEY,
+    oidc_issuer: str | None = OIDC_ISSUER,
+    oidc_audience: str | None = OIDC_AUDIENCE,
+    oidc_jwks_url: str | None = OIDC_JWKS_URL,
+    oidc_role_claim: str | None = OIDC_ROLE_CLAIM,
+    oidc_tenant_claim: str | None = OIDC_TENANT_CLAIM,
+    oidc_role_map: str | None = OIDC_ROLE_MAP,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -76,6 +124,14 @@ def controller(
             "scoring_roots": [str(root) for root in scoring_root] if scoring_root else None,
             "auth_disabled": True if auth_disabled else None,
             "model_dir": model_dir,
+            "tls_cert": tls_cert,
+            "tls_key": tls_key,
+            "oidc_issuer": oidc_issuer,
+            "oidc_audience": oidc_audience,
+            "oidc_jwks_url": oidc_jwks_url,
+            "oidc_role_claim": oidc_role_claim,
+            "oidc_tenant_claim": oidc_tenant_claim,
+            "oidc_role_map": oidc_role_map,
         }
     )
     logging.getLogger("vmafx").setLevel(min(logging.getLogger().level, logging.INFO))

@@ -68,7 +68,8 @@ ROOT = typer.Option(
 CONTROLLER = typer.Option(
     None,
     help="Score through the farm: one score job per clip via the vmafx controller at "
-    "HOST:PORT (clip paths must be readable by the nodes, under their scoring roots).",
+    "HOST:PORT, or https://HOST:PORT for TLS (clip paths must be readable by the nodes, "
+    "under their scoring roots).",
 )
 CANCEL_ON_INTERRUPT = typer.Option(
     False,
@@ -96,6 +97,7 @@ def score(
     controller: str | None = CONTROLLER,
     token: str | None = remote.TOKEN,
     token_file: Path | None = remote.TOKEN_FILE,
+    ca: Path | None = remote.CA,
     cancel_on_interrupt: bool = CANCEL_ON_INTERRUPT,
     model: list[str] = opts.MODEL,
     feature: list[str] = opts.FEATURE,
@@ -131,7 +133,7 @@ def score(
     )
     arrow.pyarrow()
     paths = OutputPaths(out)
-    farm = _farm(controller, token, token_file, settings)
+    farm = _farm(controller, token, token_file, ca, settings)
     loaded = _load(manifest, root, settings, paths)
     if farm is None:
         summary = _score_here(
@@ -180,13 +182,17 @@ def _score_here(
 
 
 def _farm(
-    controller: str | None, token: str | None, token_file: Path | None, settings: ClipSettings
+    controller: str | None,
+    token: str | None,
+    token_file: Path | None,
+    ca: Path | None,
+    settings: ClipSettings,
 ) -> Remote | None:
     """The controller to score through (None: this machine), once the options suit it."""
     if controller is None:
         return None
     check_farm_settings(settings)
-    return Remote.of(controller, token, token_file)
+    return Remote.of(controller, token, token_file, ca)
 
 
 def _score_on_farm(farm: Remote, inputs: RunInputs, cancel_on_interrupt: bool) -> RunSummary:

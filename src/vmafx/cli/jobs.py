@@ -15,7 +15,7 @@ from vmafx.cli import jobspecs
 from vmafx.cli import options as opts
 from vmafx.cli.jobspecs import Placement
 from vmafx.cli.jobviews import job_json, job_views, jobs_table
-from vmafx.cli.remote import CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
+from vmafx.cli.remote import CA, CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
 from vmafx.cli.watching import Display, follow
 from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
@@ -101,6 +101,7 @@ def submit_score(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """Score DISTORTED videos against REFERENCE on the farm (paths are made absolute)."""
@@ -119,7 +120,7 @@ def submit_score(
         ),
         check_inputs=not no_check_inputs,
     )
-    _submit(Remote.of(controller, token, token_file), request, fmt, watch)
+    _submit(Remote.of(controller, token, token_file, ca), request, fmt, watch)
 
 
 #: `submit encode` parameters that are not spec fields (the rest go to `jobspecs.encode_spec`).
@@ -157,6 +158,7 @@ def submit_encode(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """Encode SOURCE on the farm: hardware first when allowed, software fallback."""
@@ -165,7 +167,7 @@ def submit_encode(
     request = jobspecs.encode_request(
         source, out, options=options, placement=placement, check_inputs=not no_check_inputs
     )
-    _submit(Remote.of(controller, token, token_file), request, fmt, watch)
+    _submit(Remote.of(controller, token, token_file, ca), request, fmt, watch)
 
 
 # --- reading jobs -------------------------------------------------------------------------------
@@ -248,6 +250,7 @@ def list_jobs(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """The newest jobs first, with where each ran (`host / GPU`), progress and score."""
@@ -256,7 +259,7 @@ def list_jobs(
         kinds=tuple(parse_kind(value) for value in kind),
         queues=tuple(queue),
     )
-    remote = Remote.of(controller, token, token_file)
+    remote = Remote.of(controller, token, token_file, ca)
     rows = remote.call(lambda client: _list(client, where, node, limit))
     if fmt is Format.json:
         sys.stdout.write(json.dumps([job_json(job, attempts) for job, attempts in rows]) + "\n")
@@ -281,6 +284,7 @@ def get_job(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """One job: state, where it ran, pooled metrics, every attempt, the error in full."""
@@ -288,7 +292,7 @@ def get_job(
     async def work(client: ControllerClient) -> JobDetails:
         return await client.get_job(await resolve_id(client, job_id))
 
-    _show(Remote.of(controller, token, token_file).call(work), fmt)
+    _show(Remote.of(controller, token, token_file, ca).call(work), fmt)
 
 
 def _watch(remote: Remote, job_id: str, fmt: Format) -> None:
@@ -316,11 +320,12 @@ def watch_job(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = typer.Option(Format.table, "--format", help="table, or json (NDJSON)."),
 ) -> None:
     """Follow a job live until it ends; exit 0 when it completes, 1 when it fails or is
     cancelled. With --format json, one job object per change."""
-    _watch(Remote.of(controller, token, token_file), job_id, fmt)
+    _watch(Remote.of(controller, token, token_file, ca), job_id, fmt)
 
 
 @app.command("cancel")
@@ -330,6 +335,7 @@ def cancel_job(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """Cancel a pending or running job (its node stops it); a finished job stays as it is."""
@@ -339,7 +345,7 @@ def cancel_job(
         message = await client.cancel_job(full, reason)
         return message, await client.get_job(full)
 
-    message, details = Remote.of(controller, token, token_file).call(work)
+    message, details = Remote.of(controller, token, token_file, ca).call(work)
     if fmt is Format.json:
         sys.stdout.write(json.dumps(job_json(details.job, details.attempts)) + "\n")
         return

@@ -21,6 +21,8 @@ Examples:
 
     vmafx node --controller farm:9090 --token-file /etc/vmafx/node.token
 
+    vmafx node --controller https://farm:9090 --ca /etc/vmafx/ca.pem --token-file node.token
+
     vmafx node --queues encode,score --concurrency encode=2,score=1 --labels tier=heavy
 
     VMAFX_NODE_GPU=GPU-9a8b7c6d-... vmafx node --name zampp2-l4
@@ -35,7 +37,16 @@ app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
 
 
 CONTROLLER = typer.Option(
-    None, "--controller", help="Controller gRPC address HOST:PORT [default: 127.0.0.1:9090]."
+    None,
+    "--controller",
+    help="Controller gRPC address HOST:PORT, or https://HOST:PORT for TLS "
+    "[default: 127.0.0.1:9090].",
+)
+CA = typer.Option(
+    None,
+    "--ca",
+    help="CA certificate (PEM) to trust for an https:// controller signed by a private CA "
+    "(VMAFX_NODE_CA or VMAFX_CA) [default: the system's CAs].",
 )
 TOKEN_FILE = typer.Option(
     None, "--token-file", help="File holding a node-role token (none: no token sent)."
@@ -72,6 +83,7 @@ def node(
     ctx: typer.Context,
     controller: str | None = CONTROLLER,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     name: str | None = NAME,
     queues: str | None = QUEUES,
     concurrency: str | None = CONCURRENCY,
@@ -91,6 +103,7 @@ def node(
     flags = {
         "controller": controller,
         "token_file": token_file,
+        "ca": ca,
         "name": name,
         "queues": queues,
         "concurrency": concurrency,

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from vmafx.cli.jobviews import node_json, nodes_table
-from vmafx.cli.remote import CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
+from vmafx.cli.remote import CA, CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
 
 app = typer.Typer(help="The farm's nodes: GPUs, encoders, queues, slots.", no_args_is_help=True)
 
@@ -22,10 +22,11 @@ def list_nodes(
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
     """Live (and draining) nodes: host, GPUs, verified encoders, slots in use, last heartbeat."""
-    remote = Remote.of(controller, token, token_file)
+    remote = Remote.of(controller, token, token_file, ca)
     views = remote.call(lambda client: client.list_nodes(include_offline=all_))
     if fmt is Format.json:
         sys.stdout.write(json.dumps([node_json(view) for view in views]) + "\n")

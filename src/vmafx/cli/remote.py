@@ -1,5 +1,8 @@
-"""Reaching a controller from the CLI: `--controller`, the token flags, and the one place that
-turns "nobody answered" into a message saying which address was tried and how to start one.
+"""Reaching a controller from the CLI: `--controller`, `--ca`, the token flags, and the one place
+that turns "nobody answered" into a message saying which address was tried and how to start one.
+
+TLS is in the address: `--controller https://farm:9090` dials with TLS, checking the controller's
+certificate against `--ca FILE` (VMAFX_CA) or else the system's CAs (`vmafx.client.tls`).
 
 Client commands (`vmafx jobs …`, `vmafx nodes …`) take `Remote.options(...)` values, build a
 `Remote`, and run one coroutine with `remote.call(work)`: it opens a `GrpcControllerClient`
@@ -11,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import enum
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from vmafx.client.tls import ControllerAddress, TlsError, parse_address
 from vmafx.errors import AuthError, ConfigError, ForbiddenError, MissingExtraError, UnavailableError
 
 if TYPE_CHECKING:
@@ -39,7 +44,14 @@ CONTROLLER = typer.Option(
     DEFAULT_CONTROLLER,
     "--controller",
     envvar="VMAFX_CONTROLLER_ADDR",
-    help="The controller's gRPC address HOST:PORT.",
+    help="The controller's gRPC address HOST:PORT; https://HOST:PORT for TLS.",
+)
+CA = typer.Option(
+    None,
+    "--ca",
+    envvar="VMAFX_CA",
+    help="CA certificate (PEM) to trust for an https:// controller signed by a private CA "
+    "[default: the system's CAs].",
 )
 TOKEN = typer.Option(
     None,
@@ -54,16 +66,20 @@ FORMAT = typer.Option(Format.table, "--format", help="table, or json (the job ob
 
 
 def check_target(target: str) -> str:
-    """`HOST:PORT` (or a gRPC target URI such as `unix:///run/vmafx.sock`), else UsageError."""
-    if "://" in target or target.startswith("unix:"):
-        return target
-    host, sep, port = target.rpartition(":")
-    if not host or not sep or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise ConfigError(
-            f"controller address {target!r} is not HOST:PORT.",
-            hint=f"For example --controller {DEFAULT_CONTROLLER} or farm.example:9090.",
-        )
-    return target
+    """`HOST:PORT`, `https://HOST:PORT` (or a gRPC target URI such as
+    `unix:///run/vmafx.sock`), else ConfigError."""
+    return str(parse_address(target))
+
+
+def address_of(controller: str, ca: Path | None) -> ControllerAddress:
+    """The parsed `--controller`; `--ca` with a plain-text address is refused (ConfigError).
+    Without `--ca` (commands that lack the flag, such as the demo), VMAFX_CA is used for an
+    https:// address."""
+    if ca is not None:
+        return parse_address(controller, ca=ca)
+    address = parse_address(controller)
+    env = os.environ.get("VMAFX_CA", "").strip()
+    return dataclasses.replace(address, ca=Path(env)) if address.tls and env else address
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
@@ -86,14 +102,23 @@ def read_token(token: str | None, token_file: Path | None) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class Remote:
-    """Where the controller is and the token to show it (never printed)."""
+    """Where the controller is (`target` is what gRPC dials: HOST:PORT), whether it is TLS,
+    and the token to show it (never printed)."""
 
     target: str
     token: str | None = dataclasses.field(default=None, repr=False)
+    address: ControllerAddress | None = None
 
     @classmethod
-    def of(cls, controller: str, token: str | None, token_file: Path | None) -> Remote:
-        return cls(check_target(controller), read_token(token, token_file))
+    def of(
+        cls, controller: str, token: str | None, token_file: Path | None, ca: Path | None = None
+    ) -> Remote:
+        address = address_of(controller, ca)
+        return cls(address.target, read_token(token, token_file), address)
+
+    @property
+    def where(self) -> ControllerAddress:
+        return self.address or ControllerAddress(self.target)
 
     def connect(self) -> ControllerClient:
         try:
@@ -104,7 +129,7 @@ class Remote:
                 extra="controller",
                 command="pip install 'vmafx[controller]'",
             ) from None
-        return GrpcControllerClient(self.target, token=self.token)
+        return GrpcControllerClient(self.where, token=self.token)
 
     def call(self, work: Callable[[ControllerClient], Awaitable[T]]) -> T:
         """Run `work` with a client of this controller; errors say what to do next."""
@@ -124,13 +149,16 @@ class Remote:
             if isinstance(error, ForbiddenError):
                 raise
             raise AuthError(
-                f"the controller at {self.target} refused the call: {error.message}",
+                f"the controller at {self.where} refused the call: {error.message}",
                 hint="Pass a token with --token-file FILE (or VMAFX_TOKEN); an admin creates "
                 "one with `vmafx tokens create --role writer --tenant T`.",
             ) from None
 
     def unreachable(self, error: UnavailableError) -> UnavailableError:
+        """The error to show: a TlsError as it is (it names the fix), else who was tried."""
+        if isinstance(error, TlsError):
+            return error
         return UnavailableError(
-            f"no working controller answered at {self.target} ({error.message}).",
+            f"no working controller answered at {self.where} ({error.message}).",
             hint=START_HINT,
         )

@@ -2,13 +2,17 @@
 
 Every call has a deadline (`timeout_s`; a long-polling PullWork gets its wait on top). A failed
 call raises the VmafxError the controller named in its `vmafx-error` trailer, else the class of
-its status code (`vmafx.api.status`); an unreachable controller is UnavailableError.
+its status code (`vmafx.api.status`); an unreachable controller is UnavailableError, and a TLS
+mismatch (untrusted certificate, TLS on one side only) is its subclass `TlsError`, which says
+which side to fix. `https://HOST:PORT` dials with TLS (`vmafx.client.tls` has the convention),
+trusting the CA in `ca` or else the system's.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -18,6 +22,7 @@ from vmafx.api import nodeconvert as nc
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.api.pb import controller_pb2_grpc as pb_grpc
 from vmafx.api.status import ERROR_METADATA, error_for
+from vmafx.client.tls import ControllerAddress, explain_unavailable, parse_address
 from vmafx.core.jobs import Job
 from vmafx.core.messages import (
     Claim,
@@ -40,8 +45,12 @@ from vmafx.store.port import JobPage
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
+def _trailer(error: grpc.aio.AioRpcError) -> dict[str, str]:
+    return {key: str(value) for key, value in (error.trailing_metadata() or ())}
+
+
 def _error(error: grpc.aio.AioRpcError) -> VmafxError:
-    trailer = {key: str(value) for key, value in (error.trailing_metadata() or ())}
+    trailer = _trailer(error)
     fields = {"job_id": trailer.get("vmafx-job-id", ""), "attempt": trailer.get("vmafx-attempt", 0)}
     return error_for(error.code(), error.details() or "", trailer.get(ERROR_METADATA), **fields)
 
@@ -58,9 +67,10 @@ def _filter_to_pb(where: JobFilter) -> dict[str, Any]:
 class GrpcControllerClient:
     def __init__(
         self,
-        target: str,
+        target: str | ControllerAddress,
         *,
         token: str | None = None,
+        ca: Path | None = None,
         timeout_s: float = 10.0,
         max_message_bytes: int = MAX_MESSAGE_BYTES,
     ) -> None:
@@ -68,7 +78,13 @@ class GrpcControllerClient:
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ]
-        self._channel = grpc.aio.insecure_channel(target, options=options)
+        address = target if isinstance(target, ControllerAddress) else parse_address(target, ca=ca)
+        self.address = address
+        if address.tls:
+            credentials = grpc.ssl_channel_credentials(address.root_certificates())
+            self._channel = grpc.aio.secure_channel(address.target, credentials, options=options)
+        else:
+            self._channel = grpc.aio.insecure_channel(address.target, options=options)
         self._stub = pb_grpc.VmafxControllerStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout_s = timeout_s
@@ -76,13 +92,21 @@ class GrpcControllerClient:
     def __repr__(self) -> str:
         return "GrpcControllerClient(...)"
 
+    async def _failure(self, error: grpc.aio.AioRpcError) -> VmafxError:
+        """The error to raise for a failed call: TlsError when TLS is why nothing answered."""
+        if error.code() is grpc.StatusCode.UNAVAILABLE and ERROR_METADATA not in _trailer(error):
+            tls = await explain_unavailable(self.address, error.details() or "")
+            if tls is not None:
+                return tls
+        return _error(error)
+
     async def _call(self, method: str, request: Any, *, extra_s: float = 0.0) -> Any:
         try:
             return await getattr(self._stub, method)(
                 request, metadata=self._metadata, timeout=self._timeout_s + extra_s
             )
         except grpc.aio.AioRpcError as error:
-            raise _error(error) from None
+            raise await self._failure(error) from None
 
     # --- jobs ----------------------------------------------------------------------------------
     async def submit_job(self, request: JobRequest) -> Submitted:
@@ -142,7 +166,7 @@ class GrpcControllerClient:
             async for message in call:
                 yield cv.job_from_pb(message)
         except grpc.aio.AioRpcError as error:
-            raise _error(error) from None
+            raise await self._failure(error) from None
         finally:
             call.cancel()
 

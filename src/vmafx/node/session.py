@@ -1,8 +1,9 @@
 """The node's session with the controller: register (again) when needed, back off when away.
 
 Registration is retried with jittered exponential backoff for as long as the controller is
-unreachable (`UnavailableError`); a refused token or a refused registration is not retried
-(it raises, and the node exits saying why). `forget(session)` drops a session the controller
+unreachable (`UnavailableError`); a refused token, a refused registration or a failed TLS
+handshake (`TlsError`: an untrusted certificate, TLS on one side only) is not retried (it
+raises, and the node exits saying why). `forget(session)` drops a session the controller
 no longer knows, so the next `session()` registers again. Concurrent callers share one
 registration.
 """
@@ -14,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from vmafx.client.port import ControllerClient
+from vmafx.client.tls import TlsError
 from vmafx.core.messages import NodeRegistration
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.errors import UnavailableError
@@ -63,6 +65,8 @@ class SessionKeeper:
         while True:
             try:
                 registration = await self.client.register_node(self.name, self.capabilities)
+            except TlsError:
+                raise  # a configuration to fix, not an outage to wait out
             except UnavailableError as error:
                 delay = self.backoff.next_delay()
                 log.warning(

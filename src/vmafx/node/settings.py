@@ -2,6 +2,9 @@
 
 Two names come from the original platform: `VMAFX_CONTROLLER_ADDR` (the controller's gRPC
 address) and `VMAFX_CONTROLLER_TOKEN_FILE`; the `VMAFX_NODE_*` names win when both are set.
+`https://HOST:PORT` dials the controller with TLS, trusting `VMAFX_NODE_CA` (else `VMAFX_CA`,
+the name every client shares, used for an https:// controller only) or the system's CAs
+(`vmafx.client.tls`).
 Queues, concurrency and labels are comma lists:
 
     VMAFX_NODE_QUEUES=encode,score              (unset: every queue)
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from vmafx.ai.registry import parse_policy
+from vmafx.client.tls import parse_address
 from vmafx.config import load, state_dir
 from vmafx.errors import ConfigError
 from vmafx.node.labels import parse_labels
@@ -42,6 +46,7 @@ class NodeSettings:
 
     controller: str = "127.0.0.1:9090"
     token_file: Path | None = None
+    ca: Path | None = None
     name: str | None = None
     queues: tuple[str, ...] = ()
     concurrency: Mapping[str, int] = dataclasses.field(default_factory=dict)
@@ -166,6 +171,7 @@ def _parsed(settings: NodeSettings) -> NodeSettings:
             hint="E.g. VMAFX_NODE_MODEL_POLL_S=5.",
         )
     parse_policy(settings.model_policy)  # raises ConfigError naming the three policies
+    parse_address(settings.controller, ca=settings.ca)  # raises ConfigError when unusable
     parsed = dataclasses.replace(
         settings,
         queues=queues,
@@ -189,7 +195,11 @@ def node_settings(
         own = f"VMAFX_NODE_{name.upper()}"
         if merged.get(name) is None and own not in env and env.get(key):
             merged[name] = env[key] if name == "controller" else Path(env[key])
-    return _parsed(load(NodeSettings, "node", flags=merged, env=env))
+    settings = load(NodeSettings, "node", flags=merged, env=env)
+    if settings.ca is None and env.get("VMAFX_CA") and settings.controller.startswith("https://"):
+        # The CA every client shares, for a TLS controller; `--ca`/VMAFX_NODE_CA win.
+        settings = dataclasses.replace(settings, ca=Path(env["VMAFX_CA"]))
+    return _parsed(settings)
 
 
 def read_token(path: Path | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Starting and stopping the grpc.aio server that serves `ControllerServicer`."""
+"""Starting and stopping the grpc.aio server that serves `ControllerServicer` (over TLS when
+given the controller's certificate and key)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from vmafx.controller.auth import Authenticator, split_listen
 from vmafx.controller.grpc.handlers import generic_handler
 from vmafx.controller.grpc.servicer import ControllerServicer
 from vmafx.controller.service import ControllerService
+from vmafx.controller.tls import ServerTls
 from vmafx.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,8 +35,10 @@ async def start_grpc_server(
     listen: str,
     *,
     max_message_bytes: int = MAX_MESSAGE_BYTES,
+    tls: ServerTls | None = None,
 ) -> GrpcServer:
-    """Serve the controller on `listen` (`HOST:PORT`; port 0 picks a free one)."""
+    """Serve the controller on `listen` (`HOST:PORT`; port 0 picks a free one), over TLS when
+    `tls` is given."""
     host, port = split_listen(listen)
     options = [
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -45,7 +49,11 @@ async def start_grpc_server(
     server.add_generic_rpc_handlers((generic_handler(ControllerServicer(service), auth),))
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if tls is None:
+            bound = server.add_insecure_port(address)
+        else:
+            credentials = grpc.ssl_server_credentials([(tls.key_pem, tls.cert_pem)])
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError as error:
         bound = 0
         log.debug("gRPC bind failed", extra={"error": str(error)})
@@ -55,5 +63,5 @@ async def start_grpc_server(
             hint="Pick another --grpc-listen address (port 0 picks a free one).",
         )
     await server.start()
-    log.info("gRPC listening", extra={"address": f"{host}:{bound}"})
+    log.info("gRPC listening", extra={"address": f"{host}:{bound}", "tls": tls is not None})
     return GrpcServer(server=server, port=bound)
