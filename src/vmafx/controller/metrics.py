@@ -13,14 +13,21 @@ implements its `JobMetrics` port); the queue gauges are read from the store at s
     vmafx_controller_job_queue_wait_seconds{tenant}
     vmafx_controller_job_duration_seconds{tenant,outcome}
     vmafx_quality_score{tenant,model,profile}
+
+Tenant names are the farm's customers, so a scrape sees only what its caller may: `render()`
+gives every series (auth off, loopback only), `render(tenant=T)` the per-tenant series of T
+alone, and `render(tenant=None)` each per-tenant family summed over tenants with no `tenant`
+label (what an anonymous scrape gets while auth is on).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import Metric
+from prometheus_client.samples import Sample
 
 from vmafx import __version__
 from vmafx.core.clock import Clock
@@ -32,6 +39,14 @@ JOB_SECONDS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 WAIT_SECONDS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
 SCORE_BUCKETS = (20, 30, 40, 50, 60, 70, 75, 80, 85, 88, 90, 92, 94, 96, 98, 100)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+TENANT = "tenant"
+
+
+class AllTenants:
+    """`render`'s default: every tenant's series, labelled."""
+
+
+ALL_TENANTS = AllTenants()
 _OUTCOMES = {
     JobState.COMPLETED: "completed",
     JobState.FAILED: "failed",
@@ -138,7 +153,42 @@ class MetricsExporter:
         self._running.set(running)
         self._nodes.set(len(nodes))
 
-    async def render(self) -> bytes:
-        """The Prometheus text exposition (content type `CONTENT_TYPE`)."""
+    async def render(self, *, tenant: str | AllTenants | None = ALL_TENANTS) -> bytes:
+        """The Prometheus text exposition (content type `CONTENT_TYPE`): every tenant's series,
+        one tenant's (`tenant="acme"`), or the per-tenant families summed (`tenant=None`)."""
         await self.refresh()
-        return generate_latest(self.registry)
+        if isinstance(tenant, AllTenants):
+            return generate_latest(self.registry)
+        return generate_latest(_TenantView(self.registry, tenant))
+
+
+class _TenantView:
+    """A registry's families as one tenant (or nobody: `None`) may see them."""
+
+    def __init__(self, registry: CollectorRegistry, tenant: str | None) -> None:
+        self._registry = registry
+        self._tenant = tenant
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            if not any(TENANT in sample.labels for sample in family.samples):
+                yield family
+                continue
+            view = Metric(family.name, family.documentation, family.type, family.unit)
+            if self._tenant is None:
+                view.samples = _summed_over_tenants(family.samples)
+            else:
+                view.samples = [s for s in family.samples if s.labels.get(TENANT) == self._tenant]
+            yield view
+
+
+def _summed_over_tenants(samples: Sequence[Sample]) -> list[Sample]:
+    """The samples without their tenant label, added up (creation times have no sum: dropped)."""
+    sums: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for sample in samples:
+        if sample.name.endswith("_created"):
+            continue
+        labels = tuple(sorted((k, v) for k, v in sample.labels.items() if k != TENANT))
+        key = (sample.name, labels)
+        sums[key] = sums.get(key, 0.0) + sample.value
+    return [Sample(name, dict(labels), value) for (name, labels), value in sums.items()]

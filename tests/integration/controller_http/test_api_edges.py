@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import pytest
+
+from vmafx.scheduler import Scheduler
+from vmafx.store import InMemoryJobStore
 
 from .conftest import WAIT_S, Api
 
@@ -62,3 +66,54 @@ async def test_a_spec_nested_too_deep_is_refused_naming_the_limit(mem: Api, dept
         assert error["fields"] == [
             {"path": "body", "message": "nests JSON more than 32 levels deep"}
         ]
+
+
+async def _two_tenants_of_jobs(api: Api) -> None:
+    await api.submit()
+    await api.submit()
+    response = await api.client.post(
+        "/v1/jobs", json=api.score_body(), headers=api.headers("globex")
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_metrics_without_a_token_show_totals_but_no_tenant(mem: Api):
+    await _two_tenants_of_jobs(mem)
+    response = await mem.client.get("/metrics")
+    assert response.status_code == 200
+    text = response.text
+    assert "tenant=" not in text
+    assert "acme" not in text and "globex" not in text
+    assert "\nvmafx_controller_jobs_submitted_total 3.0\n" in text
+    assert 'vmafx_controller_jobs_pending{queue="score"} 3.0' in text
+
+
+async def test_metrics_with_a_token_show_the_callers_tenant_only(mem: Api):
+    await _two_tenants_of_jobs(mem)
+    response = await mem.client.get("/metrics", headers=mem.headers("reader"))
+    assert response.status_code == 200
+    assert 'vmafx_controller_jobs_submitted_total{tenant="acme"} 2.0' in response.text
+    assert "globex" not in response.text
+
+
+async def test_metrics_with_a_bad_token_are_refused(mem: Api):
+    response = await mem.client.get("/metrics", headers={"Authorization": "Bearer vmafx_nope"})
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "the token is unknown, expired or revoked."
+
+
+async def test_metrics_with_a_node_token_are_refused(mem: Api):
+    response = await mem.client.get("/metrics", headers=mem.headers("node"))
+    assert response.status_code == 403
+
+
+async def test_metrics_with_auth_off_show_every_series(tmp_path: Path):
+    root = tmp_path / "media"
+    root.mkdir()
+    api = Api(InMemoryJobStore(Scheduler()), root, auth_disabled=True)
+    try:
+        await api.client.post("/v1/jobs", json=api.score_body())
+        text = (await api.client.get("/metrics")).text
+    finally:
+        await api.close()
+    assert 'vmafx_controller_jobs_submitted_total{tenant="dev"} 1.0' in text

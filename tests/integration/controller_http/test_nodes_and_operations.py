@@ -89,7 +89,7 @@ async def test_metrics_expose_the_design_families_with_live_figures(api: Api):
     await api.submit()
     cancelled = await api.submit()
     await api.client.post(f"/v1/jobs/{cancelled}/cancel", headers=api.headers())
-    response = await api.client.get("/metrics")
+    response = await api.client.get("/metrics", headers=api.headers("reader"))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text

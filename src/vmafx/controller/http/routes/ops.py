@@ -2,7 +2,11 @@
 
 `/healthz` answers 200 while the process serves; `/readyz` 200 when the store answers and its
 schema is the one this vmafx needs, else 503 with the reason; `/metrics` the Prometheus text
-of DESIGN.md §3.7 (queue gauges read from the store at scrape time).
+of DESIGN.md §3.7 (queue gauges read from the store at scrape time). Tenant names are not for
+everyone: while auth is on, `/metrics` without a token sums every per-tenant family over the
+tenants and shows no `tenant` label; with a reader, writer or admin token (Prometheus:
+`authorization: {credentials: ...}`) it shows that token's tenant's series; with auth off
+(loopback only) every series. A token that is sent must be valid (401/403 otherwise).
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
+from vmafx.controller.auth import Action, require
 from vmafx.controller.http.context import Caller, Ctx
 from vmafx.controller.http.errors import NotBuiltError
 from vmafx.controller.http.schemas import ErrorOut, StatusOut
@@ -44,9 +49,18 @@ async def readyz(ctx: Ctx) -> StatusOut:
     return StatusOut(status="ready")
 
 
-async def metrics(ctx: Ctx) -> Response:
-    """Prometheus text exposition."""
-    return Response(await ctx.metrics.render(), media_type=CONTENT_TYPE)
+async def metrics(request: Request, ctx: Ctx) -> Response:
+    """Prometheus text exposition: without a token, no tenant names (see the module doc)."""
+    authorization = request.headers.get("authorization")
+    if ctx.auth.disabled:
+        text = await ctx.metrics.render()
+    elif authorization is None:
+        text = await ctx.metrics.render(tenant=None)
+    else:
+        who = await ctx.auth.authenticate(authorization)
+        require(who, Action.READ)
+        text = await ctx.metrics.render(tenant=who.tenant)
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 async def score(who: Caller) -> Response:
