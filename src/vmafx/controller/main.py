@@ -30,8 +30,10 @@ from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
+from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.controller.sweeper import Sweeper
+from vmafx.controller.tls import ServerTls, load_server_tls
 from vmafx.core.clock import Clock, SystemClock
 from vmafx.errors import ConfigError, UnavailableError
 from vmafx.scheduler import LeaseSettings, Scheduler
@@ -106,6 +108,8 @@ class RunningController:
 async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> RunningController:
     """Build and start every part; raises ConfigError before binding anything when unsafe."""
     check_auth_config(settings.auth_disabled, [settings.grpc_listen, settings.http_listen])
+    tls = load_server_tls(settings.tls_cert, settings.tls_key)
+    oidc = oidc_verifier(settings)
     # The SQL store runs each transaction in a worker thread; asyncio's default pool (6 threads
     # on 2 cores) would cap concurrent claims well below what PostgreSQL can take.
     asyncio.get_running_loop().set_default_executor(
@@ -129,14 +133,14 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         ),
         metrics=ControllerMetrics(registry),
     )
-    auth = Authenticator(store, clock, disabled=settings.auth_disabled)
+    auth = Authenticator(store, clock, disabled=settings.auth_disabled, oidc=oidc)
     if not settings.scoring_roots:
         log.warning("no --scoring-root: every local input path will be refused")
     grpc = await start_grpc_server(
-        service, auth, settings.grpc_listen, max_message_bytes=settings.max_message_bytes
+        service, auth, settings.grpc_listen, max_message_bytes=settings.max_message_bytes, tls=tls
     )
     exporter = MetricsExporter(registry, store, clock)
-    http = await _start_http(service, auth, exporter, settings)
+    http = await _start_http(service, auth, exporter, settings, tls)
     sweeper = Sweeper(
         service,
         interval_s=settings.sweep_interval_s,
@@ -185,13 +189,14 @@ async def _start_http(
     auth: Authenticator,
     exporter: MetricsExporter,
     settings: ControllerSettings,
+    tls: ServerTls | None = None,
 ) -> Any | None:
     app = load_http_app(service, auth, exporter, settings)
     if app is None:
         return None
     from vmafx.controller.httpserving import start_http_server  # noqa: PLC0415
 
-    return await start_http_server(app, settings.http_listen)
+    return await start_http_server(app, settings.http_listen, tls=tls)
 
 
 # --- running until a signal ---------------------------------------------------------------------

@@ -119,7 +119,7 @@ async def serve(settings: NodeSettings) -> None:
     if models is not None:
         metrics.watch_models(models.engine)
     client = GrpcControllerClient(
-        settings.controller, token=token, timeout_s=settings.rpc_timeout_s
+        settings.controller, token=token, ca=settings.ca, timeout_s=settings.rpc_timeout_s
     )
     agent = build_agent(
         settings, machine, client, metrics,
