@@ -8,11 +8,13 @@ transports).
     VmafxError                              exit 1
     ├── ConfigError                          exit 2   bad setting or flag value
     ├── UsageError                           exit 2   a request that makes no sense as given
-    │   └── BadSampleError                   exit 2   a training sample the trainer refuses
+    │   ├── BadSampleError                   exit 2   a training sample the trainer refuses
+    │   └── MetricUnavailableError           exit 2   a metric libvmaf cannot compute at this size
     ├── InputError                           exit 3   an input file the user named
     │   ├── ManifestError                    exit 3   corpus manifest: every problem listed
     │   ├── InputNotFoundError               exit 3   missing file
     │   ├── NotVideoError                    exit 4   unreadable / not a video / corrupt
+    │   │   └── InputTooSmallError           exit 4   frames too small for libvmaf at all
     │   ├── RawVideoError                    exit 5   raw YUV: no size, or size not dividing file
     │   └── InputOutsideRootsError           exit 13  path outside the scoring roots
     ├── MismatchError                        exit 6   frame count / frame rate differ
@@ -22,8 +24,10 @@ transports).
     │   ├── FfmpegNotFoundError              exit 10  no ffmpeg binary
     │   ├── FfmpegCapabilityError            exit 11  ffmpeg lacks libvmaf (or another filter)
     │   ├── FfmpegTimeoutError               exit 12  ran past its timeout
-    │   └── FfmpegCancelledError             exit 130 cancelled or killed by a signal
+    │   ├── FfmpegCancelledError             exit 130 cancelled or killed by a signal
+    │   └── LibvmafCrashError                exit 9   libvmaf crashed on this input (not retried)
     ├── ScoreLogError                        exit 9   libvmaf's log is missing or malformed
+    │   └── MissingMetricError               exit 9   a metric asked for is absent from the log
     ├── NotFoundError                        exit 14  a job, node or token that does not exist
     ├── ConflictError                        exit 15  a state change that is not allowed
     │   └── StaleAttemptError                exit 15  a report from a fenced (superseded) attempt
@@ -303,5 +307,69 @@ EXIT_CODES.update(
     {
         cls: cls.exit_code
         for cls in (ManifestError, OutputWriteError, ClipsFailedError, RunInterruptedError)
+    }
+)
+
+
+class InputTooSmallError(NotVideoError):
+    """Frames smaller than libvmaf can score at all (it crashes below 17-18 px); `size` is WxH."""
+
+    def __init__(self, message: str, *, path: str, size: str, hint: str | None = None) -> None:
+        self.size = size
+        super().__init__(message, path=path, hint=hint)
+
+
+class MetricUnavailableError(UsageError):
+    """A metric (model or feature) that libvmaf cannot compute on frames of this size."""
+
+    def __init__(
+        self, message: str, *, metric: str, path: str, size: str, hint: str | None = None
+    ) -> None:
+        self.metric = metric
+        self.path = path
+        self.size = size
+        super().__init__(message, hint=hint)
+
+
+class LibvmafCrashError(FfmpegError):
+    """ffmpeg died of a crash signal (SIGSEGV, SIGABRT...) inside libvmaf on an input of an
+    unusual size: a fault of the input, not of the machine, so the farm does not retry it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        signal: int,
+        argv: Sequence[str] = (),
+        returncode: int | None = None,
+        stderr_tail: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.signal = signal
+        super().__init__(
+            message, argv=argv, returncode=returncode, stderr_tail=stderr_tail, hint=hint
+        )
+
+
+class MissingMetricError(ScoreLogError):
+    """libvmaf finished but its log lacks a metric the user asked for (`metric`, `distorted`)."""
+
+    def __init__(
+        self, message: str, *, metric: str, distorted: str, hint: str | None = None
+    ) -> None:
+        self.metric = metric
+        self.distorted = distorted
+        super().__init__(message, hint=hint)
+
+
+EXIT_CODES.update(
+    {
+        cls: cls.exit_code
+        for cls in (
+            InputTooSmallError,
+            MetricUnavailableError,
+            LibvmafCrashError,
+            MissingMetricError,
+        )
     }
 )

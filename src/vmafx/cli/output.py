@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vmafx.core.pooling import POOL_METHODS
 from vmafx.core.scores import ScoreReport
@@ -54,6 +55,8 @@ def print_table(report: ScoreReport, console: Console) -> None:
                 f"feature vector {result.features.schema} ({len(result.features.values)} values)"
             )
         console.print("  " + "; ".join(notes), style="dim")
+        for warning in result.warnings:
+            console.print(Text(f"  warning: {warning}", style="yellow"))
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
     console.print(f"  {versions}; {report.elapsed_s:.1f} s", style="dim")
 
@@ -70,3 +73,8 @@ def write_per_frame(report: ScoreReport, path: Path) -> None:
             for i, frame in enumerate(result.frame_nums):
                 row = [result.frames[n][i] if n in result.frames else "" for n in names]
                 writer.writerow([result.distorted, frame, *row])
+
+
+def warning_lines(report: ScoreReport) -> list[str]:
+    """Each result's warnings as `warning: DISTORTED: text` lines (for stderr beside CSV)."""
+    return [f"warning: {r.distorted}: {w}" for r in report.results for w in r.warnings]

@@ -88,6 +88,8 @@ def score(
         sys.stdout.write(output.to_json(report) + "\n")
     elif fmt is Format.csv:
         sys.stdout.write(output.to_csv(report))
+        for line in output.warning_lines(report):
+            sys.stderr.write(line + "\n")
     else:
         output.print_table(report, Console())
 

@@ -24,6 +24,8 @@ class ScoreResult:
     features: FeatureVector | None
     #: Filters applied to the distorted input before comparing (e.g. a bicubic scale).
     adjustments: tuple[str, ...] = ()
+    #: What the numbers cannot be trusted for (e.g. a flat reference); the scores are kept.
+    warnings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -31,6 +33,7 @@ class ScoreResult:
             "frame_count": self.frame_count,
             "scored_frames": self.scored_frames,
             "pooled": {name: p.as_dict() for name, p in self.pooled.items()},
+            "warnings": list(self.warnings),
         }
         if self.features is not None:
             out["features"] = self.features.as_dict()

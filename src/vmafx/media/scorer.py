@@ -1,8 +1,12 @@
 """`LibvmafScorer`: probe, check, build one ffmpeg run, parse, pool. The `Scorer` port.
 
 Every check that protects against a silently wrong score lives here: frame rates and frame
-counts must agree (or the user asks for a sync), sizes are scaled only when allowed, and the
-frame counts ffmpeg actually decoded are compared again after the run.
+counts must agree (or the user asks for a sync), sizes are scaled only when allowed, frames
+too small for an asked-for metric are refused before the run (`size_limits`), and after it the
+frame counts ffmpeg actually decoded are compared again and every metric asked for must be in
+the log of every distorted input (`metric_outputs`). A crash of libvmaf on an input of an
+unusual size is reported as such (not retried as a machine fault), and a result whose reference
+is flat carries a warning (`core.flatness`).
 """
 
 from __future__ import annotations
@@ -10,26 +14,31 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import signal as signals
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from vmafx.core.features import feature_vector_v1
+from vmafx.core.flatness import flat_content_warning
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
 from vmafx.errors import (
     FfmpegCancelledError,
     FfmpegError,
+    LibvmafCrashError,
     MismatchError,
     NotVideoError,
     ScoreLogError,
 )
 from vmafx.media import graph
 from vmafx.media.ffmpeg import FfmpegInfo
+from vmafx.media.metric_outputs import check_complete, expected, libvmaf_reasons
 from vmafx.media.probe import is_raw, probe
 from vmafx.media.runner import CancelToken, FfmpegRunner, Progress, RunResult
+from vmafx.media.size_limits import Frame, refuse_unscorable, unusual
 from vmafx.media.vmaflog import (
     VmafLog,
     decoded_frame_counts,
@@ -40,16 +49,10 @@ from vmafx.media.vmaflog import (
 #: Called with (frames done, frames expected) as ffmpeg reports progress.
 ScoreProgress = Callable[[int, int], None]
 
-#: Which log keys each extractor writes (prefixes), to report what the user asked for.
-_OUTPUT_PREFIXES = {
-    "psnr": ("psnr_y", "psnr_cb", "psnr_cr"),
-    "ciede": ("ciede2000",),
-    "adm": ("integer_adm", "integer_aim"),
-    "vif": ("integer_vif",),
-    "motion": ("integer_motion", "VMAF_integer_feature_motion"),
-    "ssim": ("float_ssim",),
-    "ms_ssim": ("float_ms_ssim",),
-}
+#: Signals that mean ffmpeg crashed (rather than being killed by the OOM killer or a person).
+_CRASH_SIGNALS = frozenset(
+    {signals.SIGSEGV, signals.SIGABRT, signals.SIGBUS, signals.SIGFPE, signals.SIGILL}
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,10 +88,9 @@ def pooled_keys(
     log: VmafLog, models: Sequence[graph.ModelRef], features: Sequence[str]
 ) -> list[str]:
     """Metrics to report pooled: each model's score and the outputs of the asked-for features."""
-    keys = [m.name for m in models if m.name in log.frames]
-    for feature in features:
-        prefixes = _OUTPUT_PREFIXES.get(feature, (feature,))
-        keys += [k for k in log.frames if k.startswith(prefixes) and k not in keys]
+    keys: list[str] = []
+    for item in expected([m.name for m in models], features):
+        keys += [k for k in item.keys(list(log.frames)) if k not in keys]
     return keys
 
 
@@ -115,6 +117,8 @@ class LibvmafScorer:
     ) -> ScoreReport:
         reference, distorted = self.probe_all(request)
         options = request.options
+        frame = Frame(reference.width, reference.height, reference.pix_fmt)
+        refuse_unscorable(frame, reference.path, options.models, options.features)
         expected = max(info.frame_count or 0 for info in [reference, *distorted])
 
         def progress(p: Progress) -> None:
@@ -133,14 +137,22 @@ class LibvmafScorer:
                 log_dir,
                 shortest=request.shortest or options.sync_fps,
             )
-            result = self._runner.run(
-                command.argv, timeout_s=request.timeout_s, cancel=cancel, on_progress=progress
-            )
+            result = self._run(command.argv, request, frame, cancel, progress)
             self._raise_for_failure(result, request)
             logs = [
-                self._read_log(path, dis)
+                self._read_log(path, dis, result.stderr)
                 for path, dis in zip(command.log_paths, request.distorted, strict=True)
             ]
+        models = {m.name: m.spec for m in command.models}
+        for log, dis in zip(logs, request.distorted, strict=True):
+            check_complete(
+                list(log.frames),
+                models,
+                command.features,
+                distorted=dis,
+                frame=frame,
+                stderr=result.stderr,
+            )
         decoded = decoded_frame_counts(result.stderr)
         results = []
         for i, (log, info) in enumerate(zip(logs, distorted, strict=True)):
@@ -148,6 +160,25 @@ class LibvmafScorer:
             results.append(self._result(log, info, reference, command, options, count))
         versions = {"ffmpeg": self._ffmpeg.version, "libvmaf": logs[0].version}
         return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s)
+
+    def _run(
+        self,
+        argv: list[str],
+        request: ScoreRequest,
+        frame: Frame,
+        cancel: CancelToken | None,
+        progress: Callable[[Progress], None],
+    ) -> RunResult:
+        """Run ffmpeg; a crash signal on an oddly sized input is libvmaf's, not the machine's."""
+        try:
+            return self._runner.run(
+                argv, timeout_s=request.timeout_s, cancel=cancel, on_progress=progress
+            )
+        except FfmpegCancelledError as error:
+            crash = libvmaf_crash(error, request.reference, frame, cancel)
+            if crash is None:
+                raise
+        raise crash  # outside the except block: not chained to the machine-fault error
 
     @staticmethod
     def _input(path: str, request: ScoreRequest) -> graph.Input:
@@ -184,10 +215,16 @@ class LibvmafScorer:
         )
 
     @staticmethod
-    def _read_log(path: str, where: str) -> VmafLog:
+    def _read_log(path: str, where: str, stderr: str = "") -> VmafLog:
         try:
             text = Path(path).read_text()
         except FileNotFoundError:
+            reasons = "; ".join(dict.fromkeys(libvmaf_reasons(stderr).values()))
+            if reasons:
+                raise ScoreLogError(
+                    f"libvmaf wrote no log for {where}: {reasons}.",
+                    hint="Use the model vmaf_v0.6.1 (the default) or score a larger input.",
+                ) from None
             raise ScoreLogError(
                 f"libvmaf wrote no log for {where}.", hint="Run again; report a bug if it repeats."
             ) from None
@@ -229,6 +266,7 @@ class LibvmafScorer:
             feature_vector_v1(log.frames, where=info.path) if options.feature_vector else None
         )
         adjustments = tuple(graph.distorted_chain(reference, info, options).split(",")[1:])
+        flat = flat_content_warning(log.frames)
         return ScoreResult(
             distorted=info.path,
             frame_count=frame_count,
@@ -238,6 +276,7 @@ class LibvmafScorer:
             frame_nums=log.frame_nums,
             features=features,
             adjustments=adjustments,
+            warnings=(flat,) if flat else (),
         )
 
 
@@ -254,6 +293,29 @@ def _decode_failed(path: str, stderr: str) -> bool:
     return any(
         path in line and any(marker in line for marker in _DECODE_FAILURES)
         for line in stderr.splitlines()
+    )
+
+
+def libvmaf_crash(
+    error: FfmpegCancelledError, reference: str, frame: Frame, cancel: CancelToken | None
+) -> LibvmafCrashError | None:
+    """A crash signal while scoring frames of an unusual size, as the input's fault (else None)."""
+    if cancel is not None and cancel.cancelled:
+        return None
+    number = -error.returncode if error.returncode is not None else 0
+    if number not in _CRASH_SIGNALS or not unusual(frame):
+        return None
+    name = signals.Signals(number).name
+    return LibvmafCrashError(
+        f"libvmaf crashed ({name}, signal {number}) while scoring against {reference} "
+        f"({frame.size}, {frame.pix_fmt}): libvmaf fails on frames of this size or shape, so "
+        "running it again would crash again.",
+        signal=number,
+        argv=error.argv,
+        returncode=error.returncode,
+        stderr_tail=error.stderr_tail,
+        hint="Score a larger input, or drop the metrics that are size-limited (cambi, "
+        "float_ms_ssim, speed_chroma, speed_temporal, the vmaf_v1.0.16 models).",
     )
 
 

@@ -9,6 +9,9 @@
   up, no memory, an I/O error) is released so that it runs again, here or elsewhere, until the
   job has had `MAX_ATTEMPTS` attempts; then it fails naming the fault.
 - Anything else fails the job with the error's own message (which names the file and the fix).
+  That includes an input libvmaf cannot score (frames too small: InputTooSmallError, a metric
+  the size rules out: MetricUnavailableError, a libvmaf crash on an oddly sized input:
+  LibvmafCrashError): running it again, here or elsewhere, would fail the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ import dataclasses
 import errno
 from enum import StrEnum
 
-from vmafx.errors import FfmpegCancelledError, FfmpegNotFoundError, VmafxError
+from vmafx.errors import (
+    FfmpegCancelledError,
+    FfmpegNotFoundError,
+    LibvmafCrashError,
+    VmafxError,
+)
 from vmafx.media.runner import CancelToken
 from vmafx.node.running import SHUTTING_DOWN
 
@@ -52,6 +60,8 @@ def _chain(error: BaseException) -> list[BaseException]:
 def is_machine_fault(error: BaseException) -> bool:
     """Whether `error` says this machine failed rather than the job being impossible."""
     for item in _chain(error):
+        if isinstance(item, LibvmafCrashError):  # the input's fault, whatever it wraps
+            return False
         if isinstance(item, FfmpegCancelledError | FfmpegNotFoundError | MemoryError):
             return True
         if isinstance(item, OSError) and item.errno in _MACHINE_ERRNOS:

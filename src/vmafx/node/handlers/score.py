@@ -1,7 +1,8 @@
 """`score` jobs: the real libvmaf through `LibvmafScorer`, one ffmpeg run for every distorted input.
 
 The result holds, per distorted input, the pooled metrics, feature vector v1, the frame count
-and the adjustments made (a bicubic scale), plus the ffmpeg and libvmaf versions. Per-frame
+and the adjustments made (a bicubic scale), plus the ffmpeg and libvmaf versions, and warnings
+(per input, and all of them at the top: VMAF on a flat reference means little). Per-frame
 series are kept out of the job row:
 
 - every series (each model, metric and libvmaf feature, frame by frame) goes to a gzip-compressed
@@ -187,4 +188,6 @@ class ScoreHandler:
         # The headline input's prediction, beside the headline score.
         result["prediction"] = result["results"][0]["prediction"] if result["results"] else None
         result["elapsed_s"] = round(report.elapsed_s, 3)
+        # Every input's warnings (a flat reference...), where the job's reader looks first.
+        result["warnings"] = [f"{r.distorted}: {w}" for r in report.results for w in r.warnings]
         return result
