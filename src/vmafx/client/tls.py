@@ -122,11 +122,6 @@ def handshake_failure(address: ControllerAddress, detail: str) -> TlsError | Non
     """A TlsError when gRPC's `detail` says the TLS handshake failed, else None."""
     if not address.tls or ("handshake" not in detail.lower() and "ssl" not in detail.lower()):
         return None
-    ca_hint = (
-        f"the CA in {address.ca}"
-        if address.ca is not None
-        else "the system's CAs (pass the private CA that signed it with --ca FILE or VMAFX_CA)"
-    )
     if any(word in detail for word in _NOT_TLS):
         return TlsError(
             f"the controller at {address} does not speak TLS (the TLS handshake got a "
@@ -141,11 +136,16 @@ def handshake_failure(address: ControllerAddress, detail: str) -> TlsError | Non
             "issue the controller a certificate whose subjectAltName includes this address.",
         )
     if any(word in detail for word in _VERIFY):
+        if address.ca is None:
+            return TlsError(
+                f"the controller at {address} presented a certificate this client does not "
+                "trust: no CA of this system signed it.",
+                hint="Pass the CA certificate that signed it with --ca FILE (or VMAFX_CA).",
+            )
         return TlsError(
-            f"the controller at {address} presented a certificate this client does not trust: "
-            f"it is not signed by {ca_hint}.",
-            hint="Pass the CA certificate that signed the controller's certificate with "
-            "--ca FILE (VMAFX_CA), or check the controller's --tls-cert.",
+            f"the controller at {address} presented a certificate this client does not "
+            f"trust: the CA in {address.ca} did not sign it.",
+            hint="Give --ca (VMAFX_CA) the CA that signed the controller's --tls-cert.",
         )
     return TlsError(
         f"the TLS handshake with the controller at {address} failed ({detail.strip()[:200]}).",

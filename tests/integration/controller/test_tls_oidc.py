@@ -264,6 +264,12 @@ def test_a_client_without_the_private_ca_is_told_to_pass_it(setup):
         call(setup.grpc(mint(setup.rsa)), lambda c: c.list_nodes())
 
 
+def test_a_client_trusting_another_ca_is_told_its_ca_did_not_sign_the_certificate(setup, tmp_path):
+    other = make_pki(tmp_path / "other")
+    with pytest.raises(TlsError, match=rf"the CA in {other.ca} did not sign it"):
+        call(setup.grpc(mint(setup.rsa), ca=other.ca), lambda c: c.list_nodes())
+
+
 def test_a_plain_text_client_is_told_the_controller_serves_tls(setup):
     target = f"127.0.0.1:{setup.controller.grpc_port}"
     with pytest.raises(TlsError, match=rf"Write --controller https://{target}"):
@@ -317,7 +323,7 @@ def test_the_cli_without_the_ca_exits_17_naming_the_address_and_the_fix(setup):
     code, out = cli("nodes", "list", "--controller", setup.https, "--token", mint(setup.rsa))
     assert code == 17
     assert f"the controller at {setup.https} presented a certificate" in out
-    assert "--ca FILE (VMAFX_CA)" in out
+    assert "--ca FILE (or VMAFX_CA)" in out
     assert "Traceback" not in out and "StatusCode" not in out
 
 

@@ -92,7 +92,12 @@ def test_an_untrusted_certificate_says_to_pass_the_ca():
     error = handshake_failure(TLS, VERIFY)
     assert isinstance(error, TlsError) and exit_code_for(error) == 17
     assert "https://127.0.0.1:9443 presented a certificate this client does not trust" in str(error)
-    assert "--ca FILE (VMAFX_CA)" in str(error)
+    assert (
+        "no CA of this system signed it. Pass the CA certificate that signed it with --ca FILE"
+        in str(error)
+    )
+    with_ca = handshake_failure(ControllerAddress(TLS.target, tls=True, ca=Path("ca.pem")), VERIFY)
+    assert with_ca is not None and "the CA in ca.pem did not sign it" in with_ca.message
 
 
 def test_a_plain_text_controller_behind_an_https_address_says_to_drop_https():
