@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -230,9 +231,9 @@ def _report(summary: RunSummary, console: Console) -> None:
     resumed = f"; {summary.resumed} finished by an earlier run" if summary.resumed else ""
     console.print(
         f"scored {summary.scored} of {summary.total} clips ({summary.failed} failed{resumed}) "
-        f"in {summary.elapsed_s:.1f} s, {summary.rate:.2f} clips/s → {paths.out}"
+        f"in {summary.elapsed_s:.1f} s, {summary.rate:.2f} clips/s → {escape(str(paths.out))}"
     )
-    console.print(f"  run manifest: {paths.run_manifest}", style="dim")
+    console.print(f"  run manifest: {escape(str(paths.run_manifest))}", style="dim")
     if summary.no_reference:
         console.print(
             f"  {summary.no_reference} clip(s) had no reference and were compared with "

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from vmafx.cli.farm import FarmSettings, LocalFarm, free_port
 from vmafx.cli.remote import CONTROLLER, Remote
@@ -118,7 +119,7 @@ def print_table(jobs: list[Job], console: Console) -> None:
     for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder"):
         table.add_column(name, justify="left" if name in ("clip", "encoder") else "right")
     for job in jobs:
-        table.add_row(*_row(job))
+        table.add_row(*(Text(cell) for cell in _row(job)))  # clip names as typed, not markup
     console.print(table)
 
 
@@ -168,4 +169,4 @@ def demo(
         if farm is not None:
             farm.stop()
     print_table(jobs, console)
-    console.print(f"encodes are in {folder / 'encodes'}")
+    console.print(Text(f"encodes are in {folder / 'encodes'}"))

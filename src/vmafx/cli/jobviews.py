@@ -2,6 +2,8 @@
 
 The JSON object of a job has the field names of the HTTP API's (`id`, `state`, `kind`, …, and
 for `jobs get` the `attempts`), plus `where`: the last attempt's `host / GPU` (`zampp2 / L4`).
+Every string a user, a node or an error chose goes into the tables as `Text`, never as a Rich
+markup string, so `clip[x].mp4` keeps its brackets (and `[/]` cannot break the table).
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> 
             job.id[:8],  # `jobs get|watch|cancel` take a unique prefix; JSON has the full id
             state_text(job),
             job.kind.value,
-            job.queue,
-            where(job, attempts) or NONE,
+            Text(job.queue),
+            Text(where(job, attempts) or NONE),
             fmt_progress(job),
             fmt_duration(duration_s(job, now)),
             f"{score:.2f}" if score is not None else NONE,
@@ -167,24 +169,24 @@ def _facts(details: JobDetails, now: datetime) -> Table:
     table.add_column(overflow="fold")
     score = score_of(job)
     facts: list[tuple[str, str | Text]] = [
-        ("job", job.id),
+        ("job", Text(job.id)),
         ("state", state_text(job)),
-        ("kind / queue", f"{job.kind.value} / {job.queue}"),
-        ("host / GPU", where(job, details.attempts) or NONE),
+        ("kind / queue", Text(f"{job.kind.value} / {job.queue}")),
+        ("host / GPU", Text(where(job, details.attempts) or NONE)),
         ("progress", fmt_progress(job)),
         ("duration", fmt_duration(duration_s(job, now))),
         ("score", f"{score:.4f}" if score is not None else NONE),
         ("created", job.created_at.strftime("%Y-%m-%d %H:%M:%S")),
     ]
     if job.state is JobState.PENDING and job.pending_reason:
-        facts.append(("waiting because", job.pending_reason))
+        facts.append(("waiting because", Text(job.pending_reason)))
     for key in ("reference", "source", "output"):
         if key in job.spec:
-            facts.append((key, str(job.spec[key])))
+            facts.append((key, Text(str(job.spec[key]))))
     for index, path in enumerate(job.spec.get("distorted") or ()):
-        facts.append((f"distorted[{index}]", str(path)))
+        facts.append((f"distorted[{index}]", Text(str(path))))
     for key, value in facts:
-        table.add_row(key, value)
+        table.add_row(Text(key), value)
     return table
 
 
@@ -196,12 +198,12 @@ def _attempts(attempts: Sequence[Attempt]) -> Table:
         encoder = (item.encoder or NONE) + (" (fallback)" if item.fallback else "")
         table.add_row(
             str(item.number),
-            item.node_name,
-            item.where,
-            encoder,
+            Text(item.node_name),
+            Text(item.where),
+            Text(encoder),
             item.outcome.value if item.outcome else "running",
             item.started_at.strftime("%H:%M:%S"),
-            (item.error or "").splitlines()[0] if item.error else "",
+            Text((item.error or "").splitlines()[0] if item.error else ""),
         )
     return table
 
@@ -213,13 +215,15 @@ def _pooled(job: Job) -> list[Table]:
         pooled = item.get("pooled") if isinstance(item, dict) else None
         if not isinstance(pooled, dict):
             continue
-        table = Table(title=str(item.get("distorted", "")), title_justify="left", show_edge=False)
+        title = Text(str(item.get("distorted", "")))
+        table = Table(title=title, title_justify="left", show_edge=False)
         table.add_column("metric")
         for method in POOL_METHODS:
             table.add_column(method.replace("_", " "), justify="right")
         for metric, values in pooled.items():
             cells = [values.get(method) for method in POOL_METHODS]
-            table.add_row(metric, *(f"{v:.4f}" if isinstance(v, float) else NONE for v in cells))
+            figures = (f"{v:.4f}" if isinstance(v, float) else NONE for v in cells)
+            table.add_row(Text(str(metric)), *figures)
         tables.append(table)
     return tables
 
@@ -263,12 +267,12 @@ def nodes_table(views: Sequence[NodeView], now: datetime) -> Table:
         used = sum(view.slots_in_use.values())
         seen = (now - view.session.last_seen_at).total_seconds()
         table.add_row(
-            view.session.name,
+            Text(view.session.name),
             view.state.value,
-            caps.host or NONE,
-            gpus or caps.gpu_vendor,
-            ", ".join(caps.encoders) or NONE,
-            ", ".join(caps.queues) or "all",
+            Text(caps.host or NONE),
+            Text(gpus or caps.gpu_vendor),
+            Text(", ".join(caps.encoders) or NONE),
+            Text(", ".join(caps.queues) or "all"),
             f"{used}/{caps.slots}",
             f"{fmt_duration(seen)} ago",
         )

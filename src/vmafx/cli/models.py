@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vmafx.ai.registry import Policy, Registry, read_registry
 from vmafx.config import sidecar_settings
@@ -29,7 +30,8 @@ def _fig(value: float | None, digits: int = 4) -> str:
 def _table(registry: Registry, directory: Path) -> Table:
     stable = registry.stable()
     latest = registry.select(Policy("latest"))
-    table = Table(title=f"models in {directory}", title_justify="left", header_style="bold")
+    title = Text(f"models in {directory}")  # a folder name as typed, not Rich markup
+    table = Table(title=title, title_justify="left", header_style="bold")
     for name in ("version", "status", "PLCC", "SROCC", "RMSE", "n", "vs", "created", "sha256"):
         table.add_column(
             name, justify="right" if name in ("PLCC", "SROCC", "RMSE", "n") else "left"

@@ -36,14 +36,14 @@ def to_csv(report: ScoreReport) -> str:
 
 def print_table(report: ScoreReport, console: Console) -> None:
     for result in report.results:
-        title = f"{result.distorted}  vs  {report.reference}"
+        title = Text(f"{result.distorted}  vs  {report.reference}")  # names as typed, no markup
         table = Table(title=title, title_justify="left", header_style="bold")
         table.add_column("metric")
         for method in POOL_METHODS:
             table.add_column(method.replace("_", " "), justify="right")
         for metric, pooled in result.pooled.items():
             values = pooled.as_dict()
-            table.add_row(metric, *(f"{values[m]:.4f}" for m in POOL_METHODS))
+            table.add_row(Text(metric), *(f"{values[m]:.4f}" for m in POOL_METHODS))
         console.print(table)
         notes = [f"{result.frame_count} frames"]
         if result.scored_frames != result.frame_count:
@@ -54,11 +54,11 @@ def print_table(report: ScoreReport, console: Console) -> None:
             notes.append(
                 f"feature vector {result.features.schema} ({len(result.features.values)} values)"
             )
-        console.print("  " + "; ".join(notes), style="dim")
+        console.print(Text("  " + "; ".join(notes), style="dim"))
         for warning in result.warnings:
             console.print(Text(f"  warning: {warning}", style="yellow"))
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
-    console.print(f"  {versions}; {report.elapsed_s:.1f} s", style="dim")
+    console.print(Text(f"  {versions}; {report.elapsed_s:.1f} s", style="dim"))
 
 
 def write_per_frame(report: ScoreReport, path: Path) -> None:

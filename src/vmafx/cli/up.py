@@ -9,6 +9,7 @@ from types import FrameType
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vmafx.cli.farm import FarmSettings, LocalFarm, trainer_available
 
@@ -52,7 +53,8 @@ def up(
         while not _Stop.requested:
             dead = farm.dead_child()
             if dead:
-                console.print(f"[red]{dead} stopped[/]; see {settings.log_dir / (dead + '.log')}")
+                log = escape(str(settings.log_dir / (dead + ".log")))
+                console.print(f"[red]{escape(dead)} stopped[/]; see {log}")
                 break
             time.sleep(0.5)
     finally:
@@ -69,7 +71,8 @@ def _announce(console: Console, settings: FarmSettings) -> None:
     )
     console.print(f"[bold green]vmafx is up[/]  UI: [bold]{settings.ui_url}[/]")
     console.print(f"  gRPC {settings.grpc_listen}; {settings.nodes} node(s); trainer {trainer}")
-    console.print(f"  logs in {settings.log_dir}; inputs allowed under {settings.scoring_roots[0]}")
+    logs, root = escape(str(settings.log_dir)), escape(str(settings.scoring_roots[0]))
+    console.print(f"  logs in {logs}; inputs allowed under {root}")
     console.print(
         "  submit work: [bold]vmafx jobs submit score REF.mp4 DIS.mp4[/]  or  [bold]vmafx demo[/]"
     )

@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from vmafx.cli.jobviews import job_json, where
 from vmafx.cli.remote import Format
@@ -92,12 +94,12 @@ class Display:
         percent = 100.0 if job.state is JobState.COMPLETED else (job.progress or 0.0) * 100
         if self._bar is not None and self._task is not None:
             label = f"{job.state.value} {host}".strip()
-            self._bar.update(self._task, description=label, completed=percent)
+            self._bar.update(self._task, description=escape(label), completed=percent)
             return
         step = (job.state.value, host, int(percent // 10))
         if step != self._last:
             self._last = step
-            self.console.print(_line(job, host, percent))
+            self.console.print(Text(_line(job, host, percent)))  # names as typed, not markup
 
 
 def _line(job: Job, host: str, percent: float) -> str:
