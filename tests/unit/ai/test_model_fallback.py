@@ -225,3 +225,59 @@ def test_infer_asking_for_latest_stable_falls_back_too(publish, tmp_path):
     assert answer["model_version"] == 2
     with pytest.raises(ModelError, match="model_v000003.onnx fails verification"):
         models.infer("vmafx-tiny", "3", [[0.0] * N])
+
+
+def test_a_restarted_trainer_resumes_from_the_newest_intact_active_version(
+    publish, needs_torch, caplog
+):
+    from vmafx.ai.trainer.app import initial_model
+    from vmafx.config import SidecarSettings
+
+    publish(1, random_weights(1))
+    publish(2, good_weights())
+    truncate(publish(3, random_weights(3)))
+    settings = SidecarSettings(checkpoint_dir=publish.folder)
+    with caplog.at_level(logging.WARNING, logger="vmafx.ai.trainer.model"):
+        model, origin = initial_model(settings, publish.folder)
+    assert origin == "resumed v2"
+    weights = good_weights()
+    np.testing.assert_array_equal(model.mean.numpy(), weights.mean)
+    [line] = warnings(caplog)
+    assert line.startswith("model version 3 refused: The checkpoint model_v000003.onnx fails ")
+    assert line.endswith("; the trainer resumes from version 2 instead")
+
+
+def test_a_trainer_whose_every_checkpoint_is_corrupt_starts_fresh_and_says_so(
+    publish, needs_torch, caplog
+):
+    from vmafx.ai.trainer.app import initial_model
+    from vmafx.config import SidecarSettings
+
+    truncate(publish(1, good_weights()))
+    settings = SidecarSettings(checkpoint_dir=publish.folder, seed=3)
+    with caplog.at_level(logging.WARNING, logger="vmafx.ai.trainer.model"):
+        _, origin = initial_model(settings, publish.folder)
+    assert origin == "fresh"
+    [line] = warnings(caplog)
+    assert line.endswith("; no intact version to resume from: the trainer starts a fresh model")
+
+
+def test_the_gate_compares_with_the_newest_intact_active_version_when_the_active_is_corrupt(
+    publish,
+):
+    from tests.unit.ai.test_gate import degrade, gate_with_holdout
+
+    from vmafx.ai.registry import Policy, read_registry
+    from vmafx.ai.trainer.export import model_bytes
+
+    publish(1, good_weights())
+    truncate(publish(2, good_weights()))
+    active, *older = read_registry(publish.folder).servable(Policy("latest-stable"))
+    verdict = gate_with_holdout(200).judge(
+        model_bytes(degrade(good_weights(), 0.05)), active, publish.folder, older=older
+    )
+    assert (verdict.status, verdict.baseline_version) == ("quarantined", 1)
+    assert "for version 1 (the active version 2 could not be scored (The checkpoint" in (
+        verdict.reason
+    )
+    assert "a drop of" in verdict.reason

@@ -20,12 +20,9 @@ from pathlib import Path
 
 import torch
 
-from vmafx.ai.checkpoints import read_verified
-from vmafx.ai.registry import read_registry
-from vmafx.ai.trainer.export import weights_from_onnx
 from vmafx.ai.trainer.gate import HoldOut, StabilityGate
 from vmafx.ai.trainer.learner import Learner
-from vmafx.ai.trainer.model import QualityMlp, load_base_model, model_from_weights
+from vmafx.ai.trainer.model import QualityMlp, load_base_model, resume_model
 from vmafx.ai.trainer.server import SocketServer
 from vmafx.ai.trainer.service import CheckpointPublisher, TrainerService
 from vmafx.ai.trainer.status import StatusServer
@@ -40,13 +37,9 @@ def initial_model(settings: SidecarSettings, directory: Path) -> tuple[QualityMl
     """The model to start from and where it came from ("base", "resumed vN" or "fresh")."""
     if settings.base_model_path is not None:
         return load_base_model(settings.base_model_path, settings.n_features), "base"
-    registry = read_registry(directory)
-    stable = registry.stable() if registry else None
-    if stable is not None:
-        data = read_verified(directory / stable.file, stable.sha256)
-        weights = weights_from_onnx(data, where=f"The checkpoint {stable.file}")
-        if weights.n_features == settings.n_features:
-            return model_from_weights(weights), f"resumed v{stable.version}"
+    resumed = resume_model(directory, settings.n_features)  # falls back past refused files
+    if resumed is not None:
+        return resumed[0], f"resumed v{resumed[1]}"
     if settings.seed is not None:
         torch.manual_seed(settings.seed)
     return QualityMlp(settings.n_features, (settings.hidden,)), "fresh"

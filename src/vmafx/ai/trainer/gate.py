@@ -11,6 +11,10 @@ exactly what nodes would serve — and the checkpoint is:
   predictions run against the truth is never served, even as the first one), or more than
   `plcc_delta` below the active one's;
 - `active` otherwise (and when there is no active version yet).
+
+When the active version's file is refused (corrupt, truncated, replaced), the baseline is the
+newest older active version that still verifies, so a corrupted file never waves a worse
+checkpoint through; the verdict's reason says which version was refused and why.
 """
 
 from __future__ import annotations
@@ -91,27 +95,44 @@ class StabilityGate:
         return figures(model.predict(x), y)
 
     def _baseline(
-        self, active: ModelVersion | None, directory: Path, x: np.ndarray, y: np.ndarray
-    ) -> tuple[Figures | None, str]:
-        if active is None:
-            return None, "no active version to compare with"
-        try:
-            data = read_verified(directory / active.file, active.sha256)
-            return self._score(data, x, y, str(directory / active.file)), ""
-        except ModelError as exc:
-            return None, f"the active version {active.version} could not be scored ({exc})"
+        self, actives: Sequence[ModelVersion], directory: Path, x: np.ndarray, y: np.ndarray
+    ) -> tuple[int | None, Figures | None, str]:
+        """The first of `actives` that verifies and scores: its version, figures, and a note."""
+        if not actives:
+            return None, None, "no active version to compare with"
+        notes = []
+        for entry in actives:
+            try:
+                data = read_verified(directory / entry.file, entry.sha256)
+                base = self._score(data, x, y, str(directory / entry.file))
+            except ModelError as exc:
+                notes.append(f"the active version {entry.version} could not be scored ({exc})")
+                continue
+            return entry.version, base, "; ".join(notes)
+        return None, None, "; ".join(notes)
 
-    def judge(self, candidate: bytes, active: ModelVersion | None, directory: Path) -> Verdict:
-        """The status a new checkpoint earns against `active` on the current held-out set."""
+    def judge(
+        self,
+        candidate: bytes,
+        active: ModelVersion | None,
+        directory: Path,
+        *,
+        older: Sequence[ModelVersion] = (),
+    ) -> Verdict:
+        """The status a new checkpoint earns against `active` on the current held-out set.
+
+        `older`: the other active versions, newest first, compared with instead when the
+        active version's file is refused.
+        """
         n = len(self.holdout)
         if n < self.min_samples:
             reason = f"held-out set has {n} samples; the gate needs {self.min_samples} to judge"
             return Verdict(ModelStatus.candidate, None, None, None, reason)
         x, y = self.holdout.arrays()
         mine = self._score(candidate, x, y)
-        base, note = self._baseline(active, directory, x, y)
-        base_version = active.version if active and base else None
-        status, reason = self._decide(mine, base, active.version if active else None, note)
+        actives = [active, *older] if active else []
+        base_version, base, note = self._baseline(actives, directory, x, y)
+        status, reason = self._decide(mine, base, base_version, note)
         return Verdict(status, mine, base_version, base, reason)
 
     def _decide(
@@ -124,6 +145,8 @@ class StabilityGate:
         if base is not None and math.isfinite(base.plcc):
             drop = base.plcc - mine.plcc
             versus = f"PLCC {mine.plcc:.4f} vs {base.plcc:.4f} for version {active}"
+            if note:
+                versus += f" ({note})"
             if drop > self.plcc_delta:
                 return (
                     ModelStatus.quarantined,

@@ -8,6 +8,7 @@ of hidden layers) or an ONNX checkpoint written by vmafx (its initializers are r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,8 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from vmafx.ai.checkpoints import read_verified
+from vmafx.ai.registry import Policy, read_registry
 from vmafx.ai.trainer.export import MlpWeights, weights_from_onnx
 from vmafx.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 class QualityMlp(nn.Module):
@@ -133,3 +138,37 @@ def load_base_model(path: Path, n_features: int) -> QualityMlp:
             path=str(path),
         )
     return model_from_weights(weights)
+
+
+def resume_model(directory: Path, n_features: int) -> tuple[QualityMlp, int] | None:
+    """A restarted trainer's model: the newest active checkpoint that verifies and fits.
+
+    A refused one (corrupt, truncated, replaced, another input size) is skipped with one
+    WARNING naming it, its reason and the version resumed instead; None when none is intact
+    (or there is none), and the trainer starts a fresh model.
+    """
+    registry = read_registry(directory)
+    refused: list[tuple[int, str]] = []
+    resumed: tuple[QualityMlp, int] | None = None
+    for entry in registry.servable(Policy("latest-stable")) if registry else []:
+        try:
+            data = read_verified(directory / entry.file, entry.sha256)
+            weights = weights_from_onnx(data, where=f"The checkpoint {entry.file}")
+        except ModelError as exc:
+            refused.append((entry.version, str(exc)))
+            continue
+        if weights.n_features != n_features:
+            refused.append(
+                (entry.version, f"it takes {weights.n_features} features, not {n_features}")
+            )
+            continue
+        resumed = model_from_weights(weights), entry.version
+        break
+    tail = (
+        f"the trainer resumes from version {resumed[1]} instead"
+        if resumed
+        else "no intact version to resume from: the trainer starts a fresh model"
+    )
+    for version, reason in refused:
+        log.warning("model version %d refused: %s; %s", version, reason.rstrip("."), tail)
+    return resumed

@@ -23,6 +23,7 @@ from vmafx.ai.checkpoints import write_checkpoint
 from vmafx.ai.registry import (
     ModelStatus,
     ModelVersion,
+    Policy,
     Registry,
     next_version,
     now_iso,
@@ -65,9 +66,10 @@ class CheckpointPublisher:
         version = next_version(self.directory, self.registry)
         data = model_bytes(weights, feature_schema=self.feature_schema)
         path, digest = write_checkpoint(self.directory, version, data)
-        active = self.registry.stable()
+        actives = self.registry.servable(Policy("latest-stable"))
+        active = actives[0] if actives else None
         try:
-            verdict = self.gate.judge(data, active, self.directory)
+            verdict = self.gate.judge(data, active, self.directory, older=actives[1:])
             status, figs, reason = verdict.status, verdict.figures, verdict.reason
             base_v, base_f = verdict.baseline_version, verdict.baseline_figures
         except ModelError as exc:
