@@ -160,6 +160,8 @@ class ControllerSettings:
     oidc_tenant_claim: str = "vmafx_tenant"
     #: `CLAIM_VALUE=ROLE,…` (e.g. IdP groups to roles); None: claim values are role names.
     oidc_role_map: str | None = None
+    #: Clock skew allowed on `exp`/`nbf`/`iat`, in seconds.
+    oidc_leeway_s: float = 30.0
 
 
 #: Settings of `ControllerSettings` read from environment variables outside its section.

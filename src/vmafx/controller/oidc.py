@@ -88,6 +88,7 @@ def oidc_settings(
     role_claim: str,
     tenant_claim: str,
     role_map: str | None,
+    leeway_s: float = 30.0,
 ) -> OidcSettings | None:
     """OIDC settings from the controller's flags; None when OIDC is not configured."""
     given = {"--oidc-issuer": issuer, "--oidc-audience": audience, "--oidc-jwks-url": jwks_url}
@@ -104,6 +105,10 @@ def oidc_settings(
     check_jwks_url(jwks_url)
     if not role_claim or not tenant_claim:
         raise ConfigError("--oidc-role-claim and --oidc-tenant-claim must not be empty.")
+    if not 0 <= leeway_s <= 600:
+        raise ConfigError(
+            f"VMAFX_CONTROLLER_OIDC_LEEWAY_S is {leeway_s!r}; it must be 0 to 600 seconds."
+        )
     return OidcSettings(
         issuer=issuer,
         audience=audience,
@@ -111,6 +116,7 @@ def oidc_settings(
         role_claim=role_claim,
         tenant_claim=tenant_claim,
         role_map=parse_role_map(role_map),
+        leeway_s=leeway_s,
     )
 
 
@@ -123,6 +129,7 @@ def oidc_verifier(settings: ControllerSettings) -> OidcVerifier | None:
         role_claim=settings.oidc_role_claim,
         tenant_claim=settings.oidc_tenant_claim,
         role_map=settings.oidc_role_map,
+        leeway_s=settings.oidc_leeway_s,
     )
     return None if oidc is None else OidcVerifier(oidc)
 

@@ -137,6 +137,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         oidc_issuer=ISSUER,
         oidc_audience=AUDIENCE,
         oidc_jwks_url=jwks.url,
+        oidc_leeway_s=0.0,  # so a token minted to expire in seconds does
     )
     try:
         yield Setup(pki, rsa, ec, jwks, controller)
@@ -202,6 +203,28 @@ def test_a_bad_oidc_token_is_401_over_https_and_unauthenticated_over_grpc(setup,
     assert message in answer.json()["error"]["message"]
     with pytest.raises(AuthError, match=message):
         call(setup.grpc(token, ca=setup.pki.ca), lambda c: c.list_jobs())
+
+
+def test_an_open_event_stream_ends_when_its_oidc_token_expires(setup):
+    token = mint(setup.rsa, role="reader", lifetime_s=3)
+    lines: list[str] = []
+    with setup.web(token) as web, web.stream("GET", "/v1/events") as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():  # ends when the controller closes the stream
+            lines.append(line)
+    assert "event: error" in lines
+    assert any("the token has expired." in line for line in lines), lines
+
+
+def test_a_grpc_job_stream_ends_unauthenticated_when_its_oidc_token_expires(setup):
+    token = mint(setup.rsa, role="reader", lifetime_s=3)
+
+    async def watch(client: GrpcControllerClient) -> None:
+        async for _ in client.watch_jobs():
+            pass
+
+    with pytest.raises(AuthError, match="the token has expired."):
+        call(setup.grpc(token, ca=setup.pki.ca), watch)
 
 
 @pytest.mark.parametrize("alg", ["none", "HS256"])
