@@ -114,11 +114,16 @@ class Farm:
         self.procs.append(proc)
         return proc
 
-    def start_controller(self) -> Proc:
-        args = ["controller", "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                "--store", f"sqlite:///{self.tmp / 'controller.db'}", "--auth-disabled",
+    def start_controller(
+        self, *, store: str | None = None, grpc_port: int = 0, name: str = "controller"
+    ) -> Proc:
+        """The controller on SQLite in the farm's folder unless `store` names another; a fixed
+        `grpc_port` lets a restarted controller keep the address its nodes know."""
+        store = store or f"sqlite:///{self.tmp / 'controller.db'}"
+        args = ["controller", "--grpc-listen", f"127.0.0.1:{grpc_port}",
+                "--http-listen", "127.0.0.1:0", "--store", store, "--auth-disabled",
                 "--scoring-root", str(self.media)]  # fmt: skip
-        proc = self._spawn("controller", args, CONTROLLER_ENV)
+        proc = self._spawn(name, args, CONTROLLER_ENV)
         port = proc.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
         self.target = f"127.0.0.1:{port}"
         self.client = GrpcControllerClient(self.target, timeout_s=10)
