@@ -97,7 +97,8 @@ def oidc_settings(
     missing = [flag for flag, value in given.items() if not value]
     if missing:
         raise ConfigError(
-            f"OIDC needs {', '.join(given)}; {', '.join(missing)} is missing.",
+            f"OIDC needs {', '.join(given)}; {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing.",
             hint="Give all three (VMAFX_CONTROLLER_OIDC_ISSUER, _AUDIENCE, _JWKS_URL), or none "
             "to accept only static tokens.",
         )
