@@ -36,7 +36,8 @@ Every flag is also an environment variable: VMAFX_CONTROLLER_GRPC_LISTEN,
 VMAFX_CONTROLLER_HTTP_LISTEN, VMAFX_STORE_URL, VMAFX_SCORING_ROOTS (comma list),
 VMAFX_AUTH_DISABLED, VMAFX_CONTROLLER_MODEL_DIR, VMAFX_CONTROLLER_TLS_CERT, _TLS_KEY,
 VMAFX_CONTROLLER_OIDC_ISSUER, _OIDC_AUDIENCE, _OIDC_JWKS_URL, _OIDC_ROLE_CLAIM,
-_OIDC_TENANT_CLAIM, _OIDC_ROLE_MAP, _OIDC_LEEWAY_S (clock skew, default 30). SIGTERM or Ctrl-C stops it cleanly (exit 0).
+_OIDC_TENANT_CLAIM, _OIDC_ROLE_MAP, _OIDC_LEEWAY_S (clock skew, default 30). SIGTERM or
+Ctrl-C stops it cleanly (exit 0).
 """
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
