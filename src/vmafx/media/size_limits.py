@@ -3,15 +3,15 @@
 Below these sizes libvmaf does not refuse cleanly: an extractor silently writes nothing (cambi,
 float_ms_ssim; with cambi, extractors listed after it vanish too), or ffmpeg dies of SIGSEGV or
 SIGABRT. So vmafx checks the size before it runs. Every number here was found by bisecting with
-the bundled ffmpeg on `testsrc2` frames in yuv420p, yuv422p, yuv444p and 10-bit (docs/features.md):
+the bundled ffmpeg on `testsrc2` frames scaled to the exact size (testsrc2 itself rounds odd
+sizes down), in yuv420p, yuv422p, yuv444p and 10-bit (docs/features.md):
 
-- the VMAF features themselves (adm, vif, motion; every run has them): at least 17 pixels in a
-  dimension, 18 where the chroma planes are subsampled (yuv420p: 18x18; yuv444p: 17x17); smaller
-  frames crash ffmpeg with SIGSEGV;
+- the VMAF features themselves (adm, vif, motion; every run has them): at least 17x17, in every
+  pixel format; 16 pixels in either dimension crash ffmpeg with SIGSEGV;
 - `float_ms_ssim`: at least 176x176 (its 5-scale pyramid), in every pixel format;
 - `cambi`: a width or a height of at least 216, and, on wide and short frames, a height of at
-  least 16 x (half its window) - 15 (-14 with vertically subsampled chroma), where its window is
-  (65 x (width + height) / 375) / 16 made odd; shorter frames abort (SIGABRT) or drop the score;
+  least 16 x (half its window) - 15, where its window is (65 x (width + height) / 375) / 16 made
+  odd (1920 wide: 161); shorter frames abort (SIGABRT), crash or drop the score;
 - `speed_temporal`: at least 80x80; `speed_chroma`: chroma planes of at least 80x80;
 - the `vmaf_v1.0.16*` models compute cambi, speed_chroma and speed_temporal themselves.
 
@@ -55,13 +55,8 @@ class Frame:
 
 
 def _vmaf(frame: Frame) -> str | None:
-    sub_w, sub_h = frame.subsampling
-    min_w, min_h = 17 + (sub_w > 1), 17 + (sub_h > 1)
-    if frame.width < min_w or frame.height < min_h:
-        return (
-            f"libvmaf needs frames of at least {min_w}x{min_h} for {frame.pix_fmt} "
-            "(smaller ones crash it)"
-        )
+    if frame.width < 17 or frame.height < 17:
+        return "libvmaf needs frames of at least 17x17 (smaller ones crash it)"
     return None
 
 
@@ -77,16 +72,15 @@ def cambi_window(width: int, height: int) -> int:
     return window + 1 - (window & 1)
 
 
-def cambi_min_height(width: int, height: int, pix_fmt: str) -> int:
+def cambi_min_height(width: int, height: int) -> int:
     """The least height cambi survives at this width (its window grows with the frame)."""
-    vertical = Frame(width, height, pix_fmt).subsampling[1] > 1
-    return 16 * (cambi_window(width, height) // 2) - 15 + vertical
+    return 16 * (cambi_window(width, height) // 2) - 15
 
 
 def _cambi(frame: Frame) -> str | None:
     if frame.width < 216 and frame.height < 216:
         return "cambi needs a width or a height of at least 216"
-    least = cambi_min_height(frame.width, frame.height, frame.pix_fmt)
+    least = cambi_min_height(frame.width, frame.height)
     if frame.height < least:
         return (
             f"cambi needs a height of at least {least} at a width of {frame.width} "
@@ -166,7 +160,7 @@ def refuse_unscorable(
             f"{reason}; {where}.",
             path=reference,
             size=frame.size,
-            hint="Score a larger input; no metric can be computed on frames this small.",
+            hint="Score an input of at least 17x17; no metric can be computed on smaller frames.",
         )
     for model in models:
         for need in model_needs(model):
