@@ -118,16 +118,16 @@ def url_scheme(value: str) -> str | None:
     return scheme if len(scheme) > 1 else None
 
 
+def multi_file_name_kind(path: str) -> str | None:
+    """What `path`'s extension says it is when that is a playlist or list of files, else None."""
+    return MULTI_FILE_SUFFIXES.get(PurePath(path).suffix.lower())
+
+
 def check_single_file_name(path: str, field: str) -> None:
     """Refuse a name whose extension says playlist, manifest or concat list (NotVideoError)."""
-    kind = MULTI_FILE_SUFFIXES.get(PurePath(path).suffix.lower())
+    kind = multi_file_name_kind(path)
     if kind is not None:
-        raise NotVideoError(
-            f"The {field} {path} is {kind}, which would make ffmpeg open other files; "
-            "vmafx refuses it.",
-            path=path,
-            hint=_MULTI_FILE_HINT,
-        )
+        raise multi_file_error(path, field, kind)
 
 
 def multi_file_kind(head: bytes) -> str | None:

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
+from vmafx.core.input_policy import MAX_PATH_CHARS, multi_file_name_kind
 from vmafx.corpus.readers import RawTable, read_table
 from vmafx.errors import ManifestError
 
@@ -170,10 +171,17 @@ def _resolve(path: str, base: Path) -> str:
 
 def _file_problems(where: str, label: str, given: str, full: str, raw_given: bool) -> list[str]:
     shown = given if given == full else f"{given} ({full})"
+    if len(full) > MAX_PATH_CHARS:
+        size = f"{len(full):,} characters long (the limit is {MAX_PATH_CHARS:,})"
+        return [f"{where}: the {label} path is {size}"]
+    kind = multi_file_name_kind(full)
+    if kind is not None:
+        why = "which would make ffmpeg open other files; name the video file itself"
+        return [f"{where}: the {label} file {shown} is {kind}, {why}"]
     if not os.path.exists(full):
         return [f"{where}: the {label} file {shown} does not exist"]
-    if not os.path.isfile(full):
-        return [f"{where}: the {label} path {shown} is not a file"]
+    if not os.path.isfile(full):  # a folder, FIFO, device or socket (regular files only)
+        return [f"{where}: the {label} path {shown} is not a regular file"]
     if not os.access(full, os.R_OK):
         return [f"{where}: the {label} file {shown} cannot be read (permission denied)"]
     if full.lower().endswith(_RAW_EXTENSIONS) and not raw_given:
