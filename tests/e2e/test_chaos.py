@@ -3,9 +3,10 @@ killed with SIGKILL (and restarted under a new name) and the controller is kille
 restarted on the same store and port, on SQLite and on PostgreSQL.
 
 What must hold: nothing lost (every job ends completed), nothing done twice (each job has one
-completed attempt, its current one, and the result was written by that attempt's node), every
-attempt recorded (an attempt of a killed node ends as a lost lease naming that node, and the job
-it held was finished by a later attempt).
+completed attempt, its current one, and the result was written by that attempt's node; every
+job, submitted again with its idempotency key after the controller kill, is answered with the
+first job and the store holds no extra one), every attempt recorded (an attempt of a killed node
+ends as a lost lease naming that node, and the job it held was finished by a later attempt).
 
 Figures (jobs, kills, lost, duplicated, recovery times) are printed, recorded as the test's
 `chaos` property (JUnit XML) and, when VMAFX_CHAOS_REPORT names a folder, written there as
@@ -34,7 +35,7 @@ import pytest
 
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import JobKind, JobState
-from vmafx.core.messages import JobDetails, JobFilter, JobRequest
+from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
 from vmafx.store.sql import upgrade
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.anyio]
@@ -101,6 +102,9 @@ class Chaos:
     generation: dict[int, int] = dataclasses.field(default_factory=dict)
     kills: list[Kill] = dataclasses.field(default_factory=list)
     restarts: list[asyncio.Task[None]] = dataclasses.field(default_factory=list)
+    #: Every job's request (each with its idempotency key), sent again after the controller kill.
+    requests: Sequence[JobRequest] = ()
+    resubmitted: list[Submitted] = dataclasses.field(default_factory=list)
     controller_killed_at: float | None = None
     controller_back_at: float | None = None
 
@@ -137,7 +141,8 @@ class Chaos:
         return True
 
     async def kill_the_controller(self) -> None:
-        """SIGKILL the controller and start it again on the same store and port."""
+        """SIGKILL the controller and start it again on the same store and port; then submit
+        every job again, as a client unsure what reached the dead controller would."""
         assert self.farm.client is not None
         await self.farm.client.close()
         self.proc("controller").signal(signal.SIGKILL)
@@ -146,19 +151,30 @@ class Chaos:
         # In this thread: the new client belongs to this event loop.
         self.farm.start_controller(store=self.store, grpc_port=self.port, name="controller-2")
         self.controller_back_at = time.time()
+        self.resubmitted = await submit(self.farm, self.requests)
+
+
+async def submit(farm: Any, requests: Sequence[JobRequest]) -> list[Submitted]:
+    answers: list[Submitted] = []
+    for start in range(0, len(requests), 100):
+        answers += await farm.client.submit_jobs(requests[start : start + 100])
+    return answers
+
+
+async def count_jobs(farm: Any, states: Sequence[JobState] = ()) -> int:
+    count, cursor = 0, None
+    while True:
+        page = await farm.client.list_jobs(
+            JobFilter(states=tuple(states)), limit=500, cursor=cursor
+        )
+        count += len(page.jobs)
+        if (cursor := page.next_cursor) is None:
+            return count
 
 
 async def count_open(farm: Any) -> int:
     """Jobs pending or running (listing those is cheap: no results)."""
-    count = 0
-    for state in (JobState.PENDING, JobState.RUNNING):
-        cursor: str | None = None
-        while True:
-            page = await farm.client.list_jobs(JobFilter(states=(state,)), limit=500, cursor=cursor)
-            count += len(page.jobs)
-            if (cursor := page.next_cursor) is None:
-                break
-    return count
+    return sum([await count_jobs(farm, (state,)) for state in (JobState.PENDING, JobState.RUNNING)])
 
 
 async def drive(chaos: Chaos, jobs: int) -> None:
@@ -206,8 +222,9 @@ def duplicated(details: JobDetails) -> bool:
 
 
 def check_attempts_of_killed_nodes(kills: Sequence[Kill], jobs: Sequence[JobDetails]) -> int:
-    """Every attempt of a killed node ended before the kill or as a lost lease naming the node,
-    and each job it held has that attempt on record. Returns the lost attempts."""
+    """Every attempt of a killed node ended before the kill, as a lost lease, or released at
+    once (the claim of a PullWork in flight when it died, whose caller had hung up); the job was
+    then run again; each job the node held has that attempt on record. Returns the lost leases."""
     killed = {kill.node: kill for kill in kills}
     lost = 0
     by_node: dict[str, set[str]] = {}
@@ -222,6 +239,9 @@ def check_attempts_of_killed_nodes(kills: Sequence[Kill], jobs: Sequence[JobDeta
                 assert "lease expired" in (attempt.error or ""), attempt
                 assert attempt.number < details.job.attempt, "a lost attempt was not retried"
                 lost += 1
+            elif attempt.outcome is AttemptOutcome.RELEASED:
+                assert "hung up" in (attempt.error or ""), attempt
+                assert attempt.number < details.job.attempt, "a released attempt was not retried"
             else:
                 assert attempt.outcome is AttemptOutcome.COMPLETED, attempt
                 assert _ts(attempt.ended_at) <= kill.at + KILL_SLACK_S, attempt
@@ -243,6 +263,7 @@ def figures(chaos: Chaos, jobs: Sequence[JobDetails], wall_s: float) -> dict[str
                 requeue.append(_ts(attempt.ended_at) - kills[attempt.node_name])
                 finish.append(_ts(details.job.finished_at) - kills[attempt.node_name])
     expired = sum(a.outcome is AttemptOutcome.EXPIRED for d in jobs for a in d.attempts)
+    released = sum(a.outcome is AttemptOutcome.RELEASED for d in jobs for a in d.attempts)
 
     def spread(values: list[float]) -> dict[str, float]:
         if not values:
@@ -257,6 +278,7 @@ def figures(chaos: Chaos, jobs: Sequence[JobDetails], wall_s: float) -> dict[str
         "attempts": sum(len(d.attempts) for d in jobs),
         "lost_leases": expired,
         "lost_leases_of_killed_nodes": len(requeue),
+        "claims_released_on_hang_up": released,
         "node_kills": len(chaos.kills),
         "controller_kills": int(chaos.controller_killed_at is not None),
         "controller_restart_s": round((chaos.controller_back_at or 0.0) - killed_at, 1),
@@ -289,19 +311,27 @@ async def test_killed_nodes_and_a_killed_controller_lose_nothing_and_finish_noth
         "distorted": [str(farm.media / "dis.mp4")],
         "threads": 1,
     }
-    request = JobRequest(kind=JobKind.SCORE, spec=spec)
-    job_ids: list[str] = []
-    for _ in range(0, JOBS, 100):
-        job_ids += [item.job.id for item in await farm.client.submit_jobs([request] * 100)]
+    chaos.requests = [
+        JobRequest(kind=JobKind.SCORE, spec=spec, idempotency_key=f"chaos-{i}") for i in range(JOBS)
+    ]
+    job_ids = [item.job.id for item in await submit(farm, chaos.requests)]
 
     await drive(chaos, len(job_ids))
     jobs = [await farm.client.get_job(job_id) for job_id in job_ids]
     found = figures(chaos, jobs, time.monotonic() - started)
+    found["resubmitted_after_controller_kill"] = len(chaos.resubmitted)
+    found["resubmits_answered_with_the_first_job"] = sum(
+        item.deduplicated and item.job.id == job_id
+        for item, job_id in zip(chaos.resubmitted, job_ids, strict=True)
+    )
+    found["jobs_in_store"] = await count_jobs(farm)
     record("postgres" if store_url else "sqlite", found, record_property)
 
     failed = [(d.job.id, d.job.error) for d in jobs if d.job.state is not JobState.COMPLETED]
     assert not failed, f"jobs lost: {failed[:5]}"
     assert found["duplicated"] == 0, [d.job.id for d in jobs if duplicated(d)][:5]
     assert (found["node_kills"], found["controller_kills"]) == (NODE_KILLS, 1)
+    assert found["resubmits_answered_with_the_first_job"] == JOBS
+    assert found["jobs_in_store"] == JOBS
     assert check_attempts_of_killed_nodes(chaos.kills, jobs) >= 1
     assert found["controller_recovery_s"] is not None
