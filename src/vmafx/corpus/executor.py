@@ -9,6 +9,12 @@ decoder into libvmaf: no scratch YUV files.
 
 `FarmExecutor` (`farm.py`: one score job per clip through the controller, results streamed
 back) implements the same port.
+
+A worker outlives nothing: when the run's process dies (`kill -9`), each worker cancels its
+ffmpeg and exits within `ORPHAN_GRACE_S`; with the workers gone the forkserver and the resource
+tracker (alive while any process holds their pipes) exit too. A worker's parent is the
+forkserver, not the run, so the parent-death signal cannot serve here: each worker follows the
+run's pid (a pidfd on Linux, polling elsewhere).
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import concurrent.futures as cf
 import dataclasses
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from multiprocessing.queues import SimpleQueue
 from multiprocessing.synchronize import Event
@@ -26,7 +35,7 @@ from typing import Any, Protocol
 from vmafx.corpus.clips import ClipFailed, ClipJob, ClipOutcome, ClipSettings, score_clip
 from vmafx.errors import UsageError
 from vmafx.media.ffmpeg import FfmpegInfo
-from vmafx.media.runner import CancelToken, SubprocessRunner
+from vmafx.media.runner import KILL_GRACE_S, CancelToken, SubprocessRunner
 from vmafx.media.scorer import LibvmafScorer
 
 
@@ -50,8 +59,15 @@ class ClipExecutor(Protocol):
         ...
 
 
+#: After the run's process died: how long a worker gives its ffmpeg to stop before it exits.
+ORPHAN_GRACE_S = KILL_GRACE_S + 1.0
+#: How often a worker without pidfd support looks for the run's process.
+ORPHAN_POLL_S = 1.0
+
+
 class _EventCancel(CancelToken):
-    """A CancelToken that follows an Event shared with the parent process."""
+    """A CancelToken that follows an Event shared with the parent process (and can also be
+    cancelled in this process alone)."""
 
     def __init__(self, event: Event) -> None:
         super().__init__()
@@ -59,7 +75,7 @@ class _EventCancel(CancelToken):
 
     @property
     def cancelled(self) -> bool:
-        return self._shared.is_set()
+        return super().cancelled or self._shared.is_set()
 
 
 @dataclasses.dataclass
@@ -75,13 +91,58 @@ _WORKER: _Worker | None = None
 
 
 def _init_worker(
-    ffmpeg: FfmpegInfo, settings: ClipSettings, event: Event, cores: SimpleQueue[int] | None
+    ffmpeg: FfmpegInfo,
+    settings: ClipSettings,
+    event: Event,
+    cores: SimpleQueue[int] | None,
+    run_pid: int,
 ) -> None:
     global _WORKER  # noqa: PLW0603 - one scorer per worker process, set once
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     if cores is not None:  # this worker and its ffmpegs stay on one core of their own
         os.sched_setaffinity(0, {cores.get()})
-    _WORKER = _Worker(LibvmafScorer(ffmpeg, SubprocessRunner()), settings, _EventCancel(event))
+    cancel = _EventCancel(event)
+    _follow_run(run_pid, cancel)
+    _WORKER = _Worker(LibvmafScorer(ffmpeg, SubprocessRunner()), settings, cancel)
+
+
+def _follow_run(run_pid: int, cancel: CancelToken) -> None:
+    """Once the run's process `run_pid` is gone: cancel this worker's ffmpeg, give it
+    `ORPHAN_GRACE_S` to stop, and exit (the run is not there to take the outcome)."""
+
+    def orphaned() -> None:
+        _wait_for_exit(run_pid)
+        cancel.cancel("the corpus run's process died")
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, name="vmafx-follow-run", daemon=True).start()
+
+
+def _wait_for_exit(pid: int) -> None:
+    """Block until process `pid` has exited."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): poll
+        while _alive(pid):
+            time.sleep(ORPHAN_POLL_S)
+        return
+    try:
+        select.select([pidfd], [], [])  # a pidfd turns readable when its process exits
+    finally:
+        os.close(pidfd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _score_in_worker(job: ClipJob) -> ClipOutcome:
@@ -147,7 +208,7 @@ class LocalExecutor:
                 max_workers=self._workers,
                 mp_context=self._context,
                 initializer=_init_worker,
-                initargs=(self._ffmpeg, self._settings, self._event, cores),
+                initargs=(self._ffmpeg, self._settings, self._event, cores, os.getpid()),
             )
         return self._pool
 
