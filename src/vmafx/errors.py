@@ -312,7 +312,7 @@ EXIT_CODES.update(
 
 
 class InputTooSmallError(NotVideoError):
-    """Frames smaller than libvmaf can score at all (it crashes below 17-18 px); `size` is WxH."""
+    """Frames smaller than libvmaf can score at all (it crashes below 17x17); `size` is WxH."""
 
     def __init__(self, message: str, *, path: str, size: str, hint: str | None = None) -> None:
         self.size = size
