@@ -30,7 +30,8 @@ from vmafx.errors import InputError, InputNotFoundError, NotVideoError, UsageErr
 MAX_PATH_CHARS = 4096
 #: The only protocol a local input may use.
 INPUT_PROTOCOLS = "file"
-#: ffmpeg demuxers vmafx reads: each reads one file and never opens another one.
+#: ffmpeg demuxers vmafx reads: each reads one file and never opens another one. Add one only
+#: after checking that its demuxer opens no other file (no playlist, reference or sequence).
 INPUT_DEMUXERS: tuple[str, ...] = (
     "mov",  # mp4, mov, m4v (ffmpeg's "mov,mp4,m4a,3gp,3g2,mj2"; external drefs stay off)
     "mp4",
@@ -41,7 +42,6 @@ INPUT_DEMUXERS: tuple[str, ...] = (
     "avi",
     "mpegts",
     "flv",
-    "mxf",
     "h264",  # raw elementary streams
     "hevc",
     "obu",
@@ -50,7 +50,7 @@ INPUT_DEMUXERS: tuple[str, ...] = (
 #: `-format_whitelist` for every input ffmpeg or the probe opens.
 FORMAT_WHITELIST = ",".join(INPUT_DEMUXERS)
 #: What the user is told vmafx reads.
-READABLE = "mp4/mov, mkv/webm, y4m, ivf, avi, mpeg-ts, flv, mxf, raw h264/hevc/av1, raw .yuv"
+READABLE = "mp4/mov, mkv/webm, y4m, ivf, avi, mpeg-ts, flv, raw h264/hevc/av1, raw .yuv"
 #: File names refused before anything is opened: each makes ffmpeg open other files.
 MULTI_FILE_SUFFIXES: Mapping[str, str] = {
     ".m3u8": "an HLS playlist",
@@ -68,10 +68,9 @@ _MULTI_FILE_MAGIC: tuple[tuple[bytes, str], ...] = (
 REMOTE_SCHEMES = frozenset({"http", "https", "s3", "gs", "az"})
 
 _MULTI_FILE_HINT = (
-    "Playlists, manifests, concat lists and image sequences make ffmpeg open other files that "
-    "were never checked against the scoring roots, so vmafx reads only single-file containers "
-    f"({READABLE}). Score the segment or video file itself, or join the segments into one file "
-    "first (ffmpeg -i list -c copy joined.mkv)."
+    f"vmafx reads single-file containers only ({READABLE}), so no file escapes the checks. "
+    "Score the video file itself, or join the segments into one first "
+    "(ffmpeg -i LIST -c copy joined.mkv)."
 )
 
 

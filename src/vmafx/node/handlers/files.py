@@ -70,7 +70,7 @@ def check_roots(path: str, roots: Sequence[str], *, field: str) -> None:
 def check_input(value: str, roots: Sequence[str], *, field: str = "input") -> str:
     """`value` when the node may read it now under the input policy; a precise error otherwise.
 
-    An absolute path, under the claim's roots, not a playlist or list of files by name, a
+    A path under the claim's roots, not a playlist or list of files by name, a
     regular file (stat only: a FIFO cannot block the node), readable by this node. URLs are
     refused: the controller refuses them at submit, and a node has no object storage yet.
     """
