@@ -24,6 +24,7 @@ from vmafx.core.input_policy import (
     check_path_text,
     check_regular_file,
     check_single_file_name,
+    check_single_output_name,
     is_model_path,
     url_error,
     url_scheme,
@@ -100,7 +101,9 @@ class InputPolicy:
         if scheme is not None:
             raise url_error(field, value, scheme)
         self._check_path(value, tenant, field)
-        if field != "output":
+        if field == "output":
+            check_single_output_name(value, field)
+        else:
             check_single_file_name(value, field)
         self._check_file(value, field)
 

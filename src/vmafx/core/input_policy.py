@@ -129,6 +129,18 @@ def check_single_file_name(path: str, field: str) -> None:
         raise multi_file_error(path, field, kind)
 
 
+def check_single_output_name(path: str, field: str = "output") -> None:
+    """Refuse an output whose extension picks a muxer that writes several files (UsageError)."""
+    kind = multi_file_name_kind(path)
+    if kind is not None:
+        raise UsageError(
+            f"{field} {path!r} names {kind}, whose muxer writes segment files beside it; "
+            "an output is one file.",
+            hint="Write a single-file container (.mp4, .mkv, .webm, .ivf; .jpg or .png "
+            "for pictures).",
+        )
+
+
 def multi_file_kind(head: bytes) -> str | None:
     """What a file's first bytes say it is when it is a playlist or list of files, else None."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")

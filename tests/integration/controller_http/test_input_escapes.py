@@ -118,3 +118,12 @@ async def test_a_model_file_under_the_roots_and_built_in_models_are_accepted(mem
 async def test_a_name_with_ffmpeg_url_syntax_is_one_local_file_and_accepted(mem: Api):
     (mem.root / "concat:ref.mp4|dis.mp4").write_bytes(b"")
     await mem.submit(spec={"distorted": [str(mem.root / "concat:ref.mp4|dis.mp4")]})
+
+
+@pytest.mark.parametrize("name", ["out.m3u8", "out.mpd"])
+async def test_an_output_whose_muxer_writes_several_files_is_refused(mem: Api, name: str):
+    output = str(mem.root / name)
+    spec = {"source": str(mem.root / "ref.mp4"), "output": output, "codec": "h264"}
+    error = await refused(mem, {"kind": "encode", "spec": spec}, 400)
+    assert f"output {output!r} names a" in error["message"]
+    assert "whose muxer writes segment files beside it" in error["message"]

@@ -12,7 +12,7 @@ from tests.unit.node.test_handlers import MEDIA, FakeScorer, context, score_spec
 
 from vmafx.core.jobs import JobKind
 from vmafx.errors import InputError, InputOutsideRootsError, NotVideoError, UsageError
-from vmafx.node.handlers.files import check_input
+from vmafx.node.handlers.files import check_input, check_output
 from vmafx.node.handlers.score import ScoreHandler
 
 
@@ -74,3 +74,9 @@ def test_a_score_job_whose_reference_is_a_fifo_never_reaches_the_scorer(root, tm
     with pytest.raises(InputError, match="live.y4m is a FIFO"):
         ScoreHandler(scorer, tmp_path / "results").run(job)
     assert scorer.requests == []
+
+
+def test_an_output_whose_muxer_writes_several_files_is_refused_on_the_node(root):
+    with pytest.raises(UsageError, match="names an HLS playlist, whose muxer writes segment"):
+        check_output(str(root / "out" / "ladder.m3u8"), [str(root)])
+    assert not (root / "out").exists()

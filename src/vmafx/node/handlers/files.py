@@ -27,6 +27,7 @@ from vmafx.core.input_policy import (
     check_path_text,
     check_regular_file,
     check_single_file_name,
+    check_single_output_name,
     url_error,
     url_scheme,
 )
@@ -95,7 +96,9 @@ def check_output(value: str, roots: Sequence[str]) -> Path:
     path = local_path(value)
     if path is None:
         raise UsageError(f"output {value!r} must be a local file, not a URL.")
+    check_path_text(path, "output")
     check_roots(path, roots, field="output")
+    check_single_output_name(path)
     folder = Path(path).parent
     if folder.exists() and not folder.is_dir():
         raise OutputWriteError(
