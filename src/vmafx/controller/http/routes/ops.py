@@ -84,7 +84,11 @@ def ops_router() -> APIRouter:
         methods=["GET"],
         tags=["operations"],
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
+        responses={
+            200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"},
+            401: {"model": ErrorOut, "description": "A token was sent, and it is not valid"},
+            403: {"model": ErrorOut, "description": "The token's role may not read"},
+        },
     )
     router.add_api_route(
         "/v1/score", score, methods=["POST"], tags=["score"], responses=_ERROR[501]
