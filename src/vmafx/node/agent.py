@@ -196,11 +196,12 @@ class NodeAgent:
         busy = [task for task in slots if not task.done()]
         if not busy:
             return
-        log.info(
-            "draining: %d running jobs get up to %g s to finish",
-            len(self.running),
-            self.settings.drain_timeout_s,
-        )
+        if not self._hurry.is_set():
+            log.info(
+                "draining: %d running jobs get up to %g s to finish",
+                len(self.running),
+                self.settings.drain_timeout_s,
+            )
         everything = asyncio.ensure_future(asyncio.wait(busy))
         hurry = asyncio.ensure_future(self._hurry.wait())
         await asyncio.wait(
@@ -214,7 +215,8 @@ class NodeAgent:
         if not left:
             return
         stopped = self.running.cancel_all(SHUTTING_DOWN)
-        log.warning("drain time is up: stopping %d jobs and handing them back", stopped)
+        if stopped or not self._hurry.is_set():
+            log.warning("drain time is up: stopping %d jobs and handing them back", stopped)
         await asyncio.wait(left, timeout=self.settings.stop_grace_s)
         for task in left:
             task.cancel()  # a handler that ignores its cancel token; the goodbye releases its job
