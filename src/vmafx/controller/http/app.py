@@ -11,7 +11,8 @@
     POST /v1/nodes/{id}/drain     stop giving a node work               admin
     GET  /v1/models               model versions, figures, served one   reader
     POST /v1/score                                                      501 for now
-    GET  /healthz /readyz /metrics /openapi.json                        no token
+    GET  /healthz /readyz /openapi.json                                 no token
+    GET  /metrics          no token: totals without tenant names; a read token: its tenant's
     GET  /ui/ (and / redirects there)   the web UI's static pages       no token
 
 Every error is `{"error": {"type", "message", "hint"}}` with the status from the one table in
