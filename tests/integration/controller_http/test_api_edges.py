@@ -117,3 +117,13 @@ async def test_metrics_with_auth_off_show_every_series(tmp_path: Path):
     finally:
         await api.close()
     assert 'vmafx_controller_jobs_submitted_total{tenant="dev"} 1.0' in text
+
+
+async def test_a_repeated_submission_answers_200_and_the_document_says_so(mem: Api):
+    body = mem.score_body(idempotency_key="nightly-1")
+    first = await mem.client.post("/v1/jobs", json=body, headers=mem.headers())
+    again = await mem.client.post("/v1/jobs", json=body, headers=mem.headers())
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    responses = (await mem.client.get("/openapi.json")).json()["paths"]["/v1/jobs"]["post"]
+    assert {"200", "201"} <= set(responses["responses"])

@@ -94,7 +94,12 @@ async def cancel_job(job_id: str, ctx: Ctx, who: Caller, body: CancelIn | None =
 def jobs_router() -> APIRouter:
     router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
     router.add_api_route(
-        "", submit_job, methods=["POST"], status_code=201, response_model=SubmittedOut
+        "",
+        submit_job,
+        methods=["POST"],
+        status_code=201,
+        response_model=SubmittedOut,
+        responses={200: {"model": SubmittedOut, "description": "The earlier job of this key"}},
     )
     router.add_api_route("/batch", submit_batch, methods=["POST"], response_model=BatchOut)
     router.add_api_route("", list_jobs, methods=["GET"], response_model=JobPageOut)
