@@ -1,7 +1,8 @@
 """The heartbeat: every interval the controller gave at registration, name the running jobs
 (with progress) and act on the answer.
 
-- `session_unknown`: the controller forgot the session → register again at once.
+- `session_unknown`: the controller forgot the session → register again at once; the jobs
+  claimed under it lost their leases (they run again elsewhere), so they are stopped.
 - `cancel_job_ids`: stop those jobs (their ffmpeg is terminated).
 - `drain`: an operator asked the node to drain → the controller gives it no more work; the
   node says so on `/readyz`.
@@ -19,7 +20,7 @@ from vmafx.client.port import ControllerClient
 from vmafx.core.messages import HeartbeatAnswer, NodeRegistration
 from vmafx.errors import AuthError, NotFoundError, UnavailableError, VmafxError
 from vmafx.node.backoff import Backoff
-from vmafx.node.running import CANCELLED_BY_CONTROLLER, RunningJobs
+from vmafx.node.running import CANCELLED_BY_CONTROLLER, LEASE_LOST, RunningJobs
 from vmafx.node.session import SessionKeeper
 from vmafx.node.waits import StopRequestedError, pause, unless_stopped
 
@@ -63,6 +64,8 @@ class Heartbeat:
                 continue
             except (NotFoundError, AuthError) as error:
                 log.warning("heartbeat refused: %s", error.message)
+                if isinstance(error, NotFoundError):
+                    self._session_lost(session)
                 self.keeper.forget(session)
                 continue
             except VmafxError as error:
@@ -71,6 +74,11 @@ class Heartbeat:
                 continue
             if not answer.session_unknown:
                 await pause(stop, interval)
+
+    def _session_lost(self, session: NodeRegistration) -> None:
+        stopped = self.running.cancel_session(session, LEASE_LOST)
+        if stopped:
+            log.warning("the controller forgot this node's session: stopping its %d jobs", stopped)
 
     async def beat(self, session: NodeRegistration) -> HeartbeatAnswer:
         """One heartbeat for `session`, and what its answer asks for."""
@@ -81,6 +89,7 @@ class Heartbeat:
         self.controller_away = False
         self.beats += 1
         if answer.session_unknown or not answer.ok:
+            self._session_lost(session)
             self.keeper.forget(session)
             return answer
         for job_id in answer.cancel_job_ids:

@@ -17,6 +17,7 @@ from vmafx.node.handlers.base import JobProgress
 #: Why ffmpeg was stopped, as the node says it.
 CANCELLED_BY_CONTROLLER = "cancelled by the controller"
 SHUTTING_DOWN = "node shutting down"
+LEASE_LOST = "lease lost: the controller no longer knows this node's session"
 
 
 @dataclasses.dataclass(eq=False)
@@ -87,3 +88,11 @@ class RunningJobs:
 
     def cancel_all(self, reason: str) -> int:
         return sum(self.cancel(job_id, reason) for job_id in list(self._tasks))
+
+    def cancel_session(self, session: NodeRegistration, reason: str) -> int:
+        """Cancel the jobs claimed under `session` (its leases are gone with it)."""
+        return sum(
+            self.cancel(task.job_id, reason)
+            for task in list(self._tasks.values())
+            if task.session.node_id == session.node_id
+        )

@@ -133,3 +133,31 @@ async def test_a_handler_stuck_after_a_cancel_is_abandoned_and_the_slot_runs_the
 
 async def _completed(farm, job_id: str) -> bool:
     return (await farm.client.get_job(job_id)).job.state is JobState.COMPLETED
+
+
+async def test_a_stuck_job_whose_lease_was_lost_frees_its_slot_and_runs_again(farm):
+    [job_id] = await farm.scores(1)
+    unblock = threading.Event()
+
+    def stuck_on_first_attempt(context):
+        if context.job.attempt == 1:
+            unblock.wait(WAIT_S)  # a blocking call that never looks at the cancel token
+        return JobOutput(result={"attempt": context.job.attempt})
+
+    agent = farm.agent(
+        {JobKind.SCORE: farm.Handler(work=stuck_on_first_attempt)}, burst=False, stop_grace_s=0.05
+    )
+    running = asyncio.ensure_future(agent.run())
+    try:
+        await farm.wait_for(lambda: job_id in agent.running)
+        farm.client.clock.advance(3600)  # the session and its lease expire: the job goes back
+        await farm.client.service.expire_once()
+        farm.client.clock.advance(3600)  # past the retry backoff
+        await farm.wait_for(lambda: _completed(farm, job_id))  # on this node's only slot
+        job = (await farm.client.get_job(job_id)).job
+        assert job.result == {"attempt": 2}
+        assert agent.executor.abandoned == 1
+    finally:
+        unblock.set()
+        agent.request_stop()
+        await asyncio.wait_for(running, WAIT_S)
