@@ -7,7 +7,7 @@ that still escapes one is a bug or a broken invariant, and the process can no lo
 to do its job (a node whose heartbeat died would keep claiming jobs whose leases then expire).
 So, as procrastinate's worker does, the process stops: the exception is logged at CRITICAL
 with the task's name and traceback, the process shuts down and exits non-zero, and whatever
-supervises it (systemd, Kubernetes, `vmafx up`) starts it again.
+supervises it (systemd, Kubernetes) starts it again.
 
     supervisor = Supervisor("node")
     supervisor.watch(asyncio.create_task(heartbeat.run(stop)), "heartbeat", finishing=stop.is_set)
