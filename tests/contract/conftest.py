@@ -1,5 +1,5 @@
 """Fixtures for the contract suites: one `store` per JobStore implementation, and a `farm`
-that builds jobs and nodes. Async tests run on a fresh event loop each (no plugin needed).
+that builds jobs and nodes. Async tests run on anyio (tests/conftest.py).
 
 PostgreSQL is looked for at 127.0.0.1:5432 (database `test`, trust auth, user postgres or
 root; VMAFX_TEST_POSTGRES_URL overrides). Each run creates its own database and drops it.
@@ -9,7 +9,6 @@ Missing locally: the PostgreSQL tests skip. Missing in CI (CI=true): they fail.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import shutil
 import uuid
@@ -40,16 +39,6 @@ ADMIN_URLS = (
     ]
 )
 TABLES = "job_events, attempts, jobs, node_sessions, api_tokens"
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests with asyncio.run."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    names = pyfuncitem._fixtureinfo.argnames
-    asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
-    return True
 
 
 def _admin_url() -> str | None:

@@ -51,11 +51,6 @@ CONTROLLER_ENV = {
 }
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @dataclasses.dataclass
 class Proc:
     name: str

@@ -14,11 +14,6 @@ from vmafx.supervision import Supervisor, TaskDiedError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def _raise(error: BaseException) -> None:
     raise error
 

@@ -32,7 +32,9 @@ def spawn(short_dir, tmp_path) -> subprocess.Popen[bytes]:
     )
 
 
-def test_the_trainer_serves_and_exits_within_2_s_of_sigterm(short_dir, tmp_path, connect):
+def test_the_trainer_serves_and_exits_on_sigterm_without_waiting_for_an_idle_client(
+    short_dir, tmp_path, connect
+):
     proc = spawn(short_dir, tmp_path)
     sock = short_dir / "t.sock"
     try:
@@ -53,13 +55,16 @@ def test_the_trainer_serves_and_exits_within_2_s_of_sigterm(short_dir, tmp_path,
         assert idle is not None
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
+        _, err = proc.communicate(timeout=60)
         elapsed = time.monotonic() - started
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0, err.decode()
-    assert elapsed < 2.0
+    # An idle client holds a connection for idle_timeout_s (300 s) unless SIGTERM closes it; the
+    # exit itself takes well under a second, but a loaded 2-core CI machine took 3 s, so the
+    # bound proves "not held by the client" with headroom rather than timing the exit.
+    assert elapsed < 30.0
     assert not sock.exists()
     assert b"trainer stopped" in err

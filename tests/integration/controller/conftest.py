@@ -49,11 +49,6 @@ fresh_postgres = _contract.fresh_postgres
 migrated_postgres = _contract.migrated_postgres
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 # --- the original API ----------------------------------------------------------------------------
 class OriginalApi:
     """Message classes of the original .proto and a stub of its eight RPCs."""

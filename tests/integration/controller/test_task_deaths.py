@@ -18,11 +18,6 @@ from vmafx.supervision import TaskDiedError
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_a_controller_whose_sweeper_dies_stops_and_exits_1(
     tmp_path: Path, monkeypatch, caplog
 ):

@@ -37,11 +37,6 @@ LIMITS = HttpLimits(max_body_bytes=64 * 1024, keepalive_s=0.2)
 WAIT_S = 10.0
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (migrating takes longer than a test)."""

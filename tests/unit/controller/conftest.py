@@ -22,11 +22,6 @@ from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Farm:
     """The service plus callers of each role in tenant `acme`, and files under a scoring root."""
 

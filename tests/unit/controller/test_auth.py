@@ -21,11 +21,6 @@ from vmafx.store import InMemoryJobStore
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def store():
     return InMemoryJobStore(Scheduler())
 

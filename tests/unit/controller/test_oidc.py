@@ -31,11 +31,6 @@ from vmafx.store import InMemoryJobStore
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(scope="module")
 def rsa() -> SigningKey:
     return rsa_key()

@@ -30,11 +30,6 @@ from vmafx.testing import FakeControllerClient
 WAIT_S = 5.0
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 Work = Callable[[JobContext], JobOutput]
 
 
