@@ -41,3 +41,57 @@ def crds() -> dict[str, dict[str, Any]]:
         for doc in documents(path.read_text()):
             found[doc["spec"]["names"]["kind"]] = doc
     return found
+
+
+def known_env_names() -> set[str]:
+    """Every `VMAFX_*` name vmafx reads: `VMAFX_<SECTION>_<FIELD>` of each settings dataclass
+    (config.load's rule) plus the names written out in the source (aliases, single settings)."""
+    import dataclasses
+    import re
+
+    from vmafx.config import ControllerSettings, FfmpegSettings, SidecarSettings
+    from vmafx.node.settings import NodeSettings
+
+    sections: dict[str, type[Any]] = {
+        "CONTROLLER": ControllerSettings,
+        "NODE": NodeSettings,
+        "SIDECAR": SidecarSettings,
+        "FFMPEG": FfmpegSettings,
+    }
+    names = {
+        f"VMAFX_{section}_{field.name.upper()}"
+        for section, cls in sections.items()
+        for field in dataclasses.fields(cls)
+    }
+    for path in (REPO / "src" / "vmafx").rglob("*.py"):
+        names |= set(re.findall(r"\bVMAFX_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
+    return names
+
+
+def command_problems(argv: list[str]) -> list[str]:
+    """Why `argv` is not a `vmafx` command line the Typer app accepts (empty: it is): each
+    subcommand must exist and each `--flag` must be an option of the command it follows."""
+    import typer
+
+    from vmafx.cli.app import app
+
+    if not argv or argv[0] != "vmafx":
+        return [f"{argv!r} does not run vmafx"]
+    command: Any = typer.main.get_command(app)
+    ctx = command.make_context("vmafx", [], resilient_parsing=True)
+    path = ["vmafx"]
+    problems: list[str] = []
+    for token in argv[1:]:
+        if token.startswith("-"):
+            flag = token.split("=", 1)[0]
+            options = {opt for param in command.params for opt in param.opts}
+            if flag not in options:
+                problems.append(f"{' '.join(path)} has no option {flag}")
+        elif hasattr(command, "get_command") and command.get_command(ctx, token) is not None:
+            command = command.get_command(ctx, token)
+            path.append(token)
+        elif hasattr(command, "get_command") and not path[1:]:
+            problems.append(f"vmafx has no command {token!r}")
+    if hasattr(command, "get_command") and not getattr(command, "invoke_without_command", False):
+        problems.append(f"{' '.join(path)} needs a subcommand")
+    return problems
