@@ -12,13 +12,14 @@ from vmafx.controller.auth import DEV_PRINCIPAL, Principal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.clock import Clock, FakeClock
-from vmafx.core.jobs import Job, JobState
+from vmafx.core.jobs import Job, new_batch_id
 from vmafx.core.messages import (
     Claim,
     DrainResult,
     HeartbeatAnswer,
     JobDetails,
     JobFilter,
+    JobPage,
     JobRef,
     JobRequest,
     NodeRegistration,
@@ -26,12 +27,12 @@ from vmafx.core.messages import (
     NodeView,
     RunningJob,
     Submitted,
+    cancel_answer,
 )
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.media.runner import CancelToken, Progress, ProgressCallback, RunResult
 from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore, JobStore
-from vmafx.store.port import JobPage
 
 
 @dataclasses.dataclass
@@ -131,6 +132,7 @@ class FakeControllerClient:
     async def submit_jobs(
         self, requests: Sequence[JobRequest], *, batch_id: str | None = None
     ) -> list[Submitted]:
+        batch_id = batch_id or new_batch_id()  # as the gRPC transport does
         return await self.service.submit_jobs(self.principal, requests, batch_id=batch_id)
 
     async def get_job(self, job_id: str) -> JobDetails:
@@ -142,12 +144,7 @@ class FakeControllerClient:
         return await self.service.list_jobs(self.principal, where, limit=limit, cursor=cursor)
 
     async def cancel_job(self, job_id: str, reason: str | None = None) -> str:
-        job = await self.service.cancel_job(self.principal, job_id, reason)
-        return (
-            "cancellation requested"
-            if job.state is JobState.CANCELLED
-            else f"job already {job.state}"
-        )
+        return cancel_answer(await self.service.cancel_job(self.principal, job_id, reason))
 
     def watch_jobs(
         self, where: JobFilter | None = None, *, snapshot_only: bool = False

@@ -10,7 +10,6 @@ Node-side messages are in `vmafx.api.nodeconvert`.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requirements, parse_kind
-from vmafx.core.messages import JobDetails, JobFilter, JobRequest
+from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.scores import headline_score
 from vmafx.core.specs import check_json_depth, too_deep
@@ -32,10 +31,6 @@ STATUS: Mapping[JobState, int] = {
     JobState.CANCELLED: pb.CANCELLED,
 }
 STATE: Mapping[int, JobState] = {value: state for state, value in STATUS.items()}
-
-
-def new_batch_id() -> str:
-    return uuid.uuid4().hex
 
 
 # --- small values ------------------------------------------------------------------------------
@@ -284,6 +279,11 @@ def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
         started_at_ms=millis(job.started_at),
         finished_at_ms=millis(job.finished_at),
         attempts=[attempt_to_pb(attempt) for attempt in attempts],
+        created_at_ms=millis(job.created_at),
+        updated_at_ms=millis(job.updated_at),
+        available_at_ms=millis(job.available_at),
+        lease_expires_at_ms=millis(job.lease.expires_at) if job.lease else 0,
+        lost_leases=job.lost_leases,
     )
     scoring = _scoring(job)
     if scoring is not None:
@@ -298,20 +298,36 @@ def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
     return message
 
 
+def submitted_to_pb(submitted: Submitted) -> pb.SubmitJobResponse:
+    """A submission's answer: the job id (original) and the job as stored."""
+    return pb.SubmitJobResponse(
+        job_id=submitted.job.id, deduplicated=submitted.deduplicated, job=job_to_pb(submitted.job)
+    )
+
+
+def submitted_from_pb(message: pb.SubmitJobResponse) -> Submitted:
+    return Submitted(job_from_pb(message.job), message.deduplicated)
+
+
 def details_to_pb(details: JobDetails) -> pb.Job:
     return job_to_pb(details.job, details.attempts)
 
 
+def _time(millis_value: int, whole_seconds: int) -> datetime:
+    """A time from its vmafx ms field, or the original whole-seconds one from an older server."""
+    return from_millis(millis_value) or datetime.fromtimestamp(whole_seconds, UTC)
+
+
 def job_from_pb(message: pb.Job) -> Job:
-    """A Job read back by a client (times in the original fields have whole seconds only)."""
-    created = datetime.fromtimestamp(message.created_at, UTC)
-    updated = datetime.fromtimestamp(message.updated_at, UTC)
+    """A Job as the controller sent it; nothing the message lacks is made up (an older server's
+    times have whole seconds, and a lease is read only where its expiry was sent)."""
+    created = _time(message.created_at_ms, message.created_at)
     lease = None
-    if message.status == pb.RUNNING and message.assigned_node:
+    if message.lease_expires_at_ms:
         lease = Lease(
             session_id=message.assigned_node,
             node_name=message.attribution.node_name,
-            expires_at=updated,
+            expires_at=from_millis(message.lease_expires_at_ms) or created,
         )
     spec = json_object(message.spec_json, "spec_json")
     if spec is None:
@@ -323,12 +339,13 @@ def job_from_pb(message: pb.Job) -> Job:
         queue=message.queue or message.kind or JobKind.SCORE.value,
         spec=spec,
         created_at=created,
-        updated_at=updated,
-        available_at=created,
+        updated_at=_time(message.updated_at_ms, message.updated_at),
+        available_at=from_millis(message.available_at_ms) or created,
         priority=message.priority,
         requirements=requirements_from_pb(message.requirements, message.scoring.backend),
         state=state_of(message.status),
         attempt=message.attempt,
+        lost_leases=message.lost_leases,
         lease=lease,
         progress=message.progress.percent / 100.0 if message.HasField("progress") else None,
         result=_result_of(message),

@@ -11,7 +11,6 @@ trusting the CA in `ca` or else the system's.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from vmafx.core.messages import (
     HeartbeatAnswer,
     JobDetails,
     JobFilter,
+    JobPage,
     JobRef,
     JobRequest,
     NodeRegistration,
@@ -40,7 +40,6 @@ from vmafx.core.messages import (
 )
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.errors import VmafxError
-from vmafx.store.port import JobPage
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
@@ -111,7 +110,7 @@ class GrpcControllerClient:
     # --- jobs ----------------------------------------------------------------------------------
     async def submit_job(self, request: JobRequest) -> Submitted:
         answer = await self._call("SubmitJob", cv.job_request_to_pb(request))
-        return Submitted((await self.get_job(answer.job_id)).job, answer.deduplicated)
+        return cv.submitted_from_pb(answer)
 
     async def submit_jobs(
         self, requests: Sequence[JobRequest], *, batch_id: str | None = None
@@ -120,10 +119,7 @@ class GrpcControllerClient:
             jobs=[cv.job_request_to_pb(request) for request in requests], batch_id=batch_id or ""
         )
         answer = await self._call("SubmitJobs", message, extra_s=self._timeout_s * 5)
-        return [
-            Submitted(_stub_job(item.job_id, request), item.deduplicated)
-            for item, request in zip(answer.jobs, requests, strict=True)
-        ]
+        return [cv.submitted_from_pb(item) for item in answer.jobs]
 
     async def get_job(self, job_id: str) -> JobDetails:
         message = await self._call("GetJob", pb.GetJobRequest(job_id=job_id))
@@ -249,22 +245,3 @@ class GrpcControllerClient:
 
     async def close(self) -> None:
         await self._channel.close()
-
-
-def _stub_job(job_id: str, request: JobRequest) -> Job:
-    """What a client knows of a job it just submitted in a batch, without reading it back."""
-    now = datetime.now(UTC)
-    return Job(
-        id=job_id,
-        tenant="",
-        kind=request.kind,
-        queue=request.queue or request.kind.value,
-        spec=dict(request.spec),
-        created_at=now,
-        updated_at=now,
-        available_at=now,
-        priority=request.priority,
-        requirements=request.requirements,
-        batch_id=request.batch_id,
-        idempotency_key=request.idempotency_key,
-    )

@@ -17,6 +17,7 @@ from vmafx.core.messages import (
     HeartbeatAnswer,
     JobDetails,
     JobFilter,
+    JobPage,
     JobRef,
     JobRequest,
     NodeRegistration,
@@ -26,7 +27,6 @@ from vmafx.core.messages import (
     Submitted,
 )
 from vmafx.core.nodes import NodeCapabilities
-from vmafx.store.port import JobPage
 
 
 class ControllerClient(Protocol):

@@ -41,6 +41,7 @@ from vmafx.core.messages import (
     HeartbeatAnswer,
     JobDetails,
     JobFilter,
+    JobPage,
     JobRef,
     JobRequest,
     NodeRegistration,
@@ -55,7 +56,7 @@ from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
 from vmafx.errors import UnavailableError, UsageError
 from vmafx.scheduler import Scheduler
-from vmafx.store.port import MAX_PAGE, ClaimRequest, JobPage, JobStore
+from vmafx.store.port import MAX_PAGE, ClaimRequest, JobStore
 
 log = logging.getLogger(__name__)
 

@@ -183,6 +183,11 @@ def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
+def new_batch_id() -> str:
+    """The id a gRPC batch gets when its caller names none."""
+    return uuid.uuid4().hex
+
+
 def parse_kind(value: str) -> JobKind:
     """The JobKind named `value`, or a UsageError listing the kinds."""
     try:

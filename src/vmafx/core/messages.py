@@ -39,6 +39,21 @@ class Submitted:
     deduplicated: bool = False
 
 
+def cancel_answer(job: Job) -> str:
+    """What CancelJob says of the job it was asked to cancel, as every client reads it."""
+    return (
+        "cancellation requested" if job.state is JobState.CANCELLED else f"job already {job.state}"
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobPage:
+    """Jobs newest first; pass `next_cursor` back for the next page (None: no more)."""
+
+    jobs: list[Job]
+    next_cursor: str | None
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class JobFilter:
     """Filters for listing and watching jobs; empty or None means no filter on that field.

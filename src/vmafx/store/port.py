@@ -15,6 +15,7 @@ from typing import Protocol
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
+from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import NotFoundError
@@ -33,14 +34,6 @@ class JobQuery:
     queues: tuple[str, ...] = ()
     batch_id: str | None = None
     parent_id: str | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class JobPage:
-    """Jobs newest first; pass `next_cursor` back for the next page (None: no more)."""
-
-    jobs: list[Job]
-    next_cursor: str | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

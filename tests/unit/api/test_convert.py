@@ -108,6 +108,28 @@ def test_a_job_reads_back_through_the_message():
     assert back.batch_id == "b"
 
 
+def test_a_running_job_reads_back_whole_through_the_message():
+    lease = Lease(session_id="node-9", node_name="box", expires_at=NOW + timedelta(seconds=30))
+    job = _score_job(
+        state=JobState.RUNNING, attempt=2, lost_leases=1, lease=lease, started_at=NOW,
+        available_at=NOW + timedelta(seconds=5), updated_at=NOW + timedelta(seconds=1.5),
+    )  # fmt: skip
+    message = cv.job_to_pb(job)
+    message.attribution.node_name = "box"
+    assert cv.job_from_pb(message) == job
+
+
+def test_a_job_from_an_older_controller_gets_no_lease_or_times_made_up():
+    message = pb.Job(
+        id="j", status=pb.RUNNING, assigned_node="node-9", created_at=1_700_000_000,
+        updated_at=1_700_000_005, kind="score", spec_json="{}",
+    )  # fmt: skip
+    job = cv.job_from_pb(message)
+    assert job.lease is None
+    assert job.created_at.timestamp() == job.available_at.timestamp() == 1_700_000_000
+    assert job.updated_at.timestamp() == 1_700_000_005
+
+
 def test_an_original_node_capability_is_a_node_of_that_many_slots():
     caps = nc.capabilities_from_pb(
         pb.NodeCapability(gpu_vendor="nvidia", backends=["cuda"], concurrency=3)

@@ -14,7 +14,8 @@ from vmafx.api import nodeconvert as nc
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.controller.auth import Principal
 from vmafx.controller.service import ControllerService
-from vmafx.core.jobs import JobState
+from vmafx.core.jobs import new_batch_id
+from vmafx.core.messages import cancel_answer
 from vmafx.store.port import MAX_PAGE
 
 DEFAULT_PAGE = 100
@@ -29,7 +30,7 @@ class ControllerServicer:
         self, request: pb.SubmitJobRequest, caller: Principal
     ) -> pb.SubmitJobResponse:
         done = await self._service.submit_job(caller, cv.job_request_from_pb(request))
-        return pb.SubmitJobResponse(job_id=done.job.id, deduplicated=done.deduplicated)
+        return cv.submitted_to_pb(done)
 
     async def GetJob(self, request: pb.GetJobRequest, caller: Principal) -> pb.Job:
         return cv.details_to_pb(await self._service.get_job(caller, request.job_id))
@@ -38,9 +39,7 @@ class ControllerServicer:
         self, request: pb.CancelJobRequest, caller: Principal
     ) -> pb.CancelJobResponse:
         job = await self._service.cancel_job(caller, request.job_id, request.reason or None)
-        cancelled = job.state is JobState.CANCELLED
-        message = "cancellation requested" if cancelled else f"job already {job.state}"
-        return pb.CancelJobResponse(ok=True, message=message)
+        return pb.CancelJobResponse(ok=True, message=cancel_answer(job))
 
     async def StreamJobs(
         self, request: pb.StreamJobsRequest, caller: Principal
@@ -98,9 +97,9 @@ class ControllerServicer:
         self, request: pb.SubmitJobsRequest, caller: Principal
     ) -> pb.SubmitJobsResponse:
         requests = [cv.job_request_from_pb(item) for item in request.jobs]
-        batch_id = request.batch_id or cv.new_batch_id()
+        batch_id = request.batch_id or new_batch_id()
         done = await self._service.submit_jobs(caller, requests, batch_id=batch_id)
-        answers = [pb.SubmitJobResponse(job_id=d.job.id, deduplicated=d.deduplicated) for d in done]
+        answers = [cv.submitted_to_pb(submitted) for submitted in done]
         return pb.SubmitJobsResponse(jobs=answers, batch_id=batch_id)
 
     async def ListJobs(self, request: pb.ListJobsRequest, caller: Principal) -> pb.ListJobsResponse:
