@@ -14,6 +14,7 @@ from vmafx.cli import jobs as jobs_cmd
 from vmafx.cli import models as models_cmd
 from vmafx.cli import node as node_cmd
 from vmafx.cli import nodes as nodes_cmd
+from vmafx.cli import operator as operator_cmd
 from vmafx.cli import score as score_cmd
 from vmafx.cli import tokens as tokens_cmd
 from vmafx.cli import trainer as trainer_cmd
@@ -45,6 +46,9 @@ app.add_typer(node_cmd.app, name="node")
 app.command("trainer", help=trainer_cmd.HELP)(trainer_cmd.trainer)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(tokens_cmd.app, name="tokens")
+app.command("operator", help=operator_cmd.HELP, short_help="Run the Kubernetes operator (kopf).")(
+    operator_cmd.operator
+)
 
 
 def _version(value: bool) -> None:

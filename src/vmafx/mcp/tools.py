@@ -1,0 +1,427 @@
+"""The MCP server: every tool and resource, each a thin call into `jobs`, `local` or `catalog`.
+
+Tool input schemas come from the typed signatures (with `Field` descriptions), output schemas
+from the `schemas` models. A `VmafxError` becomes a tool error (`isError`) whose text is the
+CLI's message and hint (`ToolError`); anything else is the SDK's generic crash message.
+Without a farm only the local tools are listed, so a model is never offered a tool that can
+only fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from vmafx import __version__
+from vmafx.client.port import ControllerClient
+from vmafx.core.jobs import JobState
+from vmafx.core.scores import headline_score
+from vmafx.errors import VmafxError
+from vmafx.mcp import catalog, jobs
+from vmafx.mcp.farm import Farm
+from vmafx.mcp.local import LocalScoring, score_request
+from vmafx.mcp.schemas import (
+    CancelOut,
+    CorpusOut,
+    FeaturesOut,
+    JobOut,
+    JobsOut,
+    ModelsOut,
+    NodesOut,
+    PendingOut,
+    ScoreOut,
+    VersionsOut,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+INSTRUCTIONS = """vmafx measures video quality with the real libvmaf (VMAF, PSNR, SSIM…).
+Use `score` to compare encodes with their reference. With a farm configured, long work is a job:
+tools return a job id at once; follow it with `wait_job` (progress notifications), inspect it
+with `get_job`, and ask `explain_pending` why it waits. Paths are file paths as the scoring
+machine (or the farm's nodes) see them."""
+READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
+
+JobId = Annotated[str, Field(description="The job id (a unique prefix of 4+ characters will do).")]
+Paths = Annotated[
+    list[str],
+    Field(min_length=1, max_length=32, description="One or more distorted (encoded) videos."),
+]
+Models = Annotated[
+    list[str],
+    Field(
+        description="libvmaf models: built-in names (see list_models) or model JSON files.",
+        max_length=8,
+    ),
+]
+Features = Annotated[
+    list[str],
+    Field(
+        description="Extra metrics, e.g. psnr, float_ssim, float_ms_ssim, cambi (list_features).",
+        max_length=16,
+    ),
+]
+
+
+def tool_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """A VmafxError raised by the tool becomes a tool error with the CLI's exact text."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except VmafxError as error:
+            raise ToolError(str(error)) from None
+
+    return wrapper
+
+
+def bearer_of(ctx: Context[Any, Any]) -> str | None:
+    """The HTTP caller's verified bearer token; None over stdio."""
+    request = ctx.request_context.request if ctx.request_context else None
+    scope = getattr(request, "scope", None)
+    user = scope.get("user") if isinstance(scope, dict) else None
+    return user.access_token.token if isinstance(user, AuthenticatedUser) else None
+
+
+def build_server(
+    farm: Farm | None,
+    local: LocalScoring | None = None,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
+) -> MCPServer[Any]:
+    """The server with the local tools always and the farm tools when `farm` is given; with
+    `token_verifier` and `auth`, HTTP callers must show a bearer token it accepts."""
+    local = local or LocalScoring()
+    server: MCPServer[Any] = MCPServer(
+        "vmafx",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        log_level="WARNING",
+        token_verifier=token_verifier,
+        auth=auth,
+    )
+    _local_tools(server, farm, local)
+    if farm is not None:
+        _farm_tools(server, farm)
+        _resources(server, farm)
+    return server
+
+
+def _local_tools(server: MCPServer[Any], farm: Farm | None, local: LocalScoring) -> None:
+    where = "on the farm (a job)" if farm else "on this machine"
+
+    @server.tool(
+        annotations=WRITES if farm else READ_ONLY,
+        description=(
+            f"Score DISTORTED videos against a REFERENCE with the real libvmaf, {where}. Returns "
+            "pooled VMAF (mean, harmonic mean, 1%/5% lows…) and any extra metrics per distorted "
+            "input, like `vmafx score --format json`. On a farm it waits up to wait_s; if the job "
+            "is still running it returns its job_id: follow it with wait_job."
+        ),
+    )
+    @tool_errors
+    async def score(
+        reference: Annotated[str, Field(description="The reference (original) video path.")],
+        distorted: Paths,
+        ctx: Context[Any, Any],
+        models: Models = ["vmaf_v0.6.1"],  # noqa: B006 - pydantic copies defaults
+        features: Features = [],  # noqa: B006
+        subsample: Annotated[int, Field(ge=1, le=1000, description="Score every Nth frame.")] = 1,
+        scale: Annotated[
+            bool, Field(description="Scale a distorted input of another size (bicubic).")
+        ] = True,
+        wait_s: Annotated[
+            float, Field(ge=0, le=3600, description="Farm only: how long to wait for the result.")
+        ] = 300,
+        check_inputs: Annotated[
+            bool, Field(description="Farm only: check the files exist on this machine first.")
+        ] = True,
+    ) -> ScoreOut:
+        if farm is None:
+            request = score_request(
+                reference,
+                distorted,
+                models=models,
+                features=features,
+                subsample=subsample,
+                scale=scale,
+                timeout_s=None,
+            )
+
+            async def frames(done: int, total: int) -> None:
+                await ctx.report_progress(done, total or None, "frames scored")
+
+            report = await local.score(request, frames)
+            body = report.as_dict()
+            return ScoreOut(
+                ran_on="local",
+                vmaf=headline_score(body),
+                elapsed_s=round(report.elapsed_s, 3),
+                **body,
+            )
+        bearer = bearer_of(ctx)
+        job_request = jobs.score_job_request(
+            reference,
+            distorted,
+            models=models,
+            features=features,
+            subsample=subsample,
+            scale=scale,
+            check_inputs=check_inputs,
+        )
+
+        async def work(client: ControllerClient) -> ScoreOut:
+            job = (await client.submit_job(job_request)).job
+            details = await jobs.follow(client, job.id, wait_s, _progress(ctx))
+            return _farm_score(
+                details.job, details.attempts[-1].where if details.attempts else None
+            )
+
+        return await farm.call(work, bearer)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_models() -> ModelsOut:
+        """The libvmaf models `score` accepts by name (VMAF variants for 1080p, 4K, phone…)."""
+        return catalog.models()
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_features() -> FeaturesOut:
+        """The extra metrics `score` can compute beside VMAF (PSNR, SSIM, MS-SSIM, CAMBI…)."""
+        return catalog.features(farm is not None)
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def versions() -> VersionsOut:
+        """Versions of vmafx, the MCP SDK, ffmpeg and libvmaf, and the farm's address."""
+        return catalog.versions(local.last_versions, farm.where if farm else None)
+
+
+def _progress(ctx: Context[Any, Any]) -> jobs.OnJobProgress:
+    async def report(done: float, message: str) -> None:
+        await ctx.report_progress(done, 100, message)
+
+    return report
+
+
+def _farm_score(job: Any, where: str | None) -> ScoreOut:
+    if job.state is JobState.COMPLETED:
+        result = job.result or {}
+        return ScoreOut(
+            ran_on="farm",
+            reference=str(job.spec.get("reference", "")),
+            results=jobs.result_items(job),
+            versions=dict(result.get("versions") or {}),
+            vmaf=headline_score(result),
+            elapsed_s=result.get("elapsed_s"),
+            job_id=job.id,
+            state=job.state.value,
+            where=where,
+        )
+    if job.is_terminal:
+        lines = (job.error or "").splitlines()
+        raise VmafxError(
+            f"job {job.id} {job.state.value}: {lines[0] if lines else 'no reason given'}"
+        )
+    return ScoreOut(
+        ran_on="farm",
+        reference=str(job.spec.get("reference", "")),
+        job_id=job.id,
+        state=job.state.value,
+        where=where,
+        note=f"still {job.state.value}; call wait_job with job_id {job.id} for the result.",
+    )
+
+
+def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
+    @server.tool(annotations=WRITES)
+    @tool_errors
+    async def submit_job(
+        kind: Annotated[
+            Literal["score", "encode", "thumbnail", "filmstrip", "infer"],
+            Field(description="What the job does."),
+        ],
+        spec: Annotated[
+            dict[str, Any],
+            Field(
+                description=(
+                    'The job\'s spec, e.g. score: {"reference": "/media/ref.mp4", "distorted": '
+                    '["/media/crf28.mp4"]}; encode: {"source": "/media/master.mov", '
+                    '"output": "/media/out.mp4", "codec": "hevc", '
+                    '"rate_control": {"mode": "crf", "value": 23}}.'
+                )
+            ),
+        ],
+        ctx: Context[Any, Any],
+        queue: Annotated[str | None, Field(description="Queue (default: the kind).")] = None,
+        priority: Annotated[int, Field(description="Higher runs first.")] = 0,
+        labels: Annotated[dict[str, str], Field(description="Node labels it needs.")] = {},  # noqa: B006
+        gpu_vendor: Annotated[str | None, Field(description="nvidia, intel, amd…")] = None,
+        encoder: Annotated[str | None, Field(description="Pin an encoder (hevc_nvenc…).")] = None,
+        batch_id: Annotated[str | None, Field(description="Group jobs (corpus_status).")] = None,
+        idempotency_key: Annotated[
+            str | None, Field(description="A repeat with the same key returns the first job.")
+        ] = None,
+    ) -> JobOut:
+        """Submit any farm job and return it at once (state pending) — follow it with wait_job.
+        For scoring prefer `score`, which builds the spec and waits for the result."""
+        request = jobs.job_request(
+            kind,
+            spec,
+            queue=queue,
+            priority=priority,
+            labels=labels,
+            gpu_vendor=gpu_vendor,
+            encoder=encoder,
+            batch_id=batch_id,
+            idempotency_key=idempotency_key,
+        )
+
+        async def work(client: ControllerClient) -> JobOut:
+            return JobOut.of((await client.submit_job(request)).job)
+
+        return await farm.call(work, bearer_of(ctx))
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def get_job(job_id: JobId, ctx: Context[Any, Any]) -> JobOut:
+        """One job: state, progress, result (pooled metrics), error, why it is pending, and every
+        attempt with the host and GPU it ran on."""
+        return await farm.call(lambda c: jobs.get_job(c, job_id), bearer_of(ctx))
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def wait_job(
+        job_id: JobId,
+        ctx: Context[Any, Any],
+        timeout_s: Annotated[
+            float, Field(ge=0, le=3600, description="Return after this long even if it runs.")
+        ] = 300,
+    ) -> JobOut:
+        """Wait until a job ends (or timeout_s passes), sending progress notifications; returns
+        the job. If its state is still pending or running, call wait_job again."""
+        return await farm.call(
+            lambda c: jobs.wait_job(c, job_id, timeout_s, _progress(ctx)), bearer_of(ctx)
+        )
+
+    @server.tool(annotations=ToolAnnotations(destructive_hint=True, open_world_hint=False))
+    @tool_errors
+    async def cancel_job(
+        job_id: JobId,
+        ctx: Context[Any, Any],
+        reason: Annotated[str | None, Field(description="Recorded as the job's error.")] = None,
+    ) -> CancelOut:
+        """Cancel a pending or running job (its node stops it); a finished job stays as it is."""
+        return await farm.call(lambda c: jobs.cancel_job(c, job_id, reason), bearer_of(ctx))
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_jobs(
+        ctx: Context[Any, Any],
+        states: Annotated[
+            list[Literal["pending", "running", "completed", "failed", "cancelled"]],
+            Field(description="Only jobs in these states (none: all)."),
+        ] = [],  # noqa: B006
+        kinds: Annotated[list[str], Field(description="score, encode, …")] = [],  # noqa: B006
+        queue: str | None = None,
+        batch_id: str | None = None,
+        limit: Annotated[int, Field(ge=1, le=1000)] = 20,
+        cursor: Annotated[str | None, Field(description="next_cursor of a previous page.")] = None,
+    ) -> JobsOut:
+        """The newest jobs first, each with state, where it runs, progress, score and why it
+        waits (without spec and result: get_job has them)."""
+        return await farm.call(
+            lambda c: jobs.list_jobs(
+                c,
+                states=list(states),
+                kinds=kinds,
+                queue=queue,
+                batch_id=batch_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            bearer_of(ctx),
+        )
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def list_nodes(
+        ctx: Context[Any, Any],
+        include_offline: Annotated[
+            bool, Field(description="Also nodes whose session ran out.")
+        ] = False,
+    ) -> NodesOut:
+        """The farm's nodes: host, GPUs, verified encoders, queues, labels, slots in use."""
+        return await farm.call(lambda c: jobs.list_nodes(c, include_offline), bearer_of(ctx))
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def explain_pending(job_id: JobId, ctx: Context[Any, Any]) -> PendingOut:
+        """Why a job waits and which node could run it: the controller's recorded reason plus,
+        for every live node, whether it meets the job's queue and requirements and why not."""
+        return await farm.call(lambda c: jobs.explain_pending(c, job_id), bearer_of(ctx))
+
+    @server.tool(annotations=READ_ONLY)
+    @tool_errors
+    async def corpus_status(
+        batch_id: Annotated[str, Field(description="The batch id a corpus run printed.")],
+        ctx: Context[Any, Any],
+    ) -> CorpusOut:
+        """Progress of a corpus run on the farm (all jobs of one batch id): jobs per state,
+        fraction finished, mean VMAF so far, and the failures with their errors."""
+        return await farm.call(lambda c: jobs.corpus_status(c, batch_id), bearer_of(ctx))
+
+
+def _resources(server: MCPServer[Any], farm: Farm) -> None:
+    async def read(job_id: str, ctx: Context[Any, Any]) -> JobOut:
+        try:
+            return await farm.call(lambda c: jobs.get_job(c, job_id), bearer_of(ctx))
+        except VmafxError as error:
+            raise ResourceError(str(error)) from None
+
+    @server.resource(
+        "vmafx://jobs/{job_id}/result",
+        mime_type="application/json",
+        description="A finished job's full result (JSON), as get_job returns it.",
+    )
+    async def job_result(job_id: str, ctx: Context[Any, Any]) -> str:
+        job = await read(job_id, ctx)
+        if job.result is None:
+            raise ResourceError(f"job {job.id} has no result yet (it is {job.state}).")
+        return json.dumps(job.result)
+
+    @server.resource(
+        "vmafx://jobs/{job_id}/frames",
+        mime_type="application/json",
+        description="A score job's per-frame series per distorted input (decimated to at most "
+        "200 points), and where the node keeps the full series.",
+    )
+    async def job_frames(job_id: str, ctx: Context[Any, Any]) -> str:
+        job = await read(job_id, ctx)
+        items = (job.result or {}).get("results")
+        if not isinstance(items, list) or not items:
+            raise ResourceError(f"job {job.id} has no per-frame series (it is {job.state}).")
+        inputs = [
+            {
+                "distorted": item.get("distorted"),
+                "series": item.get("series"),
+                "full_series_on_node": item.get("per_frame"),
+            }
+            for item in items
+            if isinstance(item, dict)
+        ]
+        return json.dumps({"job_id": job.id, "where": job.where, "inputs": inputs})
