@@ -11,6 +11,7 @@ from vmafx.cli import controller as controller_cmd
 from vmafx.cli import corpus as corpus_cmd
 from vmafx.cli import demo as demo_cmd
 from vmafx.cli import jobs as jobs_cmd
+from vmafx.cli import mcp as mcp_cmd
 from vmafx.cli import models as models_cmd
 from vmafx.cli import node as node_cmd
 from vmafx.cli import nodes as nodes_cmd
@@ -49,6 +50,7 @@ app.add_typer(tokens_cmd.app, name="tokens")
 app.command("operator", help=operator_cmd.HELP, short_help="Run the Kubernetes operator (kopf).")(
     operator_cmd.operator
 )
+app.command("mcp", help=mcp_cmd.HELP, short_help="Serve vmafx to AI assistants (MCP).")(mcp_cmd.mcp)
 
 
 def _version(value: bool) -> None:
