@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ def crds() -> dict[str, dict[str, Any]]:
     return found
 
 
-def known_env_names() -> set[str]:
+@cache
+def known_env_names() -> frozenset[str]:
     """Every `VMAFX_*` name vmafx reads: `VMAFX_<SECTION>_<FIELD>` of each settings dataclass
     (config.load's rule) plus the names written out in the source (aliases, single settings)."""
     import dataclasses
@@ -65,7 +67,7 @@ def known_env_names() -> set[str]:
     }
     for path in (REPO / "src" / "vmafx").rglob("*.py"):
         names |= set(re.findall(r"\bVMAFX_[A-Z0-9_]*[A-Z0-9]\b", path.read_text()))
-    return names
+    return frozenset(names)
 
 
 def command_problems(argv: list[str]) -> list[str]:
