@@ -295,7 +295,9 @@ async def test_a_model_training_writes_the_trainer_settings_and_mirrors_its_stat
             spec = {"settings": {"lr": 0.0002, "batchSize": 64, "ckptIntervalS": 300},
                     "statusUrl": f"http://{host}:{port}/status"}  # fmt: skip
             await kube.create("vmafxmodeltrainings", "VmafxModelTraining", "online", spec)
-            status = await kube.status_where("vmafxmodeltrainings", "online", stepCount=120)
+            status = await kube.status_where(
+                "vmafxmodeltrainings", "online", stepCount=120, configMap="online-trainer"
+            )
             assert status["activeVersion"] == 4 and status["reachable"] is True
             assert status["configMap"] == "online-trainer"
             config = await kube.get("configmaps", "online-trainer")
