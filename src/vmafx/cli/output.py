@@ -20,13 +20,13 @@ def to_json(report: ScoreReport) -> str:
 
 
 def to_csv(report: ScoreReport) -> str:
-    """One row per (distorted, metric) with every pooling method as a column."""
+    """One row per (distorted, metric) with every pooling method as a column (plus, for one
+    release, the row `vmaf` repeating the only model's row, see `ScoreResult.pooled_json`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["reference", "distorted", "metric", "frame_count", *POOL_METHODS])
     for result in report.results:
-        for metric, pooled in result.pooled.items():
-            values = pooled.as_dict()
+        for metric, values in result.pooled_json().items():
             writer.writerow(
                 [report.reference, result.distorted, metric, result.frame_count]
                 + [f"{values[m]:.6f}" for m in POOL_METHODS]
@@ -37,10 +37,10 @@ def to_csv(report: ScoreReport) -> str:
 def print_table(report: ScoreReport, console: Console) -> None:
     for result in report.results:
         title = Text(f"{result.distorted}  vs  {report.reference}")  # names as typed, no markup
-        table = Table(title=title, title_justify="left", header_style="bold")
-        table.add_column("metric")
+        table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
+        table.add_column("metric", overflow="fold")  # model names are long: wrap them, not numbers
         for method in POOL_METHODS:
-            table.add_column(method.replace("_", " "), justify="right")
+            table.add_column(method.replace("_", " "), justify="right", no_wrap=True)
         for metric, pooled in result.pooled.items():
             values = pooled.as_dict()
             table.add_row(Text(metric), *(f"{values[m]:.4f}" for m in POOL_METHODS))

@@ -16,6 +16,7 @@ from typing import Any
 from vmafx.core.features import NAMES_V1, SCHEMA_V1
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import POOL_METHODS
+from vmafx.core.scores import LEGACY_VMAF_KEY
 from vmafx.errors import InputError, VmafxError, exit_code_for
 from vmafx.media.graph import ScoreOptions, model_refs
 from vmafx.media.probe import probe
@@ -112,8 +113,12 @@ ClipOutcome = ClipScored | ClipFailed
 
 
 def model_columns(options: ScoreOptions) -> list[str]:
-    """Pooled columns the models will yield (`vmaf_mean`, ...), known before any clip is scored."""
-    return [f"{m.name}_{p}" for m in model_refs(options.models) for p in POOL_METHODS]
+    """Pooled columns the models will yield (`vmaf_v0.6.1_mean`, ..., and for one release the
+    alias `vmaf_mean`, ... with one model), known before any clip is scored."""
+    names = [m.name for m in model_refs(options.models)]
+    if len(names) == 1:
+        names.append(LEGACY_VMAF_KEY)
+    return [f"{name}_{p}" for name in names for p in POOL_METHODS]
 
 
 def reserved_columns(options: ScoreOptions) -> set[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from vmafx.core.input_policy import is_model_path
 from vmafx.core.media import RawFormat, VideoInfo
+from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import UsageError
 from vmafx.media.urls import local_input_args, local_url, whitelist_args
 
@@ -82,9 +83,10 @@ class ModelRef:
 
 
 def model_refs(models: Sequence[str]) -> list[ModelRef]:
-    """Models as given by the user → ModelRefs; one model scores as `vmaf`, several by name."""
+    """Models as given by the user → ModelRefs, each scored under its own name (the built-in
+    version, or the file's stem), the same for one model or several (`vmaf_v0.6.1`)."""
     refs: list[ModelRef] = []
-    for spec in models or ("vmaf_v0.6.1",):
+    for spec in models or (DEFAULT_MODEL,):
         if "|" in spec:
             raise UsageError(
                 f"The model {spec!r} contains '|', which libvmaf's model list cannot carry.",
@@ -93,8 +95,6 @@ def model_refs(models: Sequence[str]) -> list[ModelRef]:
         is_path = is_model_path(spec)
         name = Path(spec).stem if is_path else spec
         refs.append(ModelRef(spec=spec, name=name, is_path=is_path))
-    if len(refs) == 1:
-        refs[0] = dataclasses.replace(refs[0], name="vmaf")
     seen: set[str] = set()
     for i, ref in enumerate(refs):
         name = ref.name

@@ -277,6 +277,7 @@ class LibvmafScorer:
             features=features,
             adjustments=adjustments,
             warnings=(flat,) if flat else (),
+            models=tuple(m.name for m in command.models),
         )
 
 

@@ -20,7 +20,7 @@ from vmafx import __version__
 from vmafx.ai.feedback import FeedbackClient
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.config import ffmpeg_settings
-from vmafx.core.scores import ScoreReport
+from vmafx.core.scores import DEFAULT_MODEL, ScoreReport
 from vmafx.media.runner import SubprocessRunner
 from vmafx.node.agent import AgentSettings, NodeAgent
 from vmafx.node.capabilities import build_capabilities
@@ -37,13 +37,14 @@ log = logging.getLogger(__name__)
 
 
 def feedback_sender(feedback: FeedbackClient) -> OnScored:
-    """Send each scored input's feature vector and VMAF to the trainer (never blocks)."""
+    """Send each scored input's feature vector and the default model's VMAF to the trainer
+    (never blocks); an input scored without the default model sends nothing."""
 
     def send(job_id: str, report: ScoreReport) -> None:
         for index, result in enumerate(report.results):
-            if result.features is None or not result.pooled:
+            score = result.model_score(DEFAULT_MODEL)
+            if result.features is None or score is None:
                 continue
-            score = next(iter(result.pooled.values())).mean
             key = job_id if index == 0 else f"{job_id}#{index}"
             feedback.send(key, result.features.values, score)
 

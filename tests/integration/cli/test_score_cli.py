@@ -51,9 +51,18 @@ def test_json_output_has_the_documented_shape():
     ]
     first = data["results"][0]
     assert first["frame_count"] == 8
-    assert set(first["pooled"]) == {"vmaf", "psnr_y", "psnr_cb", "psnr_cr"}
-    assert set(first["pooled"]["vmaf"]) == {"mean", "harmonic_mean", "min", "max", "p5", "p95"}
-    assert first["pooled"]["vmaf"]["mean"] == pytest.approx(
+    # The model's own name, plus (for one release) the old key `vmaf` as an alias of it.
+    assert set(first["pooled"]) == {"vmaf_v0.6.1", "vmaf", "psnr_y", "psnr_cb", "psnr_cr"}
+    assert first["pooled"]["vmaf"] == first["pooled"]["vmaf_v0.6.1"]
+    assert set(first["pooled"]["vmaf_v0.6.1"]) == {
+        "mean",
+        "harmonic_mean",
+        "min",
+        "max",
+        "p5",
+        "p95",
+    }
+    assert first["pooled"]["vmaf_v0.6.1"]["mean"] == pytest.approx(
         GOLDEN["dis.mp4"]["pooled"]["vmaf"]["mean"], abs=1e-4
     )
     assert first["features"]["schema"] == "vmafx-features-v1"
@@ -65,18 +74,20 @@ def test_table_output_shows_metrics_and_per_frame_csv_is_written(tmp_path):
     frames = tmp_path / "frames.csv"
     out = vmafx("score", REF, str(MEDIA / "dis.mp4"), "--per-frame", str(frames))
     assert out.returncode == 0, out.stderr
-    assert "vmaf" in out.stdout and "harmonic mean" in out.stdout
+    assert "vmaf_v0.6.1" in out.stdout and "harmonic mean" in out.stdout
     with frames.open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 8
-    assert float(rows[0]["vmaf"]) > 0 and "integer_adm2" in rows[0]
+    assert float(rows[0]["vmaf_v0.6.1"]) > 0 and "integer_adm2" in rows[0]
 
 
 def test_csv_output_has_one_row_per_metric():
     out = vmafx("score", REF, str(MEDIA / "dis.mp4"), "--format", "csv")
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("reference,distorted,metric,frame_count,mean")
-    assert len(lines) == 2 and ",vmaf,8," in lines[1]
+    # The model's row, then (for one release) the same figures under the old name `vmaf`.
+    assert len(lines) == 3 and ",vmaf_v0.6.1,8," in lines[1] and ",vmaf,8," in lines[2]
+    assert lines[1].split(",vmaf_v0.6.1,")[1] == lines[2].split(",vmaf,")[1]
 
 
 def _raw_args(width: str = "80") -> list[str]:

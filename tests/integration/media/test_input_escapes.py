@@ -44,7 +44,7 @@ def scorer() -> LibvmafScorer:
 
 def vmaf(reference: Path | str, distorted: Path | str) -> float:
     request = ScoreRequest(str(reference), (str(distorted),), graph.ScoreOptions(threads=2))
-    return scorer().score(request).results[0].pooled["vmaf"].mean
+    return scorer().score(request).results[0].pooled["vmaf_v0.6.1"].mean
 
 
 def test_without_the_policy_ffmpeg_would_read_the_other_tenants_clip(tenants: Tenants):

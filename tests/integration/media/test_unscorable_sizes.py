@@ -90,8 +90,8 @@ def test_a_16x16_video_is_refused_as_too_small_never_as_a_machine_fault(scorer, 
 @pytest.mark.parametrize(
     ("size", "pix_fmt", "features", "keys"),
     [
-        ("17x17", "yuv420p", ("ciede", "psnr_hvs"), ("vmaf", "ciede2000", "psnr_hvs")),
-        ("17x17", "yuv444p", (), ("vmaf",)),
+        ("17x17", "yuv420p", ("ciede", "psnr_hvs"), ("vmaf_v0.6.1", "ciede2000", "psnr_hvs")),
+        ("17x17", "yuv444p", (), ("vmaf_v0.6.1",)),
         ("176x176", "yuv420p", ("float_ms_ssim",), ("float_ms_ssim",)),
         ("216x17", "yuv420p", ("cambi", "ciede"), ("cambi", "ciede2000")),
         ("1920x161", "yuv420p", ("cambi",), ("cambi",)),
@@ -146,7 +146,7 @@ def test_black_vs_white_keeps_libvmafs_score_and_warns_about_flat_content(scorer
     black = clips("color=c=black", "320x180")
     white = clips("color=c=white", "320x180")
     result = score(scorer, black, white)
-    assert result.pooled["vmaf"].mean == pytest.approx(97.428, abs=0.01)
+    assert result.pooled["vmaf_v0.6.1"].mean == pytest.approx(97.428, abs=0.01)
     assert len(result.warnings) == 1 and "flat" in result.warnings[0]
 
 

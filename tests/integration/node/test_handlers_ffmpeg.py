@@ -83,7 +83,8 @@ def test_a_score_job_reports_libvmafs_own_numbers(handlers, root):
     output = run(handlers, JobKind.SCORE, spec, root)
     item = output.result["results"][0]
     golden = GOLDEN["dis.mp4"]["pooled"]["vmaf"]
-    assert item["pooled"]["vmaf"]["mean"] == pytest.approx(golden["mean"], abs=1e-4)
+    assert item["pooled"]["vmaf_v0.6.1"]["mean"] == pytest.approx(golden["mean"], abs=1e-4)
+    assert item["pooled"]["vmaf"] == item["pooled"]["vmaf_v0.6.1"]  # the one-release alias
     assert output.score == pytest.approx(golden["mean"], abs=1e-4)
     assert len(output.features) == 80
     assert Path(item["per_frame"]["path"]).is_file()

@@ -112,8 +112,9 @@ def test_raw_inputs_get_format_size_and_rate_before_their_path():
     ]
 
 
-def test_one_model_scores_as_vmaf_and_several_by_their_names():
-    assert [m.name for m in model_refs(["vmaf_v0.6.1"])] == ["vmaf"]
+def test_a_model_scores_under_its_own_name_whether_alone_or_with_others():
+    assert [m.name for m in model_refs(["vmaf_v0.6.1"])] == ["vmaf_v0.6.1"]
+    assert [m.name for m in model_refs([])] == ["vmaf_v0.6.1"]
     names = [m.name for m in model_refs(["vmaf_v0.6.1", "/models/custom.json", "vmaf_v0.6.1"])]
     assert names == ["vmaf_v0.6.1", "custom", "vmaf_v0.6.1_2"]
     assert model_refs(["/models/custom.json"])[0].is_path

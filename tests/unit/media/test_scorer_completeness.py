@@ -37,7 +37,7 @@ VMAF_FRAME = {
     "integer_aim": 0.0,
     "integer_motion2": 1.0,
     "mse_y": 10.0,
-    "vmaf": 90.0,
+    "vmaf_v0.6.1": 90.0,
 }
 
 
@@ -121,10 +121,10 @@ def test_a_kill_on_an_ordinary_input_stays_a_machine_fault(monkeypatch):
 
 
 def test_a_flat_reference_gives_a_warning_and_keeps_the_score(monkeypatch):
-    flat = {**VMAF_FRAME, "vmaf": 97.428043, "mse_y": 47961.0}
+    flat = {**VMAF_FRAME, "vmaf_v0.6.1": 97.428043, "mse_y": 47961.0}
     flat.update({f"integer_adm_scale{i}": 1.0 for i in range(4)})
     result = scorer_for(writes_log(flat), (320, 180), monkeypatch).score(request()).results[0]
-    assert result.pooled["vmaf"].mean == pytest.approx(97.428043)
+    assert result.pooled["vmaf_v0.6.1"].mean == pytest.approx(97.428043)
     assert len(result.warnings) == 1 and "flat" in result.warnings[0]
     assert result.as_dict()["warnings"] == list(result.warnings)
 
@@ -133,3 +133,10 @@ def test_a_textured_reference_gives_no_warning(monkeypatch):
     result = scorer_for(writes_log(VMAF_FRAME), (320, 180), monkeypatch).score(request())
     assert result.results[0].warnings == ()
     assert result.as_dict()["results"][0]["warnings"] == []
+
+
+def test_one_model_is_keyed_by_its_name_and_the_old_vmaf_key_stays_as_an_alias(monkeypatch):
+    result = scorer_for(writes_log(VMAF_FRAME), (320, 180), monkeypatch).score(request()).results[0]
+    assert list(result.pooled) == ["vmaf_v0.6.1"] and result.models == ("vmaf_v0.6.1",)
+    pooled = result.as_dict()["pooled"]
+    assert pooled["vmaf"] == pooled["vmaf_v0.6.1"] and pooled["vmaf"]["mean"] == 90.0

@@ -27,10 +27,14 @@ class Recorder:
         return True
 
 
-def result(path: str, vmaf: float, with_features: bool = True) -> ScoreResult:
+def result(
+    path: str, vmaf: float, with_features: bool = True, *, others: dict[str, float] | None = None
+) -> ScoreResult:
     features = FeatureVector("vmafx-features-v1", NAMES_V1, (0.1,) * len(NAMES_V1))
-    return ScoreResult(path, 2, 2, {"vmaf": pool([vmaf, vmaf])}, {}, (0, 1),
-                       features if with_features else None)  # fmt: skip
+    scores = {**(others or {}), "vmaf_v0.6.1": vmaf}
+    pooled = {name: pool([value, value]) for name, value in scores.items()}
+    return ScoreResult(path, 2, 2, pooled, {}, (0, 1), features if with_features else None,
+                       models=tuple(scores))  # fmt: skip
 
 
 def test_every_scored_input_goes_to_the_trainer_with_its_vmaf():
@@ -39,3 +43,12 @@ def test_every_scored_input_goes_to_the_trainer_with_its_vmaf():
     feedback_sender(recorder)("job-1", report)  # type: ignore[arg-type]
     assert [(job, score) for job, _, score in recorder.sent] == [("job-1", 90.0), ("job-1#1", 70.0)]
     assert len(recorder.sent[0][1]) == 80  # type: ignore[arg-type]
+
+
+def test_the_trainer_gets_the_default_models_vmaf_whatever_model_is_listed_first():
+    recorder = Recorder()
+    first = result("a", 90.0, others={"vmaf_v0.6.1neg": 40.0, "psnr_y": 30.0})
+    without_default = ScoreResult("b", 2, 2, {"vmaf_4k_v0.6.1": pool([50.0, 50.0])}, {}, (0, 1),
+                                  first.features, models=("vmaf_4k_v0.6.1",))  # fmt: skip
+    feedback_sender(recorder)("job-1", ScoreReport("ref", (first, without_default), {}))  # type: ignore[arg-type]
+    assert [(job, score) for job, _, score in recorder.sent] == [("job-1", 90.0)]

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from vmafx.core.jobs import JsonObject
+from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import FfmpegCancelledError, VmafxError
 from vmafx.media.encoders import EncodeSpec
 from vmafx.media.graph import ScoreOptions
@@ -65,12 +66,11 @@ def score_after(
     except VmafxError as error:
         return {"reference": spec.source, "trimmed": trimmed, "error": str(error)}
     scored = report.results[0]
-    vmaf = next(iter(scored.pooled.values()))
     return {
         "reference": spec.source,
         "trimmed": trimmed,
-        "vmaf": vmaf.mean,
-        "pooled": {name: pooled.as_dict() for name, pooled in scored.pooled.items()},
+        "vmaf": scored.model_score(DEFAULT_MODEL),
+        "pooled": scored.pooled_json(),
         "frame_count": scored.frame_count,
         "versions": dict(report.versions),
     }

@@ -84,8 +84,12 @@ function chartSection(job) {
   return { section, draw };
 }
 
+// A model is keyed by its name (`vmaf_v0.6.1`); `vmaf` is the one-release alias of the only
+// model, the same figures twice, so it is shown once, under the model's name.
 function pooledRows(name, pooled) {
-  return Object.entries(pooled || {}).map(([metric, values]) => [name, metric, ...POOLS.map((p) => f.fixed(values[p], 3))]);
+  const entries = Object.entries(pooled || {});
+  const aliased = entries.length > 1 && entries.some(([metric]) => metric.startsWith("vmaf_"));
+  return entries.filter(([metric]) => !(aliased && metric === "vmaf")).map(([metric, values]) => [name, metric, ...POOLS.map((p) => f.fixed(values[p], 3))]);
 }
 
 function pooledSection(job) {
