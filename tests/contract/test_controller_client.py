@@ -163,6 +163,22 @@ async def test_list_filters_and_pages_newest_first(controller: Controller) -> No
     assert listed == [item.job.id for item in reversed(batch[1:])]
 
 
+async def test_list_by_node_gives_full_pages_of_the_jobs_it_runs(controller: Controller) -> None:
+    node = controller.node
+    session = await node.register_node("box", NodeCapabilities(slots=8, host="box"))
+    for _ in range(3):
+        await controller.client.submit_job(controller.score())
+    held = [await node.pull_work(session) for _ in range(3)]
+    for _ in range(3):
+        await controller.client.submit_job(controller.score())  # newer, pending
+    where = JobFilter(node_id=session.node_id)
+    first = await controller.client.list_jobs(where, limit=2)
+    assert len(first.jobs) == 2 and first.next_cursor is not None
+    rest = await controller.client.list_jobs(where, limit=2, cursor=first.next_cursor)
+    listed = {job.id for job in first.jobs + rest.jobs}
+    assert listed == {claim.job.id for claim in held if claim is not None}
+
+
 async def test_list_answers_the_stored_jobs(controller: Controller) -> None:
     submitted = await controller.client.submit_job(controller.score())
     page = await controller.client.list_jobs(JobFilter(), limit=10)

@@ -95,6 +95,24 @@ async def test_list_jobs_filters_by_tenant_state_kind_and_queue(farm):
     assert [job.id for job in encodes.jobs] == [proxy.id]
 
 
+async def test_list_jobs_applies_node_ids_and_creation_range_itself_so_pages_are_full(farm):
+    jobs = [await farm.submit() for _ in range(6)]
+    node, other = await farm.node("node-a"), await farm.node("node-b")
+    claims = [ClaimRequest(node.id)] * 3 + [ClaimRequest(other.id)]
+    await farm.store.claim_batch(claims, now=farm.now)
+    first = await farm.store.list_jobs(JobQuery(node_id=node.id), limit=2)
+    rest = await farm.store.list_jobs(JobQuery(node_id=node.id), limit=2, cursor=first.next_cursor)
+    assert len(first.jobs) == 2 and first.next_cursor is not None
+    held = [job.id for job in first.jobs + rest.jobs]
+    assert len(held) == 3 and rest.next_cursor is None
+    assert all(job.lease is not None and job.lease.session_id == node.id for job in first.jobs)
+    picked = JobQuery(job_ids=(jobs[0].id, jobs[4].id, jobs[5].id))
+    assert len((await farm.store.list_jobs(picked, limit=2)).jobs) == 2
+    window = JobQuery(created_after=jobs[1].created_at, created_before=jobs[4].created_at)
+    page = await farm.store.list_jobs(window, limit=3)
+    assert [job.id for job in page.jobs] == [job.id for job in jobs[1:4]][::-1]
+
+
 async def test_a_bad_cursor_or_page_size_is_a_usage_error(farm):
     with pytest.raises(UsageError, match="cursor"):
         await farm.store.list_jobs(JobQuery(), cursor="not-a-cursor")

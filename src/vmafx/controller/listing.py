@@ -1,5 +1,5 @@
 """Reading many jobs for the service: store queries from filters, stream snapshots, and the
-running jobs of a tenant or a node (pages of the store's largest size, bounded)."""
+running jobs of a node (by its lease session, an indexed column)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,9 @@ from vmafx.core.jobs import Job, JobState
 from vmafx.core.messages import JobFilter
 from vmafx.store.port import MAX_PAGE, JobQuery, JobStore
 
-#: Pages of running jobs read to list nodes or drain one.
-RUNNING_SCAN_PAGES = 10
-
 
 def query_for(tenant: str, where: JobFilter) -> JobQuery:
-    """The part of `where` a store applies itself (the rest: `where.matches_beyond_store`)."""
+    """`where` as a store query: the store applies all of it, so pages are never short."""
     return JobQuery(
         tenant=tenant,
         states=where.states,
@@ -20,6 +17,10 @@ def query_for(tenant: str, where: JobFilter) -> JobQuery:
         queues=where.queues,
         batch_id=where.batch_id,
         parent_id=where.parent_id,
+        node_id=where.node_id,
+        job_ids=where.job_ids,
+        created_after=where.created_after,
+        created_before=where.created_before,
     )
 
 
@@ -29,27 +30,22 @@ async def snapshot(store: JobStore, tenant: str, where: JobFilter, limit: int) -
     cursor: str | None = None
     query = query_for(tenant, where)
     while len(found) < limit:
-        page = await store.list_jobs(query, limit=MAX_PAGE, cursor=cursor)
-        found += [job for job in page.jobs if where.matches_beyond_store(job)]
+        page = await store.list_jobs(query, limit=min(MAX_PAGE, limit - len(found)), cursor=cursor)
+        found += page.jobs
         cursor = page.next_cursor
         if cursor is None:
             break
-    return found[:limit][::-1]
+    return found[::-1]
 
 
-async def running_jobs(store: JobStore, tenant: str, node_id: str | None = None) -> list[Job]:
-    """Running jobs of `tenant` (of one node when `node_id` is given)."""
+async def running_jobs(store: JobStore, tenant: str, node_id: str) -> list[Job]:
+    """Every job running under the lease of node session `node_id` of `tenant`."""
     found: list[Job] = []
     cursor: str | None = None
-    query = JobQuery(tenant=tenant, states=(JobState.RUNNING,))
-    for _ in range(RUNNING_SCAN_PAGES):
+    query = JobQuery(tenant=tenant, states=(JobState.RUNNING,), node_id=node_id)
+    while True:
         page = await store.list_jobs(query, limit=MAX_PAGE, cursor=cursor)
-        found += [
-            job
-            for job in page.jobs
-            if job.lease is not None and node_id in (None, job.lease.session_id)
-        ]
+        found += page.jobs
         cursor = page.next_cursor
         if cursor is None:
-            break
-    return found
+            return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -212,14 +212,10 @@ async def list_nodes(
     sessions = await service.store.list_nodes(
         tenant=tenant, live_at=None if include_offline else now
     )
-    by_node: dict[str, list[Job]] = defaultdict(list)
-    for job in await listing.running_jobs(service.store, tenant):
-        assert job.lease is not None
-        by_node[job.lease.session_id].append(job)
     draining = service.sessions.draining()
     views: list[NodeView] = []
     for session in sessions:
-        held = by_node.get(session.id, [])
+        held = await listing.running_jobs(service.store, tenant, session.id)
         state = NodeState.LIVE
         if not session.is_live(now):
             state = NodeState.OFFLINE

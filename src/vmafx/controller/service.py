@@ -188,18 +188,14 @@ class ControllerService:
     ) -> JobPage:
         """One page of the tenant's jobs, newest first; pass `next_cursor` back for more.
 
-        With filters the store cannot apply (node, creation range, ids) a page may hold
-        fewer than `limit` jobs while more follow.
+        The store applies the whole filter: a page holds `limit` jobs while more follow.
         """
         require(principal, Action.READ)
         where = where or JobFilter()
         if not 1 <= limit <= MAX_PAGE:
             raise UsageError(f"page size must lie in [1, {MAX_PAGE}], got {limit}.")
         query = listing.query_for(principal.tenant, where)
-        page = await self.store.list_jobs(query, limit=limit, cursor=cursor)
-        return JobPage(
-            [job for job in page.jobs if where.matches_beyond_store(job)], page.next_cursor
-        )
+        return await self.store.list_jobs(query, limit=limit, cursor=cursor)
 
     async def cancel_job(self, principal: Principal, job_id: str, reason: str | None = None) -> Job:
         """Cancel a pending or running job (its node hears it in its next heartbeat).

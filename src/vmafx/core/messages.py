@@ -78,14 +78,10 @@ class JobFilter:
             and (not self.queues or job.queue in self.queues)
             and (self.batch_id is None or job.batch_id == self.batch_id)
             and (self.parent_id is None or job.parent_id == self.parent_id)
-            and self.matches_beyond_store(job)
-        )
-
-    def matches_beyond_store(self, job: Job) -> bool:
-        """The conditions a store query cannot express (node, creation range, ids)."""
-        lease = job.lease
-        return (
-            (self.node_id is None or (lease is not None and lease.session_id == self.node_id))
+            and (
+                self.node_id is None
+                or (job.lease is not None and job.lease.session_id == self.node_id)
+            )
             and (self.created_after is None or job.created_at >= self.created_after)
             and (self.created_before is None or job.created_at < self.created_before)
             and (not self.job_ids or job.id in self.job_ids)

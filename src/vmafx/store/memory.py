@@ -36,6 +36,13 @@ def _matches(job: Job, query: JobQuery) -> bool:
         and (not query.queues or job.queue in query.queues)
         and (query.batch_id is None or job.batch_id == query.batch_id)
         and (query.parent_id is None or job.parent_id == query.parent_id)
+        and (
+            query.node_id is None
+            or (job.lease is not None and job.lease.session_id == query.node_id)
+        )
+        and (not query.job_ids or job.id in query.job_ids)
+        and (query.created_after is None or job.created_at >= query.created_after)
+        and (query.created_before is None or job.created_at < query.created_before)
     )
 
 

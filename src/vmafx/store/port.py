@@ -26,7 +26,9 @@ MAX_PAGE = 1000
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class JobQuery:
-    """Filters for `list_jobs`; an empty tuple or None means no filter on that field."""
+    """Filters for `list_jobs`, all applied by the store (so a page is full while more follow);
+    an empty tuple or None means no filter on that field. `node_id` matches the jobs running
+    under that node session's lease; the creation range is [created_after, created_before)."""
 
     tenant: str | None = None
     states: tuple[JobState, ...] = ()
@@ -34,6 +36,10 @@ class JobQuery:
     queues: tuple[str, ...] = ()
     batch_id: str | None = None
     parent_id: str | None = None
+    node_id: str | None = None
+    job_ids: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -39,6 +39,14 @@ def list_jobs(connection: Connection, query: JobQuery, limit: int, cursor: str |
         stmt = stmt.where(c.batch_id == query.batch_id)
     if query.parent_id is not None:
         stmt = stmt.where(c.parent_id == query.parent_id)
+    if query.node_id is not None:
+        stmt = stmt.where(c.lease_session == query.node_id)
+    if query.job_ids:
+        stmt = stmt.where(c.id.in_(query.job_ids))
+    if query.created_after is not None:
+        stmt = stmt.where(c.created_at >= query.created_after)
+    if query.created_before is not None:
+        stmt = stmt.where(c.created_at < query.created_before)
     if cursor:
         created_at, job_id = decode_cursor(cursor)
         stmt = stmt.where(
