@@ -140,3 +140,20 @@ def test_each_example_job_spec_is_one_the_controller_accepts(resource: dict[str,
 def test_the_job_kinds_of_the_crd_are_the_controllers() -> None:
     kinds = _schema(crds()["VmafxJob"])["properties"]["spec"]["properties"]["kind"]["enum"]
     assert sorted(kinds) == sorted(kind.value for kind in JobKind)
+
+
+def test_queue_names_and_limits_follow_the_nodes_own_rules_in_crds_and_chart() -> None:
+    import json
+
+    from vmafx.node.settings import _QUEUE, MAX_SLOTS
+
+    node = _schema(crds()["VmafxNode"])["properties"]["spec"]["properties"]
+    job = _schema(crds()["VmafxJob"])["properties"]["spec"]["properties"]
+    chart = json.loads((CHART / "values.schema.json").read_text())["definitions"]
+    wanted = f"^{_QUEUE.pattern}$"
+    assert node["queues"]["items"]["pattern"] == job["queue"]["pattern"] == wanted
+    assert chart["queue"]["pattern"] == wanted
+    assert node["concurrency"]["additionalProperties"]["maximum"] == MAX_SLOTS
+    assert (
+        chart["pool"]["properties"]["concurrency"]["additionalProperties"]["maximum"] == MAX_SLOTS
+    )

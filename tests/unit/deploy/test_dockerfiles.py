@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.unit.deploy.deploytools import DOCKER, REPO, command_problems, known_env_names
@@ -217,3 +218,36 @@ def test_the_lint_catches_an_unpinned_base_and_a_root_user(tmp_path: Path) -> No
     assert not _pinned(parsed.stages[0].base)
     assert parsed.final.all("USER") == ["root"]
     assert SECRET_NAME.search(next(iter(env_of(parsed.final))))
+
+
+def _pyproject() -> dict[str, Any]:
+    import tomllib
+
+    loaded: dict[str, Any] = tomllib.loads((REPO / "pyproject.toml").read_text())
+    return loaded
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_the_image_installs_extras_the_project_has_on_a_python_it_supports(image: str) -> None:
+    project = _pyproject()["project"]
+    parsed = dockerfile(image)
+    runs = " ".join(rest for stage in parsed.stages for rest in stage.all("RUN"))
+    extras = [e for group in re.findall(r'"/src\[([a-z,]+)\]"', runs) for e in group.split(",")]
+    assert extras and set(extras) <= set(project["optional-dependencies"])
+    python = re.search(r"python:(\d+)\.(\d+)\.", parsed.args["PYTHON_IMAGE"])
+    assert python is not None
+    minimum = re.search(r">=(\d+)\.(\d+)", project["requires-python"])
+    assert minimum is not None
+    assert tuple(map(int, python.groups())) >= tuple(map(int, minimum.groups()))
+
+
+def test_the_pins_in_the_images_are_the_projects() -> None:
+    node = " ".join(rest for s in dockerfile("node").stages for rest in s.all("RUN"))
+    trainer = " ".join(rest for s in dockerfile("trainer").stages for rest in s.all("RUN"))
+    (ffmpeg,) = re.findall(r"imageio-ffmpeg==([\d.]+)", node)
+    (floor,) = [
+        d for d in _pyproject()["project"]["dependencies"] if d.startswith("imageio-ffmpeg")
+    ]
+    assert tuple(map(int, ffmpeg.split("."))) >= tuple(map(int, floor.split(">=")[1].split(".")))
+    (torch,) = re.findall(r"torch==([\d.]+)", trainer)
+    assert f"torch=={torch}" in (REPO / "scripts" / "test.sh").read_text()
