@@ -359,6 +359,14 @@ def test_each_service_monitor_scrapes_a_named_port_of_a_service_it_selects(name:
         ports = {p["name"] for p in service["spec"]["ports"]}
         for endpoint in monitor["spec"]["endpoints"]:
             assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
+            if endpoint["port"] == "http" and r.values["controller"]["tls"]["secretName"]:
+                assert endpoint["scheme"] == "https"
+                assert endpoint["tlsConfig"]["serverName"] == CONTROLLER
+                ca = endpoint["tlsConfig"]["ca"]["secret"]
+                assert ca == {
+                    "name": r.values["controller"]["tls"]["caSecretName"],
+                    "key": "ca.crt",
+                }
 
 
 def test_network_policies_let_the_nodes_reach_the_controller_grpc_port_and_scrapers_the_metrics() -> (
