@@ -7,10 +7,23 @@ the job is a harmless no-op.
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import Job, JobState
-from vmafx.core.policy import ReportVerdict
 from vmafx.errors import StaleAttemptError
+
+
+class ReportVerdict(StrEnum):
+    """What a store does with a node's report for one attempt."""
+
+    #: The reporting attempt holds the job: apply the report.
+    APPLY = "apply"
+    #: This attempt already ended the job: a repeated report, answered with the job as it is.
+    REPEAT = "repeat"
+    #: The job ended otherwise (cancelled) while this attempt ran: answered with the job as it is.
+    SETTLED = "settled"
+
 
 _ENDED_BY_REPORT = frozenset({AttemptOutcome.COMPLETED, AttemptOutcome.FAILED})
 

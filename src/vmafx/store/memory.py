@@ -17,9 +17,9 @@ from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.policy import SchedulingPolicy
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError
+from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
 from vmafx.store.memory_tx import MemoryState, MemoryTransaction
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor, is_before
@@ -49,7 +49,7 @@ def _matches(job: Job, query: JobQuery) -> bool:
 class InMemoryJobStore:
     """A JobStore that lives and dies with the process."""
 
-    def __init__(self, policy: SchedulingPolicy) -> None:
+    def __init__(self, policy: Scheduler) -> None:
         self._policy = policy
         self._state = MemoryState()
         self._lock = threading.Lock()

@@ -11,9 +11,10 @@ from vmafx.core.attempts import Attempt
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
-from vmafx.core.policy import SchedulingPolicy
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError
+from vmafx.scheduler import ordering
+from vmafx.scheduler.policy import Scheduler
 from vmafx.store.transaction import OrderKey
 
 
@@ -32,7 +33,7 @@ class MemoryState:
 class MemoryTransaction:
     """Reads see the transaction's own writes; `commit` applies them all at once."""
 
-    def __init__(self, state: MemoryState, policy: SchedulingPolicy) -> None:
+    def __init__(self, state: MemoryState, policy: Scheduler) -> None:
         self._state = state
         self._policy = policy
         self._jobs: dict[str, Job] = {}
@@ -117,7 +118,7 @@ class MemoryTransaction:
         after: OrderKey | None,
         limit: int,
     ) -> list[Job]:
-        order = self._policy.order_key
+        order = ordering.order_key
         due = [
             job
             for job in self._all_jobs()

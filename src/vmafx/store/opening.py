@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from vmafx.core.policy import SchedulingPolicy
+from vmafx.scheduler.policy import Scheduler
 from vmafx.store.memory import InMemoryJobStore
 from vmafx.store.port import JobStore
 
 MEMORY_URL = "memory://"
 
 
-def open_job_store(url: str, policy: SchedulingPolicy) -> JobStore:
+def open_job_store(url: str, policy: Scheduler) -> JobStore:
     """The JobStore at `url`. SQL stores need their schema applied first (`upgrade(url)`).
 
     SQLAlchemy is imported only for SQL URLs, so a memory store works without the

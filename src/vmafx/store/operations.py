@@ -2,7 +2,7 @@
 
 These are the transaction scripts behind the JobStore methods that change state. They read
 and write only through the transaction and apply `core.lifecycle` and the injected
-`SchedulingPolicy`, so the in-memory and SQL stores cannot drift apart.
+`Scheduler`, so the in-memory and SQL stores cannot drift apart.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from vmafx.core.attempts import Attempt, AttemptOutcome, Attribution
 from vmafx.core.events import EventType
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
-from vmafx.core.policy import ReportVerdict, SchedulingPolicy
 from vmafx.core.specs import check_finite_json
 from vmafx.errors import ConflictError, NotFoundError
+from vmafx.scheduler import matching, ordering
+from vmafx.scheduler.fencing import ReportVerdict, check_report
+from vmafx.scheduler.policy import Scheduler
 from vmafx.store.port import ClaimOutcome, ClaimRequest, LeaseRenewal
 from vmafx.store.transaction import Transaction
 
@@ -84,7 +86,7 @@ def _same_submission(earlier: Job, job: Job) -> Job:
 
 def claim_next(
     tx: Transaction,
-    policy: SchedulingPolicy,
+    policy: Scheduler,
     session_id: str,
     *,
     now: datetime,
@@ -99,7 +101,7 @@ def claim_next(
 
 
 def claim_batch(
-    tx: Transaction, policy: SchedulingPolicy, requests: Sequence[ClaimRequest], *, now: datetime
+    tx: Transaction, policy: Scheduler, requests: Sequence[ClaimRequest], *, now: datetime
 ) -> list[ClaimOutcome]:
     """Serve `requests` in order, as if one after another, with a fixed number of statements.
 
@@ -168,7 +170,7 @@ class _Held:
     enough to decide, its exact count) plus the jobs it claims in this batch."""
 
     def __init__(
-        self, tx: Transaction, policy: SchedulingPolicy, bounds: dict[str, dict[str, int] | None]
+        self, tx: Transaction, policy: Scheduler, bounds: dict[str, dict[str, int] | None]
     ) -> None:
         self._tx = tx
         self._policy = policy
@@ -185,7 +187,7 @@ class _Held:
     def selection(
         self, session_id: str, caps: NodeCapabilities, queues: Sequence[str] | None
     ) -> QueueSelection:
-        open_queues = self._policy.open_queues
+        open_queues = matching.open_queues
         selection = open_queues(caps, self._counts(session_id), queues)
         if session_id in self._exact:
             return selection
@@ -224,7 +226,7 @@ class _Candidates:
         self._more = len(self._jobs) == first
         self._taken = taken
 
-    def take(self, policy: SchedulingPolicy, caps: NodeCapabilities) -> Job | None:
+    def take(self, policy: Scheduler, caps: NodeCapabilities) -> Job | None:
         """The first job not yet taken that `caps` can run, scanning at most CLAIM_SCAN_LIMIT."""
         index = 0
         while True:
@@ -232,14 +234,14 @@ class _Candidates:
                 if (
                     job.id not in self._taken
                     and self._selection.admits(job.queue)
-                    and policy.can_run(job, caps)
+                    and matching.can_run(job, caps)
                 ):
                     self._taken.add(job.id)
                     return job
             index = len(self._jobs)
             if not self._more or index >= CLAIM_SCAN_LIMIT + len(self._taken):
                 return None
-            page = self._read(after=policy.order_key(self._jobs[-1]), limit=CLAIM_BATCH)
+            page = self._read(after=ordering.order_key(self._jobs[-1]), limit=CLAIM_BATCH)
             self._jobs.extend(page)
             self._more = len(page) == CLAIM_BATCH
 
@@ -253,7 +255,7 @@ def _unknown_session(session_id: str) -> NotFoundError:
 
 def renew(
     tx: Transaction,
-    policy: SchedulingPolicy,
+    policy: Scheduler,
     session_id: str,
     now: datetime,
     job_ids: Sequence[str] | None,
@@ -278,7 +280,7 @@ def renew(
 
 def report(
     tx: Transaction,
-    policy: SchedulingPolicy,
+    policy: Scheduler,
     job_id: str,
     *,
     number: int,
@@ -288,7 +290,7 @@ def report(
     """Apply a node's report for attempt `number` if that attempt still holds the job."""
     job = load_job(tx, job_id)
     attempt = tx.attempt(job_id, number)
-    verdict = policy.check_report(job, attempt, number, session_id)
+    verdict = check_report(job, attempt, number, session_id)
     if verdict is not ReportVerdict.APPLY or attempt is None:
         return job
     new_job, new_attempt, event_type, data = change(job, attempt)
@@ -361,7 +363,7 @@ def cancel(
     return cancelled
 
 
-def expire(tx: Transaction, policy: SchedulingPolicy, now: datetime, limit: int) -> list[Job]:
+def expire(tx: Transaction, policy: Scheduler, now: datetime, limit: int) -> list[Job]:
     changed: list[Job] = []
     for job in tx.expired_jobs(now, limit):
         attempt = tx.attempt(job.id, job.attempt)
@@ -382,7 +384,7 @@ def expire(tx: Transaction, policy: SchedulingPolicy, now: datetime, limit: int)
 
 def register(
     tx: Transaction,
-    policy: SchedulingPolicy,
+    policy: Scheduler,
     *,
     tenant: str,
     name: str,

@@ -11,10 +11,9 @@ from vmafx.core import lifecycle
 from vmafx.core.attempts import AttemptOutcome
 from vmafx.core.jobs import JobKind
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.policy import ReportVerdict
 from vmafx.core.submissions import new_job
 from vmafx.errors import StaleAttemptError
-from vmafx.scheduler.fencing import check_report
+from vmafx.scheduler.fencing import ReportVerdict, check_report
 from vmafx.scheduler.ordering import order_jobs
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)

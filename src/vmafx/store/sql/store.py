@@ -20,9 +20,9 @@ from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.policy import SchedulingPolicy
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
+from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
 from vmafx.store.port import ClaimOutcome, ClaimRequest, JobPage, JobQuery, LeaseRenewal, QueueDepth
 from vmafx.store.sql import queries, rows
@@ -42,7 +42,7 @@ _RETRY_STATES = frozenset({"40001", "40P01"})
 class SqlJobStore:
     """A JobStore on `sqlite:///PATH` or `postgresql://…`. Apply migrations first (`upgrade`)."""
 
-    def __init__(self, url: str, policy: SchedulingPolicy, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, policy: Scheduler, *, pool_size: int = 10) -> None:
         self._url = parse_store_url(url)
         self._policy = policy
         self._engine = create_engine(self._url, pool_size=pool_size)
