@@ -157,3 +157,28 @@ def test_queue_names_and_limits_follow_the_nodes_own_rules_in_crds_and_chart() -
     assert (
         chart["pool"]["properties"]["concurrency"]["additionalProperties"]["maximum"] == MAX_SLOTS
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "spec", "status"),
+    [
+        ("VmafxJob", "JOB_SPEC", "JOB_STATUS"),
+        ("VmafxNode", "NODE_SPEC", "NODE_STATUS"),
+        ("VmafxModelTraining", "TRAINING_SPEC", "TRAINING_STATUS"),
+    ],
+)
+def test_every_field_the_operator_reads_or_writes_is_declared_in_its_crd(
+    kind: str, spec: str, status: str
+) -> None:
+    """A real API server prunes undeclared fields: a status the operator writes must be in the CRD."""
+    from vmafx.operator import fields
+
+    properties = _schema(crds()[kind])["properties"]
+    assert set(getattr(fields, spec)) <= set(properties["spec"]["properties"])
+    assert set(getattr(fields, status)) <= set(properties["status"]["properties"])
+    phases = set(properties["status"]["properties"]["phase"]["enum"])
+    if kind == "VmafxJob":
+        assert set(fields.JOB_PHASES.values()) <= phases
+        assert set(fields.JOB_REQUIREMENTS) == set(
+            properties["spec"]["properties"]["requirements"]["properties"]
+        )
