@@ -15,17 +15,10 @@ from typing import Any
 
 from vmafx.core.jobs import JobKind, Requirements
 from vmafx.core.messages import JobRequest
-from vmafx.core.specs import METRICS, validate_spec
-from vmafx.errors import InputNotFoundError, UnknownFeatureError, UsageError
+from vmafx.core.metrics import metric_names
+from vmafx.core.specs import validate_spec
+from vmafx.errors import InputNotFoundError, UsageError
 
-#: `--feature` takes a score job's metric names and the libvmaf feature names `vmafx score` uses.
-FEATURE_METRICS: Mapping[str, str] = {
-    **{metric: metric for metric in METRICS},
-    "float_psnr": "psnr",
-    "float_ssim": "ssim",
-    "float_ms_ssim": "ms_ssim",
-    "ciede": "ciede2000",
-}
 RATE_MODES = ("crf", "cq", "qp", "bitrate")
 
 
@@ -75,20 +68,6 @@ def check_exists(field: str, value: str) -> None:
         )
 
 
-def metrics_of(features: Sequence[str]) -> list[str]:
-    metrics = ["vmaf"]
-    for name in features:
-        metric = FEATURE_METRICS.get(name)
-        if metric is None:
-            raise UnknownFeatureError(
-                f"a score job cannot compute the feature {name!r}.",
-                hint=f"Use one of: {', '.join(sorted(FEATURE_METRICS))}.",
-            )
-        if metric not in metrics:
-            metrics.append(metric)
-    return metrics
-
-
 def score_request(
     reference: str,
     distorted: Sequence[str],
@@ -108,7 +87,7 @@ def score_request(
         "reference": reference,
         "distorted": distorted,
         "models": list(options.get("models") or ["vmaf_v0.6.1"]),
-        "metrics": metrics_of(options.get("features") or ()),
+        "metrics": metric_names(options.get("features") or ()),
         "subsample": options.get("subsample", 1),
         "scaling": "none" if options.get("no_scale") else "bicubic",
         "threads": options.get("threads") or None,

@@ -11,6 +11,7 @@ import enum
 import typer
 
 from vmafx.core.media import RawFormat, parse_fps
+from vmafx.core.metrics import libvmaf_feature
 from vmafx.errors import UsageError
 from vmafx.media.graph import ScoreOptions
 
@@ -32,8 +33,9 @@ FEATURE = typer.Option(
     [],
     "--feature",
     "-f",
-    help="Extra libvmaf metric by feature name: psnr, float_psnr, float_ssim, float_ms_ssim, "
-    "ciede, cambi, psnr_hvs. Repeat for several.",
+    help="Extra metric: psnr, psnr_hvs, ssim, ms_ssim, ciede2000, cambi (farm jobs take the "
+    "same names), or any libvmaf feature name (float_ssim, float_psnr, ciede...). "
+    "Repeat for several.",
 )
 SUBSAMPLE = typer.Option(1, min=1, help="Score every Nth frame (2 is ~1.8x faster).")
 WIDTH = typer.Option(None, min=1, help="Width of raw .yuv inputs.")
@@ -74,7 +76,7 @@ def score_options(
 ) -> ScoreOptions:
     return ScoreOptions(
         models=tuple(model),
-        features=tuple(dict.fromkeys(feature)),
+        features=tuple(dict.fromkeys(libvmaf_feature(name) for name in feature)),
         subsample=subsample,
         threads=threads,
         scale=not no_scale,

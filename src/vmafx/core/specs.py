@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from vmafx.core.jobs import JobKind, JsonObject
+from vmafx.core.metrics import METRIC_NAMES
 from vmafx.errors import UsageError
 
 #: A check takes (field path, value) and returns the normalised value or raises UsageError.
@@ -24,7 +25,6 @@ MAX_INFER_ROWS = 10_000
 MAX_JSON_DEPTH = 32
 MAX_DISTORTED = 32
 CODECS = ("h264", "hevc", "av1", "vp9")
-METRICS = ("vmaf", "psnr", "psnr_hvs", "ssim", "ms_ssim", "ciede2000", "cambi")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ SPEC_FIELDS: Mapping[JobKind, Mapping[str, Field]] = {
             text_list(most=MAX_DISTORTED), required=True, example='["/media/dist.mp4"]'
         ),
         "models": Field(text_list(most=8), default=["vmaf_v0.6.1"]),
-        "metrics": Field(text_list(most=len(METRICS), choices=METRICS), default=["vmaf"]),
+        "metrics": Field(text_list(most=len(METRIC_NAMES), choices=METRIC_NAMES), default=["vmaf"]),
         "subsample": Field(number(1, 1000, integer=True), default=1),
         "scaling": Field(one_of("bicubic", "none"), default="bicubic"),
         "reference_raw": Field(_RAW),

@@ -10,13 +10,14 @@ failure entry naming the farm job.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from os.path import abspath
 from typing import Any
 
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.messages import JobRequest
+from vmafx.core.metrics import BY_ANY_NAME, METRIC_NAMES, VMAF, metric_names
 from vmafx.corpus.clips import (
     ClipFailed,
     ClipJob,
@@ -28,15 +29,6 @@ from vmafx.corpus.clips import (
 )
 from vmafx.errors import UsageError, VmafxError, exit_code_for
 
-#: libvmaf feature → the score spec's metric that computes it (the node's mapping, reversed).
-FEATURE_METRICS: Mapping[str, str] = {
-    "psnr": "psnr",
-    "psnr_hvs": "psnr_hvs",
-    "float_ssim": "ssim",
-    "float_ms_ssim": "ms_ssim",
-    "ciede": "ciede2000",
-    "cambi": "cambi",
-}
 _ERROR_PREFIX = re.compile(r"^([A-Z][A-Za-z0-9]*(?:Error|Exception)): (.*)$", re.DOTALL)
 #: The error type of a failed farm job whose error names no exception class.
 FARM_FAILED = "FarmJobFailed"
@@ -53,14 +45,14 @@ def check_farm_settings(settings: ClipSettings) -> None:
         refused.append("--sync fps")
     if settings.timeout_s is not None:
         refused.append("--timeout (the nodes' job timeout applies)")
-    unknown = [f for f in settings.options.features if f not in FEATURE_METRICS]
+    unknown = [f for f in settings.options.features if f not in BY_ANY_NAME or f == VMAF.name]
     if unknown:
         refused.append(f"--feature {', '.join(unknown)}")
     if refused:
         raise UsageError(
             f"farm mode (--controller) cannot score with {'; '.join(refused)}.",
             hint="Leave those options out, or score on this machine (no --controller). "
-            f"Farm jobs take the features {', '.join(FEATURE_METRICS)}.",
+            f"Farm jobs take the metrics {', '.join(METRIC_NAMES[1:])}.",
         )
 
 
@@ -81,7 +73,7 @@ def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
         "reference": abspath(job.reference) if job.reference else distorted,
         "distorted": [distorted],
         "models": list(options.models),
-        "metrics": ["vmaf", *(FEATURE_METRICS[f] for f in options.features)],
+        "metrics": metric_names(options.features),
         "subsample": options.subsample,
         "scaling": "bicubic" if options.scale else "none",
         "per_frame": False,

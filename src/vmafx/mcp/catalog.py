@@ -7,8 +7,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 from vmafx import __version__
 from vmafx.config import ffmpeg_settings
+from vmafx.core.metrics import accepted_names
 from vmafx.errors import VmafxError
-from vmafx.mcp.jobs import FEATURE_METRICS
 from vmafx.mcp.schemas import FeaturesOut, ModelOut, ModelsOut, VersionsOut
 from vmafx.media.ffmpeg import ffmpeg_info
 from vmafx.media.graph import BUILTIN_MODELS, KNOWN_FEATURES
@@ -34,7 +34,7 @@ def models() -> ModelsOut:
 def features(farm: bool) -> FeaturesOut:
     return FeaturesOut(
         local_features=list(KNOWN_FEATURES),
-        farm_metrics=sorted(FEATURE_METRICS),
+        farm_metrics=accepted_names(),
         note=(
             "With a farm, score takes farm_metrics (and the libvmaf names float_ssim, "
             "float_ms_ssim, float_psnr, ciede)."

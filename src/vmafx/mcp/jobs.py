@@ -16,12 +16,11 @@ import anyio
 from vmafx.client.port import ControllerClient
 from vmafx.core.jobs import Job, JobState, Requirements, parse_kind, parse_state
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, NodeState
-from vmafx.core.specs import METRICS
+from vmafx.core.metrics import metric_names
 from vmafx.errors import (
     InputNotFoundError,
     NotFoundError,
     UnavailableError,
-    UnknownFeatureError,
     UsageError,
 )
 from vmafx.mcp.schemas import (
@@ -43,14 +42,6 @@ OnJobProgress = Callable[[float, str], Awaitable[None]]
 PREFIX_SCAN = 5000
 #: The most jobs `corpus_status` counts.
 CORPUS_SCAN = 100_000
-#: Libvmaf feature names (what `vmafx score --feature` takes) → a score job's metric names.
-FEATURE_METRICS: Mapping[str, str] = {
-    **{metric: metric for metric in METRICS},
-    "float_psnr": "psnr",
-    "float_ssim": "ssim",
-    "float_ms_ssim": "ms_ssim",
-    "ciede": "ciede2000",
-}
 
 
 # --- submitting -----------------------------------------------------------------------------------
@@ -75,17 +66,7 @@ def absolute(field: str, value: str, *, check: bool) -> str:
 
 
 def metrics_of(features: Sequence[str]) -> list[str]:
-    metrics = ["vmaf"]
-    for name in features:
-        metric = FEATURE_METRICS.get(name)
-        if metric is None:
-            raise UnknownFeatureError(
-                f"a farm score job cannot compute the feature {name!r}.",
-                hint=f"Use one of: {', '.join(sorted(FEATURE_METRICS))}.",
-            )
-        if metric not in metrics:
-            metrics.append(metric)
-    return metrics
+    return metric_names(features, where="a farm score job")
 
 
 def score_job_request(

@@ -12,15 +12,16 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 
+from vmafx.core.metrics import LIBVMAF, METRICS
 from vmafx.errors import MissingMetricError
 from vmafx.media.size_limits import Frame, feature_base, model_needs, unmet
 
-#: Which log keys (prefixes) each libvmaf extractor writes, measured on the bundled libvmaf.
-#: An extractor not listed writes keys that start with its own name (psnr_hvs, float_psnr,
-#: float_moment, speed_chroma, speed_temporal, float_ansnr, cambi with options...).
+#: Which log keys (prefixes) each libvmaf extractor writes, measured on the bundled libvmaf: the
+#: metric vocabulary's (`vmafx.core.metrics`), then the extractors only the models and the
+#: feature vector use. An extractor not listed writes keys that start with its own name
+#: (float_psnr, float_moment, speed_chroma, speed_temporal, float_ansnr, cambi with options...).
 OUTPUT_PREFIXES: dict[str, tuple[str, ...]] = {
-    "psnr": ("psnr_y", "psnr_cb", "psnr_cr"),
-    "ciede": ("ciede2000",),
+    **{m.feature: m.outputs for m in METRICS.values() if m.engine == LIBVMAF and m.feature},
     "adm": ("integer_adm", "integer_aim"),
     "vif": ("integer_vif",),
     "motion": ("integer_motion", "VMAF_integer_feature_motion"),

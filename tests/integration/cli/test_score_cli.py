@@ -173,3 +173,11 @@ def test_usage_mistakes_print_the_usage_line_and_exit_2_without_a_traceback(args
     assert out.returncode == 2
     assert "Usage: vmafx" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_local_scoring_takes_the_metric_names_a_farm_job_takes():
+    out = vmafx("score", REF, str(MEDIA / "dis.mp4"), "-f", "ssim", "-f", "ciede2000",
+                "--format", "json", "--no-features")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    pooled = json.loads(out.stdout)["results"][0]["pooled"]
+    assert {"vmaf_v0.6.1", "float_ssim", "ciede2000"} <= set(pooled)

@@ -30,6 +30,7 @@ from vmafx.core.features import FeatureVector
 from vmafx.core.input_policy import is_model_path
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import RawFormat
+from vmafx.core.metrics import METRICS
 from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
 from vmafx.errors import OutputWriteError, UsageError
 from vmafx.media.graph import ScoreOptions
@@ -38,15 +39,6 @@ from vmafx.node.handlers.base import JobContext, JobOutput, JobProgress
 from vmafx.node.handlers.files import check_input
 
 INLINE_POINTS = 200
-#: Spec metric → the libvmaf feature that computes it (`vmaf` is the models themselves).
-METRIC_FEATURES: Mapping[str, str] = {
-    "psnr": "psnr",
-    "psnr_hvs": "psnr_hvs",
-    "ssim": "float_ssim",
-    "ms_ssim": "float_ms_ssim",
-    "ciede2000": "ciede",
-    "cambi": "cambi",
-}
 
 #: Called with (job id, report) after a successful score (the trainer feedback).
 OnScored = Callable[[str, ScoreReport], None]
@@ -71,10 +63,10 @@ def _raw(spec: Mapping[str, Any]) -> RawFormat | None:
 def score_request(spec: Mapping[str, Any], *, timeout_s: float | None = None) -> ScoreRequest:
     """The scorer's request for a score job's spec (as `validate_spec` normalised it)."""
     distorted = spec["distorted"]
-    metrics = [m for m in spec.get("metrics", ["vmaf"]) if m != "vmaf"]
+    metrics = [METRICS[m] for m in spec.get("metrics", ["vmaf"]) if m in METRICS]
     options = ScoreOptions(
         models=tuple(spec.get("models") or ["vmaf_v0.6.1"]),
-        features=tuple(METRIC_FEATURES[m] for m in metrics if m in METRIC_FEATURES),
+        features=tuple(m.feature for m in metrics if m.feature),
         subsample=int(spec.get("subsample", 1)),
         threads=int(spec.get("threads") or default_threads()),
         scale=spec.get("scaling", "bicubic") != "none",
