@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import socket
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -146,5 +145,5 @@ async def _serve_http(farm: Farm | None, options: McpOptions) -> None:
         server = build_server(farm)
     app = server.streamable_http_app(transport_security=security, host=host)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
-    print(f"vmafx mcp: streamable HTTP on http://{shown}:{port}/mcp", file=sys.stderr, flush=True)
+    print(f"vmafx mcp: streamable HTTP on http://{shown}:{port}/mcp", flush=True)  # not stdio
     await uvicorn.Server(config).serve(sockets=[sock])
