@@ -42,7 +42,7 @@ class Kube:
     @staticmethod
     def path(plural: str, name: str = "") -> str:
         group = "/apis/vmafx.dev/v1" if plural.startswith("vmafx") else {
-            "deployments": "/apis/apps/v1", "configmaps": "/api/v1"}[plural]  # fmt: skip
+            "deployments": "/apis/apps/v1", "configmaps": "/api/v1", "pods": "/api/v1"}[plural]  # fmt: skip
         return f"{group}/namespaces/{NAMESPACE}/{plural}" + (f"/{name}" if name else "")
 
     async def create(self, plural: str, kind: str, name: str, spec: dict[str, Any],
@@ -60,9 +60,12 @@ class Kube:
             },
             "spec": spec,
         }
+        await self.post(plural, body)
+        return uid
+
+    async def post(self, plural: str, body: dict[str, Any]) -> None:
         async with self.http.post(self.url + self.path(plural), json=body) as answer:
             assert answer.status < 300, await answer.text()
-        return uid
 
     async def get(self, plural: str, name: str) -> dict[str, Any] | None:
         async with self.http.get(self.url + self.path(plural, name)) as answer:
@@ -109,7 +112,9 @@ class Kube:
 
 
 @contextlib.asynccontextmanager
-async def operator(client_factory: Callable[[], Any]) -> AsyncIterator[Kube]:
+async def operator(
+    client_factory: Callable[[], Any], trainer_port: int = 9475
+) -> AsyncIterator[Kube]:
     """kmock on loopback and the real kopf operator in this event loop, watching NAMESPACE."""
     import kmock
     import kopf
@@ -130,9 +135,14 @@ async def operator(client_factory: Callable[[], Any]) -> AsyncIterator[Kube]:
             emulator.resources[f"vmafx.dev/v1/{plural}"] = resource(kind)
         emulator.resources["apps/v1/deployments"] = resource("Deployment")
         emulator.resources["v1/configmaps"] = resource("ConfigMap")
+        emulator.resources["v1/pods"] = resource("Pod")
         url = str(server.url).rstrip("/")
         config = OperatorConfig(
-            namespaces=(NAMESPACE,), poll_s=0.3, kube_server=url, post_events=False
+            trainer_status_port=trainer_port,
+            namespaces=(NAMESPACE,),
+            poll_s=0.3,
+            kube_server=url,
+            post_events=False,
         )
         stop, ready = asyncio.Event(), asyncio.Event()
         running = asyncio.create_task(
@@ -156,8 +166,8 @@ async def operator(client_factory: Callable[[], Any]) -> AsyncIterator[Kube]:
 
 def score_spec(farm: Farm, reference: str, distorted: str) -> dict[str, Any]:
     media = farm.media
-    return {"kind": "score", "spec": {"reference": str(media / reference),
-                                      "distorted": [str(media / distorted)]}}  # fmt: skip
+    job = {"reference": str(media / reference), "distorted": [str(media / distorted)]}
+    return {"kind": "score", "job": job}
 
 
 async def test_a_vmafx_job_runs_its_status_mirrors_the_job_and_recreating_it_finds_the_same_job(
@@ -170,24 +180,25 @@ async def test_a_vmafx_job_runs_its_status_mirrors_the_job_and_recreating_it_fin
     from vmafx.client.grpc_client import GrpcControllerClient
 
     async with operator(lambda: GrpcControllerClient(farm.target, timeout_s=10)) as kube:
-        uid = await kube.create(
-            "vmafxjobs", "VmafxJob", "clip-1", score_spec(farm, "ref.y4m", "dis.mp4")
-        )
-        status = await kube.status_where("vmafxjobs", "clip-1", state="completed")
-        assert status["attempts"] == 1 and status["host"] and status.get("error") is None
-        assert 0 < status["score"] <= 100
-        job_id = status["jobId"]
+        spec = score_spec(farm, "ref.y4m", "dis.mp4")
+        uid = await kube.create("vmafxjobs", "VmafxJob", "clip-1", spec)
+        status = await kube.status_where("vmafxjobs", "clip-1", phase="Completed")
+        assert status["state"] == "completed" and status["attempt"] == 1
+        assert status["host"] and "message" not in status  # null fields are removed by the patch
+        assert 0 < status["score"] <= 100 and status["finishedAt"] >= status["startedAt"]
+        assert status["observedGeneration"] == 1
+        job_id = status["controllerJobId"]
         assert (await farm.client.get_job(job_id)).job.idempotency_key == uid
 
         await kube.delete("vmafxjobs", "clip-1")  # a finished job: nothing to cancel
         await kube.gone("vmafxjobs", "clip-1")
         assert (await farm.client.get_job(job_id)).job.state.value == "completed"
 
-        await kube.create(
-            "vmafxjobs", "VmafxJob", "clip-1", score_spec(farm, "ref.y4m", "dis.mp4"), uid
-        )
-        again = await kube.status_where("vmafxjobs", "clip-1", state="completed")
-        assert again["jobId"] == job_id and again["deduplicated"] is True
+        await kube.create("vmafxjobs", "VmafxJob", "clip-1", spec, uid)  # the same uid again
+        again = await kube.status_where("vmafxjobs", "clip-1", phase="Completed")
+        assert again["controllerJobId"] == job_id
+        assert again["message"] == f"already submitted as job {job_id} (same uid)"
+        assert len((await farm.client.list_jobs()).jobs) == 1
 
 
 async def test_failed_and_cancelled_jobs_are_mirrored_and_deleting_a_running_one_cancels_it(
@@ -199,28 +210,26 @@ async def test_failed_and_cancelled_jobs_are_mirrored_and_deleting_a_running_one
     await farm.node_live("op-node")
     from vmafx.client.grpc_client import GrpcControllerClient
 
+    long_pair = ("long_ref.mp4", "long_dis.mp4")
     async with operator(lambda: GrpcControllerClient(farm.target, timeout_s=10)) as kube:
         # Frames of different sizes and counts: the node fails the job.
-        await kube.create(
-            "vmafxjobs", "VmafxJob", "bad", score_spec(farm, "ref.y4m", "long_dis.mp4")
-        )
-        failed = await kube.status_where("vmafxjobs", "bad", state="failed")
-        assert failed["error"] and failed.get("score") is None
+        bad = score_spec(farm, "ref.y4m", "long_dis.mp4")
+        await kube.create("vmafxjobs", "VmafxJob", "bad", bad)
+        failed = await kube.status_where("vmafxjobs", "bad", phase="Failed", state="failed")
+        assert failed["message"] and "score" not in failed
 
-        await kube.create(
-            "vmafxjobs", "VmafxJob", "long", score_spec(farm, "long_ref.mp4", "long_dis.mp4")
-        )
-        running = await kube.status_where("vmafxjobs", "long", state="running")
+        await kube.create("vmafxjobs", "VmafxJob", "long", score_spec(farm, *long_pair))
+        running = await kube.status_where("vmafxjobs", "long", phase="Running")
+        assert running["host"] and running["attempt"] == 1
         await kube.delete("vmafxjobs", "long")
         await kube.gone("vmafxjobs", "long")  # the finalizer was released after the cancel
-        assert (await farm.client.get_job(running["jobId"])).job.state.value == "cancelled"
+        job = (await farm.client.get_job(running["controllerJobId"])).job
+        assert job.state.value == "cancelled" and "VmafxJob long was deleted" in (job.error or "")
 
-        await kube.create(
-            "vmafxjobs", "VmafxJob", "other", score_spec(farm, "long_ref.mp4", "long_dis.mp4")
-        )
-        submitted = await kube.status_where("vmafxjobs", "other", state="running")
-        await farm.client.cancel_job(submitted["jobId"], reason="a user changed their mind")
-        await kube.status_where("vmafxjobs", "other", state="cancelled")
+        await kube.create("vmafxjobs", "VmafxJob", "other", score_spec(farm, *long_pair))
+        other = await kube.status_where("vmafxjobs", "other", phase="Running")
+        await farm.client.cancel_job(other["controllerJobId"], reason="a user changed their mind")
+        await kube.status_where("vmafxjobs", "other", phase="Cancelled", state="cancelled")
 
 
 async def test_a_vmafx_job_the_controller_refuses_says_why_in_its_status(farm: Farm) -> None:
@@ -229,10 +238,10 @@ async def test_a_vmafx_job_the_controller_refuses_says_why_in_its_status(farm: F
     from vmafx.client.grpc_client import GrpcControllerClient
 
     async with operator(lambda: GrpcControllerClient(farm.target, timeout_s=10)) as kube:
-        spec = {"kind": "score", "spec": {"reference": "/etc/passwd", "distorted": ["/etc/hosts"]}}
+        spec = {"kind": "score", "job": {"reference": "/etc/passwd", "distorted": ["/etc/hosts"]}}
         await kube.create("vmafxjobs", "VmafxJob", "outside", spec)
-        status = await kube.status_where("vmafxjobs", "outside", state="invalid")
-        assert "scoring root" in status["message"]
+        status = await kube.status_where("vmafxjobs", "outside", phase="Failed")
+        assert "scoring root" in status["message"] and "controllerJobId" not in status
         await kube.delete("vmafxjobs", "outside")
         await kube.gone("vmafxjobs", "outside")
 
@@ -245,18 +254,25 @@ async def test_a_vmafx_node_becomes_a_deployment_of_vmafx_node_with_its_gpus_que
 
     async with operator(FakeControllerClient.in_memory) as kube:
         spec = {
-            "image": "registry.example/vmafx-node:1.0",
+            "gpuVendor": "amd",
+            "gpusPerPod": 2,
+            "image": "registry.example/vmafx-node:1.0-rocm",
             "replicas": 3,
-            "controller": "vmafx-controller:9090",
+            "controller": {
+                "address": "vmafx-controller:9090",
+                "tokenSecretRef": {"name": "vmafx-node-token", "key": "token"},
+            },
             "queues": ["encode", "score"],
             "concurrency": {"encode": 2, "score": 1},
             "labels": {"tier": "heavy"},
-            "gpu": {"vendor": "amd", "count": 2},
-            "tokenSecret": {"name": "vmafx-node-token", "key": "token"},
         }
         await kube.create("vmafxnodes", "VmafxNode", "mi300", spec)
         status = await kube.status_where("vmafxnodes", "mi300", deployment="vmafx-node-mi300")
-        assert status["gpuResource"] == "amd.com/gpu" and status["replicas"] == 3
+        assert (status["phase"], status["replicas"], status["readyReplicas"]) == (
+            "Progressing",
+            3,
+            0,
+        )
         deployment = await kube.get("deployments", "vmafx-node-mi300")
         assert deployment is not None
         assert deployment["metadata"]["ownerReferences"][0]["kind"] == "VmafxNode"
@@ -271,9 +287,9 @@ async def test_a_vmafx_node_becomes_a_deployment_of_vmafx_node_with_its_gpus_que
         assert env["VMAFX_CONTROLLER_ADDR"] == "vmafx-controller:9090"
         assert pod["volumes"][0]["secret"]["secretName"] == "vmafx-node-token"
 
-        change = {"replicas": 5, "gpu": {"vendor": "nvidia", "count": 1}}
+        change = {"replicas": 5, "gpuVendor": "nvidia", "gpusPerPod": 1}
         await kube.patch("vmafxnodes", "mi300", {"metadata": {"generation": 2}, "spec": change})
-        await kube.status_where("vmafxnodes", "mi300", replicas=5, gpuResource="nvidia.com/gpu")
+        await kube.status_where("vmafxnodes", "mi300", replicas=5, observedGeneration=2)
         patched = await kube.get("deployments", "vmafx-node-mi300")
         assert patched is not None and patched["spec"]["replicas"] == 5
         limits = patched["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
@@ -286,27 +302,34 @@ async def test_a_model_training_writes_the_trainer_settings_and_mirrors_its_stat
     from vmafx.testing import FakeControllerClient
 
     trainer = {"phase": "Running", "step_count": 120, "samples_trained": 3840,
-               "active_version": 4, "checkpoints_written": 2, "last_loss": 0.25}  # fmt: skip
+               "active_version": 4, "checkpoint_counter": 5, "last_loss": 0.25}  # fmt: skip
     server = StatusServer("127.0.0.1", 0, lambda: trainer)  # the trainer's own /status listener
     server.start()
     try:
         host, port = server.address
-        async with operator(FakeControllerClient.in_memory) as kube:
-            spec = {"settings": {"lr": 0.0002, "batchSize": 64, "ckptIntervalS": 300},
-                    "statusUrl": f"http://{host}:{port}/status"}  # fmt: skip
+        async with operator(FakeControllerClient.in_memory, trainer_port=port) as kube:
+            spec = {"nodePool": "nvidia-l4", "training": {"learningRate": 0.0002, "batchSize": 64},
+                    "checkpoint": {"intervalSeconds": 300}}  # fmt: skip
             await kube.create("vmafxmodeltrainings", "VmafxModelTraining", "online", spec)
-            status = await kube.status_where(
-                "vmafxmodeltrainings", "online", stepCount=120, configMap="online-trainer"
-            )
-            assert status["activeVersion"] == 4 and status["reachable"] is True
-            assert status["configMap"] == "online-trainer"
-            config = await kube.get("configmaps", "online-trainer")
+            waiting = await kube.status_where("vmafxmodeltrainings", "online", phase="Initializing")
+            assert waiting["message"] == "no running pod in pool nvidia-l4"
+            config = await kube.get("configmaps", "vmafx-trainer-nvidia-l4")
             assert config is not None and config["data"] == {
                 "VMAFX_SIDECAR_LR": "0.0002",
                 "VMAFX_SIDECAR_BATCH_SIZE": "64",
                 "VMAFX_SIDECAR_CKPT_INTERVAL_S": "300",
             }
+            # A pod of the pool comes up (kmock runs no kubelet: the test writes its status).
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "vmafx-node-nvidia-l4-0", "namespace": NAMESPACE,
+                                "labels": {"vmafx.dev/pool": "nvidia-l4"}, "resourceVersion": "1"},
+                   "status": {"phase": "Running", "podIP": host}}  # fmt: skip
+            await kube.post("pods", pod)
+            status = await kube.status_where("vmafxmodeltrainings", "online", step=120)
+            assert (status["phase"], status["activeVersion"], status["samplesTrained"]) == (
+                "Running", 4, 3840)  # fmt: skip
+            assert status["checkpointCounter"] == 5 and "message" not in status
             trainer["step_count"] = 200
-            await kube.status_where("vmafxmodeltrainings", "online", stepCount=200)
+            await kube.status_where("vmafxmodeltrainings", "online", step=200)
     finally:
         server.stop()

@@ -8,7 +8,7 @@
                         trainer's /status into .status
 
 A refusal by the controller (a bad spec, an input outside the scoring roots) is written into
-`.status.state: invalid` and `.status.message` and not retried; a controller that does not
+`.status` (`phase: Failed` and the reason in `message`) and not retried; a controller that does not
 answer is retried (kopf.TemporaryError), and a VmafxJob keeps its finalizer until its job is
 cancelled.
 """
@@ -25,11 +25,20 @@ import kopf
 from vmafx.client.port import ControllerClient
 from vmafx.errors import UnavailableError, VmafxError
 from vmafx.operator import jobs, nodes, training
-from vmafx.operator.fields import FINALIZER, GROUP, JOBS, NODES, TRAININGS, VERSION
+from vmafx.operator.fields import (
+    FINAL_PHASES,
+    FINALIZER,
+    GROUP,
+    JOBS,
+    NODES,
+    POOL_LABEL,
+    TRAINER_STATUS_PORT,
+    TRAININGS,
+    VERSION,
+)
 from vmafx.operator.kube import KubeApi, get_json
 
 log = logging.getLogger(__name__)
-TERMINAL = ("completed", "failed", "cancelled", "invalid", "unknown")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +50,7 @@ class OperatorConfig:
     poll_s: float = 5.0
     kube_server: str | None = None
     post_events: bool = True
+    trainer_status_port: int = TRAINER_STATUS_PORT
 
 
 def settings_of(config: OperatorConfig) -> kopf.OperatorSettings:
@@ -124,9 +134,15 @@ def _job_handlers(registry: kopf.OperatorRegistry, state: _State, config: Operat
     @kopf.on.resume(GROUP, VERSION, JOBS, registry=registry)
     @kopf.on.create(GROUP, VERSION, JOBS, registry=registry)
     async def job_submit(
-        spec: kopf.Spec, uid: str, name: str, status: kopf.Status, patch: kopf.Patch, **_: Any
+        spec: kopf.Spec,
+        uid: str,
+        name: str,
+        meta: kopf.Meta,
+        status: kopf.Status,
+        patch: kopf.Patch,
+        **_: Any,
     ) -> None:
-        if status.get("jobId"):
+        if status.get("controllerJobId"):
             return
         try:
             fields = await jobs.submit(state.controller(), spec, uid)
@@ -134,14 +150,14 @@ def _job_handlers(registry: kopf.OperatorRegistry, state: _State, config: Operat
             raise _retry(error, config.poll_s) from None
         except VmafxError as error:  # the controller refused it: a spec change is needed
             log.warning("VmafxJob %s refused: %s", name, error)
-            patch.status.update({"state": "invalid", "message": str(error)})
+            patch.status.update({"phase": "Failed", "message": str(error)})
             return
-        patch.status.update(fields)
+        patch.status.update({**fields, "observedGeneration": meta.get("generation")})
 
     @kopf.timer(GROUP, VERSION, JOBS, interval=config.poll_s, registry=registry)
     async def job_mirror(status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
-        job_id = status.get("jobId")
-        if not job_id or status.get("state") in TERMINAL:
+        job_id = status.get("controllerJobId")
+        if not job_id or status.get("phase") in FINAL_PHASES:
             return
         try:
             fields = await jobs.refresh(state.controller(), job_id)
@@ -157,7 +173,7 @@ def _job_handlers(registry: kopf.OperatorRegistry, state: _State, config: Operat
         except UnavailableError as error:
             raise _retry(error, config.poll_s) from None
         if said:
-            log.info("VmafxJob %s deleted: job %s: %s", name, status.get("jobId"), said)
+            log.info("VmafxJob %s deleted: job %s: %s", name, status.get("controllerJobId"), said)
 
 
 def _node_handlers(registry: kopf.OperatorRegistry, state: _State) -> None:
@@ -171,19 +187,20 @@ def _node_handlers(registry: kopf.OperatorRegistry, state: _State) -> None:
         try:
             manifest = nodes.deployment_of(name, namespace or "default", spec)
         except VmafxError as error:
-            patch.status.update({"message": str(error)})
+            patch.status.update({"phase": "Degraded", "message": str(error)})
             return
         kopf.append_owner_reference(manifest, owner=body)
         try:
-            await state.api().apply(manifest)
+            applied = await state.api().apply(manifest)
         except UnavailableError as error:
             raise _retry(error, 5) from None
-        resource, _count = nodes.gpu_resource(spec.get("gpu"))
+        phase, ready = nodes.phase_of(applied)
         patch.status.update(
             {
+                "phase": phase,
                 "deployment": manifest["metadata"]["name"],
-                "gpuResource": resource,
                 "replicas": manifest["spec"]["replicas"],
+                "readyReplicas": ready,
                 "observedGeneration": meta.get("generation"),
                 "message": None,
             }
@@ -201,30 +218,37 @@ def _training_handlers(
         namespace: str | None,
         spec: kopf.Spec,
         body: kopf.Body,
+        meta: kopf.Meta,
         patch: kopf.Patch,
         **_: Any,
     ) -> None:
         try:
             manifest = training.config_map_of(name, namespace or "default", spec)
         except VmafxError as error:
-            patch.status.update({"message": str(error)})
+            patch.status.update({"phase": "Failed", "message": str(error)})
             return
         kopf.append_owner_reference(manifest, owner=body)
         try:
             await state.api().apply(manifest)
         except UnavailableError as error:
             raise _retry(error, 5) from None
-        patch.status.update({"configMap": manifest["metadata"]["name"], "message": None})
+        patch.status.update({"observedGeneration": meta.get("generation")})
 
     @kopf.timer(GROUP, VERSION, TRAININGS, interval=config.poll_s, registry=registry)
     async def training_mirror(
-        spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
+        namespace: str | None, spec: kopf.Spec, status: kopf.Status, patch: kopf.Patch, **_: Any
     ) -> None:
-        url = spec.get("statusUrl")
-        if not url:
+        pool = spec.get("nodePool")
+        if not pool:
             return
         try:
-            fields = {**training.status_of(await get_json(url)), "reachable": True}
+            pods = await state.api().pods(namespace or "default", {POOL_LABEL: pool})
+            url = training.status_url(pods, config.trainer_status_port)
+            fields: dict[str, Any]
+            if url is None:
+                fields = {"phase": "Initializing", "message": f"no running pod in pool {pool}"}
+            else:
+                fields = {**training.status_of(await get_json(url)), "message": None}
         except UnavailableError as error:
-            fields = {"reachable": False, "message": str(error)}
+            fields = {"phase": "Initializing", "message": str(error)}
         patch.status.update(_changed(status, fields))

@@ -71,8 +71,22 @@ class KubeApi:
     def _error(verb: str, url: str, status: int, text: str) -> UnavailableError:
         return UnavailableError(
             f"the Kubernetes API could not {verb} {url}: HTTP {status} {text[:300]}",
-            hint="Check the operator's RBAC (deployments, configmaps) and the API server.",
+            hint="Check the operator's RBAC (deployments, configmaps, pods) and the API server.",
         )
+
+    async def pods(self, namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        """The pods in `namespace` carrying every one of `labels`."""
+        selector = ",".join(f"{key}={value}" for key, value in labels.items())
+        url = f"{self.server}/api/v1/namespaces/{namespace}/pods"
+        async with self._session.get(url, params={"labelSelector": selector}) as answer:
+            if answer.status != 200:
+                raise self._error("list", url, answer.status, await answer.text())
+            items: list[dict[str, Any]] = (await answer.json()).get("items") or []
+        # Filtered here too: an API emulator may ignore the selector.
+        return [
+            pod for pod in items
+            if all((pod["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
+        ]  # fmt: skip
 
     async def close(self) -> None:
         await self._session.close()

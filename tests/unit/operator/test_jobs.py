@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from vmafx.core.attempts import Attribution
@@ -19,10 +17,10 @@ L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-1", index=0, memory_mb=23034)
 
 def encode_spec(**extra: object) -> dict[str, object]:
     return {"kind": "encode", "queue": "encode", "priority": 5,
-            "spec": {"source": "/media/in.mov", "codec": "h264"}, **extra}  # fmt: skip
+            "job": {"source": "/media/in.mov", "codec": "h264"}, **extra}  # fmt: skip
 
 
-SCORE = {"kind": "score", "spec": {"reference": "/m/ref.mp4", "distorted": ["/m/dis.mp4"]}}
+SCORE = {"kind": "score", "job": {"reference": "/m/ref.mp4", "distorted": ["/m/dis.mp4"]}}
 
 
 def test_the_request_carries_the_object_uid_as_idempotency_key_and_the_requirements() -> None:
@@ -41,7 +39,7 @@ def test_the_request_carries_the_object_uid_as_idempotency_key_and_the_requireme
     [
         ({}, "spec.kind is missing"),
         ({"kind": "paint"}, "unknown job kind 'paint'"),
-        ({"kind": "score", "spec": ["a"]}, "spec.spec must be an object"),
+        ({"kind": "score", "job": ["a"]}, "spec.job must be an object"),
         ({"kind": "score", "priority": "high"}, "spec.priority must be an integer"),
         ({"kind": "score", "requirements": "gpu"}, "spec.requirements must be an object"),
     ],
@@ -57,9 +55,10 @@ async def test_submitting_the_same_object_twice_gives_the_same_job() -> None:
     client = FakeControllerClient.in_memory(scoring_roots=["/m"])
     first = await jobs.submit(client, SCORE, UID)
     again = await jobs.submit(client, SCORE, UID)
-    assert again["jobId"] == first["jobId"]
-    assert (first["deduplicated"], again["deduplicated"]) == (False, True)
-    assert first["state"] == "pending" and first["attempts"] == 0
+    assert again["controllerJobId"] == first["controllerJobId"]
+    assert first["message"] == again["message"] == "no live node is registered"  # why it waits
+    assert (first["phase"], first["state"], first["attempt"]) == ("Pending", "pending", 0)
+    assert first["submittedAt"].endswith("Z") and first["finishedAt"] is None
 
 
 async def test_a_finished_job_mirrors_its_score_host_gpu_and_attempts() -> None:
@@ -73,15 +72,21 @@ async def test_a_finished_job_mirrors_its_score_host_gpu_and_attempts() -> None:
     report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result,
                         attribution=Attribution(gpu=L4))  # fmt: skip
     await client.report_result(session, report)
-    mirrored = await jobs.refresh(client, status["jobId"])
-    assert mirrored["state"] == "completed" and mirrored["score"] == 93.5
-    assert (mirrored["host"], mirrored["gpu"], mirrored["attempts"]) == ("zampp2", "L4", 1)
+    mirrored = await jobs.refresh(client, status["controllerJobId"])
+    assert (mirrored["phase"], mirrored["state"], mirrored["score"]) == (
+        "Completed",
+        "completed",
+        93.5,
+    )
+    assert (mirrored["host"], mirrored["gpu"], mirrored["attempt"]) == ("zampp2", "L4", 1)
+    assert mirrored["startedAt"] and mirrored["finishedAt"] and mirrored["message"] is None
 
 
 async def test_a_job_the_controller_forgot_is_marked_unknown_not_an_error() -> None:
     client = FakeControllerClient.in_memory(scoring_roots=["/m"])
     status = await jobs.refresh(client, "no-such-job")
-    assert status["state"] == "unknown" and "no job no-such-job" in status["message"]
+    assert (status["phase"], status["state"]) == ("Failed", "unknown")
+    assert "no job no-such-job" in status["message"]
 
 
 async def test_deleting_cancels_a_pending_job_and_leaves_a_finished_one_alone() -> None:
@@ -89,20 +94,19 @@ async def test_deleting_cancels_a_pending_job_and_leaves_a_finished_one_alone() 
     status = await jobs.submit(client, SCORE, UID)
     said = await jobs.cancel(client, status, "clip-1")
     assert said is not None
-    assert (await client.get_job(status["jobId"])).job.state.value == "cancelled"
-    assert await jobs.cancel(client, {**status, "state": "completed"}, "clip-1") is None
+    assert (await client.get_job(status["controllerJobId"])).job.state.value == "cancelled"
+    assert await jobs.cancel(client, {**status, "phase": "Completed"}, "clip-1") is None
     assert await jobs.cancel(client, {}, "never-submitted") is None
 
 
 async def test_cancelling_a_job_the_controller_forgot_releases_the_object() -> None:
     client = FakeControllerClient.in_memory(scoring_roots=["/m"])
-    assert await jobs.cancel(client, {"jobId": "gone", "state": "running"}, "x") is None
+    assert await jobs.cancel(client, {"controllerJobId": "gone", "phase": "Running"}, "x") is None
 
 
-def test_status_fields_are_the_ones_fields_py_names() -> None:
+async def test_every_status_field_written_is_one_fields_py_names() -> None:
     from vmafx.operator.fields import JOB_STATUS
 
-    details_keys = {"jobId", "state", "score", "host", "gpu", "attempts", "pendingReason",
-                    "error", "progress", "deduplicated", "message"}  # fmt: skip
-    assert set(JOB_STATUS) == details_keys
-    assert dataclasses.is_dataclass(jobs.request_of({"kind": "score"}, UID))
+    client = FakeControllerClient.in_memory(scoring_roots=["/m"])
+    status = await jobs.submit(client, SCORE, UID)
+    assert set(status) | {"observedGeneration"} == set(JOB_STATUS)

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from vmafx.errors import UsageError
-from vmafx.operator.nodes import deployment_of, gpu_resource
+from vmafx.operator.nodes import deployment_of, gpu_resource, phase_of
+
+CONTROLLER = {"address": "vmafx-controller:9090", "tokenSecretRef": {"name": "node-token"}}
+
+
+def pool(**spec: Any) -> dict[str, Any]:
+    return {"image": "ghcr.io/vmafx/vmafx-node:0.1.0", "controller": CONTROLLER, **spec}
 
 
 def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -20,43 +26,56 @@ def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
     [("nvidia", "nvidia.com/gpu"), ("amd", "amd.com/gpu"), ("intel", "gpu.intel.com/i915")],
 )
 def test_each_gpu_vendor_asks_for_its_device_plugin_resource(vendor: str, key: str) -> None:
-    deployment = deployment_of("pool", "media", {"gpu": {"vendor": vendor, "count": 2}})
+    deployment = deployment_of("pool", "media", pool(gpuVendor=vendor, gpusPerPod=2))
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["limits"] == {key: 2}
-    assert gpu_resource({"vendor": vendor}) == (key, 1)
+    assert gpu_resource({"gpuVendor": vendor}) == (key, 1)
 
 
 def test_a_cpu_pool_asks_for_no_gpu() -> None:
-    deployment = deployment_of("cpu", "media", {"queues": ["score"]})
+    deployment = deployment_of("cpu", "media", pool(gpuVendor="cpu", queues=["score"]))
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["resources"] == {} and gpu_resource(None) == (None, 0)
+    assert container["resources"] == {}
+    assert gpu_resource({"gpuVendor": "nvidia", "gpusPerPod": 0}) == (None, 0)
 
 
-def test_queues_concurrency_labels_pin_and_token_reach_the_node_s_environment() -> None:
-    spec = {
-        "controller": "vmafx-controller:9090",
-        "queues": ["encode", "score"],
-        "concurrency": {"encode": 2, "score": 1},
-        "labels": {"tier": "heavy", "site": "zampp2"},
-        "slots": 3,
-        "gpu": {"vendor": "nvidia", "pin": "GPU-6f1c2a3b"},
-        "tokenSecret": {"name": "node-token"},
-        "nodeSelector": {"gpu": "l4"},
-        "tolerations": [{"key": "gpu", "operator": "Exists"}],
-    }
+def test_queues_concurrency_labels_drain_token_and_ca_reach_the_node() -> None:
+    spec = pool(
+        gpuVendor="nvidia",
+        controller={**CONTROLLER, "caSecretRef": {"name": "farm-ca"}},
+        queues=["encode", "score"],
+        concurrency={"encode": 2, "score": 1},
+        labels={"tier": "heavy", "site": "zampp2"},
+        drainTimeoutSeconds=60,
+        nodeSelector={"nvidia.com/gpu.product": "NVIDIA-L4"},
+        tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        resources={"requests": {"cpu": "2"}},
+    )
     deployment = deployment_of("l4", "media", spec)
     env = env_of(deployment)
     assert env["VMAFX_CONTROLLER_ADDR"] == "vmafx-controller:9090"
     assert env["VMAFX_NODE_QUEUES"] == "encode,score"
     assert env["VMAFX_NODE_CONCURRENCY"] == "encode=2,score=1"
     assert env["VMAFX_NODE_LABELS"] == "tier=heavy,site=zampp2"
-    assert env["VMAFX_NODE_SLOTS"] == "3" and env["VMAFX_NODE_GPU"] == "GPU-6f1c2a3b"
-    assert env["VMAFX_NODE_TOKEN_FILE"] == "/var/run/vmafx/token"
+    assert env["VMAFX_NODE_DRAIN_TIMEOUT_S"] == "60"
+    assert env["VMAFX_NODE_TOKEN_FILE"] == "/var/run/vmafx/token/token"
+    assert env["VMAFX_NODE_CA"] == "/var/run/vmafx/ca/ca.crt"
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["volumes"] == [{"name": "token", "secret": {"secretName": "node-token",
-                               "items": [{"key": "token", "path": "token"}]}}]  # fmt: skip
-    assert pod["nodeSelector"] == {"gpu": "l4"} and pod["tolerations"][0]["key"] == "gpu"
+    secrets = {v["name"]: v["secret"] for v in pod["volumes"]}
+    assert secrets["token"] == {
+        "secretName": "node-token",
+        "items": [{"key": "token", "path": "token"}],
+    }
+    assert secrets["ca"] == {
+        "secretName": "farm-ca",
+        "items": [{"key": "ca.crt", "path": "ca.crt"}],
+    }
+    assert pod["terminationGracePeriodSeconds"] == 75
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-L4"}
+    container = pod["containers"][0]
+    assert container["resources"] == {"requests": {"cpu": "2"}, "limits": {"nvidia.com/gpu": 1}}
     selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector["vmafx.dev/pool"] == "l4"
     assert deployment["spec"]["template"]["metadata"]["labels"] == selector
     assert deployment["metadata"] == {
         "name": "vmafx-node-l4",
@@ -68,11 +87,16 @@ def test_queues_concurrency_labels_pin_and_token_reach_the_node_s_environment() 
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ({"gpu": {"vendor": "matrox"}}, "spec.gpu.vendor 'matrox' is not known"),
-        ({"gpu": {"vendor": "nvidia", "count": 0}}, "spec.gpu.count must be a whole number"),
-        ({"queues": "encode"}, "spec.queues must be a list"),
-        ({"concurrency": "encode=2"}, "spec.concurrency must be an object"),
-        ({"tokenSecret": {"key": "t"}}, "spec.tokenSecret needs a name"),
+        (pool(gpuVendor="matrox"), "spec.gpuVendor 'matrox' is not known"),
+        (pool(gpusPerPod=-1), "spec.gpusPerPod must be a whole number"),
+        (pool(queues="encode"), "spec.queues must be a list"),
+        (pool(concurrency="encode=2"), "spec.concurrency must be an object"),
+        (
+            pool(controller={"address": "c:9090", "tokenSecretRef": {"key": "t"}}),
+            "spec.controller.tokenSecretRef needs a name",
+        ),
+        ({"image": "x"}, "spec.controller.address is missing"),
+        (pool(drainTimeoutSeconds="soon"), "spec.drainTimeoutSeconds must be a whole number"),
     ],
 )
 def test_a_malformed_pool_is_refused_with_the_field_named(
@@ -80,3 +104,8 @@ def test_a_malformed_pool_is_refused_with_the_field_named(
 ) -> None:
     with pytest.raises(UsageError, match=message):
         deployment_of("pool", "media", spec)
+
+
+def test_a_pool_is_ready_once_every_wanted_pod_is() -> None:
+    assert phase_of({"spec": {"replicas": 3}}) == ("Progressing", 0)
+    assert phase_of({"spec": {"replicas": 3}, "status": {"readyReplicas": 3}}) == ("Ready", 3)
