@@ -1,20 +1,26 @@
-"""The longer node-side verbs of `ControllerService`, kept apart so each module stays small.
+"""What the controller does for nodes once the service has checked the caller: heartbeats and
+their progress, reports, releases, listing and draining nodes, and expiring leases.
 
-Each function takes the service (after it checked the caller) and does one verb's work.
+Each verb works on a `NodeDesk`: the store and clock, the live node sessions, metrics, and the
+signals the service listens to (job changes, new work, node changes). The desk knows nothing of
+`ControllerService`, which builds one and calls in (no import cycle).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from vmafx.controller import listing
-from vmafx.controller.sessions import unknown_session
+from vmafx.controller.events import JobBus, WorkSignal
+from vmafx.controller.observing import JobMetrics
+from vmafx.controller.sessions import NodeSessions, unknown_session
+from vmafx.core.clock import Clock
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.messages import (
     DrainResult,
@@ -27,12 +33,25 @@ from vmafx.core.messages import (
     RunningJob,
 )
 from vmafx.errors import ConflictError, NotFoundError, UsageError, VmafxError
-
-if TYPE_CHECKING:
-    from vmafx.controller.auth import Principal
-    from vmafx.controller.service import ControllerService
+from vmafx.store.port import JobStore
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NodeDesk:
+    store: JobStore
+    clock: Clock
+    sessions: NodeSessions
+    metrics: JobMetrics
+    bus: JobBus
+    work: WorkSignal
+    #: Called when a node registered, left or drained (pending reasons need a refresh).
+    nodes_changed: Callable[[], None]
+
+    def publish(self, jobs: Sequence[Job]) -> None:
+        self.bus.publish(jobs)
+
 
 MAX_NAME = 255
 
@@ -46,31 +65,25 @@ def check_node_name(name: str) -> None:
 
 
 async def heartbeat(
-    service: ControllerService,
-    principal: Principal,
-    node_id: str,
-    token: str,
-    running: Sequence[RunningJob],
-    draining: bool,
+    desk: NodeDesk, node_id: str, running: Sequence[RunningJob], draining: bool
 ) -> HeartbeatAnswer:
     try:
-        await service.check_node(principal, node_id, token)
-        now = service.clock.now()
+        now = desk.clock.now()
         job_ids = [item.job_id for item in running] if running else None
-        renewal = await service.store.renew_leases(node_id, now=now, job_ids=job_ids)
+        renewal = await desk.store.renew_leases(node_id, now=now, job_ids=job_ids)
     except NotFoundError:
         return HeartbeatAnswer(ok=False, session_unknown=True)
     renewed = set(renewal.renewed)
     for item in running:
         if item.job_id in renewed and item.attempt and item.progress is not None:
-            await _record_progress(service, node_id, item)
-    if draining != (node_id in service.sessions.draining()):
-        service.sessions.set_stopping(node_id, draining)
-        service.mark_nodes_changed()
+            await _record_progress(desk, node_id, item)
+    if draining != (node_id in desk.sessions.draining()):
+        desk.sessions.set_stopping(node_id, draining)
+        desk.nodes_changed()
     return HeartbeatAnswer(
         ok=True,
         cancel_job_ids=tuple(renewal.cancel),
-        drain=service.sessions.drain_requested(node_id),
+        drain=desk.sessions.drain_requested(node_id),
     )
 
 
@@ -80,7 +93,7 @@ def _fraction(value: float | None) -> float | None:
     return value
 
 
-async def _record_progress(service: ControllerService, node_id: str, item: RunningJob) -> None:
+async def _record_progress(desk: NodeDesk, node_id: str, item: RunningJob) -> None:
     partial: JsonObject = {
         key: value
         for key, value in (("frames", item.frames), ("fps", item.fps), ("eta_s", item.eta_s))
@@ -88,15 +101,15 @@ async def _record_progress(service: ControllerService, node_id: str, item: Runni
     }
     progress = _fraction(item.progress)
     with contextlib.suppress(ConflictError, NotFoundError):
-        job = await service.store.report_progress(
+        job = await desk.store.report_progress(
             item.job_id,
             attempt=item.attempt,
             session_id=node_id,
-            now=service.clock.now(),
+            now=desk.clock.now(),
             progress=progress,
             partial=partial or None,
         )
-        service.publish([job])
+        desk.publish([job])
 
 
 def build_result(report: NodeReport) -> JsonObject:
@@ -114,13 +127,11 @@ def build_result(report: NodeReport) -> JsonObject:
     return result
 
 
-async def report(
-    service: ControllerService, principal: Principal, node_id: str, report: NodeReport
-) -> ReportOutcome:
-    store, now = service.store, service.clock.now()
+async def report(desk: NodeDesk, tenant: str, node_id: str, report: NodeReport) -> ReportOutcome:
+    store, now = desk.store, desk.clock.now()
     attempt = report.attempt
     if attempt <= 0:  # an original node: the job's current attempt, if the job is ours
-        attempt = (await store.get_job(report.job_id, tenant=principal.tenant)).attempt
+        attempt = (await store.get_job(report.job_id, tenant=tenant)).attempt
     if not report.final:
         partial: JsonObject = {}
         if report.partial_scores:
@@ -133,7 +144,7 @@ async def report(
             progress=_fraction(report.progress),
             partial=partial or None,
         )
-        service.publish([job])
+        desk.publish([job])
         return ReportOutcome(job=job, applied=True)
     if report.error:
         job = await store.fail_job(
@@ -153,10 +164,10 @@ async def report(
             result=build_result(report),
             attribution=report.attribution,
         )
-    return _outcome(service, job, now)
+    return _outcome(desk, job, now)
 
 
-def _outcome(service: ControllerService, job: Job, now: datetime) -> ReportOutcome:
+def _outcome(desk: NodeDesk, job: Job, now: datetime) -> ReportOutcome:
     if job.state is JobState.CANCELLED:
         return ReportOutcome(
             job=job, applied=False, message="the job was cancelled; result dropped"
@@ -165,24 +176,24 @@ def _outcome(service: ControllerService, job: Job, now: datetime) -> ReportOutco
         return ReportOutcome(
             job=job, applied=False, message=f"already reported: job is {job.state}"
         )
-    service.metrics.finished(job)
-    service.publish([job])
-    service.work.notify(1)  # a slot freed on the node
+    desk.metrics.finished(job)
+    desk.publish([job])
+    desk.work.notify(1)  # a slot freed on the node
     return ReportOutcome(job=job, applied=True)
 
 
 async def release(
-    service: ControllerService,
+    desk: NodeDesk,
     node_id: str,
     jobs: Sequence[JobRef],
     reason: str,
     end_session: bool,
 ) -> list[str]:
-    now = service.clock.now()
+    now = desk.clock.now()
     released: list[Job] = []
     for ref in jobs:
         try:
-            job = await service.store.release_job(
+            job = await desk.store.release_job(
                 ref.job_id, attempt=ref.attempt, session_id=node_id, now=now, reason=reason
             )
         except (ConflictError, NotFoundError) as error:
@@ -191,31 +202,27 @@ async def release(
         if job.state is JobState.PENDING and job.updated_at == now:
             released.append(job)
     if end_session:
-        released += await service.store.forget_node(node_id, now=now)
-        service.sessions.forget([node_id])
-        service.mark_nodes_changed()
-    _requeued(service, released, "released")
+        released += await desk.store.forget_node(node_id, now=now)
+        desk.sessions.forget([node_id])
+        desk.nodes_changed()
+    _requeued(desk, released, "released")
     return [job.id for job in released]
 
 
-def _requeued(service: ControllerService, jobs: Sequence[Job], reason: str) -> None:
+def _requeued(desk: NodeDesk, jobs: Sequence[Job], reason: str) -> None:
     if jobs:
-        service.metrics.requeued(reason, len(jobs))
-        service.publish(jobs)
-        service.work.notify(len(jobs))
+        desk.metrics.requeued(reason, len(jobs))
+        desk.publish(jobs)
+        desk.work.notify(len(jobs))
 
 
-async def list_nodes(
-    service: ControllerService, tenant: str, include_offline: bool
-) -> list[NodeView]:
-    now = service.clock.now()
-    sessions = await service.store.list_nodes(
-        tenant=tenant, live_at=None if include_offline else now
-    )
-    draining = service.sessions.draining()
+async def list_nodes(desk: NodeDesk, tenant: str, include_offline: bool) -> list[NodeView]:
+    now = desk.clock.now()
+    sessions = await desk.store.list_nodes(tenant=tenant, live_at=None if include_offline else now)
+    draining = desk.sessions.draining()
     views: list[NodeView] = []
     for session in sessions:
-        held = await listing.running_jobs(service.store, tenant, session.id)
+        held = await listing.running_jobs(desk.store, tenant, session.id)
         state = NodeState.LIVE
         if not session.is_live(now):
             state = NodeState.OFFLINE
@@ -232,50 +239,48 @@ async def list_nodes(
     return views
 
 
-async def drain(
-    service: ControllerService, tenant: str, node_id: str, release_jobs: bool
-) -> DrainResult:
+async def drain(desk: NodeDesk, tenant: str, node_id: str, release_jobs: bool) -> DrainResult:
     try:
-        session = await service.store.get_node(node_id, tenant=tenant)
+        session = await desk.store.get_node(node_id, tenant=tenant)
     except NotFoundError:
         raise unknown_session(node_id) from None
-    service.sessions.request_drain(node_id)
-    service.mark_nodes_changed()
+    desk.sessions.request_drain(node_id)
+    desk.nodes_changed()
     released: list[Job] = []
     if release_jobs:
-        now = service.clock.now()
+        now = desk.clock.now()
         reason = f"node {session.name} drained by an operator"
-        for job in await listing.running_jobs(service.store, tenant, node_id):
+        for job in await listing.running_jobs(desk.store, tenant, node_id):
             with contextlib.suppress(ConflictError, NotFoundError):
-                back = await service.store.release_job(
+                back = await desk.store.release_job(
                     job.id, attempt=job.attempt, session_id=node_id, now=now, reason=reason
                 )
                 if back.state is JobState.PENDING:
                     released.append(back)
-    _requeued(service, released, "drained")
+    _requeued(desk, released, "drained")
     log.info("node drained", extra={"node_id": node_id, "released": len(released)})
     return DrainResult(ok=True, released_job_ids=tuple(job.id for job in released))
 
 
-async def expire(service: ControllerService) -> list[Job]:
-    now = service.clock.now()
+async def expire(desk: NodeDesk) -> list[Job]:
+    now = desk.clock.now()
     changed: list[Job] = []
     try:
-        changed = await service.store.expire_leases(now=now)
-        gone = await service.store.expire_nodes(now=now)
+        changed = await desk.store.expire_leases(now=now)
+        gone = await desk.store.expire_nodes(now=now)
     except VmafxError as error:
         log.warning("sweep failed: %s", error)
         return changed
     requeued = [job for job in changed if job.state is JobState.PENDING]
     for job in changed:
         if job.state is JobState.FAILED:
-            service.metrics.finished(job)
-    service.publish(changed)
+            desk.metrics.finished(job)
+    desk.publish(changed)
     if requeued:
-        service.metrics.requeued("lease_expired", len(requeued))
-        service.work.notify(len(requeued))
+        desk.metrics.requeued("lease_expired", len(requeued))
+        desk.work.notify(len(requeued))
     if gone:
-        service.sessions.forget(gone)
-        service.mark_nodes_changed()
+        desk.sessions.forget(gone)
+        desk.nodes_changed()
         log.info("node sessions expired", extra={"node_ids": gone})
     return changed

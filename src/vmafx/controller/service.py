@@ -54,7 +54,7 @@ from vmafx.core.messages import (
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
-from vmafx.errors import UnavailableError, UsageError
+from vmafx.errors import NotFoundError, UnavailableError, UsageError
 from vmafx.scheduler import Scheduler
 from vmafx.store.port import MAX_PAGE, ClaimRequest, JobStore
 
@@ -109,6 +109,15 @@ class ControllerService:
         #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).
         self.nodes_changed = asyncio.Event()
         self.closing = False
+        self.desk = nodeops.NodeDesk(
+            store=store,
+            clock=clock,
+            sessions=self.sessions,
+            metrics=metrics,
+            bus=self.bus,
+            work=self.work,
+            nodes_changed=self.mark_nodes_changed,
+        )
 
     @property
     def lease_ttl_s(self) -> float:
@@ -303,7 +312,11 @@ class ControllerService:
                 f"a heartbeat may name at most {self.settings.max_running_ids} running jobs, "
                 f"got {len(running)}."
             )
-        return await nodeops.heartbeat(self, principal, node_id, session_token, running, draining)
+        try:
+            await self.check_node(principal, node_id, session_token)
+        except NotFoundError:
+            return HeartbeatAnswer(ok=False, session_unknown=True)
+        return await nodeops.heartbeat(self.desk, node_id, running, draining)
 
     async def pull_work(
         self,
@@ -351,7 +364,7 @@ class ControllerService:
         accepted and discarded; a report from a superseded attempt raises StaleAttemptError.
         """
         await self.check_node(principal, node_id, session_token)
-        return await nodeops.report(self, principal, node_id, report)
+        return await nodeops.report(self.desk, principal.tenant, node_id, report)
 
     async def release_jobs(
         self,
@@ -366,25 +379,25 @@ class ControllerService:
         """Hand jobs back (pending again, not a lost lease); `end_session` closes the session
         and releases every job it still holds. Returns the ids that went back to pending."""
         await self.check_node(principal, node_id, session_token)
-        return await nodeops.release(self, node_id, jobs, reason, end_session)
+        return await nodeops.release(self.desk, node_id, jobs, reason, end_session)
 
     async def list_nodes(
         self, principal: Principal, *, include_offline: bool = False
     ) -> list[NodeView]:
         require(principal, Action.READ)
-        return await nodeops.list_nodes(self, principal.tenant, include_offline)
+        return await nodeops.list_nodes(self.desk, principal.tenant, include_offline)
 
     async def drain_node(
         self, principal: Principal, node_id: str, *, release_jobs: bool = False
     ) -> DrainResult:
         """Stop giving a node work (admin); with `release_jobs` its jobs go back at once."""
         require(principal, Action.ADMIN)
-        return await nodeops.drain(self, principal.tenant, node_id, release_jobs)
+        return await nodeops.drain(self.desk, principal.tenant, node_id, release_jobs)
 
     # --- background ----------------------------------------------------------------------------
     async def expire_once(self) -> list[Job]:
         """Requeue or fail jobs whose lease ran out and drop expired sessions; returns the jobs."""
-        return await nodeops.expire(self)
+        return await nodeops.expire(self.desk)
 
     async def refresh_pending_reasons(self) -> list[Job]:
         """Recompute why pending jobs cannot run; returns the jobs whose reason changed."""

@@ -12,6 +12,7 @@ import pytest
 
 from vmafx.controller.auth import Principal
 from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.observing import NO_METRICS, JobMetrics
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind
@@ -25,7 +26,7 @@ from vmafx.store import InMemoryJobStore
 class Farm:
     """The service plus callers of each role in tenant `acme`, and files under a scoring root."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, metrics: JobMetrics = NO_METRICS) -> None:
         self.root = root
         self.clock = FakeClock()
         self.scheduler = Scheduler()
@@ -36,6 +37,7 @@ class Farm:
             scheduler=self.scheduler,
             inputs=InputPolicy([root]),
             settings=ServiceSettings(repoll_s=0.05),
+            metrics=metrics,
         )
         self.writer = Principal.of("acme", Role.WRITER, name="ci")
         self.reader = Principal.of("acme", Role.READER)

@@ -8,12 +8,14 @@ from prometheus_client import CollectorRegistry
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
 from vmafx.core.messages import NodeReport
 
+from .conftest import Farm
+
 pytestmark = pytest.mark.anyio
 
 
 async def test_counters_histograms_and_gauges_follow_the_jobs(farm):
     registry = CollectorRegistry()
-    farm.service.metrics = ControllerMetrics(registry)
+    farm = Farm(farm.root, metrics=ControllerMetrics(registry))
     exporter = MetricsExporter(registry, farm.store, farm.clock)
     done, waiting = await farm.submit(), await farm.submit()
     session = await farm.register()
