@@ -134,6 +134,11 @@ class WorkSignal:
         self.version = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
+    @property
+    def waiting(self) -> int:
+        """Pullers waiting now (for tests and metrics)."""
+        return sum(not waiter.done() for waiter in self._waiters)
+
     def notify(self, count: int | None = None) -> None:
         self.version += 1
         self._wake(len(self._waiters) if count is None else count)

@@ -5,6 +5,8 @@ Async tests are marked `anyio` (anyio's pytest plugin) and run on asyncio.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +79,13 @@ def farm(tmp_path: Path) -> Farm:
     root = tmp_path / "media"
     root.mkdir()
     return Farm(root)
+
+
+async def until(condition: Callable[[], bool], *, turns: int = 10_000) -> None:
+    """Let the other tasks run until `condition` holds: event-loop turns, never a timed sleep,
+    so a loaded machine cannot make it flaky (AssertionError after `turns` turns)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)  # one turn of the loop
+    raise AssertionError("the condition never held")

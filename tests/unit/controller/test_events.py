@@ -12,6 +12,8 @@ from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.submissions import new_job
 
+from .conftest import until
+
 pytestmark = pytest.mark.anyio
 
 
@@ -104,7 +106,7 @@ async def test_a_job_only_one_node_can_run_reaches_it_through_hand_offs(farm):
     plain = [await farm.register(f"cpu-{i}") for i in range(3)]
     cuda = await farm.register("cuda", backends=("cuda",))
     pullers = [asyncio.ensure_future(farm.pull(s, wait_s=5)) for s in [*plain, cuda]]
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.work.waiting == 4)
     job_id = await farm.submit(requirements=Requirements(backend="cuda"))
     assert await asyncio.wait_for(pullers[-1], 0.5) == job_id
     for puller in pullers[:-1]:

@@ -19,6 +19,8 @@ from vmafx.errors import (
     UsageError,
 )
 
+from .conftest import until
+
 pytestmark = pytest.mark.anyio
 
 
@@ -134,9 +136,9 @@ async def test_watch_jobs_yields_a_snapshot_then_live_changes(farm):
                 return
 
     watcher = asyncio.create_task(watch())
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.bus.subscribers == 1)
     fresh_ids.append(await farm.submit())
-    await asyncio.sleep(0.01)
+    await until(lambda: (fresh_ids[0], JobState.PENDING) in seen)
     await farm.service.cancel_job(farm.writer, fresh_ids[0])
     await asyncio.wait_for(watcher, 2)
     assert seen == [
@@ -150,7 +152,7 @@ async def test_watch_jobs_yields_a_snapshot_then_live_changes(farm):
 async def test_a_slow_watcher_gets_the_newest_state_of_each_job(farm):
     stream = farm.service.watch_jobs(farm.reader)
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.bus.subscribers == 1)
     job_id = await farm.submit()
     await farm.service.cancel_job(farm.writer, job_id)
     job = await asyncio.wait_for(first, 2)
@@ -162,7 +164,7 @@ async def test_watch_jobs_with_a_status_filter_sees_only_matching_changes(farm):
     where = JobFilter(states=(JobState.CANCELLED,))
     stream = farm.service.watch_jobs(farm.reader, where)
     first = asyncio.ensure_future(anext(stream))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.bus.subscribers == 1)
     job_id = await farm.submit()
     await farm.service.cancel_job(farm.writer, job_id)
     job = await asyncio.wait_for(first, 2)
@@ -179,7 +181,7 @@ async def test_snapshot_only_watch_ends_after_the_snapshot(farm):
 async def test_watches_end_when_the_service_closes(farm):
     stream = farm.service.watch_jobs(farm.reader)
     collected = asyncio.ensure_future(asyncio.wait_for(_drain(stream), 2))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.bus.subscribers == 1)
     await farm.service.close()
     assert await collected == []
 
@@ -193,7 +195,7 @@ async def test_job_events_stream_until_the_job_ends(farm):
     events = farm.service.job_events(farm.reader, job_id)
     first = await anext(events)
     rest = asyncio.ensure_future(_drain(events))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.bus.subscribers == 1)
     await farm.service.cancel_job(farm.writer, job_id)
     later = await asyncio.wait_for(rest, 2)
     assert first.type is EventType.SUBMITTED

@@ -14,6 +14,8 @@ from vmafx.core.messages import JobRef, NodeReport, NodeState, RunningJob
 from vmafx.core.tokens import Role
 from vmafx.errors import ForbiddenError, NotFoundError, StaleAttemptError, UsageError
 
+from .conftest import until
+
 pytestmark = pytest.mark.anyio
 
 
@@ -56,7 +58,7 @@ async def test_a_node_never_gets_another_tenants_jobs(farm):
 async def test_a_long_poll_wakes_when_a_job_is_submitted(farm):
     session = await farm.register()
     pulling = asyncio.ensure_future(farm.pull(session, wait_s=10))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.work.waiting == 1)
     assert not pulling.done()
     job_id = await farm.submit()
     assert await asyncio.wait_for(pulling, 1) == job_id
@@ -73,7 +75,7 @@ async def test_a_long_poll_answers_empty_when_its_wait_ends(farm):
 async def test_a_long_poll_answers_empty_at_once_when_the_service_closes(farm):
     session = await farm.register()
     pulling = asyncio.ensure_future(farm.pull(session, wait_s=10))
-    await asyncio.sleep(0.01)
+    await until(lambda: farm.service.work.waiting == 1)
     await farm.service.close()
     assert await asyncio.wait_for(pulling, 1) is None
 
