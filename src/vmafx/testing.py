@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vmafx.client.port import ControllerClient
 from vmafx.controller.auth import DEV_PRINCIPAL, Principal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.clock import Clock, FakeClock
-from vmafx.core.jobs import Job, new_batch_id
+from vmafx.core.jobs import Job, JobKind, JsonObject, new_batch_id
 from vmafx.core.messages import (
     Claim,
     DrainResult,
@@ -30,6 +31,7 @@ from vmafx.core.messages import (
     cancel_answer,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.submissions import new_job
 from vmafx.media.runner import CancelToken, Progress, ProgressCallback, RunResult
 from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore, JobStore
@@ -81,6 +83,42 @@ class FakeToolRunner:
         self.calls.append((list(argv), timeout_s))
         answer = self.outputs.get(argv[0])
         return answer(list(argv)) if callable(answer) else answer
+
+
+# --- jobs ------------------------------------------------------------------------------------
+#: The spec `make_job` gives each kind when none is given (paths need not exist).
+DEFAULT_SPECS: dict[JobKind, JsonObject] = {
+    JobKind.SCORE: {"reference": "/media/ref.mp4", "distorted": "/media/dist.mp4"},
+    JobKind.ENCODE: {"source": "/media/a.mov", "output": "/media/a.mp4", "codec": "h264"},
+}
+
+
+def make_job(
+    kind: JobKind = JobKind.SCORE,
+    *,
+    tenant: str = "acme",
+    spec: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Job:
+    """A job for tests of any layer: a valid pending job (`new_job`'s keywords go through), then
+    any other `Job` field replaced (`state=`, `attempt=`, `lease=`, ...)."""
+    made = {name: fields.pop(name) for name in _NEW_JOB_KEYWORDS if name in fields}
+    if spec is None:
+        spec = DEFAULT_SPECS[kind]
+    job = new_job(tenant=tenant, kind=kind, spec=spec, now=now or FakeClock().now(), **made)
+    return dataclasses.replace(job, **fields) if fields else job
+
+
+_NEW_JOB_KEYWORDS = (
+    "queue",
+    "priority",
+    "requirements",
+    "parent_id",
+    "batch_id",
+    "idempotency_key",
+    "job_id",
+)
 
 
 # --- the controller, in process --------------------------------------------------------------

@@ -23,11 +23,11 @@ import pytest
 from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import Job, JobKind
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
 from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore, JobStore
 from vmafx.store.sql import SqlJobStore, upgrade
+from vmafx.testing import make_job
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 ADMIN_URLS = (
@@ -145,10 +145,7 @@ class Farm:
         spec: dict[str, Any] | None = None,
         **fields: Any,
     ) -> Job:
-        default_spec = {"reference": "/media/ref.mp4", "distorted": "/media/dist.mp4"}
-        if kind is JobKind.ENCODE:
-            default_spec = {"source": "/m/a.mov", "output": "/m/a.mp4", "codec": "h264"}
-        return new_job(tenant=tenant, kind=kind, spec=spec or default_spec, now=self.now, **fields)
+        return make_job(kind, tenant=tenant, spec=spec, now=self.now, **fields)
 
     async def submit(self, kind: JobKind = JobKind.SCORE, **fields: Any) -> Job:
         job = await self.store.submit_job(self.job(kind, **fields))

@@ -11,7 +11,7 @@ from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.messages import JobDetails
 from vmafx.core.nodes import GpuInfo
-from vmafx.core.submissions import new_job
+from vmafx.testing import make_job
 
 NOW = FakeClock().now().replace(microsecond=0)
 L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-6f1c", index=1)
@@ -33,9 +33,7 @@ def _attempt(number: int, **changes: object) -> Attempt:
 
 
 def test_attempts_survive_the_wire_with_their_attribution_and_outcome():
-    spec = {"source": "/m/in.mov", "output": "/m/out.mp4", "codec": "h264"}
-    job = new_job(tenant="acme", kind=JobKind.ENCODE, spec=spec, now=NOW)
-    job = dataclasses.replace(job, state=JobState.RUNNING, attempt=2)
+    job = make_job(JobKind.ENCODE, now=NOW, state=JobState.RUNNING, attempt=2)
     lost = _attempt(1, outcome=AttemptOutcome.EXPIRED, ended_at=NOW, error="lease lost")
     fell_back = _attempt(2, encoder="libx264", fallback=True)
     details = cv.details_from_pb(cv.details_to_pb(JobDetails(job=job, attempts=(lost, fell_back))))
@@ -54,9 +52,7 @@ def test_attempts_survive_the_wire_with_their_attribution_and_outcome():
 
 
 def test_an_attempt_without_a_gpu_names_the_host_alone():
-    job = new_job(
-        tenant="acme", kind=JobKind.SCORE, spec={"reference": "/r", "distorted": "/d"}, now=NOW
-    )
+    job = make_job(now=NOW)
     cpu = _attempt(1, gpu=None, outcome=AttemptOutcome.COMPLETED, ended_at=NOW)
     [back] = cv.details_from_pb(cv.details_to_pb(JobDetails(job=job, attempts=(cpu,)))).attempts
     assert back.gpu is None and back.where == "zampp2"

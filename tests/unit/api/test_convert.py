@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from datetime import timedelta
@@ -17,8 +16,8 @@ from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind, JobState, Lease, Requirements
 from vmafx.core.messages import Claim, RunningJob
 from vmafx.core.nodes import GpuInfo, NodeCapabilities
-from vmafx.core.submissions import new_job
 from vmafx.errors import UsageError
+from vmafx.testing import make_job
 
 NOW = FakeClock().now()
 L4 = GpuInfo(vendor="nvidia", name="NVIDIA L4", uuid="GPU-1", index=0, memory_mb=23034)
@@ -26,8 +25,7 @@ L4 = GpuInfo(vendor="nvidia", name="NVIDIA L4", uuid="GPU-1", index=0, memory_mb
 
 def _score_job(**changes):
     spec = {"reference": "/m/ref.mp4", "distorted": ["/m/a.mp4", "/m/b.mp4"]}
-    job = new_job(tenant="acme", kind=JobKind.SCORE, spec=spec, now=NOW)
-    return dataclasses.replace(job, **changes)
+    return make_job(spec=spec, now=NOW, **changes)
 
 
 def test_an_original_submission_with_only_scoring_is_a_score_job():
@@ -93,9 +91,7 @@ def test_a_running_job_names_the_node_holding_its_lease():
 
 
 def test_other_kinds_leave_scoring_unset():
-    spec = {"source": "/m/a.mov", "output": "/m/a.mp4", "codec": "h264"}
-    job = new_job(tenant="acme", kind=JobKind.ENCODE, spec=spec, now=NOW)
-    message = cv.job_to_pb(job)
+    message = cv.job_to_pb(make_job(JobKind.ENCODE, now=NOW))
     assert not message.HasField("scoring")
     assert json.loads(message.spec_json)["codec"] == "h264"
 

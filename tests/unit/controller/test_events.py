@@ -8,9 +8,8 @@ import dataclasses
 import pytest
 
 from vmafx.controller.events import JobBus, SubscriberLaggedError, WorkSignal
-from vmafx.core.clock import FakeClock
-from vmafx.core.jobs import JobKind, JobState
-from vmafx.core.submissions import new_job
+from vmafx.core.jobs import JobState
+from vmafx.testing import make_job
 
 from .conftest import until
 
@@ -18,8 +17,7 @@ pytestmark = pytest.mark.anyio
 
 
 def _job(tenant: str = "acme"):
-    spec = {"reference": "/m/r.mp4", "distorted": "/m/d.mp4"}
-    return new_job(tenant=tenant, kind=JobKind.SCORE, spec=spec, now=FakeClock().now())
+    return make_job(tenant=tenant)
 
 
 async def test_a_subscriber_receives_only_jobs_it_accepts():

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from vmafx.core.jobs import JobKind, Requirements
 from vmafx.core.nodes import GpuInfo, NodeCapabilities, NodeSession
-from vmafx.core.submissions import new_job
 from vmafx.scheduler.matching import (
     can_run,
     explain_unschedulable,
@@ -14,6 +13,7 @@ from vmafx.scheduler.matching import (
     unmet_requirements,
     why_not,
 )
+from vmafx.testing import make_job
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 L4 = GpuInfo(vendor="nvidia", name="L4", memory_mb=23034)
@@ -22,17 +22,7 @@ ARC = GpuInfo(vendor="intel", name="Arc A380", memory_mb=6144)
 
 
 def job(kind=JobKind.ENCODE, queue=None, **requirements):
-    spec = {"source": "/a", "output": "/b", "codec": "h264"}
-    if kind is JobKind.SCORE:
-        spec = {"reference": "/r", "distorted": "/d"}
-    return new_job(
-        tenant="acme",
-        kind=kind,
-        spec=spec,
-        now=NOW,
-        queue=queue,
-        requirements=Requirements(**requirements),
-    )
+    return make_job(kind, now=NOW, queue=queue, requirements=Requirements(**requirements))
 
 
 def session(name, **caps):
