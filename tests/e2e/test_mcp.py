@@ -179,6 +179,36 @@ async def test_streamable_http_takes_a_farm_token_and_refuses_others(
     assert re.search(r"Traceback", proc.tail()) is None
 
 
+async def test_stdio_without_a_farm_scores_locally_like_vmafx_score(clips: dict[str, Path]) -> None:
+    ref, dis = clips["ref.y4m"], clips["dis.mp4"]
+    params = StdioServerParameters(command=sys.executable, args=["-m", "vmafx", "mcp"])
+    seen: list[float] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append(done)
+
+    async with Client(params, read_timeout_seconds=120) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {"score", "list_models", "list_features", "versions"}
+        result = await client.call_tool(
+            "score", {"reference": str(ref), "distorted": [str(dis)]}, progress_callback=progress
+        )
+        assert not result.is_error, text_of(result)
+        body = result.structured_content
+        assert body is not None and body["ran_on"] == "local"
+        expected = local_vmaf(ref, dis)
+        assert body["results"][0]["pooled"]["vmaf_v0.6.1"]["mean"] == pytest.approx(
+            expected, abs=1e-6
+        )
+        missing = await client.call_tool(
+            "score", {"reference": str(ref), "distorted": [str(ref.parent / "typo.mp4")]}
+        )
+        assert missing.is_error
+        assert f"The input {ref.parent / 'typo.mp4'} does not exist. Check the path" in text_of(
+            missing
+        )
+
+
 def test_the_cli_does_not_import_the_mcp_sdk_until_vmafx_mcp_runs() -> None:
     code = "import sys, vmafx.cli.app; print(sorted(m for m in sys.modules if m.split('.')[0] == 'mcp'))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

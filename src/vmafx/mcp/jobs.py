@@ -307,7 +307,8 @@ async def corpus_status(client: ControllerClient, batch_id: str) -> CorpusOut:
     if total == 0:
         raise NotFoundError(
             f"no job has batch id {batch_id!r}.",
-            hint="`vmafx corpus score --farm` prints its batch id; list_jobs shows each job's.",
+            hint="A corpus run on the farm records its batch id in its .run.json (batch_id); "
+            "list_jobs shows each job's.",
         )
     ended = sum(counts[s.value] for s in JobState if s.is_terminal)
     return CorpusOut(

@@ -10,15 +10,13 @@ only fail.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
@@ -28,8 +26,10 @@ from vmafx.core.jobs import JobState
 from vmafx.core.scores import headline_score
 from vmafx.errors import VmafxError
 from vmafx.mcp import catalog, jobs
+from vmafx.mcp.callers import bearer_of
 from vmafx.mcp.farm import Farm
 from vmafx.mcp.local import LocalScoring, score_request
+from vmafx.mcp.resources import add_resources
 from vmafx.mcp.schemas import (
     CancelOut,
     CorpusOut,
@@ -87,14 +87,6 @@ def tool_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return wrapper
 
 
-def bearer_of(ctx: Context[Any, Any]) -> str | None:
-    """The HTTP caller's verified bearer token; None over stdio."""
-    request = ctx.request_context.request if ctx.request_context else None
-    scope = getattr(request, "scope", None)
-    user = scope.get("user") if isinstance(scope, dict) else None
-    return user.access_token.token if isinstance(user, AuthenticatedUser) else None
-
-
 def build_server(
     farm: Farm | None,
     local: LocalScoring | None = None,
@@ -116,7 +108,7 @@ def build_server(
     _local_tools(server, farm, local)
     if farm is not None:
         _farm_tools(server, farm)
-        _resources(server, farm)
+        add_resources(server, farm)
     return server
 
 
@@ -378,50 +370,11 @@ def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
     @server.tool(annotations=READ_ONLY)
     @tool_errors
     async def corpus_status(
-        batch_id: Annotated[str, Field(description="The batch id a corpus run printed.")],
+        batch_id: Annotated[
+            str, Field(description="The batch id (a corpus run's is in its .run.json: batch_id).")
+        ],
         ctx: Context[Any, Any],
     ) -> CorpusOut:
         """Progress of a corpus run on the farm (all jobs of one batch id): jobs per state,
         fraction finished, mean VMAF so far, and the failures with their errors."""
         return await farm.call(lambda c: jobs.corpus_status(c, batch_id), bearer_of(ctx))
-
-
-def _resources(server: MCPServer[Any], farm: Farm) -> None:
-    async def read(job_id: str, ctx: Context[Any, Any]) -> JobOut:
-        try:
-            return await farm.call(lambda c: jobs.get_job(c, job_id), bearer_of(ctx))
-        except VmafxError as error:
-            raise ResourceError(str(error)) from None
-
-    @server.resource(
-        "vmafx://jobs/{job_id}/result",
-        mime_type="application/json",
-        description="A finished job's full result (JSON), as get_job returns it.",
-    )
-    async def job_result(job_id: str, ctx: Context[Any, Any]) -> str:
-        job = await read(job_id, ctx)
-        if job.result is None:
-            raise ResourceError(f"job {job.id} has no result yet (it is {job.state}).")
-        return json.dumps(job.result)
-
-    @server.resource(
-        "vmafx://jobs/{job_id}/frames",
-        mime_type="application/json",
-        description="A score job's per-frame series per distorted input (decimated to at most "
-        "200 points), and where the node keeps the full series.",
-    )
-    async def job_frames(job_id: str, ctx: Context[Any, Any]) -> str:
-        job = await read(job_id, ctx)
-        items = (job.result or {}).get("results")
-        if not isinstance(items, list) or not items:
-            raise ResourceError(f"job {job.id} has no per-frame series (it is {job.state}).")
-        inputs = [
-            {
-                "distorted": item.get("distorted"),
-                "series": item.get("series"),
-                "full_series_on_node": item.get("per_frame"),
-            }
-            for item in items
-            if isinstance(item, dict)
-        ]
-        return json.dumps({"job_id": job.id, "where": job.where, "inputs": inputs})

@@ -241,9 +241,9 @@ async def test_corpus_status_counts_a_batchs_jobs_by_state(rig: Rig, tmp_path: P
     spec: dict[str, Any] = {"reference": ref, "distorted": [dis]}
     for _ in range(3):
         await rig.call("submit_job", kind="score", spec=spec, batch_id="corpus-1")
-    await rig.call("submit_job", kind="score", spec=spec, batch_id="other")
     node = rig.node()
     await node.complete(await node.claim(), vmaf=80.0)
+    await rig.call("submit_job", kind="score", spec=spec, batch_id="other")
     body = await rig.call("corpus_status", batch_id="corpus-1")
     assert body["total"] == 3
     assert body["counts"]["completed"] == 1
