@@ -36,10 +36,11 @@ def features(farm: bool) -> FeaturesOut:
         local_features=list(KNOWN_FEATURES),
         farm_metrics=accepted_names(),
         note=(
-            "With a farm, score takes farm_metrics (and the libvmaf names float_ssim, "
-            "float_ms_ssim, float_psnr, ciede)."
+            "With a farm, score takes the names in farm_metrics (metric names and their libvmaf "
+            "feature names)."
             if farm
-            else "score takes local_features (libvmaf feature names, as `vmafx score --feature`)."
+            else "score takes local_features (libvmaf feature names, as `vmafx score --feature`) "
+            "and the metric names of farm_metrics (ssim means float_ssim)."
         ),
     )
 

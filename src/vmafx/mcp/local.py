@@ -14,6 +14,7 @@ import anyio.from_thread
 import anyio.to_thread
 
 from vmafx.config import ffmpeg_settings
+from vmafx.core.metrics import libvmaf_feature
 from vmafx.core.scores import ScoreReport
 from vmafx.media.ffmpeg import ffmpeg_info
 from vmafx.media.graph import ScoreOptions
@@ -41,11 +42,11 @@ def score_request(
     scale: bool,
     timeout_s: float | None,
 ) -> ScoreRequest:
-    """The request `vmafx score REF DIS… --model … --feature …` builds (every core, features
-    vector on, no sync)."""
+    """The request `vmafx score REF DIS… --model … --feature …` builds (every core, feature
+    vector on, no sync); a metric's user name becomes its extractor (`ssim` → `float_ssim`)."""
     options = ScoreOptions(
         models=tuple(models),
-        features=tuple(dict.fromkeys(features)),
+        features=tuple(dict.fromkeys(libvmaf_feature(name) for name in features)),
         subsample=subsample,
         threads=default_threads(),
         scale=scale,

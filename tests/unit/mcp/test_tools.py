@@ -58,7 +58,7 @@ async def test_local_score_gives_the_report_of_vmafx_score_json_with_progress(
 
     result = await local_rig.mcp.call_tool(
         "score",
-        {"reference": "ref.y4m", "distorted": ["a.mp4", "b.mp4"], "features": ["float_ssim"]},
+        {"reference": "ref.y4m", "distorted": ["a.mp4", "b.mp4"], "features": ["ssim", "cambi"]},
         progress_callback=progress,
     )
     assert not result.is_error, result.content
@@ -71,7 +71,7 @@ async def test_local_score_gives_the_report_of_vmafx_score_json_with_progress(
     assert body["versions"]["libvmaf"] == "3.0.0"
     assert seen == [(1, 3), (2, 3), (3, 3)]
     request = local_rig.scorer.requests[0]
-    assert request.options.features == ("float_ssim",)
+    assert request.options.features == ("float_ssim", "cambi")  # as `vmafx score -f ssim`
     assert request.options.models == ("vmaf_v0.6.1",)
 
 
