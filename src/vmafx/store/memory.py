@@ -16,6 +16,7 @@ from typing import TypeVar
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
+from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError
@@ -23,7 +24,7 @@ from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
 from vmafx.store.memory_tx import MemoryState, MemoryTransaction
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor, is_before
-from vmafx.store.port import ClaimOutcome, ClaimRequest, JobPage, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
 
 T = TypeVar("T")
 

@@ -10,10 +10,11 @@ from sqlalchemy.engine import Connection
 
 from vmafx.core.events import JobEvent
 from vmafx.core.jobs import Job, JobState
+from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeSession
 from vmafx.core.tokens import ApiToken
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor
-from vmafx.store.port import JobPage, JobQuery, QueueDepth
+from vmafx.store.port import JobQuery, QueueDepth
 from vmafx.store.sql import rows
 from vmafx.store.sql.schema import api_tokens, job_events, jobs, node_sessions
 

@@ -19,12 +19,13 @@ from sqlalchemy.engine import Connection
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JsonObject
+from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
 from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
-from vmafx.store.port import ClaimOutcome, ClaimRequest, JobPage, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
 from vmafx.store.sql import queries, rows
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
