@@ -58,21 +58,21 @@ class Farm:
     def __repr__(self) -> str:
         return f"Farm({self.where!r})"
 
-    def client(self, bearer: str | None = None) -> ControllerClient:
+    async def client(self, bearer: str | None = None) -> ControllerClient:
         """A client acting with `bearer` (an HTTP caller's token) or else the server's own."""
         token = bearer if bearer is not None else self._token
         key = hashlib.sha256((token or "").encode()).hexdigest()
         found = self._clients.get(key)
         if found is None:
-            if len(self._clients) >= MAX_CLIENTS:
-                self._clients.pop(next(iter(self._clients)))  # the oldest; GC closes its channel
+            if len(self._clients) >= MAX_CLIENTS:  # the oldest goes, its channel closed
+                await self._clients.pop(next(iter(self._clients))).close()
             found = self._clients[key] = self._connect(token)
         return found
 
     async def call(self, work: Callable[[ControllerClient], Awaitable[T]], bearer: str | None) -> T:
         """Run `work` with a client; unreachable and refused calls say what to do next."""
         try:
-            return await work(self.client(bearer))
+            return await work(await self.client(bearer))
         except TlsError:
             raise
         except UnavailableError as error:

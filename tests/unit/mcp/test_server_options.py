@@ -95,3 +95,21 @@ def test_a_missing_sdk_names_the_install_command_and_exits_19(
         require_sdk()
     assert "pip install 'vmafx[mcp]'" in str(info.value)
     assert exit_code_for(info.value) == 19
+
+
+async def test_the_oldest_per_token_client_is_closed_when_the_cache_is_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    closed: list[str | None] = []
+
+    class Closing(TokenCheckingClient):
+        async def close(self) -> None:
+            closed.append(self.token)
+
+    monkeypatch.setattr("vmafx.mcp.farm.MAX_CLIENTS", 2)
+    many = Farm("127.0.0.1:9090", Closing)  # type: ignore[arg-type]
+    for token in ("a", "b", "c"):
+        await many.client(token)
+    assert closed == ["a"]
+    await many.close()
+    assert sorted(t or "" for t in closed) == ["a", "b", "c"]
