@@ -132,7 +132,7 @@ async def report(desk: NodeDesk, tenant: str, node_id: str, report: NodeReport) 
     attempt = report.attempt
     if attempt <= 0:  # an original node: the job's current attempt, if the job is ours
         attempt = (await store.get_job(report.job_id, tenant=tenant)).attempt
-    if not report.final:
+    if not report.final:  # an original node's partial result (vmafx nodes send heartbeats)
         partial: JsonObject = {}
         if report.partial_scores:
             partial["partial_scores"] = list(report.partial_scores)

@@ -33,7 +33,7 @@ from vmafx.node.handlers.base import Handler, JobContext, JobOutput, JobProgress
 from vmafx.node.metrics import NodeMetrics
 from vmafx.node.outcomes import Verdict, decide, describe
 from vmafx.node.placement import GpuPool
-from vmafx.node.running import RunningJobs, RunningTask
+from vmafx.node.running import CANCELLED_BY_CONTROLLER, RunningJobs, RunningTask
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ REPORT_TRIES = 8
 @dataclasses.dataclass(frozen=True, slots=True)
 class ExecutionSettings:
     node_name: str
-    #: Seconds between two progress reports of one job (at most one a second by default).
+    #: Seconds between two progress heartbeats of one job (at most one a second by default).
     progress_interval_s: float = 1.0
     report_backoff_base_s: float = 0.5
     report_backoff_cap_s: float = 15.0
@@ -175,17 +175,21 @@ class JobExecutor:
             if current is None or current == sent or current.fraction is None:
                 continue
             sent = current
-            report = NodeReport(
-                job_id=task.job_id,
-                attempt=task.claim.job.attempt,
-                final=False,
-                progress=current.fraction,
+            await self._send_progress(task)
+
+    async def _send_progress(self, task: RunningTask) -> None:
+        """A heartbeat naming this one job: progress has one channel (the heartbeat) and one
+        type (`RunningJob`); it renews the job's lease and hears of its cancel at once."""
+        try:
+            answer = await self.client.heartbeat(
+                task.session, running=[task.running_job()], draining=self.stopping()
             )
-            try:
-                await self.client.report_result(task.session, report)
-                self.progress_reports += 1
-            except VmafxError as error:  # progress is best effort; the heartbeat carries it too
-                log.debug("progress not sent", extra={"job_id": task.job_id, "error": str(error)})
+        except VmafxError as error:  # best effort: the next beat carries the progress again
+            log.debug("progress not sent", extra={"job_id": task.job_id, "error": str(error)})
+            return
+        self.progress_reports += 1
+        if task.job_id in answer.cancel_job_ids:
+            self.running.cancel(task.job_id, CANCELLED_BY_CONTROLLER)
 
     async def _settle(
         self, task: RunningTask, output: JobOutput | None, error: BaseException | None

@@ -1,5 +1,6 @@
 """The heartbeat: every interval the controller gave at registration, name the running jobs
-(with progress) and act on the answer.
+(with progress) and act on the answer. Progress has this one channel: between beats, a job's
+fresh progress goes out as a heartbeat naming that job alone (`JobExecutor`).
 
 - `session_unknown`: the controller forgot the session → register again at once; the jobs
   claimed under it lost their leases (they run again elsewhere), so they are stopped.

@@ -141,7 +141,27 @@ async def test_drain_releases_jobs_still_running_at_the_timeout_without_counting
     assert await farm.client.list_nodes() == []  # the session ended
 
 
-async def test_progress_reaches_the_controller_at_a_bounded_rate(farm):
+class _Spy:
+    """The farm's client, recording every report's `final` flag and each heartbeat's jobs."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.finals: list[bool] = []
+        self.beats: list[list[str]] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def report_result(self, session, report):
+        self.finals.append(report.final)
+        return await self.inner.report_result(session, report)
+
+    async def heartbeat(self, session, *, running=(), draining=False):
+        self.beats.append([item.job_id for item in running])
+        return await self.inner.heartbeat(session, running=running, draining=draining)
+
+
+async def test_progress_travels_on_heartbeats_only_at_a_bounded_rate(farm):
     [job_id] = await farm.scores(1)
 
     def chatty(context):
@@ -150,9 +170,14 @@ async def test_progress_reaches_the_controller_at_a_bounded_rate(farm):
             threading.Event().wait(0.001)
         return JobOutput(result={})
 
-    agent = farm.agent({JobKind.SCORE: farm.Handler(work=chatty)}, progress_interval_s=0.1)
+    spy = _Spy(farm.client)
+    agent = farm.agent(
+        {JobKind.SCORE: farm.Handler(work=chatty)}, progress_interval_s=0.1, client=spy
+    )
     await run_burst(agent)
+    assert spy.finals == [True]  # the final report; progress never rides on a report
     assert 1 <= agent.executor.progress_reports <= 5
+    assert spy.beats.count([job_id]) >= agent.executor.progress_reports
     assert await state_of(farm, job_id) is JobState.COMPLETED
 
 
