@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from tests.e2e.conftest import CONTROLLER_ENV, Farm
+from tests.tlskeys import AUDIENCE, ISSUER, JwksServer, jwks_server, mint, rsa_key
 
 from vmafx.client.grpc_client import GrpcControllerClient
 
 pytestmark = pytest.mark.slow
+OIDC_KEY = rsa_key()
 
 
 def create_token(db: Path, role: str) -> str:
@@ -32,12 +35,14 @@ def create_token(db: Path, role: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-async def start_farm(farm: Farm) -> str:
-    """A controller with auth on and one node; returns a writer token."""
+async def start_farm(farm: Farm, jwks: JwksServer) -> str:
+    """A controller with auth on (farm tokens, and OIDC tokens signed by a key of `jwks`) and
+    one node; returns a writer farm token."""
     db = farm.tmp / "controller.db"
     writer, node = create_token(db, "writer"), create_token(db, "node")
     args = ["controller", "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-            "--store", f"sqlite:///{db}", "--scoring-root", str(farm.media)]  # fmt: skip
+            "--store", f"sqlite:///{db}", "--scoring-root", str(farm.media),
+            "--oidc-issuer", ISSUER, "--oidc-audience", AUDIENCE, "--oidc-jwks-url", jwks.url]  # fmt: skip
     proc = farm._spawn("controller", args, CONTROLLER_ENV)
     port = proc.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
     farm.target = f"127.0.0.1:{port}"
@@ -71,8 +76,13 @@ def local_vmaf(ref: Path, dis: Path) -> float:
 
 
 @pytest.fixture
-async def authed(farm: Farm) -> tuple[Farm, str]:
-    return farm, await start_farm(farm)
+def jwks() -> Iterator[JwksServer]:
+    yield from jwks_server([OIDC_KEY])
+
+
+@pytest.fixture
+async def authed(farm: Farm, jwks: JwksServer) -> tuple[Farm, str]:
+    return farm, await start_farm(farm, jwks)
 
 
 async def test_stdio_tools_score_wait_cancel_and_refuse_through_a_real_farm(
@@ -147,7 +157,7 @@ async def test_stdio_tools_score_wait_cancel_and_refuse_through_a_real_farm(
         assert "--token-file" in text_of(refused)
 
 
-async def test_streamable_http_takes_a_farm_token_and_refuses_others(
+async def test_streamable_http_takes_farm_and_oidc_tokens_and_refuses_others(
     authed: tuple[Farm, str],
 ) -> None:
     farm, writer = authed
@@ -164,6 +174,20 @@ async def test_streamable_http_takes_a_farm_token_and_refuses_others(
         assert [n["name"] for n in nodes.structured_content["nodes"]] == ["gpu-box"]
         pending = await client.call_tool("list_jobs", {"states": ["pending"]})
         assert pending.structured_content == {"jobs": [], "next_cursor": None}
+
+    # an OIDC token the controller accepts works the same way, in its tenant with its role
+    oidc = create_mcp_http_client(
+        headers={"Authorization": f"Bearer {mint(OIDC_KEY, role='reader')}"}
+    )
+    async with oidc, Client(streamable_http_client(url, http_client=oidc)) as client:
+        nodes = await client.call_tool("list_nodes", {})
+        assert nodes.structured_content is not None, text_of(nodes)
+        assert [n["name"] for n in nodes.structured_content["nodes"]] == ["gpu-box"]
+        refused = await client.call_tool(
+            "submit_job", {"kind": "score", "spec": {"reference": "/x", "distorted": ["/y"]}}
+        )
+        assert refused.is_error
+        assert "needs the write permission" in text_of(refused)
 
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     accept = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
