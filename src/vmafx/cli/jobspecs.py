@@ -13,6 +13,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vmafx.core import specs
 from vmafx.core.jobs import JobKind, Requirements
 from vmafx.core.messages import JobRequest
 from vmafx.core.metrics import metric_names
@@ -146,7 +147,7 @@ def encode_request(
     if check_inputs:
         check_exists("source", spec["source"])
     request = _request(JobKind.ENCODE, spec, placement)
-    EncodeSpec.from_job_spec(request.spec)  # unknown encoder, preset, size, range …
+    EncodeSpec.from_job_spec(specs.EncodeSpec.from_json(request.spec))  # encoder, preset …
     return request
 
 

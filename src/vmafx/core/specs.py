@@ -1,241 +1,216 @@
-"""Per-kind job specs: which fields each kind takes, their types and ranges, and their defaults.
+"""Typed job specs, one frozen dataclass per job kind: the single schema of what a job asks for.
 
-`validate_spec(kind, spec)` returns a normalised copy (defaults filled in) or raises UsageError
-naming the field and how to fix it. Unknown fields are refused so a typo never goes unnoticed.
+Each kind's fields, their checks, defaults and examples live on its dataclass (`ScoreSpec`,
+`EncodeSpec`, `ThumbnailSpec`, `FilmstripSpec`, `InferSpec`, `TuneSpec`). A spec is parsed once
+where it enters (`parse_spec(kind, json)`, or `Spec.from_json`: UsageError naming the field and
+how to fix it; unknown fields refused so a typo never goes unnoticed) and carried typed from there;
+`to_json()` is its one JSON form (defaults filled in, what is unset left out), the form stored in
+a job and sent on the wire. `validate_spec(kind, json)` is both in one step.
+
 `check_json_depth` bounds how deeply a spec or result may nest (`MAX_JSON_DEPTH`), measured
 without recursion, so a hostile document is refused with a message rather than a crash.
+A new field is one line on its dataclass (plus, if a flag sets it, the CLI's flag).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar, Self
 
 from vmafx.core.jobs import JobKind, JsonObject
 from vmafx.core.metrics import METRIC_NAMES
+from vmafx.core.scores import DEFAULT_MODEL
+from vmafx.core.spec_checks import (
+    MAX_INFER_ROWS,
+    fail,
+    flag,
+    nested,
+    number,
+    one_of,
+    parse_fields,
+    rows,
+    spec_field,
+    text,
+    text_list,
+    to_json,
+)
 from vmafx.errors import UsageError
 
-#: A check takes (field path, value) and returns the normalised value or raises UsageError.
-Check = Callable[[str, Any], Any]
+__all__ = ["MAX_INFER_ROWS"]
 
-MAX_INFER_ROWS = 10_000
 #: How deeply objects and arrays may nest in a spec or a result; real ones need fewer than ten.
 MAX_JSON_DEPTH = 32
 MAX_DISTORTED = 32
 CODECS = ("h264", "hevc", "av1", "vp9")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Field:
-    check: Check
-    required: bool = False
-    default: Any = None
-    #: What to write instead, shown when the value is missing or wrong.
-    example: str = ""
+class _Spec:
+    """What every typed spec has: its kind, parsing from JSON and its JSON form."""
+
+    __slots__ = ()
+    kind: ClassVar[JobKind]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """The typed spec of `data` (a JSON object), or UsageError naming the bad field."""
+        what = f"{cls.kind} spec"
+        if not isinstance(data, Mapping):
+            raise UsageError(f"a {what} must be an object, got {type(data).__name__}.")
+        check_json_depth(dict(data), what)
+        return parse_fields(cls, what, data)
+
+    def to_json(self) -> JsonObject:
+        out: JsonObject = to_json(self)
+        return out
 
 
-def _fail(path: str, problem: str, example: str = "") -> UsageError:
-    return UsageError(
-        f"spec field {path!r} {problem}.", hint=f"For example: {example}." if example else None
+# --- parts ---------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RawInput:
+    """How to read a raw YUV input."""
+
+    width: int = spec_field(number(1, 16384, integer=True), example="1920")
+    height: int = spec_field(number(1, 16384, integer=True), example="1080")
+    pix_fmt: str = spec_field(text, example='"yuv420p"')
+    fps: float | None = spec_field(number(0.001, 1000), default=None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class RateControl:
+    mode: str = spec_field(one_of("crf", "cq", "qp", "bitrate"), example='"crf"')
+    value: float = spec_field(number(0, 1e9), example="23")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Size:
+    width: int = spec_field(number(16, 16384, integer=True), example="1280")
+    height: int = spec_field(number(16, 16384, integer=True), example="720")
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Trim:
+    start_s: float = spec_field(number(0), default=0.0)
+    duration_s: float | None = spec_field(number(0.001), default=None, example="10")
+
+
+_RAWINPUT, _RATECONTROL, _SIZE, _TRIM = (nested(c) for c in (RawInput, RateControl, Size, Trim))
+
+
+# --- one spec per kind ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ScoreSpec(_Spec):
+    kind: ClassVar[JobKind] = JobKind.SCORE
+
+    reference: str = spec_field(text, example='"/media/ref.mp4"')
+    distorted: tuple[str, ...] = spec_field(
+        text_list(most=MAX_DISTORTED), example='["/media/dist.mp4"]'
     )
+    models: tuple[str, ...] = spec_field(text_list(most=8), default=(DEFAULT_MODEL,))
+    #: Metric names from the vocabulary (`vmafx.core.metrics`).
+    metrics: tuple[str, ...] = spec_field(
+        text_list(most=len(METRIC_NAMES), choices=METRIC_NAMES), default=("vmaf",)
+    )
+    subsample: int = spec_field(number(1, 1000, integer=True), default=1)
+    scaling: str = spec_field(one_of("bicubic", "none"), default="bicubic")
+    reference_raw: RawInput | None = spec_field(_RAWINPUT, default=None)  # noqa: RUF009 (a field specifier)
+    distorted_raw: RawInput | None = spec_field(_RAWINPUT, default=None)  # noqa: RUF009 (a field specifier)
+    per_frame: bool = spec_field(flag, default=True)
+    threads: int | None = spec_field(number(0, 1024, integer=True), default=None)
 
 
-def text(path: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(path, f"must be a non-empty string, got {value!r}")
-    return value
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EncodeSpec(_Spec):
+    kind: ClassVar[JobKind] = JobKind.ENCODE
+
+    source: str = spec_field(text, example='"/media/master.mov"')
+    output: str = spec_field(text, example='"/media/out/master_1080p.mp4"')
+    codec: str = spec_field(one_of(*CODECS), example='"hevc"')
+    hw: str = spec_field(one_of("prefer", "require", "never"), default="prefer")
+    encoder: str | None = spec_field(text, default=None, example='"hevc_nvenc"')
+    rate_control: RateControl | None = spec_field(  # noqa: RUF009 (a field specifier)
+        _RATECONTROL, default=None, example='{"mode": "crf", "value": 23}'
+    )
+    preset: str | None = spec_field(text, default=None)
+    resolution: Size | None = spec_field(_SIZE, default=None)  # noqa: RUF009 (a field specifier)
+    trim: Trim | None = spec_field(_TRIM, default=None)  # noqa: RUF009 (a field specifier)
+    #: The output's pixel format (unset: the encoder's 8-bit 4:2:0); which ones an encoder
+    #: takes is checked with the encoder (`vmafx.media.encoders`).
+    pix_fmt: str | None = spec_field(text, default=None, example='"yuv420p10le"')
+    audio: str = spec_field(one_of("copy", "none", "aac"), default="copy")
+    score_after: bool = spec_field(flag, default=False)
 
 
-def one_of(*choices: str) -> Check:
-    def check(path: str, value: Any) -> str:
-        if value not in choices:
-            raise _fail(path, f"must be one of {', '.join(choices)}, got {value!r}")
-        return str(value)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ThumbnailSpec(_Spec):
+    kind: ClassVar[JobKind] = JobKind.THUMBNAIL
 
-    return check
-
-
-def number(low: float | None = None, high: float | None = None, *, integer: bool = False) -> Check:
-    def check(path: str, value: Any) -> float | int:
-        numeric = isinstance(value, int | float) and not isinstance(value, bool)
-        if not numeric or not math.isfinite(value) or (integer and not isinstance(value, int)):
-            kind = "an integer" if integer else "a finite number"
-            raise _fail(path, f"must be {kind}, got {value!r}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise _fail(path, f"must lie in [{low}, {high}], got {value!r}")
-        return int(value) if integer else float(value)
-
-    return check
+    source: str = spec_field(text, example='"/media/master.mov"')
+    output: str = spec_field(text, example='"/media/thumbs/master.jpg"')
+    at_s: float = spec_field(number(0), default=0.0)
+    width: int | None = spec_field(number(16, 8192, integer=True), default=None)
 
 
-def flag(path: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(path, f"must be true or false, got {value!r}")
-    return value
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FilmstripSpec(_Spec):
+    kind: ClassVar[JobKind] = JobKind.FILMSTRIP
+
+    source: str = spec_field(text, example='"/media/master.mov"')
+    output: str = spec_field(text, example='"/media/thumbs/master_strip.jpg"')
+    count: int = spec_field(number(1, 200, integer=True), default=10)
+    width: int | None = spec_field(number(16, 8192, integer=True), default=None)
 
 
-def text_list(*, most: int, choices: tuple[str, ...] = ()) -> Check:
-    """A string or a non-empty list of strings (normalised to a list)."""
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class InferSpec(_Spec):
+    kind: ClassVar[JobKind] = JobKind.INFER
 
-    def check(path: str, value: Any) -> list[str]:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or len(items) > most:
-            raise _fail(path, f"must be a string or a list of 1 to {most} strings, got {value!r}")
-        checker = one_of(*choices) if choices else text
-        return [checker(f"{path}[{index}]", item) for index, item in enumerate(items)]
-
-    return check
+    model: str = spec_field(text, example='"vmafx-tiny"')
+    version: str | None = spec_field(text, default=None, example='"latest-stable"')
+    rows: tuple[tuple[float, ...], ...] = spec_field(rows, example="[[0.93, 0.71, ...]]")
 
 
-def nested(fields: Mapping[str, Field]) -> Check:
-    def check(path: str, value: Any) -> JsonObject:
-        if not isinstance(value, dict):
-            raise _fail(path, f"must be an object, got {value!r}")
-        return _validate_fields(path, fields, value)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TuneSpec(_Spec):
+    """The coming `tune` kind (a target VMAF or a ladder); no node runs it yet."""
 
-    return check
+    kind: ClassVar[JobKind] = JobKind.TUNE
 
+    source: str = spec_field(text, example='"/media/master.mov"')
+    codec: str = spec_field(one_of(*CODECS), example='"av1"')
+    mode: str = spec_field(one_of("target", "ladder"), default="target")
+    target_vmaf: float | None = spec_field(number(0, 100), default=None, example="93")
+    encoder: str | None = spec_field(text, default=None)
+    resolutions: tuple[str, ...] | None = spec_field(text_list(most=16), default=None)
+    min_crf: int | None = spec_field(number(0, 255, integer=True), default=None)
+    max_crf: int | None = spec_field(number(0, 255, integer=True), default=None)
+    max_probes: int = spec_field(number(1, 64, integer=True), default=8)
 
-def rows(path: str, value: Any) -> list[list[float]]:
-    """Feature rows for inference: a non-empty list of equally long lists of numbers."""
-    if not isinstance(value, list) or not value or len(value) > MAX_INFER_ROWS:
-        raise _fail(path, f"must be a list of 1 to {MAX_INFER_ROWS} rows", "[[0.93, 0.71, ...]]")
-    to_number = number()
-    width = len(value[0]) if isinstance(value[0], list) else -1
-    result: list[list[float]] = []
-    for index, row in enumerate(value):
-        if not isinstance(row, list) or not row or len(row) != width:
-            raise _fail(f"{path}[{index}]", "must be a non-empty list of numbers as long as row 0")
-        result.append([to_number(f"{path}[{index}][{col}]", cell) for col, cell in enumerate(row)])
-    return result
-
-
-def _validate_fields(path: str, fields: Mapping[str, Field], spec: Mapping[str, Any]) -> JsonObject:
-    unknown = sorted(set(spec) - set(fields))
-    if unknown:
-        raise UsageError(
-            f"unknown field {unknown[0]!r} in {path}.",
-            hint=f"Allowed fields: {', '.join(sorted(fields))}.",
-        )
-    result: JsonObject = {}
-    for name, rule in fields.items():
-        field_path = f"{path}.{name}"
-        value = spec.get(name)
-        if value is None:
-            if rule.required:
-                raise _fail(field_path, "is required", rule.example)
-            if rule.default is not None:
-                result[name] = rule.default
-            continue
-        result[name] = rule.check(field_path, value)
-    return result
+    def __post_init__(self) -> None:
+        if self.mode == "target" and self.target_vmaf is None:
+            raise fail("tune spec.target_vmaf", "is required when mode is 'target'", "93")
+        low, high = self.min_crf, self.max_crf
+        if low is not None and high is not None and low > high:
+            raise fail("tune spec.min_crf", f"({low}) must not exceed max_crf ({high})")
 
 
-_RAW = nested(
-    {
-        "width": Field(number(1, 16384, integer=True), required=True, example="1920"),
-        "height": Field(number(1, 16384, integer=True), required=True, example="1080"),
-        "pix_fmt": Field(text, required=True, example='"yuv420p"'),
-        "fps": Field(number(0.001, 1000)),
-    }
-)
-_RATE_CONTROL = nested(
-    {
-        "mode": Field(one_of("crf", "cq", "qp", "bitrate"), required=True, example='"crf"'),
-        "value": Field(number(0, 1e9), required=True, example="23"),
-    }
-)
-_SIZE = nested(
-    {
-        "width": Field(number(16, 16384, integer=True), required=True, example="1280"),
-        "height": Field(number(16, 16384, integer=True), required=True, example="720"),
-    }
-)
-_TRIM = nested(
-    {
-        "start_s": Field(number(0), default=0.0),
-        "duration_s": Field(number(0.001), example="10"),
-    }
-)
-
-SPEC_FIELDS: Mapping[JobKind, Mapping[str, Field]] = {
-    JobKind.SCORE: {
-        "reference": Field(text, required=True, example='"/media/ref.mp4"'),
-        "distorted": Field(
-            text_list(most=MAX_DISTORTED), required=True, example='["/media/dist.mp4"]'
-        ),
-        "models": Field(text_list(most=8), default=["vmaf_v0.6.1"]),
-        "metrics": Field(text_list(most=len(METRIC_NAMES), choices=METRIC_NAMES), default=["vmaf"]),
-        "subsample": Field(number(1, 1000, integer=True), default=1),
-        "scaling": Field(one_of("bicubic", "none"), default="bicubic"),
-        "reference_raw": Field(_RAW),
-        "distorted_raw": Field(_RAW),
-        "per_frame": Field(flag, default=True),
-        "threads": Field(number(0, 1024, integer=True)),
-    },
-    JobKind.ENCODE: {
-        "source": Field(text, required=True, example='"/media/master.mov"'),
-        "output": Field(text, required=True, example='"/media/out/master_1080p.mp4"'),
-        "codec": Field(one_of(*CODECS), required=True, example='"hevc"'),
-        "hw": Field(one_of("prefer", "require", "never"), default="prefer"),
-        "encoder": Field(text, example='"hevc_nvenc"'),
-        "rate_control": Field(_RATE_CONTROL, example='{"mode": "crf", "value": 23}'),
-        "preset": Field(text),
-        "resolution": Field(_SIZE),
-        "trim": Field(_TRIM),
-        "audio": Field(one_of("copy", "none", "aac"), default="copy"),
-        "score_after": Field(flag, default=False),
-    },
-    JobKind.THUMBNAIL: {
-        "source": Field(text, required=True, example='"/media/master.mov"'),
-        "output": Field(text, required=True, example='"/media/thumbs/master.jpg"'),
-        "at_s": Field(number(0), default=0.0),
-        "width": Field(number(16, 8192, integer=True)),
-    },
-    JobKind.FILMSTRIP: {
-        "source": Field(text, required=True, example='"/media/master.mov"'),
-        "output": Field(text, required=True, example='"/media/thumbs/master_strip.jpg"'),
-        "count": Field(number(1, 200, integer=True), default=10),
-        "width": Field(number(16, 8192, integer=True)),
-    },
-    JobKind.INFER: {
-        "model": Field(text, required=True, example='"vmafx-tiny"'),
-        "version": Field(text, example='"latest-stable"'),
-        "rows": Field(rows, required=True, example="[[0.93, 0.71, ...]]"),
-    },
-    JobKind.TUNE: {
-        "source": Field(text, required=True, example='"/media/master.mov"'),
-        "codec": Field(one_of(*CODECS), required=True, example='"av1"'),
-        "mode": Field(one_of("target", "ladder"), default="target"),
-        "target_vmaf": Field(number(0, 100), example="93"),
-        "encoder": Field(text),
-        "resolutions": Field(text_list(most=16)),
-        "min_crf": Field(number(0, 255, integer=True)),
-        "max_crf": Field(number(0, 255, integer=True)),
-        "max_probes": Field(number(1, 64, integer=True), default=8),
-    },
+JobSpec = ScoreSpec | EncodeSpec | ThumbnailSpec | FilmstripSpec | InferSpec | TuneSpec
+#: The typed spec of each kind.
+SPEC_TYPES: Mapping[JobKind, type[JobSpec]] = {
+    spec.kind: spec
+    for spec in (ScoreSpec, EncodeSpec, ThumbnailSpec, FilmstripSpec, InferSpec, TuneSpec)
 }
 
 
-def validate_spec(kind: JobKind, spec: Mapping[str, Any]) -> JsonObject:
-    """A normalised copy of `spec` for a job of `kind`, or UsageError naming the bad field."""
-    if not isinstance(spec, Mapping):
-        raise UsageError(f"a {kind} spec must be an object, got {type(spec).__name__}.")
-    check_json_depth(dict(spec), f"{kind} spec")
-    result = _validate_fields(f"{kind} spec", SPEC_FIELDS[kind], spec)
-    if kind is JobKind.TUNE:
-        _check_tune(result)
-    return result
+def parse_spec(kind: JobKind, spec: Any) -> JobSpec:
+    """The typed spec of a job of `kind`, or UsageError naming the bad field."""
+    return SPEC_TYPES[kind].from_json(spec)
 
 
-def _check_tune(spec: JsonObject) -> None:
-    if spec["mode"] == "target" and "target_vmaf" not in spec:
-        raise _fail("tune spec.target_vmaf", "is required when mode is 'target'", "93")
-    low, high = spec.get("min_crf"), spec.get("max_crf")
-    if low is not None and high is not None and low > high:
-        raise _fail("tune spec.min_crf", f"({low}) must not exceed max_crf ({high})")
+def validate_spec(kind: JobKind, spec: Any) -> JsonObject:
+    """`spec` for a job of `kind` in its one JSON form (defaults filled in), or UsageError."""
+    return parse_spec(kind, spec).to_json()
 
 
 def check_finite_json(value: Any, path: str = "result") -> None:

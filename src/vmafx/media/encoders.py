@@ -17,9 +17,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Mapping, Set
-from typing import Any
+from collections.abc import Set
 
+from vmafx.core import specs
 from vmafx.core.specs import CODECS
 from vmafx.errors import UsageError
 from vmafx.media.encoder_options import (
@@ -162,25 +162,23 @@ class EncodeSpec:
             _check_some_encoder_fits(self)
 
     @classmethod
-    def from_job_spec(cls, spec: Mapping[str, Any]) -> EncodeSpec:
-        """From an `encode` job spec as `vmafx.core.specs.validate_spec` returns it."""
-        rate = spec.get("rate_control")
-        size = spec.get("resolution") or {}
-        trim = spec.get("trim") or {}
+    def from_job_spec(cls, spec: specs.EncodeSpec) -> EncodeSpec:
+        """From an `encode` job's typed spec: its fields, checked against the encoders."""
+        rate, size, trim = spec.rate_control, spec.resolution, spec.trim
         return cls(
-            source=spec["source"],
-            output=spec["output"],
-            codec=spec["codec"],
-            hw=spec.get("hw", "prefer"),
-            encoder=spec.get("encoder"),
-            rate_control=RateControl(rate["mode"], rate["value"]) if rate else None,
-            preset=spec.get("preset"),
-            width=size.get("width"),
-            height=size.get("height"),
-            trim_start_s=trim.get("start_s", 0.0),
-            trim_duration_s=trim.get("duration_s"),
-            pix_fmt=spec.get("pix_fmt"),
-            audio=spec.get("audio", "copy"),
+            source=spec.source,
+            output=spec.output,
+            codec=spec.codec,
+            hw=spec.hw,
+            encoder=spec.encoder,
+            rate_control=RateControl(rate.mode, rate.value) if rate else None,
+            preset=spec.preset,
+            width=size.width if size else None,
+            height=size.height if size else None,
+            trim_start_s=trim.start_s if trim else 0.0,
+            trim_duration_s=trim.duration_s if trim else None,
+            pix_fmt=spec.pix_fmt,
+            audio=spec.audio,
         )
 
 

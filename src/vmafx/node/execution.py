@@ -25,7 +25,7 @@ from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attribution
 from vmafx.core.jobs import JobKind
 from vmafx.core.messages import Claim, NodeRegistration, NodeReport
-from vmafx.core.specs import check_finite_json
+from vmafx.core.specs import check_finite_json, parse_spec
 from vmafx.errors import UnavailableError, UsageError, VmafxError
 from vmafx.media.runner import KILL_GRACE_S
 from vmafx.node.backoff import Backoff
@@ -117,8 +117,13 @@ class JobExecutor:
         def on_progress(progress: JobProgress) -> None:
             task.progress = progress
 
+        try:
+            spec = parse_spec(job.kind, job.spec)  # once: handlers take the typed spec
+        except UsageError as error:
+            return None, error
         context = JobContext(
             job=job,
+            spec=spec,
             scoring_roots=task.claim.scoring_roots,
             cancel=task.cancel,
             progress=on_progress,

@@ -18,7 +18,7 @@ import av
 import pytest
 
 from vmafx.core.jobs import Job, JobKind
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import parse_spec, validate_spec
 from vmafx.errors import FfmpegCancelledError, NotVideoError, UsageError
 from vmafx.media.ffmpeg import ffmpeg_info, locate
 from vmafx.media.runner import CancelToken, SubprocessRunner, check_returncode
@@ -70,6 +70,7 @@ def run(handlers, kind: JobKind, spec: dict[str, Any], root: Path, **extra: Any)
     progress: list[JobProgress] = extra.pop("progress", [])
     context = JobContext(
         job=job,
+        spec=parse_spec(job.kind, job.spec),
         scoring_roots=(str(root),),
         cancel=extra.pop("cancel", CancelToken()),
         progress=progress.append,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from vmafx.cli.options import Sync, score_options
-from vmafx.core.jobs import JobKind
 from vmafx.core.metrics import METRIC_NAMES, METRICS, libvmaf_feature, metric_named, metric_names
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import ScoreSpec
 from vmafx.corpus.clips import ClipJob, ClipSettings
 from vmafx.corpus.farm_jobs import check_farm_settings, score_spec
 from vmafx.errors import UnknownFeatureError
@@ -38,7 +37,7 @@ def test_each_metric_is_computed_alike_locally_on_the_farm_and_in_the_corpus(nam
     metric = METRICS[name]
     assert metric.engine == "libvmaf"
     local = local_features(name)
-    spec = validate_spec(JobKind.SCORE, {"reference": "/r", "distorted": "/d", "metrics": [name]})
+    spec = ScoreSpec.from_json({"reference": "/r", "distorted": "/d", "metrics": [name]})
     assert score_request(spec).options.features == local == (metric.feature,)
     settings = ClipSettings(options=score_options([], [name], 1, 1, False, Sync.none, False))
     check_farm_settings(settings)

@@ -4,10 +4,13 @@ hardware here."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from vmafx.core import specs
 from vmafx.core.jobs import JobKind
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import parse_spec
 from vmafx.errors import UsageError
 from vmafx.media.encoder_options import RateControl
 from vmafx.media.encoders import (
@@ -367,7 +370,7 @@ def test_every_encoder_has_a_trial(encoder):
 
 
 def test_a_validated_job_spec_becomes_an_encode_spec():
-    job_spec = validate_spec(
+    job_spec = parse_spec(
         JobKind.ENCODE,
         {
             "source": "/m/in.mov",
@@ -379,6 +382,7 @@ def test_a_validated_job_spec_becomes_an_encode_spec():
             "trim": {"start_s": 2, "duration_s": 5},
         },
     )
+    assert isinstance(job_spec, specs.EncodeSpec)
     s = EncodeSpec.from_job_spec(job_spec)
     assert (s.codec, s.hw, s.rate_control, s.preset) == ("av1", "prefer", crf(32), "fast")
     assert (s.width, s.height, s.trim_start_s, s.trim_duration_s, s.audio) == (
@@ -423,3 +427,14 @@ def test_a_vp9_preset_number_is_libvpx_cpu_used():
     )
     with pytest.raises(UsageError, match="outside the vp9 numeric preset range 0–8"):
         spec(codec="vp9", preset="9")
+
+
+def test_a_job_can_ask_for_the_pixel_format_the_encoder_takes():
+    """The one schema holds pix_fmt, so the 10-bit path runs from a job, not only from code."""
+    job_spec = specs.EncodeSpec.from_json(
+        {"source": "/m/in.mov", "output": "/m/out.mp4", "codec": "hevc", "pix_fmt": "yuv420p10le"}
+    )
+    s = EncodeSpec.from_job_spec(job_spec)
+    assert after(encode_argv("ffmpeg", s, "libx265"), "-pix_fmt") == "yuv420p10le"
+    with pytest.raises(UsageError, match="pixel format 'rgb48be' is not one vmafx encodes"):
+        EncodeSpec.from_job_spec(dataclasses.replace(job_spec, pix_fmt="rgb48be"))

@@ -18,7 +18,7 @@ from vmafx.core.jobs import Job, JobKind, Requirements
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import parse_spec, validate_spec
 from vmafx.errors import (
     FfmpegCancelledError,
     FfmpegError,
@@ -75,6 +75,7 @@ def context(
     sink = progress if progress is not None else []
     return JobContext(
         job=job,
+        spec=parse_spec(job.kind, job.spec),
         scoring_roots=(str(root),),
         cancel=CancelToken(),
         progress=sink.append,

@@ -15,7 +15,7 @@ from tests.conftest import MEDIA
 from vmafx.core.jobs import Job, JobKind, Requirements
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import parse_spec, validate_spec
 from vmafx.errors import (
     FfmpegCancelledError,
     InputTooSmallError,
@@ -109,6 +109,7 @@ def score_context(root: Path) -> JobContext:
     )
     return JobContext(
         job=job,
+        spec=parse_spec(job.kind, job.spec),
         scoring_roots=(str(root),),
         cancel=CancelToken(),
         progress=lambda p: None,

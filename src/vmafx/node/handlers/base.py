@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from vmafx.core.jobs import Job, JsonObject
 from vmafx.core.nodes import GpuInfo
+from vmafx.core.specs import JobSpec
+from vmafx.errors import UsageError
 from vmafx.media.runner import CancelToken
 from vmafx.node.placement import GpuPool
 
@@ -64,14 +66,27 @@ class JobOutput:
     fallback: Fallback | None = None
 
 
+S = TypeVar("S", bound=JobSpec)
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class JobContext:
     job: Job
+    #: The job's spec, parsed once into its typed form when the node took the job.
+    spec: JobSpec
     #: Local paths the job names must resolve under one of these (none: not checked).
     scoring_roots: tuple[str, ...]
     cancel: CancelToken
     progress: Callable[[JobProgress], None]
     gpus: GpuPool
+
+    def spec_as(self, kind: type[S]) -> S:
+        """The typed spec, as the handler of `kind`'s jobs expects it."""
+        if not isinstance(self.spec, kind):
+            raise UsageError(
+                f"job {self.job.id} is a {self.job.kind} job; this handler runs {kind.kind} jobs."
+            )
+        return self.spec
 
 
 class Handler(Protocol):

@@ -19,6 +19,7 @@ import time
 from collections.abc import Set
 from pathlib import Path
 
+from vmafx.core import specs
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import VideoInfo
 from vmafx.core.nodes import GpuInfo
@@ -83,7 +84,8 @@ class EncodeHandler:
         self.timeout_s = timeout_s
 
     def run(self, context: JobContext) -> JobOutput:
-        spec = EncodeSpec.from_job_spec(context.job.spec)
+        job_spec = context.spec_as(specs.EncodeSpec)
+        spec = EncodeSpec.from_job_spec(job_spec)
         check_input(spec.source, context.scoring_roots, field="source")
         source_path = local_path(spec.source)
         info = probe(source_path) if source_path is not None else None
@@ -99,7 +101,7 @@ class EncodeHandler:
             )
         run = self._encode(context, spec, output, order, info)
         result = self._result(spec, output, run)
-        if context.job.spec.get("score_after") and self.scorer is not None:
+        if job_spec.score_after and self.scorer is not None:
             result["score_after"] = score_after(
                 self.scorer, self.runner, self.ffmpeg, spec, output, context.cancel, self.timeout_s
             )

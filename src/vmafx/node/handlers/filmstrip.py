@@ -6,6 +6,7 @@ the aspect ratio. The source is decoded once, start to end.
 
 from __future__ import annotations
 
+from vmafx.core.specs import FilmstripSpec
 from vmafx.media.images import DEFAULT_TILE_WIDTH, filmstrip_argv, filmstrip_step
 from vmafx.media.runner import FfmpegRunner
 from vmafx.node.handlers.base import JobContext, JobOutput
@@ -19,12 +20,12 @@ class FilmstripHandler:
         self.timeout_s = timeout_s
 
     def run(self, context: JobContext) -> JobOutput:
-        spec = context.job.spec
-        source, info = source_info(context)
-        count = int(spec.get("count", 10))
+        spec = context.spec_as(FilmstripSpec)
+        source, info = source_info(context, spec.source)
+        count = spec.count
         frames = info.frame_count if info and info.frame_count else count
         default_width = min(info.width, DEFAULT_TILE_WIDTH) if info else DEFAULT_TILE_WIDTH
-        width = int(spec.get("width") or default_width)
+        width = spec.width or default_width
         width += width % 2
         result = render(
             context,
@@ -32,6 +33,8 @@ class FilmstripHandler:
             lambda target: filmstrip_argv(
                 self.ffmpeg, source, target, count=count, frame_count=frames, width=width
             ),
+            source=source,
+            destination=spec.output,
             total_frames=frames,
             timeout_s=self.timeout_s,
         )

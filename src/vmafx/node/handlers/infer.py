@@ -9,6 +9,7 @@ A node without ONNX Runtime has no `infer` handler, so it never claims these job
 
 from __future__ import annotations
 
+from vmafx.core.specs import InferSpec
 from vmafx.node.handlers.base import JobContext, JobOutput
 from vmafx.node.models import NodeModels
 
@@ -18,8 +19,8 @@ class InferHandler:
         self.models = models
 
     def run(self, context: JobContext) -> JobOutput:
-        spec = context.job.spec
-        rows = spec["rows"]
-        result = self.models.infer(str(spec["model"]), spec.get("version"), rows)
+        spec = context.spec_as(InferSpec)
+        rows = [list(row) for row in spec.rows]
+        result = self.models.infer(spec.model, spec.version, rows)
         result["rows"] = len(rows)
         return JobOutput(result=result)

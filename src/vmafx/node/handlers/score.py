@@ -21,10 +21,9 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from vmafx.core.features import FeatureVector
 from vmafx.core.input_policy import is_model_path
@@ -32,6 +31,7 @@ from vmafx.core.jobs import JsonObject
 from vmafx.core.media import RawFormat
 from vmafx.core.metrics import METRICS
 from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
+from vmafx.core.specs import ScoreSpec
 from vmafx.errors import OutputWriteError, UsageError
 from vmafx.media.graph import ScoreOptions
 from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
@@ -46,8 +46,8 @@ OnScored = Callable[[str, ScoreReport], None]
 Predict = Callable[[FeatureVector | None], JsonObject | None]
 
 
-def _raw(spec: Mapping[str, Any]) -> RawFormat | None:
-    ref, dis = spec.get("reference_raw"), spec.get("distorted_raw")
+def _raw(spec: ScoreSpec) -> RawFormat | None:
+    ref, dis = spec.reference_raw, spec.distorted_raw
     if ref and dis and ref != dis:
         raise UsageError(
             "reference_raw and distorted_raw differ; vmafx scores raw inputs of one format.",
@@ -56,24 +56,22 @@ def _raw(spec: Mapping[str, Any]) -> RawFormat | None:
     raw = ref or dis
     if not raw:
         return None
-    fps = Fraction(str(raw["fps"])).limit_denominator(1001) if raw.get("fps") else Fraction(24)
-    return RawFormat(int(raw["width"]), int(raw["height"]), str(raw["pix_fmt"]), fps)
+    fps = Fraction(str(raw.fps)).limit_denominator(1001) if raw.fps else Fraction(24)
+    return RawFormat(raw.width, raw.height, raw.pix_fmt, fps)
 
 
-def score_request(spec: Mapping[str, Any], *, timeout_s: float | None = None) -> ScoreRequest:
-    """The scorer's request for a score job's spec (as `validate_spec` normalised it)."""
-    distorted = spec["distorted"]
-    metrics = [METRICS[m] for m in spec.get("metrics", ["vmaf"]) if m in METRICS]
+def score_request(spec: ScoreSpec, *, timeout_s: float | None = None) -> ScoreRequest:
+    """The scorer's request for a score job's typed spec."""
     options = ScoreOptions(
-        models=tuple(spec.get("models") or ["vmaf_v0.6.1"]),
-        features=tuple(m.feature for m in metrics if m.feature),
-        subsample=int(spec.get("subsample", 1)),
-        threads=int(spec.get("threads") or default_threads()),
-        scale=spec.get("scaling", "bicubic") != "none",
+        models=spec.models,
+        features=tuple(METRICS[m].feature for m in spec.metrics if METRICS[m].feature),
+        subsample=spec.subsample,
+        threads=spec.threads or default_threads(),
+        scale=spec.scaling != "none",
     )
     return ScoreRequest(
-        reference=spec["reference"],
-        distorted=tuple([distorted] if isinstance(distorted, str) else distorted),
+        reference=spec.reference,
+        distorted=spec.distorted,
         options=options,
         raw=_raw(spec),
         timeout_s=timeout_s,
@@ -148,8 +146,8 @@ class ScoreHandler:
         self.predict = predict
 
     def run(self, context: JobContext) -> JobOutput:
-        job = context.job
-        request = score_request(job.spec, timeout_s=self.timeout_s)
+        job, spec = context.job, context.spec_as(ScoreSpec)
+        request = score_request(spec, timeout_s=self.timeout_s)
         for index, path in enumerate((request.reference, *request.distorted)):
             field = "reference" if index == 0 else f"distorted[{index - 1}]"
             check_input(path, context.scoring_roots, field=field)
@@ -163,7 +161,7 @@ class ScoreHandler:
             context.progress(JobProgress.of_frames(done, expected, elapsed))
 
         report = self.scorer.score(request, on_progress=on_progress, cancel=context.cancel)
-        result = self._result(report, job.id, bool(job.spec.get("per_frame", True)))
+        result = self._result(report, job.id, spec.per_frame)
         if self.on_scored is not None:
             self.on_scored(job.id, report)
         first = report.results[0].features

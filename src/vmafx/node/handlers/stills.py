@@ -26,9 +26,8 @@ from vmafx.node.handlers.files import (
 ArgvFor = Callable[[str], list[str]]
 
 
-def source_info(context: JobContext) -> tuple[str, VideoInfo | None]:
+def source_info(context: JobContext, source: str) -> tuple[str, VideoInfo | None]:
     """The job's source, checked; its probe when it is a local file (None for a URL)."""
-    source = str(context.job.spec["source"])
     check_input(source, context.scoring_roots, field="source")
     path = local_path(source)
     return source, probe(path) if path is not None else None
@@ -39,11 +38,13 @@ def render(
     runner: FfmpegRunner,
     argv_for: ArgvFor,
     *,
+    source: str,
+    destination: str,
     total_frames: int | None = None,
     timeout_s: float | None = None,
 ) -> JsonObject:
     """Run the image job; the result names the output and its size."""
-    output = check_output(str(context.job.spec["output"]), context.scoring_roots)
+    output = check_output(destination, context.scoring_roots)
     temp = temp_output(output, context.job.id)
     started = time.monotonic()
 
@@ -58,7 +59,7 @@ def render(
         )
         if result.returncode != 0:
             raise_for_write_failure(result.stderr, output)
-            raise _failure(str(context.job.spec["source"]), argv, result.returncode, result.tail())
+            raise _failure(source, argv, result.returncode, result.tail())
         commit(temp, output)
     finally:
         discard(temp)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vmafx.core.specs import ThumbnailSpec
 from vmafx.media.images import thumbnail_argv
 from vmafx.media.runner import FfmpegRunner
 from vmafx.node.handlers.base import JobContext, JobOutput
@@ -15,15 +16,16 @@ class ThumbnailHandler:
         self.timeout_s = timeout_s
 
     def run(self, context: JobContext) -> JobOutput:
-        spec = context.job.spec
-        source, info = source_info(context)
-        at_s = float(spec.get("at_s", 0.0))
-        width = spec.get("width")
+        spec = context.spec_as(ThumbnailSpec)
+        source, info = source_info(context, spec.source)
+        at_s, width = spec.at_s, spec.width
         check_time(at_s, info, source)
         result = render(
             context,
             self.runner,
             lambda target: thumbnail_argv(self.ffmpeg, source, target, at_s=at_s, width=width),
+            source=source,
+            destination=spec.output,
             timeout_s=self.timeout_s,
         )
         result.update(at_s=at_s, width=width or (info.width if info else None))
