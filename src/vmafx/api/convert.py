@@ -9,18 +9,17 @@ Node-side messages are in `vmafx.api.nodeconvert`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from vmafx.api.pb import controller_pb2 as pb
+from vmafx.core import json_codec
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requirements, parse_kind
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.scores import headline_score
-from vmafx.core.specs import check_json_depth, too_deep
 from vmafx.errors import UsageError
 
 STATUS: Mapping[JobState, int] = {
@@ -47,20 +46,8 @@ def from_millis(value: int) -> datetime | None:
 
 
 def json_object(text: str, field: str) -> JsonObject | None:
-    """A JSON object from a `*_json` field ('' means unset), or UsageError naming the field;
-    its size is bounded by the gRPC message limit, its nesting by `MAX_JSON_DEPTH`."""
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{field} is not valid JSON: {error}.") from None
-    except RecursionError:  # deeper than the parser goes: far past the limit
-        raise too_deep(field) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{field} must be a JSON object, got {type(value).__name__}.")
-    check_json_depth(value, field)
-    return value
+    """A JSON object from a `*_json` field ('' means unset): the one codec's reading."""
+    return json_codec.decode_object(text, field)
 
 
 def state_of(status: int) -> JobState:
@@ -129,7 +116,7 @@ def job_request_to_pb(request: JobRequest) -> pb.SubmitJobRequest:
         kind=request.kind.value,
         queue=request.queue or "",
         priority=request.priority,
-        spec_json=json.dumps(dict(request.spec)),
+        spec_json=json_codec.encode(dict(request.spec), field="spec"),
         requirements=requirements_to_pb(request.requirements),
         parent_id=request.parent_id or "",
         batch_id=request.batch_id or "",
@@ -267,11 +254,11 @@ def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
         kind=job.kind.value,
         queue=job.queue,
         priority=job.priority,
-        spec_json=json.dumps(job.spec, sort_keys=True),
+        spec_json=json_codec.encode(job.spec, field="spec"),
         requirements=requirements_to_pb(job.requirements),
         tenant=job.tenant,
         attempt=job.attempt,
-        result_json=json.dumps(job.result, sort_keys=True) if job.result is not None else "",
+        result_json=json_codec.encode(job.result, field="result") if job.result is not None else "",
         pending_reason=job.pending_reason or "",
         parent_id=job.parent_id or "",
         batch_id=job.batch_id or "",

@@ -43,14 +43,14 @@ from vmafx.errors import UsageError
 def job_request(body: JobIn, where: str | None = None) -> JobRequest:
     """`where` names the job in a batch (`jobs[3]`) in a spec error."""
     try:
-        validate_spec(body.kind, body.spec)
+        spec = validate_spec(body.kind, body.spec)  # its one JSON form, defaults filled in
     except UsageError as error:
         message = f"{where}: {error.message}" if where else error.message
         raise InvalidSpecError(message, hint=error.hint) from None
     req = body.requirements or RequirementsModel()
     return JobRequest(
         kind=body.kind,
-        spec=body.spec,
+        spec=spec,
         queue=body.queue,
         priority=body.priority,
         requirements=Requirements(
