@@ -36,6 +36,7 @@ transports).
     ├── UnavailableError                     exit 17  a service (store, controller) is not reachable
     ├── OutputWriteError                     exit 20  output not written: disk full, failed checks
     ├── ClipsFailedError                     exit 21  corpus run done, some clips failed (listed)
+    ├── TargetUnreachableError               exit 22  no setting in range reaches a quality target
     └── RunInterruptedError                  exit 130 a long run stopped by Ctrl-C; progress kept
 """
 
@@ -373,3 +374,20 @@ EXIT_CODES.update(
         )
     }
 )
+
+
+class TargetUnreachableError(VmafxError):
+    """No setting in the allowed range reaches the quality target; `best_crf`/`best_vmaf` is the
+    best that was measured (the search's probes stay cached)."""
+
+    exit_code = 22
+
+    def __init__(
+        self, message: str, *, best_crf: float, best_vmaf: float, hint: str | None = None
+    ) -> None:
+        self.best_crf = best_crf
+        self.best_vmaf = best_vmaf
+        super().__init__(message, hint=hint)
+
+
+EXIT_CODES[TargetUnreachableError] = TargetUnreachableError.exit_code
