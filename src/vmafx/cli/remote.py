@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from vmafx.client.diagnose import http_port_error
 from vmafx.client.tls import ControllerAddress, TlsError, parse_address
+from vmafx.core.token_text import token_from_text
 from vmafx.errors import AuthError, ConfigError, ForbiddenError, MissingExtraError, UnavailableError
 
 if TYPE_CHECKING:
@@ -83,21 +85,20 @@ def address_of(controller: str, ca: Path | None) -> ControllerAddress:
 
 
 def read_token(token: str | None, token_file: Path | None) -> str | None:
-    """The token from --token, else from --token-file; None when neither is given."""
+    """The token from --token, else from --token-file (the one token in it, see
+    `core.token_text`); None when neither is given."""
     if token:
         return token.strip()
     if token_file is None:
         return None
     try:
-        text = token_file.read_text().strip()
+        text = token_file.read_text(errors="replace")
     except OSError as error:
         raise ConfigError(
             f"the token file {token_file} cannot be read: {error.strerror or error}.",
             hint="Check the path given to --token-file (or VMAFX_TOKEN_FILE).",
         ) from None
-    if not text:
-        raise ConfigError(f"the token file {token_file} is empty.")
-    return text
+    return token_from_text(text, f"the token file {token_file}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,9 +156,13 @@ class Remote:
             ) from None
 
     def unreachable(self, error: UnavailableError) -> UnavailableError:
-        """The error to show: a TlsError as it is (it names the fix), else who was tried."""
+        """The error to show: a TlsError as it is (it names the fix), the UI's HTTP port given
+        for the gRPC one said as such (`client.diagnose`), else who was tried."""
         if isinstance(error, TlsError):
             return error
+        http_port = http_port_error(self.where, error.message)
+        if http_port is not None:
+            return http_port
         return UnavailableError(
             f"no working controller answered at {self.where} ({error.message}).",
             hint=START_HINT,

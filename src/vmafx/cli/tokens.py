@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -14,13 +16,21 @@ if TYPE_CHECKING:
     from vmafx.store import JobStore
 
 T = TypeVar("T")
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    json = "json"
+
+
 HELP = """Manage the API tokens clients and nodes send as `authorization: Bearer <token>`.
 
 Roles: reader (read jobs and nodes), writer (+ submit and cancel), admin (+ drain nodes),
 node (register and run jobs; needed by `vmafx node`). Each token belongs to one tenant.
 The secret is printed once at creation and never stored; keep it safe.
 
-    vmafx tokens create --role writer --tenant acme --name ci
+    vmafx tokens create --role writer --tenant acme --name ci > writer.token
+    vmafx tokens create --role node --tenant acme --format json
     vmafx tokens list
     vmafx tokens revoke 3f0c…
 """
@@ -56,17 +66,42 @@ def create(
     tenant: str = typer.Option(..., "--tenant", help="The tenant the token acts for."),
     name: str = typer.Option("", "--name", help="A name to recognise it by in `tokens list`."),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    fmt: Format = typer.Option(
+        Format.text, "--format", help="text: the secret alone on stdout; json: one object."
+    ),
 ) -> None:
-    """Create a token and print its secret (shown only this once)."""
+    """Create a token and print its secret (shown only this once).
+
+    Only the secret goes to stdout, so `vmafx tokens create … > node.token` writes a file that
+    `--token-file` reads; what was created is said on stderr.
+    """
     from vmafx.controller.auth import create_token  # noqa: PLC0415
     from vmafx.core.clock import SystemClock  # noqa: PLC0415
 
     token, secret = _with_store(
         store, lambda s: create_token(s, SystemClock(), role=role, tenant=tenant, name=name)
     )
-    typer.echo(f"created token {token.id} ({token.role} in tenant {token.tenant}, {token.name})")
-    typer.echo("secret (shown once; send it as `authorization: Bearer <secret>`):")
+    if fmt is Format.json:
+        typer.echo(json.dumps({**_token_json(token), "secret": secret}))
+        return
+    typer.echo(
+        f"created token {token.id} ({token.role} in tenant {token.tenant}"
+        f"{', ' + token.name if token.name else ''}); its secret, shown only this once, "
+        "is on stdout (send it as `authorization: Bearer <secret>`).",
+        err=True,
+    )
     typer.echo(secret)
+
+
+def _token_json(token: ApiToken) -> dict[str, str | None]:
+    return {
+        "id": token.id,
+        "role": str(token.role),
+        "tenant": token.tenant,
+        "name": token.name,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
 
 
 def _state(token: ApiToken) -> str:

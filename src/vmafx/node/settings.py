@@ -32,6 +32,7 @@ from typing import Any
 from vmafx.ai.registry import parse_policy
 from vmafx.client.tls import parse_address
 from vmafx.config import load, state_dir
+from vmafx.core.token_text import token_from_text
 from vmafx.errors import ConfigError
 from vmafx.node.labels import parse_labels
 
@@ -203,16 +204,15 @@ def node_settings(
 
 
 def read_token(path: Path | None) -> str | None:
-    """The node token from `--token-file` (surrounding whitespace dropped); None without one."""
+    """The node token from `--token-file` (the one token in it, see `core.token_text`); None
+    without one."""
     if path is None:
         return None
     try:
-        token = path.read_text().strip()
+        text = path.read_text(errors="replace")
     except OSError as error:
         raise ConfigError(
             f"the token file {path} cannot be read ({error.strerror or error}).",
             hint="Create a node token with `vmafx tokens create --role node` and write it there.",
         ) from None
-    if not token:
-        raise ConfigError(f"the token file {path} is empty.")
-    return token
+    return token_from_text(text, f"the token file {path}")
