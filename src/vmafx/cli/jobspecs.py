@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vmafx.core import specs
-from vmafx.core.jobs import JobKind, Requirements
+from vmafx.core.jobs import Requirements
 from vmafx.core.messages import JobRequest
 from vmafx.core.metrics import metric_names
-from vmafx.core.specs import validate_spec
 from vmafx.errors import InputNotFoundError, UsageError
 
 RATE_MODES = ("crf", "cq", "qp", "bitrate")
@@ -93,7 +92,7 @@ def score_request(
         "scaling": "none" if options.get("no_scale") else "bicubic",
         "threads": options.get("threads") or None,
     }
-    return _request(JobKind.SCORE, spec, placement)
+    return _request(specs.ScoreSpec.from_json(spec), placement)
 
 
 def rate_control(rates: Mapping[str, float | None]) -> dict[str, Any] | None:
@@ -146,18 +145,15 @@ def encode_request(
     spec = encode_spec(source, output, options)
     if check_inputs:
         check_exists("source", spec["source"])
-    request = _request(JobKind.ENCODE, spec, placement)
-    EncodeSpec.from_job_spec(specs.EncodeSpec.from_json(request.spec))  # encoder, preset …
-    return request
+    typed = specs.EncodeSpec.from_json(spec)
+    EncodeSpec.from_job_spec(typed)  # the encoder rules: unknown encoder, preset, size …
+    return _request(typed, placement)
 
 
-def _request(kind: JobKind, spec: dict[str, Any], placement: Placement) -> JobRequest:
-    normalised = validate_spec(
-        kind, {key: value for key, value in spec.items() if value is not None}
-    )
+def _request(spec: specs.JobSpec, placement: Placement) -> JobRequest:
     return JobRequest(
-        kind=kind,
-        spec=normalised,
+        kind=spec.kind,
+        spec=spec.to_json(),
         queue=placement.queue,
         priority=placement.priority,
         requirements=placement.requirements(),

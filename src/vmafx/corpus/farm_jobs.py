@@ -18,6 +18,7 @@ from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.messages import JobRequest
 from vmafx.core.metrics import BY_ANY_NAME, METRIC_NAMES, VMAF, metric_names
+from vmafx.core.specs import ScoreSpec
 from vmafx.corpus.clips import (
     ClipFailed,
     ClipJob,
@@ -72,7 +73,7 @@ def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "reference": abspath(job.reference) if job.reference else distorted,
         "distorted": [distorted],
-        "models": list(options.models),
+        "models": list(options.models) or None,  # none: the default model, as locally
         "metrics": metric_names(options.features),
         "subsample": options.subsample,
         "scaling": "bicubic" if options.scale else "none",
@@ -80,7 +81,7 @@ def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
     }
     if settings.raw is not None:
         spec["reference_raw"] = spec["distorted_raw"] = _raw(settings.raw)
-    return spec
+    return ScoreSpec.from_json(spec).to_json()  # checked here, as every door checks a spec
 
 
 def score_request(job: ClipJob, settings: ClipSettings, key: str) -> JobRequest:
