@@ -2,7 +2,8 @@
 
 Requests refuse unknown fields (`extra="forbid"`) and take numbers and strings strictly, so a
 typo or a quoted number is an error naming the field, not a silently ignored value. The spec
-itself is a free JSON object here; the service validates it per kind (DESIGN.md §3.2).
+is checked against its kind's typed spec (`vmafx.core.specs`), whose JSON Schema the OpenAPI
+document shows (`spec_schemas`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from pydantic.config import JsonDict
 
+from vmafx.controller.http.spec_schemas import spec_schemas
 from vmafx.core.events import EventType
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.messages import NodeState
@@ -42,13 +44,17 @@ class RequirementsModel(_Request):
     labels: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
 
+#: The spec's schema: the one of its kind (`<kind> spec`), from the typed specs.
+_SPEC = Field(json_schema_extra={"anyOf": spec_schemas()})  # type: ignore[dict-item]
+
+
 class JobIn(_Request):
     """A job to submit. `spec` depends on `kind` (see DESIGN.md §3.2)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE_JOB]})
 
     kind: JobKind
-    spec: dict[str, Any]
+    spec: dict[str, Any] = _SPEC
     queue: StrictStr | None = None
     priority: StrictInt = 0
     requirements: RequirementsModel | None = None
