@@ -13,6 +13,7 @@ from vmafx.controller.auth import Principal
 from vmafx.core.attempts import AttemptOutcome
 from vmafx.core.jobs import JobKind, JobState, Requirements
 from vmafx.core.nodes import GpuInfo
+from vmafx.core.specs import ScoreSpec
 from vmafx.core.tokens import Role
 from vmafx.errors import AuthError, FfmpegCancelledError, InputNotFoundError
 from vmafx.node.handlers.base import Fallback, JobOutput, JobProgress
@@ -40,6 +41,16 @@ async def test_burst_mode_runs_every_queued_job_then_returns(farm):
     for job_id in ids:
         job = (await farm.client.get_job(job_id)).job
         assert (job.state, job.result) == (JobState.COMPLETED, {"score": 91.5})
+
+
+async def test_a_handler_is_given_the_jobs_spec_parsed_once_into_its_typed_form(farm):
+    [job_id] = await farm.scores(1)
+    seen: list[object] = []
+    handler = farm.Handler(work=lambda context: seen.append(context.spec) or JobOutput(result={}))
+    await run_burst(farm.agent({JobKind.SCORE: handler}))
+    job = (await farm.client.get_job(job_id)).job
+    [spec] = seen
+    assert isinstance(spec, ScoreSpec) and spec.to_json() == job.spec
 
 
 async def test_each_slot_runs_a_job_at_the_same_time(farm):
