@@ -25,6 +25,11 @@ from vmafx.media.runner import die_with_parent
 
 #: Seconds the controller gets to answer /readyz after it starts.
 READY_TIMEOUT_S = 60.0
+#: Seconds `vmafx up` waits for its nodes to listen before saying it is up (encoder probes).
+NODES_TIMEOUT_S = 30.0
+LOOPBACK = "127.0.0.1"
+#: The trainer's usual `/status` port (`SidecarSettings.status_port`); another when it is taken.
+TRAINER_STATUS_PORT = 9475
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,17 +58,35 @@ def _split(address: str) -> tuple[str, int]:
         ) from None
 
 
-def check_port_free(address: str, what: str) -> None:
-    host, port = _split(address)
+def port_free(host: str, port: int) -> bool:
+    """Could a listener bind HOST:PORT now?"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
-            raise ConfigError(
-                f"The {what} address {address} is already in use (is a farm already up?).",
-                hint=f"Stop the other process, or pick another port with --{what}-listen.",
-            ) from None
+            return False
+    return True
+
+
+def check_port_free(address: str, what: str) -> None:
+    host, port = _split(address)
+    if not port_free(host, port):
+        raise ConfigError(
+            f"The {what} address {address} is already in use (is a farm already up?).",
+            hint=f"Stop the other process, or pick another port with --{what}-listen.",
+        )
+
+
+def pick_port(host: str, preferred: int, taken: set[int]) -> int:
+    """`preferred` when it is free (and this farm gives it to nothing else), else any free
+    port; the port is added to `taken`. The farm's own listeners (nodes, trainer) move rather
+    than fail: the user never chose their ports."""
+    port = preferred
+    while port in taken or not port_free(host, port):
+        port = free_port(host)
+    taken.add(port)
+    return port
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -87,11 +110,50 @@ def checkpoint_dir() -> Path:
         return default_checkpoint_dir()
 
 
+class PartStoppedError(UnavailableError):
+    """A part of the farm (controller, node, trainer) stopped on its own (exit 17)."""
+
+
+def part_stopped(name: str, log: Path) -> PartStoppedError:
+    """The error for a part that stopped: the first sentence of the last error in its log (its
+    own advice names its own flags, which `vmafx up` does not take), and where the log is."""
+    reason = last_error(log)
+    what = reason.split(". ", 1)[0].rstrip(".") + "." if reason else None
+    return PartStoppedError(
+        f"{name} stopped" + (f": {what}" if what else "; its log says why."),
+        hint=f"Its log is {log}. Nothing was lost: the store keeps every job.",
+    )
+
+
+def last_error(log: Path, lines: int = 40) -> str | None:
+    """The last `error: …` line a vmafx process wrote to `log` (its one-paragraph error)."""
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return None
+    for line in reversed(tail):
+        if line.startswith("error: "):
+            return line.removeprefix("error: ").strip()
+    return None
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:  # noqa: S310 - loopback http
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 class LocalFarm:
     def __init__(self, settings: FarmSettings) -> None:
         self.settings = settings
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.trainer_socket = state_dir() / "trainer.sock"
+        #: Where each node's HTTP listener (`/metrics`, `/readyz`) and the trainer's `/status`
+        #: are, once `start` has picked their ports.
+        self.node_http: list[str] = []
+        self.trainer_status: str | None = None
         #: The trainer writes checkpoints here, the nodes serve them and the controller lists them.
         self.model_dir = checkpoint_dir()
 
@@ -122,16 +184,22 @@ class LocalFarm:
             controller += ["--scoring-root", str(root)]
         self._spawn("controller", controller)
         self.wait_ready()
+        taken = {_split(s.grpc_listen)[1], _split(s.http_listen)[1]}
         node_env = {"VMAFX_NODE_MODEL_DIR": str(self.model_dir)}
         if s.trainer and trainer_available():
+            status_port = pick_port(LOOPBACK, TRAINER_STATUS_PORT, taken)
+            self.trainer_status = f"{LOOPBACK}:{status_port}"
             trainer_env = {
                 "VMAFX_SIDECAR_SOCKET": str(self.trainer_socket),
                 "VMAFX_SIDECAR_CHECKPOINT_DIR": str(self.model_dir),
+                "VMAFX_SIDECAR_STATUS_HOST": LOOPBACK,
+                "VMAFX_SIDECAR_STATUS_PORT": str(status_port),
             }
             self._spawn("trainer", ["trainer"], trainer_env)
             node_env["VMAFX_NODE_FEEDBACK_SOCKET"] = str(self.trainer_socket)
         for i in range(s.nodes):
-            http = f"127.0.0.1:{s.node_http_base_port + i}"
+            http = f"{LOOPBACK}:{pick_port(LOOPBACK, s.node_http_base_port + i, taken)}"
+            self.node_http.append(http)
             args = [
                 "node",
                 "--controller",
@@ -145,12 +213,7 @@ class LocalFarm:
         deadline = time.monotonic() + READY_TIMEOUT_S
         url = f"http://{self.settings.http_listen}/readyz"
         while time.monotonic() < deadline:
-            dead = self.dead_child()
-            if dead:
-                raise UnavailableError(
-                    f"The {dead} stopped while starting.",
-                    hint=f"Its log is {self.settings.log_dir / (dead + '.log')}.",
-                )
+            self.raise_for_dead_child()
             try:
                 with urllib.request.urlopen(url, timeout=1) as answer:
                     if answer.status == 200:
@@ -162,6 +225,24 @@ class LocalFarm:
             f"The controller did not become ready within {READY_TIMEOUT_S:g} s.",
             hint=f"Its log is {self.settings.log_dir / 'controller.log'}.",
         )
+
+    def wait_nodes(self, timeout_s: float = NODES_TIMEOUT_S) -> None:
+        """Until every node answers `/livez` (it is past its start-up checks and listening);
+        a part that stops meanwhile raises `PartStoppedError` with its reason. Slow nodes
+        (long encoder probes) are not waited for past `timeout_s`."""
+        waiting = list(self.node_http)
+        deadline = time.monotonic() + timeout_s
+        while waiting and time.monotonic() < deadline:
+            self.raise_for_dead_child()
+            waiting = [http for http in waiting if not _answers(f"http://{http}/livez")]
+            if waiting:
+                time.sleep(0.2)
+        self.raise_for_dead_child()
+
+    def raise_for_dead_child(self) -> None:
+        dead = self.dead_child()
+        if dead:
+            raise part_stopped(dead, self.settings.log_dir / f"{dead}.log")
 
     def dead_child(self) -> str | None:
         for name, proc in self.children:

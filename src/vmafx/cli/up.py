@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from vmafx.cli.farm import FarmSettings, LocalFarm, trainer_available
+from vmafx.cli.remote import DEFAULT_CONTROLLER
 
 HELP = """Start a whole farm on this machine: controller, node(s) and (with the `train` extra) the
 trainer, on loopback, with the job store in SQLite in your state folder. Re-running resumes the
@@ -49,14 +50,9 @@ def up(
     try:
         with console.status("starting the controller and nodes…"):
             farm.start()
-        _announce(console, settings)
-        while not _Stop.requested:
-            dead = farm.dead_child()
-            if dead:
-                log = escape(str(settings.log_dir / (dead + ".log")))
-                console.print(f"[red]{escape(dead)} stopped[/]; see {log}")
-                break
-            time.sleep(0.5)
+            farm.wait_nodes()
+        _announce(console, farm)
+        watch(farm, _Stop)
     finally:
         with console.status("stopping: nodes drain first…"):
             farm.stop()
@@ -65,15 +61,41 @@ def up(
     console.print("stopped; nothing was lost (the store keeps every job).")
 
 
-def _announce(console: Console, settings: FarmSettings) -> None:
-    trainer = (
-        "on" if settings.trainer and trainer_available() else "off (pip install 'vmafx[train]')"
+def watch(farm: LocalFarm, stop: type[_Stop], poll_s: float = 0.5) -> None:
+    """Until Ctrl-C: a part that stops on its own ends `vmafx up` with its reason (exit 17)."""
+    while not stop.requested:
+        farm.raise_for_dead_child()
+        time.sleep(poll_s)
+
+
+def client_flags(settings: FarmSettings) -> str:
+    """What client commands need to reach this farm: nothing on the default gRPC port."""
+    return (
+        ""
+        if settings.grpc_listen == DEFAULT_CONTROLLER
+        else f" --controller {settings.grpc_listen}"
     )
-    console.print(f"[bold green]vmafx is up[/]  UI: [bold]{settings.ui_url}[/]")
-    console.print(f"  gRPC {settings.grpc_listen}; {settings.nodes} node(s); trainer {trainer}")
+
+
+def _announce(console: Console, farm: LocalFarm) -> None:
+    settings = farm.settings
+    if farm.trainer_status:
+        trainer = f"on (status http://{farm.trainer_status}/status)"
+    elif settings.trainer and not trainer_available():
+        trainer = "off (pip install 'vmafx[train]')"
+    else:
+        trainer = "off"
+    console.print(f"[bold green]vmafx is up[/]  UI: [bold]{escape(settings.ui_url)}[/]")
+    nodes = ", ".join(farm.node_http)
+    console.print(
+        f"  gRPC {escape(settings.grpc_listen)}; {settings.nodes} node(s) (HTTP {nodes}); "
+        f"trainer {trainer}"
+    )
     logs, root = escape(str(settings.log_dir)), escape(str(settings.scoring_roots[0]))
     console.print(f"  logs in {logs}; inputs allowed under {root}")
+    flags = escape(client_flags(settings))
     console.print(
-        "  submit work: [bold]vmafx jobs submit score REF.mp4 DIS.mp4[/]  or  [bold]vmafx demo[/]"
+        f"  submit work: [bold]vmafx jobs submit score REF.mp4 DIS.mp4{flags}[/]  "
+        f"or  [bold]vmafx demo{flags}[/]"
     )
     console.print("  Ctrl-C stops everything.")

@@ -18,6 +18,7 @@ def spawned(
     calls: dict[str, dict[str, str]] = {}
     argv = {} if args is None else args
     monkeypatch.setattr(farm_module, "check_port_free", lambda *_: None)
+    monkeypatch.setattr(farm_module, "port_free", lambda *_: True)
     monkeypatch.setattr(farm_module, "trainer_available", lambda: trainer)
     monkeypatch.setattr(LocalFarm, "wait_ready", lambda self: None)
 
