@@ -19,7 +19,7 @@ from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import JobDetails, NodeView
 from vmafx.core.pooling import POOL_METHODS
-from vmafx.core.scores import headline_score
+from vmafx.core.scores import headline_score, shown_pooled
 
 STATE_STYLES = {
     JobState.PENDING: "yellow",
@@ -217,10 +217,10 @@ def _pooled(job: Job) -> list[Table]:
             continue
         title = Text(str(item.get("distorted", "")))
         table = Table(title=title, title_justify="left", show_edge=False)
-        table.add_column("metric")
+        table.add_column("metric", overflow="fold")
         for method in POOL_METHODS:
-            table.add_column(method.replace("_", " "), justify="right")
-        for metric, values in pooled.items():
+            table.add_column(method.replace("_", " "), justify="right", no_wrap=True)
+        for metric, values in shown_pooled(pooled).items():
             cells = [values.get(method) for method in POOL_METHODS]
             figures = (f"{v:.4f}" if isinstance(v, float) else NONE for v in cells)
             table.add_row(Text(str(metric)), *figures)

@@ -83,6 +83,17 @@ class ScoreReport:
         }
 
 
+def shown_pooled(pooled: Mapping[str, Any]) -> dict[str, Any]:
+    """Pooled metrics (JSON) as a person reads them: the one-release alias `vmaf` left out where
+    it repeats a model's figures under the model's name (an older result keeps its `vmaf`)."""
+    alias = pooled.get(LEGACY_VMAF_KEY)
+    repeated = any(
+        name != LEGACY_VMAF_KEY and name.startswith("vmaf") and figures == alias
+        for name, figures in pooled.items()
+    )
+    return {k: v for k, v in pooled.items() if not (repeated and k == LEGACY_VMAF_KEY)}
+
+
 def headline_score(result: Mapping[str, Any] | None) -> float | None:
     """The one number a score job is known by (the original API's `final_score`).
 

@@ -6,6 +6,7 @@ import pytest
 
 from vmafx.cli.options import Sync, score_options
 from vmafx.core.metrics import METRIC_NAMES, METRICS, libvmaf_feature, metric_named, metric_names
+from vmafx.core.scores import shown_pooled
 from vmafx.core.specs import ScoreSpec
 from vmafx.corpus.clips import ClipJob, ClipSettings
 from vmafx.corpus.farm_jobs import check_farm_settings, score_spec
@@ -61,3 +62,14 @@ def test_an_unknown_metric_is_refused_with_the_names_to_use():
         metric_named("vif")
     assert "cannot compute the feature 'vif'" in caught.value.message
     assert "ciede2000" in (caught.value.hint or "") and "ssim" in (caught.value.hint or "")
+
+
+def test_a_person_sees_the_only_models_figures_once_under_its_name():
+    figures = {"mean": 90.0}
+    assert shown_pooled({"vmaf_v0.6.1": figures, "vmaf": figures, "psnr_y": {"mean": 30.0}}) == {
+        "vmaf_v0.6.1": figures, "psnr_y": {"mean": 30.0},
+    }  # fmt: skip
+    assert shown_pooled({"vmaf": figures, "psnr_y": figures}) == {
+        "vmaf": figures,
+        "psnr_y": figures,
+    }

@@ -85,10 +85,13 @@ function chartSection(job) {
 }
 
 // A model is keyed by its name (`vmaf_v0.6.1`); `vmaf` is the one-release alias of the only
-// model, the same figures twice, so it is shown once, under the model's name.
+// model, the same figures twice, so it is shown once, under the model's name (as
+// vmafx.core.scores.shown_pooled does for the CLI).
 function pooledRows(name, pooled) {
   const entries = Object.entries(pooled || {});
-  const aliased = entries.length > 1 && entries.some(([metric]) => metric.startsWith("vmaf_"));
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const alias = (pooled || {}).vmaf;
+  const aliased = entries.some(([metric, values]) => metric !== "vmaf" && metric.startsWith("vmaf") && same(values, alias));
   return entries.filter(([metric]) => !(aliased && metric === "vmaf")).map(([metric, values]) => [name, metric, ...POOLS.map((p) => f.fixed(values[p], 3))]);
 }
 
