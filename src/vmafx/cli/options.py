@@ -52,6 +52,12 @@ SYNC = typer.Option(
 )
 NO_FEATURES = typer.Option(False, "--no-features", help="Skip feature vector v1.")
 TIMEOUT = typer.Option(None, min=1, help="Stop ffmpeg after this many seconds.")
+NO_SWAP_CHECK = typer.Option(
+    False,
+    "--no-swap-check",
+    help="Do not warn when the reference looks like the distorted input (a far lower bit rate "
+    "than a distorted input as large or larger): the inputs were likely given the wrong way round.",
+)
 
 
 def raw_format(width: int | None, height: int | None, pix_fmt: str, fps: str) -> RawFormat | None:

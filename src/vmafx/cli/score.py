@@ -67,6 +67,7 @@ def score(
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table, json or csv."),
     timeout: float | None = opts.TIMEOUT,
+    no_swap_check: bool = opts.NO_SWAP_CHECK,
 ) -> None:
     raw = opts.raw_format(width, height, pix_fmt, fps)
     threads = threads or default_threads()
@@ -78,6 +79,7 @@ def score(
         raw=raw,
         shortest=sync is Sync.shortest,
         timeout_s=timeout,
+        swap_check=not no_swap_check,
     )
     settings = ffmpeg_settings()
     scorer = LibvmafScorer(ffmpeg_info(settings.path), SubprocessRunner())

@@ -25,6 +25,7 @@ from vmafx.core.flatness import flat_content_warning
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
+from vmafx.core.swapcheck import with_swap_warnings
 from vmafx.errors import (
     FfmpegCancelledError,
     FfmpegError,
@@ -64,6 +65,8 @@ class ScoreRequest:
     #: Score only the frames both inputs have (off: differing frame counts are an error).
     shortest: bool = False
     timeout_s: float | None = None
+    #: Warn when the reference looks like the distorted input of the pair (`core.swapcheck`).
+    swap_check: bool = False
 
 
 class Scorer(Protocol):
@@ -158,6 +161,8 @@ class LibvmafScorer:
         for i, (log, info) in enumerate(zip(logs, distorted, strict=True)):
             count = self._frames_compared(request, reference, info, decoded, i + 1)
             results.append(self._result(log, info, reference, command, options, count))
+        if request.swap_check:
+            results = with_swap_warnings(results, reference, distorted, os.path.getsize)
         versions = {"ffmpeg": self._ffmpeg.version, "libvmaf": logs[0].version}
         return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s)
 
