@@ -19,8 +19,10 @@ from vmafx.cli import operator as operator_cmd
 from vmafx.cli import score as score_cmd
 from vmafx.cli import tokens as tokens_cmd
 from vmafx.cli import trainer as trainer_cmd
+from vmafx.cli import tune as tune_cmd
 from vmafx.cli import up as up_cmd
 from vmafx.cli.entry import run
+from vmafx.cli.helptext import examples_kept
 
 app = typer.Typer(
     name="vmafx",
@@ -32,25 +34,31 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 # In the order a newcomer meets them: a farm in one command, then scoring, then the parts.
-app.command("up", help=up_cmd.HELP, short_help="Start a farm on this machine (UI included).")(
-    up_cmd.up
-)
-app.command("demo", help=demo_cmd.HELP, short_help="An encode ladder with VMAF per rung.")(
-    demo_cmd.demo
-)
-app.command("score", help=score_cmd.HELP, no_args_is_help=True)(score_cmd.score)
+# Examples are fenced so that Markdown keeps them one per line (`cli.helptext`).
+app.command(
+    "up", help=examples_kept(up_cmd.HELP), short_help="Start a farm on this machine (UI included)."
+)(up_cmd.up)
+app.command(
+    "demo", help=examples_kept(demo_cmd.HELP), short_help="An encode ladder with VMAF per rung."
+)(demo_cmd.demo)
+app.command("score", help=examples_kept(score_cmd.HELP), no_args_is_help=True)(score_cmd.score)
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(nodes_cmd.app, name="nodes")
 app.add_typer(corpus_cmd.app, name="corpus", help="Score a corpus of clips, resumably.")
+app.add_typer(tune_cmd.app, name="tune", help="Cheapest encode for a VMAF target; ladders.")
 app.add_typer(controller_cmd.app, name="controller")
 app.add_typer(node_cmd.app, name="node")
-app.command("trainer", help=trainer_cmd.HELP)(trainer_cmd.trainer)
+app.command("trainer", help=examples_kept(trainer_cmd.HELP))(trainer_cmd.trainer)
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(tokens_cmd.app, name="tokens")
-app.command("operator", help=operator_cmd.HELP, short_help="Run the Kubernetes operator (kopf).")(
-    operator_cmd.operator
-)
-app.command("mcp", help=mcp_cmd.HELP, short_help="Serve vmafx to AI assistants (MCP).")(mcp_cmd.mcp)
+app.command(
+    "operator",
+    help=examples_kept(operator_cmd.HELP),
+    short_help="Run the Kubernetes operator (kopf).",
+)(operator_cmd.operator)
+app.command(
+    "mcp", help=examples_kept(mcp_cmd.HELP), short_help="Serve vmafx to AI assistants (MCP)."
+)(mcp_cmd.mcp)
 
 
 def _version(value: bool) -> None:
