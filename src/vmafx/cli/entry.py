@@ -45,9 +45,12 @@ def run(app: typer.Typer, prog_name: str, args: list[str] | None = None) -> None
 def score_app() -> typer.Typer:
     """`vmafx score` alone (same options, help and errors as through the full app)."""
     from vmafx.cli import score as score_cmd  # noqa: PLC0415 - the point is to import only this
+    from vmafx.cli.helptext import examples_kept  # noqa: PLC0415
 
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command("score", help=score_cmd.HELP, no_args_is_help=True)(score_cmd.score)
+    app = typer.Typer(
+        add_completion=False, pretty_exceptions_enable=False, rich_markup_mode="markdown"
+    )
+    app.command("score", help=examples_kept(score_cmd.HELP), no_args_is_help=True)(score_cmd.score)
     return app
 
 

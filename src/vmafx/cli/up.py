@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -22,7 +23,7 @@ Local inputs are allowed under the current folder (and any --scoring-root).
 
     vmafx up                 # then open the printed UI address
     vmafx up --nodes 2       # two local nodes
-    vmafx demo               # in another terminal: a small encode ladder through the farm
+    vmafx demo               # from another terminal: a small encode ladder
 """
 
 
@@ -51,7 +52,7 @@ def up(
         with console.status("starting the controller and nodes…"):
             farm.start()
             farm.wait_nodes()
-        _announce(console, farm)
+        _announce(console, settings, farm.node_http, farm.trainer_status)
         watch(farm, _Stop)
     finally:
         with console.status("stopping: nodes drain first…"):
@@ -77,19 +78,22 @@ def client_flags(settings: FarmSettings) -> str:
     )
 
 
-def _announce(console: Console, farm: LocalFarm) -> None:
-    settings = farm.settings
-    if farm.trainer_status:
-        trainer = f"on (status http://{farm.trainer_status}/status)"
+def _announce(
+    console: Console,
+    settings: FarmSettings,
+    node_http: Sequence[str] = (),
+    trainer_status: str | None = None,
+) -> None:
+    if trainer_status:
+        trainer = f"on (status http://{trainer_status}/status)"
     elif settings.trainer and not trainer_available():
         trainer = "off (pip install 'vmafx[train]')"
     else:
         trainer = "off"
     console.print(f"[bold green]vmafx is up[/]  UI: [bold]{escape(settings.ui_url)}[/]")
-    nodes = ", ".join(farm.node_http)
+    nodes = f" (HTTP {', '.join(node_http)})" if node_http else ""
     console.print(
-        f"  gRPC {escape(settings.grpc_listen)}; {settings.nodes} node(s) (HTTP {nodes}); "
-        f"trainer {trainer}"
+        f"  gRPC {escape(settings.grpc_listen)}; {settings.nodes} node(s){nodes}; trainer {trainer}"
     )
     logs, root = escape(str(settings.log_dir)), escape(str(settings.scoring_roots[0]))
     console.print(f"  logs in {logs}; inputs allowed under {root}")

@@ -101,11 +101,9 @@ def test_a_part_that_stops_ends_up_with_its_reason_and_exit_17(tmp_path):
 
 
 def announced(monkeypatch, grpc: str) -> str:
-    farm = LocalFarm.__new__(LocalFarm)
-    farm.settings = FarmSettings(grpc_listen=grpc, scoring_roots=(Path("/media"),))
-    farm.node_http, farm.trainer_status = ["127.0.0.1:9091"], None
+    settings = FarmSettings(grpc_listen=grpc, scoring_roots=(Path("/media"),))
     out = io.StringIO()
-    up_module._announce(Console(file=out, width=200), farm)
+    up_module._announce(Console(file=out, width=200), settings, ["127.0.0.1:9091"])
     return out.getvalue()
 
 
