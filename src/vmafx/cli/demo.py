@@ -16,6 +16,7 @@ from rich.text import Text
 
 from vmafx.cli.farm import FarmSettings, LocalFarm, free_port
 from vmafx.cli.remote import CONTROLLER, Remote
+from vmafx.cli.tables import fit_notes
 from vmafx.client.port import ControllerClient
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import JobFilter, JobRequest
@@ -109,18 +110,19 @@ def _row(job: Job) -> list[str]:
         f"{size.get('width')}x{size.get('height')}",
         f"{spec['rate_control']['value']:g}",
         f"{result['bitrate_kbps']:.0f}" if result.get("bitrate_kbps") else "-",
-        f"{vmaf:.2f}" if isinstance(vmaf, float) else (job.error or after.get("error") or "-"),
+        f"{vmaf:.2f}" if isinstance(vmaf, float) else "-",
         where if job.state is JobState.COMPLETED else job.state.value,
+        job.error or after.get("error") or "",  # a note: beside or under the table, cut short
     ]
 
 
 def print_table(jobs: list[Job], console: Console) -> None:
     table = Table(title="encode ladder: bitrate and VMAF per rung", header_style="bold")
-    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder"):
-        table.add_column(name, justify="left" if name in ("clip", "encoder") else "right")
+    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "note"):
+        table.add_column(name, justify="right" if name in ("CRF", "kbit/s", "VMAF") else "left")
     for job in jobs:
         table.add_row(*(Text(cell) for cell in _row(job)))  # clip names as typed, not markup
-    console.print(table)
+    console.print(fit_notes(table))
 
 
 def _answers(target: str) -> bool:

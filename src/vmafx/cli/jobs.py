@@ -16,6 +16,7 @@ from vmafx.cli import options as opts
 from vmafx.cli.jobspecs import Placement
 from vmafx.cli.jobviews import job_json, job_views, jobs_table
 from vmafx.cli.remote import CA, CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
+from vmafx.cli.tables import fit_notes
 from vmafx.cli.watching import Display, follow
 from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
@@ -266,7 +267,7 @@ def list_jobs(
     elif not rows:
         typer.echo("no jobs; submit one with `vmafx jobs submit score REF DIS`")
     else:
-        _out().print(jobs_table(rows, datetime.now(UTC)))
+        _out().print(fit_notes(jobs_table(rows, datetime.now(UTC))))
 
 
 def _show(details: JobDetails, fmt: Format) -> None:
@@ -275,7 +276,7 @@ def _show(details: JobDetails, fmt: Format) -> None:
         return
     console = _out()
     for view in job_views(details, datetime.now(UTC)):
-        console.print(view)
+        console.print(fit_notes(view))
 
 
 @app.command("get")

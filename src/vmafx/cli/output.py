@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vmafx.cli.tables import fit_names
 from vmafx.core.pooling import POOL_METHODS
 from vmafx.core.scores import ScoreReport
 
@@ -44,7 +45,7 @@ def print_table(report: ScoreReport, console: Console) -> None:
         for metric, pooled in result.pooled.items():
             values = pooled.as_dict()
             table.add_row(Text(metric), *(f"{values[m]:.4f}" for m in POOL_METHODS))
-        console.print(table)
+        console.print(fit_names(table))  # names whole at 80 columns
         notes = [f"{result.frame_count} frames"]
         if result.scored_frames != result.frame_count:
             notes.append(f"{result.scored_frames} scored (subsampled)")
