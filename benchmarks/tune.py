@@ -299,6 +299,71 @@ def learned(pairs: list[dict[str, Any]], bench: Path, targets: list[float]) -> l
     return outcomes
 
 
+#: The fixed ladder vmafx's is compared with: (height, CRF), the convention of `vmafx demo`
+#: (one CRF step per rung down from 23 at the top), scaled to the 360p benchmark source.
+FIXED_LADDER = ((360, 23), (270, 26), (180, 29))
+LADDER_HEIGHTS = (360, 270, 180)
+
+
+def ladder_benchmark(clips: list[Path], bench: Path, encoder: str = "libx264") -> str:
+    """vmafx's ladder (6 CRFs per resolution) against the hull of the exhaustive grid (every
+    resolution × every CRF of 18–42) and against the fixed ladder, per clip."""
+    from vmafx.tune.hull import Point, bd_rate, upper_hull  # noqa: PLC0415
+    from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid, sizes  # noqa: PLC0415
+
+    rows = ["| clip | BD-rate vs grid hull | encodes (vmafx / grid) | BD-rate vs fixed ladder |",
+            "|---|---|---|---|"]  # fmt: skip
+    vs_grid, vs_fixed, spent, grid_n = [], [], 0, 0
+    for clip in clips:
+        source = open_source(str(clip))
+        chosen, _ = sizes(source.width, source.height, LADDER_HEIGHTS)
+        at = _ladder_evaluate(clip, source, bench, encoder)
+
+        grid = [
+            Point(w, h, c, at(w, h, c).kbps or 0.0, at(w, h, c).vmaf)
+            for w, h in chosen
+            for c in range(18, 43)
+        ]
+        request = LadderRequest(LADDER_HEIGHTS, crf_grid(18, 42, 6), rungs=4)
+        result = build_ladder(request, source.width, source.height, at)
+        fixed = sorted((p for p in grid if (p.height, p.crf) in FIXED_LADDER), key=lambda p: p.kbps)
+        a = bd_rate(list(result.hull), upper_hull(grid))
+        b = bd_rate(list(result.hull), upper_hull(fixed))
+        spent += len(result.points)
+        grid_n += len(grid)
+        vs_grid += [a] if a is not None else []
+        vs_fixed += [b] if b is not None else []
+        rows.append(f"| {clip.stem} | {_pct(a)} | {len(result.points)} / {len(grid)} | {_pct(b)} |")
+    rows.append(f"| **mean** | {_pct(statistics.mean(vs_grid) if vs_grid else None)} | "
+                f"{spent} / {grid_n} ({100 * spent / max(1, grid_n):.0f} %) | "
+                f"{_pct(statistics.mean(vs_fixed) if vs_fixed else None)} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def _ladder_evaluate(
+    clip: Path, source: Any, bench: Path, encoder: str
+) -> Callable[[int, int, float], Measurement]:
+    evs: dict[tuple[int, int], FfmpegEvaluator] = {}
+
+    def at(width: int, height: int, crf: float) -> Measurement:
+        key = (width, height)
+        if key not in evs:
+            size = None if key == (source.width, source.height) else key
+            evs[key] = FfmpegEvaluator(
+                ffmpeg=ffmpeg_info(), runner=SubprocessRunner(), source=source,
+                settings=EvaluatorSettings(encoder, PRESETS[encoder], "vmaf", size, threads=1),
+                cache=ProbeCache(bench / "cache" / f"ladder-{clip.stem}-{encoder}.jsonl"),
+                work=bench / "work",
+            )  # fmt: skip
+        return evs[key](crf, FULL)
+
+    return at
+
+
+def _pct(value: float | None) -> str:
+    return "n/a (no overlap)" if value is None else f"{value:+.2f} %"
+
+
 def summarise(outcomes: list[Outcome]) -> str:
     rows = ["| method | searches | full-encode equivalents (mean) | full encodes per search "
             "(mean / max) | hit rate | optimal CRF | within one step | wall s per search |",
@@ -332,12 +397,20 @@ def main() -> None:
     parser.add_argument(
         "--dir", type=Path, default=Path(tempfile.gettempdir()) / "vmafx-tune-bench"
     )
+    parser.add_argument(
+        "--ladder", type=int, default=0, help="Run the ladder benchmark on N clips instead."
+    )
     args = parser.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
+    if args.ladder:
+        clips = make_clips(args.dir / "clips", args.ladder, args.seconds, w, h)
+        print(ladder_benchmark(clips, args.dir))
+        return
     targets = [float(t) for t in args.targets.split(",")]
     encoders = args.encoders.split(",")
     clips = make_clips(args.dir / "clips", args.clips, args.seconds, w, h)
-    jobs = [(str(c), e, str(args.dir), targets) for e in encoders for c in clips]
+    # Clip-major, so a run cut short still has every encoder for the clips it finished.
+    jobs = [(str(c), e, str(args.dir), targets) for c in clips for e in encoders]
     started = time.monotonic()
     pairs = []
     with concurrent.futures.ProcessPoolExecutor(args.workers) as pool:
