@@ -23,6 +23,9 @@ from vmafx.errors import FfmpegCancelledError, FfmpegError, FfmpegNotFoundError,
 TAIL_LINES = 12
 #: Seconds between SIGTERM and SIGKILL when stopping ffmpeg.
 KILL_GRACE_S = 3.0
+#: The same for a cancelled run: its output is thrown away, so ffmpeg has nothing worth
+#: flushing (an encoder with a long lookahead, libaom, ran 8-11 s more when given time to).
+CANCEL_GRACE_S = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,7 +236,7 @@ class SubprocessRunner:
             elif timeout_s is not None and time.monotonic() - start > timeout_s:
                 reason = "timeout"
             if reason is not None:
-                stop(proc)
+                stop(proc, KILL_GRACE_S if reason == "timeout" else CANCEL_GRACE_S)
                 return reason
             try:
                 proc.wait(timeout=0.05)
@@ -242,11 +245,11 @@ class SubprocessRunner:
                 pass
 
 
-def stop(proc: subprocess.Popen[str]) -> None:
-    """Terminate, wait a grace period, then kill."""
+def stop(proc: subprocess.Popen[str], grace_s: float = KILL_GRACE_S) -> None:
+    """Terminate, wait `grace_s`, then kill."""
     proc.terminate()
     try:
-        proc.wait(timeout=KILL_GRACE_S)
+        proc.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
