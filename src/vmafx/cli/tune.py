@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from vmafx.errors import UsageError
+from vmafx.errors import TargetUnreachableError, UsageError
 
 if TYPE_CHECKING:
     from vmafx.tune.evaluator import Activity
@@ -198,15 +198,25 @@ def crf(
         def on(activity: str) -> None:
             bar.update(task, description=activity)
 
+        made: list[Any] = []
+
         def make(name: str) -> Any:
-            return ctx.evaluator(name, preset, metric, size, on)
+            made.append(ctx.evaluator(name, preset, metric, size, on))
+            return made[-1]
 
         try:
             report = run_search(
                 request, make, ctx.history, ctx.source.frames, lambda _: ctx.scale.parameter
             )
         except KeyboardInterrupt:
-            raise ctx.interrupted() from None
+            raise ctx.interrupted() from None  # the kept encodes serve the re-run
+        except TargetUnreachableError:
+            for evaluator in made:
+                evaluator.forget_encodes()
+            raise
+        for evaluator in made:
+            same = evaluator.settings.encoder == report.encoder
+            evaluator.forget_encodes(keep=report.result.crf if same else None)
     _print_crf(report, fmt)
 
 

@@ -100,6 +100,8 @@ class FfmpegEvaluator:
             plan_samples(source.frames, source.fps) if settings.samples else ()
         )
         self._scorer = LibvmafScorer(ffmpeg, runner)
+        #: CRFs whose full encode this evaluator wrote into the work folder.
+        self._made: set[float] = set()
 
     # --- the callable ---------------------------------------------------------------------------
     def __call__(self, crf: float, stage: str) -> Measurement:
@@ -117,7 +119,7 @@ class FfmpegEvaluator:
         else:
             reference = Path(self.source.path)
             encoded = self.full_path(crf)
-            frames = 0 if encoded.exists() else self._encode(reference, encoded, crf, kind)
+            frames = 0 if encoded.exists() else self.encode_full(crf)
             subsample = subsample_for(self.source.frames) if kind == "subsampled" else 1
         vmaf, scored = self._score(str(reference), encoded, crf, kind, subsample)
         size = encoded.stat().st_size
@@ -169,12 +171,18 @@ class FfmpegEvaluator:
 
     def encode_full(self, crf: float) -> int:
         """Encode the whole input at `crf` into the work folder; frames encoded."""
+        self._made.add(crf)
         return self._encode(Path(self.source.path), self.full_path(crf), crf, "full")
 
-    def forget_encodes(self) -> None:
-        """Remove the kept full encodes of this source (after delivery)."""
-        for path in self.work.glob("full-*.mkv"):
-            path.unlink(missing_ok=True)
+    def forget_encodes(self, keep: float | None = None) -> None:
+        """Remove this search's kept full encodes except the one at `keep` (the answer, so a
+        later `--out` costs nothing)."""
+        kept = self.full_path(keep) if keep is not None else None
+        for crf in list(self._made):
+            path = self.full_path(crf)
+            if path != kept:
+                path.unlink(missing_ok=True)
+                self._made.discard(crf)
 
     # --- steps ----------------------------------------------------------------------------------
     def _sample_reference(self) -> Path:

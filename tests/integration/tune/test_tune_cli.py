@@ -57,6 +57,8 @@ def test_a_search_answers_in_json_delivers_and_a_rerun_encodes_nothing(
             "encoder", "preset"} <= set(data)  # fmt: skip
     assert data["hit"] and data["vmaf"] >= 90 and data["encoder"] == "libx264"
     assert out.stat().st_size > 0
+    kept = list((tmp_path / "vmafx" / "tune" / "work").glob("*/full-*.mkv"))
+    assert len(kept) == 1  # the answer's encode; the other full probes' are removed
     assert {p["kind"] for p in data["probes"]} <= {"sample", "full"}
     assert all({"crf", "vmaf", "frames_encoded", "frames_scored", "kind", "seconds"} <= set(p)
                for p in data["probes"])  # fmt: skip
