@@ -195,7 +195,7 @@ class FfmpegEvaluator:
             return path
         self.work.mkdir(parents=True, exist_ok=True)
         self.on_activity("cutting samples")
-        tmp = path.with_suffix(".part.mkv")
+        tmp = path.with_suffix(f".part{os.getpid()}.mkv")  # two searches of one source at once
         argv = [self.ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error", "-y"]
         argv += [*local_input_args(self.source.path), "-map", "0:v:0"]
         argv += ["-vf", f"select={parts},setpts=N/FRAME_RATE/TB", "-c:v", "ffv1", "-an", str(tmp)]
@@ -220,7 +220,7 @@ class FfmpegEvaluator:
             audio="none",
         )
         self.on_activity(f"encode {self.scale.parameter} {crf:g} ({kind})")
-        tmp = out.with_suffix(".part.mkv")
+        tmp = out.with_suffix(f".part{os.getpid()}.mkv")
         argv = encode_argv(self.ffmpeg.path, spec, info.name)
         argv[-1] = argv[-1].replace(str(out), str(tmp))
         self._check(self.runner.run(argv), f"encoding with {info.name} at {crf:g}")
