@@ -27,6 +27,7 @@ NAME_HEADER = "metric"
 MIN_WIDTH = 24
 MAX_LINES = 2
 ELLIPSIS = "…"
+UNBOUNDED = 100_000
 
 
 def shorten(text: str, limit: int) -> str:
@@ -44,6 +45,12 @@ def within_lines(console: Console, text: str, width: int, lines: int = MAX_LINES
     if len(wrapped) > lines:
         kept[-1] = kept[-1][: max(0, width - 2)].rstrip() + " " + ELLIPSIS
     return "\n".join(kept)
+
+
+def natural_width(console: Console, options: ConsoleOptions, table: Table) -> int:
+    """How wide `table` is when nothing squeezes it (a measurement is clamped to the width
+    it is given, so it is given plenty)."""
+    return Measurement.get(console, options.update_width(UNBOUNDED), table).maximum
 
 
 def _plain(cell: RenderableType) -> str:
@@ -91,7 +98,7 @@ class FittedNotes:
             self.note, header="", _cells=[""] * rows, width=1, min_width=None, ratio=None
         )
         probe.columns = [c if c is not self.note else narrow for c in self.table.columns]
-        natural = Measurement.get(console, options, probe).maximum
+        natural = natural_width(console, options, probe)
         return options.max_width - natural + 1
 
     def _notes_under(self, rest: Table, notes: list[str], width: int) -> Iterator[Text]:
@@ -107,25 +114,47 @@ class FittedNotes:
             yield line
 
 
-def fit_names(table: Table) -> Table:
+def _is_names_table(table: Table) -> bool:
+    return bool(table.columns) and _plain(table.columns[0].header) == NAME_HEADER
+
+
+def names_fitted(table: Table, console: Console, options: ConsoleOptions) -> Table:
     """A table of figures per name (first column `metric`) whose names are never cut or folded:
-    the name column does not wrap, and a figure column's header of several words takes a line
-    per word (`harmonic mean` was 13 characters over 7-character figures), which leaves room
-    for `vmaf_v0.6.1neg` and six figures in 80 columns."""
-    if not table.columns or _plain(table.columns[0].header) != NAME_HEADER:
+    the name column does not wrap and, when the table is wider than the terminal, a figure
+    column's header of several words takes a line per word (`harmonic mean` is 13 characters
+    over 7-character figures), which leaves room for `vmaf_v0.6.1neg` and six figures in 80."""
+    if not _is_names_table(table):
         return table
-    fitted = copy.copy(table)
     name, *figures = table.columns
-    fitted.columns = [
-        dataclasses.replace(name, no_wrap=True, overflow="fold"),
+    whole = copy.copy(table)
+    whole.columns = [dataclasses.replace(name, no_wrap=True, overflow="fold"), *figures]
+    if natural_width(console, options, whole) <= options.max_width:
+        return whole
+    whole.columns = [
+        whole.columns[0],
         *(
-            dataclasses.replace(c, header=_plain(c.header).replace(" ", "\n"))
+            dataclasses.replace(c, header=c.header.replace(" ", "\n"))
             if c.justify == "right" and isinstance(c.header, str)
             else c
             for c in figures
         ),
     ]
-    return fitted
+    return whole
+
+
+class FittedNames:
+    """Renders a table of figures per name with `names_fitted`."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield names_fitted(self.table, console, options)
+
+
+def fit_names(table: Table) -> RenderableType:
+    """`table`, its names kept whole at any width when it is a table of figures per name."""
+    return FittedNames(table) if _is_names_table(table) else table
 
 
 def fit_notes(renderable: RenderableType) -> RenderableType:
@@ -133,8 +162,7 @@ def fit_notes(renderable: RenderableType) -> RenderableType:
     note (or error) column beside or under the rows (`FittedNotes`)."""
     if not isinstance(renderable, Table):
         return renderable
-    renderable = fit_names(renderable)
     for column in renderable.columns:
         if _plain(column.header) in NOTE_HEADERS:
             return FittedNotes(renderable, column)
-    return renderable
+    return fit_names(renderable)
