@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import enum
-import sys
-import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from vmafx.cli import options as opts
-from vmafx.cli import output
 from vmafx.cli.options import Sync
-from vmafx.config import ffmpeg_settings
-from vmafx.core.scores import ScoreReport
-from vmafx.media.ffmpeg import ffmpeg_info
-from vmafx.media.runner import SubprocessRunner
-from vmafx.media.scorer import LibvmafScorer, ScoreRequest, default_threads
+from vmafx.cli.scoring import ScoreArgs, run_score
 
 HELP = """Score one or more DISTORTED videos against a REFERENCE with the real libvmaf.
 
@@ -69,52 +60,25 @@ def score(
     timeout: float | None = opts.TIMEOUT,
     no_swap_check: bool = opts.NO_SWAP_CHECK,
 ) -> None:
-    raw = opts.raw_format(width, height, pix_fmt, fps)
-    threads = threads or default_threads()
-    options = opts.score_options(model, feature, subsample, threads, no_scale, sync, no_features)
-    request = ScoreRequest(
-        reference,
-        tuple(distorted),
-        options,
-        raw=raw,
-        shortest=sync is Sync.shortest,
-        timeout_s=timeout,
-        swap_check=not no_swap_check,
+    """The same as the fast path (`vmafx.cli.scoring`), reached through Typer."""
+    run_score(
+        ScoreArgs(
+            reference=reference,
+            distorted=list(distorted),
+            model=list(model),
+            feature=list(feature),
+            subsample=subsample,
+            threads=threads,
+            width=width,
+            height=height,
+            pix_fmt=pix_fmt,
+            fps=fps,
+            no_scale=no_scale,
+            sync=str(sync),
+            no_features=no_features,
+            per_frame=per_frame,
+            fmt=str(fmt),
+            timeout=timeout,
+            no_swap_check=no_swap_check,
+        )
     )
-    settings = ffmpeg_settings()
-    scorer = LibvmafScorer(ffmpeg_info(settings.path), SubprocessRunner())
-    report = _score_with_progress(scorer, request)
-    if per_frame is not None:
-        output.write_per_frame(report, per_frame)
-    if fmt is Format.json:
-        sys.stdout.write(output.to_json(report) + "\n")
-    elif fmt is Format.csv:
-        sys.stdout.write(output.to_csv(report))
-        for line in output.warning_lines(report):
-            sys.stderr.write(line + "\n")
-    else:
-        output.print_table(report, Console())
-
-
-def _score_with_progress(scorer: LibvmafScorer, request: ScoreRequest) -> ScoreReport:
-    """Show a progress bar on stderr once scoring has taken more than a second."""
-    console = Console(stderr=True)
-    started = time.monotonic()
-    with Progress(
-        TextColumn("scoring"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} frames"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        auto_refresh=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("score", total=None, visible=False)
-
-        def on_progress(done: int, total: int) -> None:
-            visible = time.monotonic() - started > 1.0
-            bar.update(task, completed=done, total=total or None, visible=visible)
-
-        return scorer.score(request, on_progress=on_progress)

@@ -10,8 +10,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 from vmafx.errors import ScoreLogError
 
 SCHEMA_V1 = "vmafx-features-v1"
@@ -59,6 +57,8 @@ class FeatureVector:
 
 
 def _stats(values: Sequence[float]) -> tuple[float, float, float, float]:
+    import numpy as np  # noqa: PLC0415 - not imported before `vmafx score` starts ffmpeg
+
     arr = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite input is reported below
         p5, p95 = np.percentile(arr, [5, 95])

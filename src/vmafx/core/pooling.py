@@ -6,8 +6,6 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 POOL_METHODS: tuple[str, ...] = ("mean", "harmonic_mean", "min", "max", "p5", "p95")
 
 
@@ -26,6 +24,8 @@ class Pooled:
 
 def harmonic_mean(values: Sequence[float]) -> float:
     """libvmaf's harmonic mean: 1 / mean(1 / (x + 1)) - 1 (defined at zero)."""
+    import numpy as np  # noqa: PLC0415 - not imported before `vmafx score` starts ffmpeg
+
     arr = np.asarray(values, dtype=np.float64)
     return float(1.0 / np.mean(1.0 / (arr + 1.0)) - 1.0)
 
@@ -39,6 +39,8 @@ def pool(values: Sequence[float], libvmaf: Mapping[str, float] | None = None) ->
     """
     if len(values) == 0:
         raise ValueError("cannot pool an empty series")
+    import numpy as np  # noqa: PLC0415 - not imported before `vmafx score` starts ffmpeg
+
     arr = np.asarray(values, dtype=np.float64)
     own = {
         "mean": float(np.mean(arr)),

@@ -13,8 +13,7 @@ import itertools
 import os
 from fractions import Fraction
 from pathlib import Path
-
-import av
+from typing import TYPE_CHECKING
 
 from vmafx.core.input_policy import (
     READABLE,
@@ -27,6 +26,9 @@ from vmafx.core.input_policy import (
 from vmafx.core.media import RawFormat, VideoInfo, bit_depth_of
 from vmafx.errors import InputNotFoundError, NotVideoError, RawVideoError
 from vmafx.media.urls import local_url, probe_options
+
+if TYPE_CHECKING:
+    import av
 
 #: Extensions read as headerless YUV (they need width, height, pixel format and frame rate).
 RAW_EXTENSIONS = (".yuv", ".raw")
@@ -106,6 +108,8 @@ def probe(path: str, raw: RawFormat | None = None) -> VideoInfo:
     if is_raw(path):
         return probe_raw(path, raw)
     _check_exists(path)
+    import av  # noqa: PLC0415 - PyAV only where probing needs it, not on `vmafx score`'s path
+
     try:
         with av.open(
             local_url(path), container_options=probe_options(), metadata_errors="ignore"

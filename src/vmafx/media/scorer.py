@@ -98,15 +98,32 @@ def pooled_keys(
 
 
 class LibvmafScorer:
-    """Scores with the real libvmaf inside ffmpeg."""
+    """Scores with the real libvmaf inside ffmpeg.
 
-    def __init__(self, ffmpeg: FfmpegInfo, runner: FfmpegRunner) -> None:
-        self._ffmpeg = ffmpeg
+    Given an `FfmpegInfo` (ffmpeg checked beforehand), inputs are probed with PyAV, frame counts
+    included. Given only ffmpeg's path (`vmafx score`), one ffmpeg run probes every input and
+    checks ffmpeg's libvmaf at once (`vmafx.media.inputprobe`): it learns no frame counts, so a
+    frame-count mismatch is refused after the scoring run, from the frames ffmpeg decoded.
+    """
+
+    def __init__(self, ffmpeg: FfmpegInfo | str, runner: FfmpegRunner) -> None:
+        self._path = ffmpeg if isinstance(ffmpeg, str) else ffmpeg.path
+        self._version = None if isinstance(ffmpeg, str) else ffmpeg.version
+        self._probe_once = isinstance(ffmpeg, str)
         self._runner = runner
 
     def probe_all(self, request: ScoreRequest) -> tuple[VideoInfo, list[VideoInfo]]:
-        reference = probe(request.reference, request.raw)
-        distorted = [probe(path, request.raw) for path in request.distorted]
+        if self._probe_once:
+            from vmafx.media.inputprobe import probe_inputs  # noqa: PLC0415
+
+            run = probe_inputs(
+                self._path, [request.reference, *request.distorted], request.raw, self._runner
+            )
+            self._version = run.version
+            reference, distorted = run.inputs[0], list(run.inputs[1:])
+        else:
+            reference = probe(request.reference, request.raw)
+            distorted = [probe(path, request.raw) for path in request.distorted]
         for info in distorted:
             check_compatible(reference, info, request)
         return reference, distorted
@@ -122,7 +139,7 @@ class LibvmafScorer:
         options = request.options
         frame = Frame(reference.width, reference.height, reference.pix_fmt)
         refuse_unscorable(frame, reference.path, options.models, options.features)
-        expected = max(info.frame_count or 0 for info in [reference, *distorted])
+        expected = max(_frames_expected(info) for info in [reference, *distorted])
 
         def progress(p: Progress) -> None:
             if on_progress is not None:
@@ -130,7 +147,7 @@ class LibvmafScorer:
 
         with tempfile.TemporaryDirectory(prefix="vmafx-score-") as log_dir:
             command = graph.build_score_command(
-                self._ffmpeg.path,
+                self._path,
                 (self._input(request.reference, request), reference),
                 [
                     (self._input(p, request), i)
@@ -163,7 +180,7 @@ class LibvmafScorer:
             results.append(self._result(log, info, reference, command, options, count))
         if request.swap_check:
             results = with_swap_warnings(results, reference, distorted, os.path.getsize)
-        versions = {"ffmpeg": self._ffmpeg.version, "libvmaf": logs[0].version}
+        versions = {"ffmpeg": self._version or "unknown", "libvmaf": logs[0].version}
         return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s)
 
     def _run(
@@ -284,6 +301,15 @@ class LibvmafScorer:
             warnings=(flat,) if flat else (),
             models=tuple(m.name for m in command.models),
         )
+
+
+def _frames_expected(info: VideoInfo) -> int:
+    """Frames to expect, for progress: the count probed, else duration times frame rate."""
+    if info.frame_count:
+        return info.frame_count
+    if info.duration_s and info.fps:
+        return round(info.duration_s * float(info.fps))
+    return 0
 
 
 _DECODE_FAILURES = (

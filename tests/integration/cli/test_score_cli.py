@@ -141,7 +141,11 @@ def _fake_ffmpeg(tmp_path: Path, body: str) -> str:
 def test_an_ffmpeg_without_libvmaf_is_named_with_the_fix(tmp_path):
     fake = _fake_ffmpeg(
         tmp_path,
-        'if [ "$2" = -filters ]; then "$REAL" "$@" | grep -v libvmaf; else exec "$REAL" "$@"; fi',
+        # an ffmpeg built without libvmaf: no such filter, and not in its configuration line
+        'case "$2" in -filters) "$REAL" "$@" | grep -v libvmaf; exit;;\n'
+        '  -version) "$REAL" "$@" | sed s/--enable-libvmaf//; exit;; esac\n'
+        'case "$*" in *filter_complex*) exec "$REAL" "$@";; esac\n'
+        '"$REAL" "$@" 2>&1 | sed s/--enable-libvmaf// >&2',
     )
     out = vmafx("score", REF, str(MEDIA / "dis.mp4"), env={"VMAFX_FFMPEG": fake})
     assert out.returncode == 11

@@ -1,0 +1,256 @@
+"""`vmafx score` without Typer: what the command does, and the fast path that reaches ffmpeg.
+
+`vmafx score` is the command people time against bare ffmpeg, and on a 2 s clip the Python
+start-up used to be as long as the scoring itself (issue 13). So a well-formed `vmafx score`
+command line is parsed here, by a table of the command's options (`OPTIONS`, kept equal to the
+Typer command's by a test), and nothing heavier than the scoring path is imported before ffmpeg
+starts: no Typer (which imports pydantic), no rich, no numpy, no PyAV. Anything this parser does
+not take as it is (`--help`, a misspelt option, a bad value, a path that starts with `-`)
+goes to the Typer command, which prints the usual help or usage error; so the fast path never
+changes what a command means, only how fast a correct one starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vmafx.core.media import RawFormat, parse_fps
+from vmafx.core.metrics import libvmaf_feature
+from vmafx.errors import UsageError
+
+if TYPE_CHECKING:
+    from vmafx.core.scores import ScoreReport
+    from vmafx.media.scorer import LibvmafScorer, ScoreRequest
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One option of `vmafx score`: its flags, the parameter it sets, how its value is read."""
+
+    flags: tuple[str, ...]
+    dest: str
+    kind: str  # "flag", "str", "int", "float", "path" or "choice"
+    multiple: bool = False
+    minimum: float | None = None
+    choices: tuple[str, ...] = ()
+
+
+#: Every option of `vmafx score` (defaults live in `ScoreArgs`).
+OPTIONS: tuple[Option, ...] = (
+    Option(("--model", "-m"), "model", "str", multiple=True),
+    Option(("--feature", "-f"), "feature", "str", multiple=True),
+    Option(("--subsample",), "subsample", "int", minimum=1),
+    Option(("--threads",), "threads", "int", minimum=0),
+    Option(("--width",), "width", "int", minimum=1),
+    Option(("--height",), "height", "int", minimum=1),
+    Option(("--pix-fmt",), "pix_fmt", "str"),
+    Option(("--fps",), "fps", "str"),
+    Option(("--no-scale",), "no_scale", "flag"),
+    Option(("--sync",), "sync", "choice", choices=("none", "shortest", "fps")),
+    Option(("--no-features",), "no_features", "flag"),
+    Option(("--per-frame",), "per_frame", "path"),
+    Option(("--format",), "fmt", "choice", choices=("table", "json", "csv")),
+    Option(("--timeout",), "timeout", "float", minimum=1),
+    Option(("--no-swap-check",), "no_swap_check", "flag"),
+)
+_BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
+
+
+@dataclasses.dataclass
+class ScoreArgs:
+    """The values of `vmafx score`'s arguments and options (the Typer command's defaults)."""
+
+    reference: str = ""
+    distorted: list[str] = dataclasses.field(default_factory=list)
+    model: list[str] = dataclasses.field(default_factory=list)
+    feature: list[str] = dataclasses.field(default_factory=list)
+    subsample: int = 1
+    threads: int = 0
+    width: int | None = None
+    height: int | None = None
+    pix_fmt: str = "yuv420p"
+    fps: str = "24"
+    no_scale: bool = False
+    sync: str = "none"
+    no_features: bool = False
+    per_frame: Path | None = None
+    fmt: str = "table"
+    timeout: float | None = None
+    no_swap_check: bool = False
+
+
+def parse_fast(argv: Sequence[str]) -> ScoreArgs | None:
+    """`vmafx score`'s arguments, or None where the Typer command should answer instead."""
+    args = ScoreArgs()
+    positional: list[str] = []
+    values: dict[str, object] = {}
+    i = 0
+    while i < len(argv):
+        item = argv[i]
+        if not item.startswith("-"):
+            positional.append(item)
+            i += 1
+            continue
+        flag, eq, inline = item.partition("=")
+        option = _BY_FLAG.get(flag)
+        if option is None or (eq and option.kind == "flag"):
+            return None
+        if option.kind == "flag":
+            values[option.dest] = True
+            i += 1
+            continue
+        if eq:
+            text, i = inline, i + 1
+        elif i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            text, i = argv[i + 1], i + 2
+        else:
+            return None
+        value = _value(option, text)
+        if value is None:
+            return None
+        if option.multiple:
+            values.setdefault(option.dest, [])
+            values[option.dest].append(value)  # type: ignore[attr-defined]
+        else:
+            values[option.dest] = value
+    if len(positional) < 2:
+        return None
+    args = dataclasses.replace(args, **values)  # type: ignore[arg-type]
+    args.reference, args.distorted = positional[0], positional[1:]
+    return args
+
+
+def _value(option: Option, text: str) -> object | None:
+    if option.kind in ("str", "path"):
+        return Path(text) if option.kind == "path" else text
+    if option.kind == "choice":
+        return text if text in option.choices else None
+    try:
+        number: float = int(text) if option.kind == "int" else float(text)
+    except ValueError:
+        return None
+    if option.minimum is not None and number < option.minimum:
+        return None
+    return number
+
+
+def raw_format(args: ScoreArgs) -> RawFormat | None:
+    if args.width is None and args.height is None:
+        return None
+    if args.width is None or args.height is None:
+        raise UsageError(
+            "Raw YUV needs both --width and --height.",
+            hint="Give both, e.g. --width 1920 --height 1080.",
+        )
+    return RawFormat(args.width, args.height, args.pix_fmt, parse_fps(args.fps))
+
+
+def request_for(args: ScoreArgs) -> ScoreRequest:
+    from vmafx.media.graph import ScoreOptions  # noqa: PLC0415
+    from vmafx.media.scorer import ScoreRequest, default_threads  # noqa: PLC0415
+
+    options = ScoreOptions(
+        models=tuple(args.model or ("vmaf_v0.6.1",)),
+        features=tuple(dict.fromkeys(libvmaf_feature(name) for name in args.feature)),
+        subsample=args.subsample,
+        threads=args.threads or default_threads(),
+        scale=not args.no_scale,
+        sync_fps=args.sync == "fps",
+        feature_vector=not args.no_features,
+    )
+    return ScoreRequest(
+        args.reference,
+        tuple(args.distorted),
+        options,
+        raw=raw_format(args),
+        shortest=args.sync == "shortest",
+        timeout_s=args.timeout,
+        swap_check=not args.no_swap_check,
+    )
+
+
+def run_score(args: ScoreArgs) -> None:
+    """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV."""
+    from vmafx.config import ffmpeg_settings  # noqa: PLC0415
+    from vmafx.media.inputprobe import locate_ffmpeg  # noqa: PLC0415
+    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
+    from vmafx.media.scorer import LibvmafScorer  # noqa: PLC0415
+
+    request = request_for(args)
+    scorer = LibvmafScorer(locate_ffmpeg(ffmpeg_settings().path), SubprocessRunner())
+    report = _score_with_progress(scorer, request)
+    from vmafx.cli import output  # noqa: PLC0415 - rich, once the scores are in
+
+    if args.per_frame is not None:
+        output.write_per_frame(report, args.per_frame)
+    if args.fmt == "json":
+        sys.stdout.write(output.to_json(report) + "\n")
+    elif args.fmt == "csv":
+        sys.stdout.write(output.to_csv(report))
+        for line in output.warning_lines(report):
+            sys.stderr.write(line + "\n")
+    else:
+        from rich.console import Console  # noqa: PLC0415
+
+        output.print_table(report, Console())
+
+
+def _score_with_progress(scorer: LibvmafScorer, request: ScoreRequest) -> ScoreReport:
+    """Show a progress bar on stderr (a terminal only) once scoring has taken over a second."""
+    if not _stderr_is_terminal():
+        return scorer.score(request)
+    from rich.console import Console  # noqa: PLC0415
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    started = time.monotonic()
+    with Progress(
+        TextColumn("scoring"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} frames"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        auto_refresh=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("score", total=None, visible=False)
+
+        def on_progress(done: int, total: int) -> None:
+            visible = time.monotonic() - started > 1.0
+            bar.update(task, completed=done, total=total or None, visible=visible)
+
+        return scorer.score(request, on_progress=on_progress)
+
+
+def _stderr_is_terminal() -> bool:
+    """What rich's Console would say, without importing rich (it honours these variables)."""
+    if os.environ.get("FORCE_COLOR") or os.environ.get("TTY_INTERACTIVE") == "1":
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def main_fast(argv: Sequence[str], fallback: Callable[[], None]) -> None:
+    """Run `vmafx score ARGV` on the fast path, or `fallback` (the Typer command) where the
+    fast parser does not take the command line as it is."""
+    args = parse_fast(argv)
+    if args is None:
+        fallback()
+        return
+    run_score(args)

@@ -1,0 +1,94 @@
+"""`vmafx score` reaches its scoring ffmpeg quickly (issue 13): one ffmpeg run before it, and
+none of the heavy modules imported before it starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import MEDIA
+
+from vmafx.media.ffmpeg import locate
+
+pytestmark = pytest.mark.integration
+REF = str(MEDIA / "ref.y4m")
+
+#: What the import-time work took off `vmafx score`'s path before its scoring ffmpeg starts.
+NOT_BEFORE_SCORING = ("typer", "click", "pydantic", "rich", "numpy", "av", "vmafx.cli.app")
+
+_PROBE = """
+import json, sys
+from vmafx.media import runner
+real = runner.SubprocessRunner.run
+def run(self, argv, **kw):
+    if "-filter_complex" in argv:
+        print("MODULES " + json.dumps(sorted(sys.modules)), file=sys.stderr)
+    return real(self, argv, **kw)
+runner.SubprocessRunner.run = run
+sys.argv = ["vmafx", "score", *sys.argv[1:]]
+from vmafx.cli.entry import main
+main()
+"""
+
+
+def _modules_when_scoring_starts(*args: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stderr.splitlines() if x.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_vmafx_score_imports_no_typer_rich_numpy_or_pyav_before_ffmpeg_starts(fmt: str):
+    modules = _modules_when_scoring_starts(REF, str(MEDIA / "dis.mp4"), "--format", fmt)
+    heavy = sorted(m for m in modules if m.split(".")[0] in NOT_BEFORE_SCORING)
+    heavy += [m for m in NOT_BEFORE_SCORING if "." in m and m in modules]
+    assert heavy == []
+
+
+def test_vmafx_score_starts_ffmpeg_once_before_the_scoring_run(tmp_path: Path):
+    calls = tmp_path / "calls"
+    fake = tmp_path / "ffmpeg"
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> '{calls}'\nexec '{locate()}' \"$@\"\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "VMAFX_FFMPEG": str(fake)}
+    out = subprocess.run(
+        [sys.executable, "-m", "vmafx", "score", REF, str(MEDIA / "dis.mp4"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    runs = calls.read_text().splitlines()
+    assert len(runs) == 2
+    assert "-filter_complex" not in runs[0] and "-filter_complex" in runs[1]
+
+
+def test_a_frame_count_mismatch_is_still_refused_after_the_one_probe(tmp_path: Path):
+    out = subprocess.run(
+        [sys.executable, "-m", "vmafx", "score", REF, str(MEDIA / "dis_short.mp4")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 6, out.stderr
+    assert "frames but the distorted" in out.stderr
+    assert "--sync shortest" in out.stderr
+
+
+def test_a_misspelt_option_still_gets_typers_usage_error():
+    out = subprocess.run(
+        [sys.executable, "-m", "vmafx", "score", REF, str(MEDIA / "dis.mp4"), "--modle", "x"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2
+    assert "No such option" in out.stderr
