@@ -45,6 +45,7 @@ def vmafx(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_search_answers_in_json_delivers_and_a_rerun_encodes_nothing(
     clip: Path, tmp_path: Path
 ) -> None:
@@ -107,6 +108,7 @@ def test_an_encoder_this_machine_lacks_exits_11(clip: Path, tmp_path: Path) -> N
     assert "encoder h264_amf does not work on this machine" in done.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_probes_and_the_rerun_continues(clip: Path, tmp_path: Path) -> None:
     cache = tmp_path / "vmafx" / "tune" / "probes.jsonl"
     args = [sys.executable, "-m", "vmafx", "tune", "crf", str(clip), "--target", "93",
@@ -131,6 +133,7 @@ def test_ctrl_c_keeps_the_probes_and_the_rerun_continues(clip: Path, tmp_path: P
     assert sum(p["cached"] for p in json.loads(rerun.stdout)["probes"]) >= 1
 
 
+@pytest.mark.slow
 def test_a_ladder_writes_json_svg_and_an_hls_master_playlist(clip: Path, tmp_path: Path) -> None:
     hls, plot = tmp_path / "hls", tmp_path / "ladder.svg"
     done = vmafx(tmp_path, "ladder", str(clip), "--resolutions", "1080,108,72",
