@@ -10,6 +10,12 @@ Layout of the command (reference first, as in libvmaf's own CLI):
     [1:v]setpts=PTS-STARTPTS[,fps=..][,scale=W:H:flags=bicubic][,format=..][d0];
     [d0][r0]libvmaf=...:log_path=LOG0[o0];                   distorted FIRST, reference SECOND
 
+With ffmpeg's own `psnr`/`ssim` filters asked for (`ffmpeg:psnr` in the features), the reference
+is split once more per filter and the distorted stream passes through each filter first (they
+pass their first input on unchanged), still in the same run, decoded once:
+
+    [d0][r0_psnr]psnr=stats_file=STATS[d0_psnr];[d0_psnr][r0]libvmaf=...[o0]
+
 No I/O here: the result is an argv list and the log paths the caller must read afterwards.
 """
 
@@ -22,6 +28,7 @@ from pathlib import Path
 
 from vmafx.core.input_policy import is_model_path
 from vmafx.core.media import RawFormat, VideoInfo
+from vmafx.core.metrics import ffmpeg_filter
 from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import UsageError
 from vmafx.media.urls import local_input_args, local_url, whitelist_args
@@ -144,7 +151,12 @@ class ScoreCommand:
     argv: list[str]
     log_paths: list[str]
     models: list[ModelRef]
+    #: The libvmaf features asked for (ffmpeg filters are in `filters`).
     features: list[str]
+    #: ffmpeg's own metric filters asked for (`psnr`, `ssim`), in order.
+    filters: list[str] = dataclasses.field(default_factory=list)
+    #: Per distorted input: each filter's stats file, by filter name.
+    stats_paths: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
 
 _KV = "\\':"  # libvmaf's key=value pairs and ffmpeg's option level both split on ':'
@@ -172,7 +184,7 @@ def _fraction(value: Fraction) -> str:
 
 def feature_entries(options: ScoreOptions) -> list[str]:
     """libvmaf `feature` entries: the user's extractors plus those feature vector v1 needs."""
-    entries = {name: f"name={name}" for name in options.features}
+    entries = {name: f"name={name}" for name in options.features if not ffmpeg_filter(name)}
     if options.feature_vector:
         entries.update(VECTOR_EXTRACTORS)
     return list(entries.values())
@@ -238,18 +250,39 @@ def build_score_command(
     argv += threads + ref_input.argv()
     for dis_input, _ in distorted:
         argv += threads + dis_input.argv()
-    ref_labels = [f"[r{i}]" for i in range(n)]
-    graph = ["[0:v]setpts=PTS-STARTPTS" + (f",split={n}" if n > 1 else "") + "".join(ref_labels)]
+    filters = list(dict.fromkeys(f for e in options.features if (f := ffmpeg_filter(e))))
+    ref_labels = [f"[r{i}{s}]" for i in range(n) for s in ["", *(f"_{f}" for f in filters)]]
+    split = len(ref_labels)
+    graph = [
+        "[0:v]setpts=PTS-STARTPTS" + (f",split={split}" if split > 1 else "") + "".join(ref_labels)
+    ]
     log_paths: list[str] = []
+    stats_paths: list[dict[str, str]] = []
     for i, (_, dis_info) in enumerate(distorted):
         graph.append(f"[{i + 1}:v]{distorted_chain(ref_info, dis_info, options)}[d{i}]")
+        stats: dict[str, str] = {}
+        last = f"d{i}"
+        for name in filters:
+            stats[name] = str(Path(log_dir) / f"{name}_{i}.log")
+            graph.append(
+                f"[{last}][r{i}_{name}]{metric_filter(name, stats[name], shortest=shortest)}"
+                f"[d{i}_{name}]"
+            )
+            last = f"d{i}_{name}"
+        stats_paths.append(stats)
         log_path = str(Path(log_dir) / f"vmaf_{i}.json")
         log_paths.append(log_path)
         graph.append(
-            f"[d{i}][r{i}]{libvmaf_filter(options, models, log_path, shortest=shortest)}[o{i}]"
+            f"[{last}][r{i}]{libvmaf_filter(options, models, log_path, shortest=shortest)}[o{i}]"
         )
     argv += ["-filter_complex", ";".join(graph)]
     for i in range(n):
         argv += ["-map", f"[o{i}]"]
     argv += ["-f", "null", "-"]
-    return ScoreCommand(argv, log_paths, models, list(options.features))
+    features = [f for f in options.features if not ffmpeg_filter(f)]
+    return ScoreCommand(argv, log_paths, models, features, filters, stats_paths)
+
+
+def metric_filter(name: str, stats_path: str, *, shortest: bool = False) -> str:
+    """ffmpeg's `psnr` or `ssim` filter writing its per-frame values to `stats_path`."""
+    return f"{name}=stats_file={escape_option(stats_path)}" + (":shortest=1" if shortest else "")

@@ -36,6 +36,7 @@ from vmafx.errors import (
 )
 from vmafx.media import graph
 from vmafx.media.ffmpeg import FfmpegInfo
+from vmafx.media.filterstats import parse_filter_stats
 from vmafx.media.metric_outputs import check_complete, expected, libvmaf_reasons
 from vmafx.media.probe import is_raw, probe
 from vmafx.media.runner import CancelToken, FfmpegRunner, Progress, RunResult
@@ -163,6 +164,12 @@ class LibvmafScorer:
                 self._read_log(path, dis, result.stderr)
                 for path, dis in zip(command.log_paths, request.distorted, strict=True)
             ]
+            native = [
+                read_filter_stats(stats, log.frame_nums, dis)
+                for stats, log, dis in zip(
+                    command.stats_paths, logs, request.distorted, strict=True
+                )
+            ]
         models = {m.name: m.spec for m in command.models}
         for log, dis in zip(logs, request.distorted, strict=True):
             check_complete(
@@ -177,7 +184,7 @@ class LibvmafScorer:
         results = []
         for i, (log, info) in enumerate(zip(logs, distorted, strict=True)):
             count = self._frames_compared(request, reference, info, decoded, i + 1)
-            results.append(self._result(log, info, reference, command, options, count))
+            results.append(self._result(log, native[i], info, reference, command, options, count))
         if request.swap_check:
             results = with_swap_warnings(results, reference, distorted, os.path.getsize)
         versions = {"ffmpeg": self._version or "unknown", "libvmaf": logs[0].version}
@@ -276,6 +283,7 @@ class LibvmafScorer:
     @staticmethod
     def _result(
         log: VmafLog,
+        native: dict[str, list[float]],
         info: VideoInfo,
         reference: VideoInfo,
         command: graph.ScoreCommand,
@@ -284,6 +292,7 @@ class LibvmafScorer:
     ) -> ScoreResult:
         keys = pooled_keys(log, command.models, command.features)
         pooled = {k: pool(log.frames[k], log.pooled.get(k)) for k in keys}
+        pooled.update({k: pool(values) for k, values in native.items()})
         features = (
             feature_vector_v1(log.frames, where=info.path) if options.feature_vector else None
         )
@@ -294,13 +303,40 @@ class LibvmafScorer:
             frame_count=frame_count,
             scored_frames=len(log.frame_nums),
             pooled=pooled,
-            frames={k: log.frames[k] for k in log.frames},
+            # ffmpeg's psnr_y (asked for as `psnr`) over libvmaf's (the feature vector's)
+            frames={**log.frames, **native},
             frame_nums=log.frame_nums,
             features=features,
             adjustments=adjustments,
             warnings=(flat,) if flat else (),
             models=tuple(m.name for m in command.models),
         )
+
+
+def read_filter_stats(
+    stats: dict[str, str], frame_nums: Sequence[int], where: str
+) -> dict[str, list[float]]:
+    """The per-frame series of ffmpeg's own metric filters for one distorted input, on the
+    frames libvmaf scored (every frame, or every Nth with a subsample), keyed as the metric
+    vocabulary says (`psnr_avg`, `ssim_all`, ...)."""
+    series: dict[str, list[float]] = {}
+    for name, path in stats.items():
+        try:
+            text = Path(path).read_text()
+        except FileNotFoundError:
+            raise ScoreLogError(
+                f"ffmpeg's {name} filter wrote no stats for {where}.",
+                hint="Run again; report a bug if it repeats.",
+            ) from None
+        for key, values in parse_filter_stats(name, text, where=where).items():
+            if frame_nums and max(frame_nums) >= len(values):
+                raise ScoreLogError(
+                    f"ffmpeg's {name} filter scored {len(values)} frames of {where} but libvmaf "
+                    f"scored frame {max(frame_nums)}; the two cannot be lined up.",
+                    hint="Run again; report a bug with both inputs if it repeats.",
+                )
+            series[key] = [values[n] for n in frame_nums]
+    return series
 
 
 def _frames_expected(info: VideoInfo) -> int:

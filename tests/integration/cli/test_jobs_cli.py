@@ -87,7 +87,7 @@ def test_submit_makes_paths_absolute_and_json_is_the_job_object(farm, writer, mo
     assert job["state"] == "pending" and len(job["id"]) == 36
     assert job["spec"]["reference"] == farm.path("ref.mp4")
     assert job["spec"]["distorted"] == [farm.path("dis.mp4"), farm.path("crf28.mp4")]
-    assert job["spec"]["metrics"] == ["vmaf", "ssim"]
+    assert job["spec"]["metrics"] == ["vmaf", "float_ssim"]
 
 
 def test_a_completed_job_lists_with_host_gpu_and_score_and_gets_in_full(farm, writer, node):

@@ -52,7 +52,8 @@ def test_json_output_has_the_documented_shape():
     first = data["results"][0]
     assert first["frame_count"] == 8
     # The model's own name, plus (for one release) the old key `vmaf` as an alias of it.
-    assert set(first["pooled"]) == {"vmaf_v0.6.1", "vmaf", "psnr_y", "psnr_cb", "psnr_cr"}
+    # `-f psnr` is ffmpeg's psnr filter (issue 13): its four keys, not libvmaf's psnr_cb/cr.
+    assert set(first["pooled"]) == {"vmaf_v0.6.1", "vmaf", "psnr_avg", "psnr_y", "psnr_u", "psnr_v"}
     assert first["pooled"]["vmaf"] == first["pooled"]["vmaf_v0.6.1"]
     assert set(first["pooled"]["vmaf_v0.6.1"]) == {
         "mean",
@@ -184,4 +185,4 @@ def test_local_scoring_takes_the_metric_names_a_farm_job_takes():
                 "--format", "json", "--no-features")  # fmt: skip
     assert out.returncode == 0, out.stderr
     pooled = json.loads(out.stdout)["results"][0]["pooled"]
-    assert {"vmaf_v0.6.1", "float_ssim", "ciede2000"} <= set(pooled)
+    assert {"vmaf_v0.6.1", "ssim_all", "ssim_y", "ciede2000"} <= set(pooled)

@@ -35,7 +35,7 @@ def test_relative_paths_become_absolute_and_urls_stay(media):
 
 def test_features_map_to_metrics_by_either_name(media):
     request = _score("dis.mp4", features=["float_ssim", "ssim", "ciede", "psnr"])
-    assert request.spec["metrics"] == ["vmaf", "ssim", "ciede2000", "psnr"]
+    assert request.spec["metrics"] == ["vmaf", "float_ssim", "ssim", "ciede2000", "psnr"]
     with pytest.raises(UnknownFeatureError, match="'vif'"):
         _score("dis.mp4", features=["vif"])
 

@@ -20,36 +20,47 @@ def local_features(*names: str) -> tuple[str, ...]:
 
 
 def test_local_scoring_takes_the_metric_names_a_farm_job_takes():
-    assert local_features("ssim", "ms_ssim", "ciede2000") == (
-        "float_ssim",
+    assert local_features("ssim", "ms_ssim", "ciede2000", "float_ssim") == (
+        "ffmpeg:ssim",
         "float_ms_ssim",
         "ciede",
+        "float_ssim",
     )
 
 
+def test_psnr_and_ssim_are_ffmpegs_own_filters_and_libvmafs_keep_their_libvmaf_names():
+    assert (METRICS["psnr"].engine, METRICS["psnr"].filter) == ("ffmpeg", "psnr")
+    assert (METRICS["ssim"].engine, METRICS["ssim"].filter) == ("ffmpeg", "ssim")
+    assert METRICS["ssim"].outputs == ("ssim_all", "ssim_y", "ssim_u", "ssim_v")
+    assert METRICS["psnr"].outputs == ("psnr_avg", "psnr_y", "psnr_u", "psnr_v")
+    for name in ("float_ssim", "float_psnr", "ms_ssim"):
+        assert METRICS[name].engine == "libvmaf"
+    assert metric_named("float_ms_ssim").name == "ms_ssim"
+
+
 def test_local_scoring_still_passes_any_other_libvmaf_feature_through():
-    assert local_features("float_psnr", "cambi:window_size=63", "psnr") == (
-        "float_psnr", "cambi:window_size=63", "psnr",
+    assert local_features("float_psnr", "cambi:window_size=63", "psnr_y", "motion") == (
+        "float_psnr", "cambi:window_size=63", "psnr_y", "motion",
     )  # fmt: skip
 
 
 @pytest.mark.parametrize("name", METRIC_NAMES[1:])
 def test_each_metric_is_computed_alike_locally_on_the_farm_and_in_the_corpus(name):
     metric = METRICS[name]
-    assert metric.engine == "libvmaf"
     local = local_features(name)
     spec = ScoreSpec.from_json({"reference": "/r", "distorted": "/d", "metrics": [name]})
-    assert score_request(spec).options.features == local == (metric.feature,)
+    assert score_request(spec).options.features == local == (metric.request,)
     settings = ClipSettings(options=score_options([], [name], 1, 1, False, Sync.none, False))
     check_farm_settings(settings)
     assert score_spec(ClipJob("c", "/d.mp4", "/r.mp4"), settings)["metrics"] == ["vmaf", name]
-    assert feature_prefixes(metric.feature) == metric.outputs
+    if metric.engine == "libvmaf":
+        assert feature_prefixes(metric.feature) == metric.outputs
 
 
 def test_a_metric_is_accepted_by_its_libvmaf_feature_name_too():
-    assert metric_names(["float_ssim", "ssim", "ciede", "psnr"]) == [
+    assert metric_names(["float_ms_ssim", "ms_ssim", "ciede", "psnr"]) == [
         "vmaf",
-        "ssim",
+        "ms_ssim",
         "ciede2000",
         "psnr",
     ]

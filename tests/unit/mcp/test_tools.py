@@ -71,7 +71,7 @@ async def test_local_score_gives_the_report_of_vmafx_score_json_with_progress(
     assert body["versions"]["libvmaf"] == "3.0.0"
     assert seen == [(1, 3), (2, 3), (3, 3)]
     request = local_rig.scorer.requests[0]
-    assert request.options.features == ("float_ssim", "cambi")  # as `vmafx score -f ssim`
+    assert request.options.features == ("ffmpeg:ssim", "cambi")  # as `vmafx score -f ssim`
     assert request.options.models == ("vmaf_v0.6.1",)
 
 
@@ -223,7 +223,7 @@ async def test_explain_pending_says_when_no_node_can_run_it(rig: Rig, tmp_path: 
     await rig.node("cpu", host="c1").register()
     ref, dis = clip_pair(tmp_path)
     await rig.controller.submit_job(
-        JobRequest(
+        JobRequest.parse(
             kind=JobKind.SCORE,
             spec={"reference": ref, "distorted": [dis]},
             requirements=Requirements(gpu_vendor="nvidia"),

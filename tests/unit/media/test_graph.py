@@ -169,3 +169,23 @@ def test_decode_threads_bound_every_decoder_and_the_filter_graph():
         "ff", (Input("r"), info()), [(Input("d"), info())], ScoreOptions(), "/t"
     )
     assert "-threads" not in default.argv
+
+
+def test_ffmpegs_psnr_and_ssim_run_in_the_same_graph_on_the_split_reference():
+    cmd = build_score_command(
+        "ffmpeg",
+        (Input("ref.mp4"), info("ref.mp4")),
+        [(Input(f"d{i}.mp4"), info(f"d{i}.mp4")) for i in range(2)],
+        ScoreOptions(features=("ffmpeg:psnr", "ffmpeg:ssim", "float_ssim"), threads=2),
+        "/tmp/logs",
+        shortest=True,
+    )
+    graph = graph_of(cmd.argv)
+    assert cmd.argv.count("-i") == 3  # the reference is decoded once
+    assert graph.count("split=6") == 1  # per distorted input: libvmaf, psnr, ssim
+    assert "[d0][r0_psnr]psnr=stats_file=/tmp/logs/psnr_0.log:shortest=1[d0_psnr]" in graph
+    assert "[d0_psnr][r0_ssim]ssim=stats_file=/tmp/logs/ssim_0.log:shortest=1[d0_ssim]" in graph
+    assert "[d0_ssim][r0]libvmaf=" in graph
+    assert (cmd.filters, cmd.features) == (["psnr", "ssim"], ["float_ssim"])
+    assert cmd.stats_paths[1] == {"psnr": "/tmp/logs/psnr_1.log", "ssim": "/tmp/logs/ssim_1.log"}
+    assert "ffmpeg" not in graph.split("libvmaf=", 1)[1]  # not a libvmaf feature

@@ -279,13 +279,13 @@ def test_a_score_without_per_frame_values_writes_no_file(root, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_score_metrics_become_libvmaf_features(root, tmp_path):
+def test_score_metrics_become_libvmaf_features_or_ffmpeg_filters(root, tmp_path):
     scorer = FakeScorer()
     spec = score_spec(root, metrics=["vmaf", "psnr", "ssim"], subsample=2, threads=3)
     ScoreHandler(scorer, tmp_path).run(context(JobKind.SCORE, spec, root))
     options = scorer.requests[0].options
     assert (options.features, options.subsample, options.threads) == (
-        ("psnr", "float_ssim"),
+        ("ffmpeg:psnr", "ffmpeg:ssim"),
         2,
         3,
     )

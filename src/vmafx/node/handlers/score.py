@@ -64,7 +64,7 @@ def score_request(spec: ScoreSpec, *, timeout_s: float | None = None) -> ScoreRe
     """The scorer's request for a score job's typed spec."""
     options = ScoreOptions(
         models=spec.models,
-        features=tuple(METRICS[m].feature for m in spec.metrics if METRICS[m].feature),
+        features=tuple(METRICS[m].request for m in spec.metrics if METRICS[m].request),
         subsample=spec.subsample,
         threads=spec.threads or default_threads(),
         scale=spec.scaling != "none",
