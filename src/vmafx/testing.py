@@ -31,6 +31,7 @@ from vmafx.core.messages import (
     cancel_answer,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.specs import JobSpec, parse_spec
 from vmafx.core.submissions import new_job
 from vmafx.media.runner import CancelToken, Progress, ProgressCallback, RunResult
 from vmafx.scheduler import Scheduler
@@ -97,7 +98,7 @@ def make_job(
     kind: JobKind = JobKind.SCORE,
     *,
     tenant: str = "acme",
-    spec: Mapping[str, Any] | None = None,
+    spec: Mapping[str, Any] | JobSpec | None = None,
     now: datetime | None = None,
     **fields: Any,
 ) -> Job:
@@ -106,7 +107,8 @@ def make_job(
     made = {name: fields.pop(name) for name in _NEW_JOB_KEYWORDS if name in fields}
     if spec is None:
         spec = DEFAULT_SPECS[kind]
-    job = new_job(tenant=tenant, kind=kind, spec=spec, now=now or FakeClock().now(), **made)
+    typed = parse_spec(kind, spec) if isinstance(spec, Mapping) else spec
+    job = new_job(tenant=tenant, spec=typed, now=now or FakeClock().now(), **made)
     return dataclasses.replace(job, **fields) if fields else job
 
 

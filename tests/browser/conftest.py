@@ -191,7 +191,7 @@ def tab(browser: Browser) -> Iterator[Browser]:
 
 def submit(farm: Farm, kind: JobKind, spec: dict[str, Any], **fields: Any) -> Job:
     fields.setdefault("requirements", Requirements())
-    request = JobRequest(kind=kind, spec=spec, **fields)
+    request = JobRequest.parse(kind=kind, spec=spec, **fields)
     return farm.run(farm.running.service.submit_job(DEV_PRINCIPAL, request)).job
 
 

@@ -116,7 +116,7 @@ async def _submit_as(farm: Farm, token: str) -> str:
     client = GrpcControllerClient(farm.grpc_target, token=token)
     try:
         spec = {"reference": farm.path("ref.mp4"), "distorted": [farm.path("dis.mp4")]}
-        return (await client.submit_job(JobRequest(kind=JobKind.SCORE, spec=spec))).job.id
+        return (await client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=spec))).job.id
     finally:
         await client.close()
 

@@ -43,7 +43,7 @@ class Controller:
 
     def score(self, **fields: object) -> JobRequest:
         spec = {"reference": str(self.media / "ref.y4m"), "distorted": str(self.media / "dis.y4m")}
-        return JobRequest(kind=JobKind.SCORE, spec=spec, **fields)  # type: ignore[arg-type]
+        return JobRequest.parse(kind=JobKind.SCORE, spec=spec, **fields)  # type: ignore[arg-type]
 
 
 def _media(tmp_path: Path) -> Path:

@@ -312,7 +312,8 @@ async def test_killed_nodes_and_a_killed_controller_lose_nothing_and_finish_noth
         "threads": 1,
     }
     chaos.requests = [
-        JobRequest(kind=JobKind.SCORE, spec=spec, idempotency_key=f"chaos-{i}") for i in range(JOBS)
+        JobRequest.parse(kind=JobKind.SCORE, spec=spec, idempotency_key=f"chaos-{i}")
+        for i in range(JOBS)
     ]
     job_ids = [item.job.id for item in await submit(farm, chaos.requests)]
 

@@ -29,12 +29,14 @@ def encode(farm, name: str, requirements: Requirements | None = None, **spec) ->
         "rate_control": {"mode": "crf", "value": 30},
         **spec,
     }
-    return JobRequest(kind=JobKind.ENCODE, spec=fields, requirements=requirements or Requirements())
+    return JobRequest.parse(
+        kind=JobKind.ENCODE, spec=fields, requirements=requirements or Requirements()
+    )
 
 
 def score(farm, reference: str = "ref.y4m", distorted: str = "dis.mp4", **spec) -> JobRequest:
     fields = {"reference": str(farm.media / reference), "distorted": [str(farm.media / distorted)]}
-    return JobRequest(kind=JobKind.SCORE, spec={**fields, **spec})
+    return JobRequest.parse(kind=JobKind.SCORE, spec={**fields, **spec})
 
 
 async def submit(farm, *requests: JobRequest) -> list[str]:

@@ -114,7 +114,7 @@ async def test_score_feedback_trains_a_checkpoint_the_node_serves_without_restar
         "distorted": [str(farm.media / name) for name in DISTORTED],
         "per_frame": False,
     }
-    request = JobRequest(kind=JobKind.SCORE, spec=spec)
+    request = JobRequest.parse(kind=JobKind.SCORE, spec=spec)
 
     async def checkpoint_served() -> bool:
         job_id = (await farm.client.submit_job(request)).job.id
@@ -147,7 +147,7 @@ async def infer_on_the_node(farm: Farm, rows: list[list[float]]) -> None:
     """An `infer` job on the same node: one prediction per row from a servable version."""
     assert farm.client is not None
     spec = {"model": "vmafx-tiny", "rows": rows}
-    job_id = (await farm.client.submit_job(JobRequest(kind=JobKind.INFER, spec=spec))).job.id
+    job_id = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.INFER, spec=spec))).job.id
     await farm.wait_for(lambda: ended(farm, job_id), f"infer job {job_id} to end")
     job = (await farm.client.get_job(job_id)).job
     assert job.state is JobState.COMPLETED, job.error

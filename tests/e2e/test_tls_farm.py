@@ -47,7 +47,7 @@ async def test_a_node_given_the_ca_scores_a_job_over_tls(tls_farm):
     farm.start_node("tls-node", queues="score", extra=["--ca", str(pki.ca)])
     await farm.node_live("tls-node")
     spec = {"reference": str(farm.media / "ref.y4m"), "distorted": [str(farm.media / "dis.mp4")]}
-    job_id = (await farm.client.submit_job(JobRequest(kind=JobKind.SCORE, spec=spec))).job.id
+    job_id = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=spec))).job.id
 
     async def completed() -> bool:
         job = (await farm.client.get_job(job_id)).job

@@ -10,7 +10,7 @@ Node-side messages are in `vmafx.api.nodeconvert`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vmafx.api.pb import controller_pb2 as pb
@@ -20,6 +20,7 @@ from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requireme
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.scores import headline_score
+from vmafx.core.specs import parse_spec
 from vmafx.errors import UsageError
 
 STATUS: Mapping[JobState, int] = {
@@ -37,12 +38,18 @@ def seconds(at: datetime | None) -> int:
     return int(at.timestamp()) if at else 0
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
 def millis(at: datetime | None) -> int:
-    return int(at.timestamp() * 1000) if at else 0
+    """Milliseconds since the epoch, counted exactly (no float rounding: a time read back
+    prints as the one codec prints the original, `vmafx.core.job_json.timestamp`)."""
+    return (at - _EPOCH) // _MS if at else 0
 
 
 def from_millis(value: int) -> datetime | None:
-    return datetime.fromtimestamp(value / 1000, UTC) if value else None
+    return _EPOCH + value * _MS if value else None
 
 
 def json_object(text: str, field: str) -> JsonObject | None:
@@ -90,7 +97,8 @@ def _scoring_spec(scoring: pb.ScoringParams) -> JsonObject:
 
 
 def job_request_from_pb(message: pb.SubmitJobRequest) -> JobRequest:
-    """A SubmitJobRequest as a JobRequest; only `scoring` set means a `score` job."""
+    """A SubmitJobRequest as a JobRequest, its spec parsed once into its kind's typed spec
+    (UsageError naming the field); only `scoring` set means a `score` job."""
     kind = parse_kind(message.kind) if message.kind else JobKind.SCORE
     spec = json_object(message.spec_json, "spec_json")
     if kind is JobKind.SCORE and message.HasField("scoring"):
@@ -100,8 +108,7 @@ def job_request_from_pb(message: pb.SubmitJobRequest) -> JobRequest:
     if spec is None:
         raise UsageError(f"a {kind} job needs a spec (spec_json).")
     return JobRequest(
-        kind=kind,
-        spec=spec,
+        spec=parse_spec(kind, spec),
         queue=message.queue or None,
         priority=message.priority,
         requirements=requirements_from_pb(message.requirements, message.scoring.backend),
@@ -116,7 +123,7 @@ def job_request_to_pb(request: JobRequest) -> pb.SubmitJobRequest:
         kind=request.kind.value,
         queue=request.queue or "",
         priority=request.priority,
-        spec_json=json_codec.encode(dict(request.spec), field="spec"),
+        spec_json=json_codec.encode(request.spec, field="spec"),
         requirements=requirements_to_pb(request.requirements),
         parent_id=request.parent_id or "",
         batch_id=request.batch_id or "",

@@ -74,7 +74,7 @@ def ladder(clips: list[Path], out: Path) -> list[JobRequest]:
                 "audio": "none",
                 "score_after": True,
             }
-            requests.append(JobRequest(kind=JobKind.ENCODE, spec=spec))
+            requests.append(JobRequest.parse(kind=JobKind.ENCODE, spec=spec))
     return requests
 
 

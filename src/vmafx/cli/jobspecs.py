@@ -152,8 +152,7 @@ def encode_request(
 
 def _request(spec: specs.JobSpec, placement: Placement) -> JobRequest:
     return JobRequest(
-        kind=spec.kind,
-        spec=spec.to_json(),
+        spec=spec,
         queue=placement.queue,
         priority=placement.priority,
         requirements=placement.requirements(),

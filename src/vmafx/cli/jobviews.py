@@ -1,7 +1,8 @@
 """Jobs and nodes as the client CLI shows them: JSON objects and Rich tables.
 
-The JSON object of a job has the field names of the HTTP API's (`id`, `state`, `kind`, …, and
-for `jobs get` the `attempts`), plus `where`: the last attempt's `host / GPU` (`zampp2 / L4`).
+The JSON object of a job is the HTTP API's, from the one codec (`vmafx.core.job_json`): `id`,
+`state`, `kind`, …, `where` (the last attempt's `host / GPU`, `zampp2 / L4`) and for `jobs get`
+the `attempts`.
 Every string a user, a node or an error chose goes into the tables as `Text`, never as a Rich
 markup string, so `clip[x].mp4` keeps its brackets (and `[/]` cannot break the table).
 """
@@ -16,10 +17,11 @@ from rich.table import Table
 from rich.text import Text
 
 from vmafx.core.attempts import Attempt
-from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.job_json import job_json, score_of, where
+from vmafx.core.jobs import Job, JobState
 from vmafx.core.messages import JobDetails, NodeView
 from vmafx.core.pooling import POOL_METHODS
-from vmafx.core.scores import headline_score, shown_pooled
+from vmafx.core.scores import shown_pooled
 
 STATE_STYLES = {
     JobState.PENDING: "yellow",
@@ -29,86 +31,18 @@ STATE_STYLES = {
     JobState.CANCELLED: "magenta",
 }
 NONE = "—"
+#: Re-exported: the CLI's `--format json` of a job is the one codec's.
+__all__ = ["job_json", "score_of", "where"]
 
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
-def where(job: Job, attempts: Sequence[Attempt] = ()) -> str | None:
-    """`host / GPU` of the last attempt (`zampp2 / L4`); the node's name when that is all."""
-    if attempts:
-        return attempts[-1].where
-    return job.lease.node_name if job.lease else None
-
-
-def score_of(job: Job) -> float | None:
-    """A score job's headline VMAF; an encode job's VMAF after encoding (`--score-after`)."""
-    if job.kind is JobKind.SCORE:
-        return headline_score(job.result)
-    after = (job.result or {}).get("score_after")
-    vmaf = after.get("vmaf") if isinstance(after, dict) else None
-    return float(vmaf) if isinstance(vmaf, int | float) else None
-
-
 def duration_s(job: Job, now: datetime) -> float | None:
     if job.started_at is None:
         return None
     return ((job.finished_at or now) - job.started_at).total_seconds()
-
-
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
-    return {
-        "number": attempt.number,
-        "node_id": attempt.session_id,
-        "node_name": attempt.node_name,
-        "host": attempt.host,
-        "where": attempt.where,
-        "gpu": attempt.gpu.to_json() if attempt.gpu else None,
-        "labels": dict(attempt.labels),
-        "encoder": attempt.encoder,
-        "fallback": attempt.fallback,
-        "started_at": _iso(attempt.started_at),
-        "ended_at": _iso(attempt.ended_at),
-        "outcome": attempt.outcome.value if attempt.outcome else None,
-        "error": attempt.error,
-    }
-
-
-def job_json(job: Job, attempts: Sequence[Attempt] | None = None) -> dict[str, Any]:
-    req = job.requirements
-    body: dict[str, Any] = {
-        "id": job.id,
-        "state": job.state.value,
-        "kind": job.kind.value,
-        "queue": job.queue,
-        "priority": job.priority,
-        "tenant": job.tenant,
-        "spec": job.spec,
-        "requirements": {
-            "backend": req.backend,
-            "gpu_vendor": req.gpu_vendor,
-            "encoder": req.encoder,
-            "min_gpu_memory_mb": req.min_gpu_memory_mb,
-            "labels": dict(req.labels),
-        },
-        "attempt": job.attempt,
-        "where": where(job, attempts or ()),
-        "progress": job.progress,
-        "score": score_of(job),
-        "result": job.result,
-        "error": job.error,
-        "pending_reason": job.pending_reason,
-        "created_at": _iso(job.created_at),
-        "updated_at": _iso(job.updated_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
-        "parent_id": job.parent_id,
-        "batch_id": job.batch_id,
-    }
-    if attempts is not None:
-        body["attempts"] = [attempt_json(attempt) for attempt in attempts]
-    return body
 
 
 # --- text ---------------------------------------------------------------------------------------

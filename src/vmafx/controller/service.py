@@ -140,7 +140,9 @@ class ControllerService:
     async def submit_jobs(
         self, principal: Principal, requests: Sequence[JobRequest], *, batch_id: str | None = None
     ) -> list[Submitted]:
-        """Enqueue many jobs in one transaction; one invalid job rejects them all."""
+        """Enqueue many jobs in one transaction; one invalid job rejects them all.
+
+        Each spec comes typed (parsed at the door); the input policy checks its paths here."""
         require(principal, Action.WRITE)
         if not requests:
             raise UsageError("no jobs to submit.")
@@ -155,7 +157,6 @@ class ControllerService:
         for index, request in enumerate(requests):
             job = new_job(
                 tenant=principal.tenant,
-                kind=request.kind,
                 spec=request.spec,
                 now=now,
                 queue=request.queue,

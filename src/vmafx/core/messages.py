@@ -15,20 +15,33 @@ from typing import Any
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Requirements
 from vmafx.core.nodes import NodeSession
+from vmafx.core.specs import JobSpec, parse_spec
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class JobRequest:
-    """A job as a submitter asks for it; the service validates every part."""
+    """A job as a submitter asks for it: its spec already typed, parsed once at the door (CLI,
+    HTTP, gRPC, MCP); the service checks the rest (priority, queue, key, input policy).
 
-    kind: JobKind
-    spec: Mapping[str, Any]
+    `JobRequest.parse(kind=..., spec={...})` parses a JSON spec (UsageError naming the field).
+    """
+
+    spec: JobSpec
     queue: str | None = None
     priority: int = 0
     requirements: Requirements = dataclasses.field(default_factory=Requirements)
     parent_id: str | None = None
     batch_id: str | None = None
     idempotency_key: str | None = None
+
+    @property
+    def kind(self) -> JobKind:
+        return self.spec.kind
+
+    @classmethod
+    def parse(cls, *, kind: JobKind, spec: Any, **fields: Any) -> JobRequest:
+        """A request whose JSON `spec` is parsed into `kind`'s typed spec, or UsageError."""
+        return cls(spec=parse_spec(kind, spec), **fields)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

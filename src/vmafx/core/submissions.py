@@ -1,13 +1,15 @@
-"""Building a new pending job from what a submitter asked for, validating every part."""
+"""Building a new pending job from what a submitter asked for.
+
+The spec comes typed (parsed once at the door, `vmafx.core.specs`) and is stored in its one JSON
+form; the other parts are checked here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
-from vmafx.core.jobs import Job, JobKind, Requirements, check_queue, default_queue, new_job_id
-from vmafx.core.specs import validate_spec
+from vmafx.core.jobs import Job, Requirements, check_queue, default_queue, new_job_id
+from vmafx.core.specs import JobSpec
 from vmafx.errors import UsageError
 
 MAX_PRIORITY = 1_000_000
@@ -17,8 +19,7 @@ MAX_KEY_LENGTH = 255
 def new_job(
     *,
     tenant: str,
-    kind: JobKind,
-    spec: Mapping[str, Any],
+    spec: JobSpec,
     now: datetime,
     queue: str | None = None,
     priority: int = 0,
@@ -28,7 +29,8 @@ def new_job(
     idempotency_key: str | None = None,
     job_id: str | None = None,
 ) -> Job:
-    """A pending job, validated; raises UsageError naming the first thing that is wrong."""
+    """A pending job of `spec`'s kind; raises UsageError naming the first thing that is wrong."""
+    kind = spec.kind
     if not tenant:
         raise UsageError("a job needs a tenant.")
     if not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
@@ -43,7 +45,7 @@ def new_job(
         tenant=tenant,
         kind=kind,
         queue=check_queue(kind, queue if queue is not None else default_queue(kind)),
-        spec=validate_spec(kind, spec),
+        spec=spec.to_json(),
         priority=priority,
         requirements=requirements or Requirements(),
         created_at=now,

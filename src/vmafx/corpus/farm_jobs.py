@@ -14,7 +14,7 @@ from collections.abc import Callable
 from os.path import abspath
 from typing import Any
 
-from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.jobs import Job, JobState
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.messages import JobRequest
 from vmafx.core.metrics import BY_ANY_NAME, METRIC_NAMES, VMAF, metric_names
@@ -67,6 +67,11 @@ def _raw(raw: RawFormat) -> dict[str, Any]:
 
 
 def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
+    """The score job's spec for one clip, as JSON (see `typed_score_spec`)."""
+    return typed_score_spec(job, settings).to_json()
+
+
+def typed_score_spec(job: ClipJob, settings: ClipSettings) -> ScoreSpec:
     """The score job's spec for one clip (absolute paths; no-reference: the clip itself)."""
     options = settings.options
     distorted = abspath(job.distorted)
@@ -81,11 +86,11 @@ def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
     }
     if settings.raw is not None:
         spec["reference_raw"] = spec["distorted_raw"] = _raw(settings.raw)
-    return ScoreSpec.from_json(spec).to_json()  # checked here, as every door checks a spec
+    return ScoreSpec.from_json(spec)  # parsed here, once, as every door parses a spec
 
 
 def score_request(job: ClipJob, settings: ClipSettings, key: str) -> JobRequest:
-    return JobRequest(kind=JobKind.SCORE, spec=score_spec(job, settings), idempotency_key=key)
+    return JobRequest(spec=typed_score_spec(job, settings), idempotency_key=key)
 
 
 def _elapsed(job: Job) -> float:

@@ -91,7 +91,7 @@ def score_job_request(
         "subsample": subsample,
         "scaling": "bicubic" if scale else "none",
     }
-    return JobRequest(kind=parse_kind("score"), spec=spec)
+    return JobRequest.parse(kind=parse_kind("score"), spec=spec)
 
 
 def job_request(
@@ -106,7 +106,7 @@ def job_request(
     batch_id: str | None,
     idempotency_key: str | None,
 ) -> JobRequest:
-    return JobRequest(
+    return JobRequest.parse(
         kind=parse_kind(kind),
         spec=dict(spec),
         queue=queue,

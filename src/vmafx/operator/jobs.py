@@ -48,12 +48,13 @@ def request_of(spec: Mapping[str, Any], uid: str) -> JobRequest:
     priority = spec.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise UsageError(f"spec.priority must be an integer, got {priority!r}.")
-    return JobRequest(
+    requirements = _requirements(spec.get("requirements"))
+    return JobRequest.parse(
         kind=parse_kind(kind),
         spec=dict(job_spec),
         queue=spec.get("queue") or None,
         priority=priority,
-        requirements=_requirements(spec.get("requirements")),
+        requirements=requirements,
         idempotency_key=uid,
     )
 

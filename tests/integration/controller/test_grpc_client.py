@@ -32,7 +32,7 @@ def _request(controller):
         "reference": str(controller.media / "ref.y4m"),
         "distorted": str(controller.media / "dis.y4m"),
     }
-    return JobRequest(kind=JobKind.SCORE, spec=spec)
+    return JobRequest.parse(kind=JobKind.SCORE, spec=spec)
 
 
 async def test_a_node_runs_a_job_through_the_client(controller, clients):

@@ -24,7 +24,7 @@ def _request(controller):
         "reference": str(controller.media / "ref.y4m"),
         "distorted": str(controller.media / "dis.y4m"),
     }
-    return JobRequest(kind=JobKind.SCORE, spec=spec)
+    return JobRequest.parse(kind=JobKind.SCORE, spec=spec)
 
 
 async def test_eight_concurrent_pullers_never_get_the_same_job(controller):

@@ -53,7 +53,7 @@ async def test_a_controller_killed_mid_run_and_restarted_loses_no_job(tmp_path):
     spec = {"reference": str(media / "ref.y4m"), "distorted": str(media / "ref.y4m")}
     first, target = await _start(store, media, tmp_path)
     client = GrpcControllerClient(target)
-    submitted = await client.submit_jobs([JobRequest(kind=JobKind.SCORE, spec=spec)] * 20)
+    submitted = await client.submit_jobs([JobRequest.parse(kind=JobKind.SCORE, spec=spec)] * 20)
     session = await client.register_node("survivor", NodeCapabilities(slots=64))
     held = [await client.pull_work(session) for _ in range(5)]
     await client.close()

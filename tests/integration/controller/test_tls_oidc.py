@@ -121,7 +121,7 @@ class Setup:
     def score(self) -> JobRequest:
         spec = {"reference": str(self.controller.media / "ref.mp4")}
         spec["distorted"] = str(self.controller.media / "dis.mp4")
-        return JobRequest(kind=JobKind.SCORE, spec=spec)
+        return JobRequest.parse(kind=JobKind.SCORE, spec=spec)
 
 
 @pytest.fixture(scope="module")

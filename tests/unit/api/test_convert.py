@@ -16,6 +16,7 @@ from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind, JobState, Lease, Requirements
 from vmafx.core.messages import Claim, RunningJob
 from vmafx.core.nodes import GpuInfo, NodeCapabilities
+from vmafx.core.specs import ScoreSpec
 from vmafx.errors import UsageError
 from vmafx.testing import make_job
 
@@ -34,7 +35,7 @@ def test_an_original_submission_with_only_scoring_is_a_score_job():
     )
     request = cv.job_request_from_pb(message)
     assert request.kind is JobKind.SCORE
-    assert request.spec == {"reference": "/r.y4m", "distorted": ["/d.y4m"], "models": ["m"]}
+    assert request.spec == ScoreSpec(reference="/r.y4m", distorted=("/d.y4m",), models=("m",))
     assert request.requirements.backend == "cuda"
 
 
@@ -43,7 +44,8 @@ def test_spec_json_extends_scoring_for_a_score_job():
         scoring=pb.ScoringParams(reference="/r.y4m", distorted="/d.y4m"),
         spec_json='{"subsample": 5}',
     )
-    assert cv.job_request_from_pb(message).spec["subsample"] == 5
+    spec = cv.job_request_from_pb(message).spec
+    assert isinstance(spec, ScoreSpec) and spec.subsample == 5
 
 
 def test_an_unknown_kind_is_refused_listing_the_kinds():

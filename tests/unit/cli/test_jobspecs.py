@@ -29,13 +29,13 @@ def test_relative_paths_become_absolute_and_urls_stay(media):
         "ref.mp4", ["./dis.mp4", "s3://bucket/x.mp4"], options={}, placement=Placement()
     )
     assert request.kind is JobKind.SCORE
-    assert request.spec["reference"] == str(media / "ref.mp4")
-    assert request.spec["distorted"] == [str(media / "dis.mp4"), "s3://bucket/x.mp4"]
+    assert request.spec.to_json()["reference"] == str(media / "ref.mp4")
+    assert request.spec.to_json()["distorted"] == [str(media / "dis.mp4"), "s3://bucket/x.mp4"]
 
 
 def test_features_map_to_metrics_by_either_name(media):
     request = _score("dis.mp4", features=["float_ssim", "ssim", "ciede", "psnr"])
-    assert request.spec["metrics"] == ["vmaf", "float_ssim", "ssim", "ciede2000", "psnr"]
+    assert request.spec.to_json()["metrics"] == ["vmaf", "float_ssim", "ssim", "ciede2000", "psnr"]
     with pytest.raises(UnknownFeatureError, match="'vif'"):
         _score("dis.mp4", features=["vif"])
 
@@ -46,7 +46,7 @@ def test_a_missing_input_names_the_field_unless_checks_are_off(media):
     request = jobspecs.score_request(
         "ref.mp4", ["gone.mp4"], options={}, placement=Placement(), check_inputs=False
     )
-    assert request.spec["distorted"] == [str(media / "gone.mp4")]
+    assert request.spec.to_json()["distorted"] == [str(media / "gone.mp4")]
 
 
 def _encode(**options: object):
@@ -62,7 +62,7 @@ def _encode(**options: object):
 def test_encode_flags_become_the_spec_fields(media):
     request = _encode(crf=23.0, preset="medium", width=1280, height=720, start=2.0, duration=5.0,
                       score_after=True)  # fmt: skip
-    spec = request.spec
+    spec = request.spec.to_json()
     assert spec["rate_control"] == {"mode": "crf", "value": 23}
     assert spec["resolution"] == {"width": 1280, "height": 720}
     assert spec["trim"] == {"start_s": 2.0, "duration_s": 5.0}
@@ -75,7 +75,7 @@ def test_encode_flags_become_the_spec_fields(media):
 
 def test_a_pinned_encoder_is_also_a_requirement(media):
     request = _encode(codec="hevc", encoder="hevc_nvenc", cq=28.0)
-    assert request.spec["encoder"] == "hevc_nvenc"
+    assert request.spec.to_json()["encoder"] == "hevc_nvenc"
     assert request.requirements.encoder == "hevc_nvenc"
 
 

@@ -22,9 +22,9 @@ from vmafx.core.messages import JobDetails, NodeState, NodeView
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.pooling import pool
 from vmafx.core.scores import ScoreReport, ScoreResult
-from vmafx.core.submissions import new_job
 from vmafx.corpus.driver import RunSummary
 from vmafx.corpus.output import OutputPaths
+from vmafx.testing import make_job
 
 NOW = FakeClock().now()
 ODD = "[x][bold]"
@@ -47,7 +47,7 @@ def _text(*renderables: object) -> str:
 
 def _job(**changes):
     spec = {"reference": REF, "distorted": [DIS]}
-    job = new_job(tenant="acme", kind=JobKind.SCORE, spec=spec, now=NOW)
+    job = make_job(tenant="acme", kind=JobKind.SCORE, spec=spec, now=NOW)
     return dataclasses.replace(job, **changes)
 
 

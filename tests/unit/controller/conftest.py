@@ -51,7 +51,7 @@ class Farm:
     def score(self, **fields: Any) -> JobRequest:
         spec = {"reference": str(self.root / "ref.mp4"), "distorted": str(self.root / "dis.mp4")}
         spec.update(fields.pop("spec", {}))
-        return JobRequest(kind=JobKind.SCORE, spec=spec, **fields)
+        return JobRequest.parse(kind=JobKind.SCORE, spec=spec, **fields)
 
     async def submit(self, **fields: Any) -> str:
         submitted = await self.service.submit_job(self.writer, self.score(**fields))

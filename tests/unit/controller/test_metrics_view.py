@@ -11,9 +11,9 @@ from prometheus_client import CollectorRegistry
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
 from vmafx.core.clock import FakeClock
 from vmafx.core.jobs import JobKind, JobState
-from vmafx.core.submissions import new_job
 from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore
+from vmafx.testing import make_job
 
 pytestmark = pytest.mark.anyio
 CLOCK = FakeClock()
@@ -21,7 +21,7 @@ CLOCK = FakeClock()
 
 def _done(tenant: str, seconds: float):
     now = CLOCK.now()
-    job = new_job(
+    job = make_job(
         tenant=tenant, kind=JobKind.SCORE, spec={"reference": "/r", "distorted": ["/d"]}, now=now
     )
     return dataclasses.replace(

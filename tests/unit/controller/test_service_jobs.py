@@ -91,7 +91,7 @@ async def test_a_batch_is_stored_in_order_and_claimed_oldest_first(farm):
 
 
 async def test_one_invalid_job_rejects_the_whole_batch(farm):
-    bad = JobRequest(kind=JobKind.SCORE, spec={"reference": "/etc/passwd", "distorted": "x"})
+    bad = JobRequest.parse(kind=JobKind.SCORE, spec={"reference": "/etc/passwd", "distorted": "x"})
     with pytest.raises(InputOutsideRootsError):
         await farm.service.submit_jobs(farm.writer, [farm.score(), bad])
     assert (await farm.service.list_jobs(farm.reader)).jobs == []

@@ -10,8 +10,8 @@ from vmafx.core import lifecycle
 from vmafx.core.attempts import AttemptOutcome, Attribution
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.nodes import GpuInfo, NodeCapabilities, NodeSession
-from vmafx.core.submissions import new_job
 from vmafx.errors import ConflictError
+from vmafx.testing import make_job
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-1", memory_mb=23034)
@@ -28,7 +28,7 @@ SESSION = NodeSession(
 
 
 def pending():
-    return new_job(
+    return make_job(
         tenant="acme", kind=JobKind.SCORE, spec={"reference": "/r", "distorted": "/d"}, now=NOW
     )
 

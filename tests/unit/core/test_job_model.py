@@ -17,8 +17,8 @@ from vmafx.core.jobs import (
     parse_kind,
     parse_state,
 )
-from vmafx.core.submissions import new_job
 from vmafx.errors import ConflictError, UsageError
+from vmafx.testing import make_job
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SCORE_SPEC = {"reference": "/r.mp4", "distorted": "/d.mp4"}
@@ -61,7 +61,7 @@ def test_a_pending_job_cannot_complete_without_running():
 
 
 def test_new_job_is_pending_in_the_queue_named_after_its_kind():
-    job = new_job(tenant="acme", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW)
+    job = make_job(tenant="acme", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW)
     assert (job.state, job.queue, job.attempt, job.created_at, job.available_at) == (
         JobState.PENDING,
         "score",
@@ -105,9 +105,9 @@ def test_requirements_refuse_negative_memory_and_non_string_labels():
 
 def test_new_job_refuses_out_of_range_priority_and_empty_tenant():
     with pytest.raises(UsageError, match="priority"):
-        new_job(tenant="acme", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW, priority=10**9)
+        make_job(tenant="acme", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW, priority=10**9)
     with pytest.raises(UsageError, match="tenant"):
-        new_job(tenant="", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW)
+        make_job(tenant="", kind=JobKind.SCORE, spec=SCORE_SPEC, now=NOW)
 
 
 def test_conflict_error_names_the_job_and_the_states():

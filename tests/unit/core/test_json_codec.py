@@ -8,9 +8,8 @@ import pytest
 
 from vmafx.api import convert as cv
 from vmafx.core import json_codec
-from vmafx.core.jobs import JobKind
 from vmafx.core.messages import JobRequest
-from vmafx.core.specs import ScoreSpec, validate_spec
+from vmafx.core.specs import ScoreSpec
 from vmafx.errors import UsageError
 
 
@@ -21,8 +20,8 @@ def test_a_typed_spec_and_its_json_encode_alike():
 
 
 def test_a_spec_crosses_the_wire_as_the_codec_writes_it():
-    spec = validate_spec(JobKind.SCORE, {"reference": "/r.mp4", "distorted": "/d.mp4"})
-    wire = cv.job_request_to_pb(JobRequest(kind=JobKind.SCORE, spec=spec))
+    spec = ScoreSpec.from_json({"reference": "/r.mp4", "distorted": "/d.mp4"})
+    wire = cv.job_request_to_pb(JobRequest(spec=spec))
     assert wire.spec_json == json_codec.encode(spec)
     assert cv.job_request_from_pb(wire).spec == spec
 

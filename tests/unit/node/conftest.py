@@ -109,12 +109,12 @@ class Farm:
 
     def score_request(self, **fields: Any) -> JobRequest:
         spec = {"reference": str(self.root / "ref.y4m"), "distorted": [str(self.root / "dis.mp4")]}
-        return JobRequest(kind=JobKind.SCORE, spec=spec, **fields)
+        return JobRequest.parse(kind=JobKind.SCORE, spec=spec, **fields)
 
     def encode_request(self, **fields: Any) -> JobRequest:
         spec = {"source": str(self.root / "ref.y4m"), "output": str(self.root / "out.mp4")}
         spec["codec"] = "h264"
-        return JobRequest(kind=JobKind.ENCODE, spec=spec, **fields)
+        return JobRequest.parse(kind=JobKind.ENCODE, spec=spec, **fields)
 
     async def submit(self, *requests: JobRequest) -> list[str]:
         return [(await self.client.submit_job(request)).job.id for request in requests]

@@ -17,7 +17,7 @@ L4 = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-1", index=0, memory_mb=23034)
 
 def encode_spec(**extra: object) -> dict[str, object]:
     return {"kind": "encode", "queue": "encode", "priority": 5,
-            "job": {"source": "/media/in.mov", "codec": "h264"}, **extra}  # fmt: skip
+            "job": {"source": "/media/in.mov", "output": "/media/out.mp4", "codec": "h264"}, **extra}  # fmt: skip
 
 
 SCORE = {"kind": "score", "job": {"reference": "/m/ref.mp4", "distorted": ["/m/dis.mp4"]}}

@@ -11,10 +11,10 @@ from vmafx.core import lifecycle
 from vmafx.core.attempts import AttemptOutcome
 from vmafx.core.jobs import JobKind
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.submissions import new_job
 from vmafx.errors import StaleAttemptError
 from vmafx.scheduler.fencing import ReportVerdict, check_report
 from vmafx.scheduler.ordering import order_jobs
+from vmafx.testing import make_job
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SPEC = {"reference": "/r", "distorted": "/d"}
@@ -34,7 +34,7 @@ def session(session_id="s1"):
 
 
 def claimed(job=None, session_id="s1"):
-    job = job or new_job(tenant="acme", kind=JobKind.SCORE, spec=SPEC, now=NOW)
+    job = job or make_job(tenant="acme", kind=JobKind.SCORE, spec=SPEC, now=NOW)
     attempt = lifecycle.claim(job, session(session_id), NOW)
     return lifecycle.claimed(job, attempt, NOW + timedelta(seconds=60)), attempt
 
@@ -81,7 +81,7 @@ def test_a_report_for_a_job_cancelled_under_it_is_settled_not_an_error():
 
 
 def test_claim_order_is_priority_first_then_age_then_id():
-    base = new_job(tenant="acme", kind=JobKind.SCORE, spec=SPEC, now=NOW)
+    base = make_job(tenant="acme", kind=JobKind.SCORE, spec=SPEC, now=NOW)
     old_low = dataclasses.replace(base, id="a", priority=0)
     new_high = dataclasses.replace(base, id="b", priority=5, created_at=NOW + timedelta(1))
     old_high = dataclasses.replace(base, id="c", priority=5)

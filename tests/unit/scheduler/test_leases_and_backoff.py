@@ -10,17 +10,17 @@ from vmafx.core import lifecycle
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import JobKind, JobState, Lease
 from vmafx.core.nodes import NodeCapabilities, NodeSession
-from vmafx.core.submissions import new_job
 from vmafx.errors import UsageError
 from vmafx.scheduler import LeaseSettings, Scheduler
 from vmafx.scheduler.leases import after_lost_lease, backoff_delay, is_expired
+from vmafx.testing import make_job
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SETTINGS = LeaseSettings()
 
 
 def running_job(attempt=1):
-    job = new_job(
+    job = make_job(
         tenant="acme", kind=JobKind.SCORE, spec={"reference": "/r", "distorted": "/d"}, now=NOW
     )
     session = NodeSession(

@@ -1,8 +1,12 @@
 """Conversions between the HTTP API's JSON shapes (`schemas`) and core values.
 
-Decoding checks each job's spec against its kind first, so that a well-formed request whose
-spec is wrong answers 422 (InvalidSpecError) rather than the 400 of a malformed request; the
-service validates it again, as it does for every transport.
+A job's JSON comes from the one codec (`vmafx.core.job_json`), the same the CLI's
+`--format json` prints; the pydantic models only describe it for the OpenAPI document (and
+parse each value back to itself).
+
+Decoding parses each job's spec into its kind's typed spec (`vmafx.core.specs`), once: a
+well-formed request whose spec is wrong answers 422 (InvalidSpecError) rather than the 400 of a
+malformed request, and the service takes the typed spec as it is.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from pathlib import Path
 from vmafx.ai.registry import Registry
 from vmafx.controller.http.errors import InvalidSpecError
 from vmafx.controller.http.schemas import (
-    AttemptOut,
     BatchItemOut,
     BatchOut,
     EventOut,
@@ -22,20 +25,18 @@ from vmafx.controller.http.schemas import (
     JobDetailOut,
     JobIn,
     JobOut,
-    LeaseOut,
     ModelListOut,
     ModelVersionOut,
     NodeOut,
     RequirementsModel,
     SubmittedOut,
 )
-from vmafx.core.attempts import Attempt
 from vmafx.core.events import JobEvent
-from vmafx.core.jobs import Job, JobKind, Requirements
+from vmafx.core.job_json import details_json, job_json
+from vmafx.core.jobs import Job, Requirements
 from vmafx.core.messages import JobDetails, JobRequest, NodeView, Submitted
 from vmafx.core.nodes import GpuInfo
-from vmafx.core.scores import headline_score
-from vmafx.core.specs import validate_spec
+from vmafx.core.specs import parse_spec
 from vmafx.errors import UsageError
 
 
@@ -43,13 +44,12 @@ from vmafx.errors import UsageError
 def job_request(body: JobIn, where: str | None = None) -> JobRequest:
     """`where` names the job in a batch (`jobs[3]`) in a spec error."""
     try:
-        spec = validate_spec(body.kind, body.spec)  # its one JSON form, defaults filled in
+        spec = parse_spec(body.kind, body.spec)
     except UsageError as error:
         message = f"{where}: {error.message}" if where else error.message
         raise InvalidSpecError(message, hint=error.hint) from None
     req = body.requirements or RequirementsModel()
     return JobRequest(
-        kind=body.kind,
         spec=spec,
         queue=body.queue,
         priority=body.priority,
@@ -71,55 +71,12 @@ def job_requests(bodies: Sequence[JobIn]) -> list[JobRequest]:
 
 
 # --- responses ----------------------------------------------------------------------------------
-def requirements_out(req: Requirements) -> RequirementsModel:
-    return RequirementsModel(
-        backend=req.backend,
-        gpu_vendor=req.gpu_vendor,
-        encoder=req.encoder,
-        min_gpu_memory_mb=req.min_gpu_memory_mb,
-        labels=dict(req.labels),
-    )
-
-
-def _job_fields(job: Job) -> dict[str, object]:
-    lease = job.lease
-    return {
-        "id": job.id,
-        "tenant": job.tenant,
-        "kind": job.kind,
-        "queue": job.queue,
-        "priority": job.priority,
-        "state": job.state,
-        "spec": job.spec,
-        "requirements": requirements_out(job.requirements),
-        "attempt": job.attempt,
-        "lost_leases": job.lost_leases,
-        "lease": LeaseOut(
-            node_id=lease.session_id, node_name=lease.node_name, expires_at=lease.expires_at
-        )
-        if lease
-        else None,
-        "progress": job.progress,
-        "score": headline_score(job.result) if job.kind is JobKind.SCORE else None,
-        "result": job.result,
-        "error": job.error,
-        "pending_reason": job.pending_reason,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "parent_id": job.parent_id,
-        "batch_id": job.batch_id,
-        "idempotency_key": job.idempotency_key,
-    }
-
-
 def job_out(job: Job) -> JobOut:
-    return JobOut.model_validate(_job_fields(job))
+    return JobOut.model_validate(job_json(job))
 
 
 def submitted_out(done: Submitted) -> SubmittedOut:
-    return SubmittedOut.model_validate({**_job_fields(done.job), "deduplicated": done.deduplicated})
+    return SubmittedOut.model_validate({**job_json(done.job), "deduplicated": done.deduplicated})
 
 
 def batch_out(done: Sequence[Submitted], batch_id: str | None) -> BatchOut:
@@ -134,33 +91,8 @@ def gpu_out(gpu: GpuInfo) -> GpuOut:
     return GpuOut.model_validate(gpu.to_json())
 
 
-def attempt_out(attempt: Attempt) -> AttemptOut:
-    return AttemptOut(
-        number=attempt.number,
-        node_id=attempt.session_id,
-        node_name=attempt.node_name,
-        host=attempt.host,
-        where=attempt.where,
-        gpu=gpu_out(attempt.gpu) if attempt.gpu else None,
-        labels=dict(attempt.labels),
-        encoder=attempt.encoder,
-        fallback=attempt.fallback,
-        started_at=attempt.started_at,
-        ended_at=attempt.ended_at,
-        outcome=attempt.outcome,
-        error=attempt.error,
-    )
-
-
 def details_out(details: JobDetails) -> JobDetailOut:
-    last = details.last_attempt
-    return JobDetailOut.model_validate(
-        {
-            **_job_fields(details.job),
-            "attempts": [attempt_out(attempt) for attempt in details.attempts],
-            "where": last.where if last else None,
-        }
-    )
+    return JobDetailOut.model_validate(details_json(details))
 
 
 def node_out(view: NodeView) -> NodeOut:

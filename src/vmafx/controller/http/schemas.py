@@ -118,6 +118,8 @@ class AttemptOut(BaseModel):
 
 
 class JobOut(BaseModel):
+    """A job as the one codec writes it (`vmafx.core.job_json`); times in UTC, to the ms."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -145,8 +147,14 @@ class JobOut(BaseModel):
     attempt: int = Field(description="Claims so far; the current attempt's fencing number")
     lost_leases: int = 0
     lease: LeaseOut | None = None
+    where: str | None = Field(
+        default=None, description="The last attempt's `host / GPU` (or the running node's name)"
+    )
     progress: float | None = None
-    score: float | None = Field(default=None, description="Headline score of a score job")
+    score: float | None = Field(
+        default=None,
+        description="Headline VMAF of a score job, or of an encode job scored after encoding",
+    )
     result: dict[str, Any] | None = None
     error: str | None = None
     pending_reason: str | None = Field(default=None, description="Why no node runs it yet")
@@ -167,7 +175,6 @@ class SubmittedOut(JobOut):
 
 class JobDetailOut(JobOut):
     attempts: list[AttemptOut] = Field(default_factory=list)
-    where: str | None = Field(default=None, description="The last attempt's `host / GPU`")
 
 
 class JobPageOut(BaseModel):
