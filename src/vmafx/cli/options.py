@@ -33,9 +33,10 @@ FEATURE = typer.Option(
     [],
     "--feature",
     "-f",
-    help="Extra metric: psnr, psnr_hvs, ssim, ms_ssim, ciede2000, cambi (farm jobs take the "
-    "same names), or any libvmaf feature name (float_ssim, float_psnr, ciede...). "
-    "Repeat for several.",
+    help="Extra metric: psnr, ssim (ffmpeg's own filters, the figures ffmpeg-quality-metrics "
+    "gives), float_ssim, float_psnr, ms_ssim, psnr_hvs, ciede2000, cambi (libvmaf's; float_ssim "
+    "downsamples first, so it reads higher than ssim); farm jobs take the same names. Any other "
+    "libvmaf feature name (ciede, motion...) too. Repeat for several.",
 )
 SUBSAMPLE = typer.Option(1, min=1, help="Score every Nth frame (2 is ~1.8x faster).")
 WIDTH = typer.Option(None, min=1, help="Width of raw .yuv inputs.")

@@ -58,6 +58,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--format",), "fmt", "choice", choices=("table", "json", "csv")),
     Option(("--timeout",), "timeout", "float", minimum=1),
     Option(("--no-swap-check",), "no_swap_check", "flag"),
+    Option(("--max-parallel",), "max_parallel", "int", minimum=1),
 )
 _BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
 
@@ -83,6 +84,7 @@ class ScoreArgs:
     fmt: str = "table"
     timeout: float | None = None
     no_swap_check: bool = False
+    max_parallel: int | None = None
 
 
 def parse_fast(argv: Sequence[str]) -> ScoreArgs | None:
@@ -172,6 +174,7 @@ def request_for(args: ScoreArgs) -> ScoreRequest:
         shortest=args.sync == "shortest",
         timeout_s=args.timeout,
         swap_check=not args.no_swap_check,
+        max_parallel=args.max_parallel,
     )
 
 

@@ -68,6 +68,9 @@ class ScoreRequest:
     timeout_s: float | None = None
     #: Warn when the reference looks like the distorted input of the pair (`core.swapcheck`).
     swap_check: bool = False
+    #: At most this many distorted inputs per ffmpeg run (None: all in one run). Each extra
+    #: input of a run holds its own decoder and libvmaf state (docs/benchmarks.md, Memory).
+    max_parallel: int | None = None
 
 
 class Scorer(Protocol):
@@ -137,6 +140,39 @@ class LibvmafScorer:
         cancel: CancelToken | None = None,
     ) -> ScoreReport:
         reference, distorted = self.probe_all(request)
+        size = request.max_parallel or len(distorted)
+        if size >= len(distorted):
+            return self._score_pass(request, reference, distorted, on_progress, cancel)
+        # Several passes of at most `max_parallel` distorted inputs each: the reference is
+        # decoded once per pass, and memory grows with the inputs of one pass only.
+        passes = range(0, len(distorted), size)
+        reports = []
+        for done, start in enumerate(passes):
+
+            def progress(frames: int, total: int, done: int = done) -> None:
+                if on_progress is not None:
+                    on_progress(done * total + frames, total * len(passes))
+
+            part = dataclasses.replace(request, distorted=request.distorted[start : start + size])
+            reports.append(
+                self._score_pass(part, reference, distorted[start : start + size], progress, cancel)
+            )
+        return ScoreReport(
+            request.reference,
+            tuple(result for report in reports for result in report.results),
+            reports[0].versions,
+            sum(report.elapsed_s for report in reports),
+        )
+
+    def _score_pass(
+        self,
+        request: ScoreRequest,
+        reference: VideoInfo,
+        distorted: list[VideoInfo],
+        on_progress: ScoreProgress | None,
+        cancel: CancelToken | None,
+    ) -> ScoreReport:
+        """One ffmpeg run: every distorted input of `request` against the reference."""
         options = request.options
         frame = Frame(reference.width, reference.height, reference.pix_fmt)
         refuse_unscorable(frame, reference.path, options.models, options.features)
