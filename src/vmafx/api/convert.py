@@ -193,6 +193,8 @@ def attribution_to_pb(attempt: Attempt) -> pb.Attribution:
         message.gpu_model = attempt.gpu.name
         message.gpu_uuid = attempt.gpu.uuid
         message.gpu_index = attempt.gpu.index
+        message.gpu_memory_mb = attempt.gpu.memory_mb
+        message.gpu_driver = attempt.gpu.driver or ""
     if attempt.fallback:
         message.fallback_to = attempt.encoder or ""
     return message
@@ -214,12 +216,17 @@ _OUTCOMES: Mapping[str, AttemptOutcome] = {outcome.value: outcome for outcome in
 
 
 def attempt_from_pb(message: pb.JobAttempt, job: Job) -> Attempt:
-    """An attempt as GetJob sent it (the GPU's memory and driver are not on the wire)."""
+    """An attempt as GetJob sent it."""
     who = message.attribution
     gpu = None
     if who.gpu_model:
         gpu = GpuInfo(
-            vendor=who.gpu_vendor, name=who.gpu_model, uuid=who.gpu_uuid, index=who.gpu_index
+            vendor=who.gpu_vendor,
+            name=who.gpu_model,
+            uuid=who.gpu_uuid,
+            index=who.gpu_index,
+            memory_mb=who.gpu_memory_mb,
+            driver=who.gpu_driver or None,
         )
     outcome = "expired" if message.outcome == "lease_lost" else message.outcome
     return Attempt(

@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 from tests.farm import FakeNode, Farm, migrated_template
@@ -282,3 +283,20 @@ def test_list_by_node_name_shows_what_that_node_runs(farm, writer, node):
     farm.run(node.complete(claim))
     unknown = run(farm, writer, "jobs", "list", "--node", "nowhere")
     assert unknown.code == 14 and "no node is named 'nowhere'" in unknown.stderr
+
+
+def test_the_json_of_a_job_is_the_same_from_the_cli_and_the_http_api(farm, writer, node):
+    """One codec (`vmafx.core.job_json`): `jobs get --format json`, read over gRPC, equals
+    `GET /v1/jobs/ID` of the same controller, key for key and value for value."""
+    done = submit(farm, writer, "t-same")
+    farm.run(node.complete(farm.run(node.claim("t-same")), frames=24))
+    running = submit(farm, writer, "t-same")
+    claim = farm.run(node.claim("t-same"))
+    farm.run(node.progress(claim, 0.5))
+    auth = {"Authorization": f"Bearer {writer}"}
+    for job_id in (done, running):
+        cli = run(farm, writer, "jobs", "get", job_id, "--format", "json").json()
+        http = httpx.get(f"{farm.http_url}/v1/jobs/{job_id}", headers=auth, timeout=30)
+        assert http.status_code == 200, http.text
+        assert cli == http.json()
+    farm.run(node.complete(claim))

@@ -191,3 +191,26 @@ def test_result_json_nested_too_deep_is_refused_naming_the_field():
     message = pb.ReportResultRequest(result_json=_nested(100_000))
     with pytest.raises(UsageError, match="result_json nests JSON more than 32 levels deep"):
         nc.report_from_pb(message)
+
+
+def test_an_attempt_read_over_grpc_keeps_its_gpu_memory_and_driver():
+    job = _score_job()
+    gpu = GpuInfo(vendor="nvidia", name="L4", uuid="GPU-1", index=1, memory_mb=23034, driver="550")
+    attempt = Attempt(
+        job_id=job.id,
+        number=1,
+        tenant=job.tenant,
+        session_id="s-1",
+        node_name="zampp2-l4",
+        host="zampp2",
+        started_at=NOW,
+        gpu=gpu,
+        ended_at=NOW + timedelta(seconds=2),
+        outcome=AttemptOutcome.COMPLETED,
+    )
+    assert cv.attempt_from_pb(cv.attempt_to_pb(attempt), job) == attempt
+
+
+def test_times_cross_the_wire_to_the_millisecond_exactly():
+    at = NOW.replace(microsecond=123_999)
+    assert cv.from_millis(cv.millis(at)) == at.replace(microsecond=123_000)

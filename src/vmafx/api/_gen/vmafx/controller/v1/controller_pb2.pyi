@@ -77,7 +77,7 @@ class JobProgress(_message.Message):
     def __init__(self, frames: _Optional[int] = ..., fps: _Optional[float] = ..., percent: _Optional[float] = ..., eta_s: _Optional[float] = ...) -> None: ...
 
 class Attribution(_message.Message):
-    __slots__ = ("node_id", "node_name", "host", "gpu_vendor", "gpu_model", "gpu_uuid", "gpu_index", "encoder", "fallback_from", "fallback_to", "fallback_reason", "labels")
+    __slots__ = ("node_id", "node_name", "host", "gpu_vendor", "gpu_model", "gpu_uuid", "gpu_index", "encoder", "fallback_from", "fallback_to", "fallback_reason", "labels", "gpu_memory_mb", "gpu_driver")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,8 @@ class Attribution(_message.Message):
     FALLBACK_TO_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_REASON_FIELD_NUMBER: _ClassVar[int]
     LABELS_FIELD_NUMBER: _ClassVar[int]
+    GPU_MEMORY_MB_FIELD_NUMBER: _ClassVar[int]
+    GPU_DRIVER_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     node_name: str
     host: str
@@ -109,7 +111,9 @@ class Attribution(_message.Message):
     fallback_to: str
     fallback_reason: str
     labels: _containers.ScalarMap[str, str]
-    def __init__(self, node_id: _Optional[str] = ..., node_name: _Optional[str] = ..., host: _Optional[str] = ..., gpu_vendor: _Optional[str] = ..., gpu_model: _Optional[str] = ..., gpu_uuid: _Optional[str] = ..., gpu_index: _Optional[int] = ..., encoder: _Optional[str] = ..., fallback_from: _Optional[str] = ..., fallback_to: _Optional[str] = ..., fallback_reason: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    gpu_memory_mb: int
+    gpu_driver: str
+    def __init__(self, node_id: _Optional[str] = ..., node_name: _Optional[str] = ..., host: _Optional[str] = ..., gpu_vendor: _Optional[str] = ..., gpu_model: _Optional[str] = ..., gpu_uuid: _Optional[str] = ..., gpu_index: _Optional[int] = ..., encoder: _Optional[str] = ..., fallback_from: _Optional[str] = ..., fallback_to: _Optional[str] = ..., fallback_reason: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., gpu_memory_mb: _Optional[int] = ..., gpu_driver: _Optional[str] = ...) -> None: ...
 
 class JobAttempt(_message.Message):
     __slots__ = ("attempt", "attribution", "started_at_ms", "finished_at_ms", "outcome", "error")
