@@ -3,16 +3,16 @@ built from core values. Field names follow `vmafx jobs get --format json` and th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from vmafx.core.attempts import Attempt
-from vmafx.core.jobs import Job, JobKind
+from vmafx.core.job_json import attempt_json, job_json, score_of
+from vmafx.core.jobs import Job
 from vmafx.core.messages import NodeView
-from vmafx.core.scores import headline_score
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -34,28 +34,19 @@ class AttemptOut(BaseModel):
 
     @classmethod
     def of(cls, attempt: Attempt) -> AttemptOut:
-        return cls(
-            number=attempt.number,
-            node_name=attempt.node_name,
-            host=attempt.host,
-            where=attempt.where,
-            gpu=attempt.gpu.name if attempt.gpu else None,
-            encoder=attempt.encoder,
-            fallback=attempt.fallback,
-            outcome=attempt.outcome.value if attempt.outcome else None,
-            started_at=_iso(attempt.started_at),
-            ended_at=_iso(attempt.ended_at),
-            error=attempt.error,
-        )
+        """The one codec's JSON of the attempt (`vmafx.core.job_json`), with the GPU's name."""
+        body = attempt_json(attempt)
+        gpu = attempt.gpu.name if attempt.gpu else None
+        return cls.model_validate({**_known(cls, body), "gpu": gpu})
 
 
-def job_score(job: Job) -> float | None:
-    """A score job's headline VMAF; an encode job's VMAF after encoding."""
-    if job.kind is JobKind.SCORE:
-        return headline_score(job.result)
-    after = (job.result or {}).get("score_after")
-    vmaf = after.get("vmaf") if isinstance(after, dict) else None
-    return float(vmaf) if isinstance(vmaf, int | float) else None
+def _known(model: type[BaseModel], body: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `body` that `model` shows."""
+    return {name: body[name] for name in model.model_fields if name in body}
+
+
+#: A score job's headline VMAF; an encode job's VMAF after encoding.
+job_score = score_of
 
 
 class JobOut(BaseModel):
@@ -86,27 +77,13 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, job: Job, attempts: Sequence[Attempt] = (), *, full: bool = True) -> JobOut:
-        last = attempts[-1].where if attempts else (job.lease.node_name if job.lease else None)
-        return cls(
-            id=job.id,
-            state=job.state.value,
-            kind=job.kind.value,
-            queue=job.queue,
-            priority=job.priority,
-            tenant=job.tenant,
-            where=last,
-            progress=job.progress,
-            score=job_score(job),
-            pending_reason=job.pending_reason,
-            error=job.error,
-            batch_id=job.batch_id,
-            created_at=_iso(job.created_at),
-            started_at=_iso(job.started_at),
-            finished_at=_iso(job.finished_at),
-            spec=dict(job.spec) if full else {},
-            result=job.result if full else None,
-            attempts=[AttemptOut.of(a) for a in attempts],
-        )
+        """The one codec's JSON of the job (`vmafx.core.job_json`), in the fields shown here;
+        without `full`, no spec or result."""
+        body = _known(cls, job_json(job, attempts))
+        body["attempts"] = [AttemptOut.of(attempt) for attempt in attempts]
+        if not full:
+            body["spec"], body["result"] = {}, None
+        return cls.model_validate(body)
 
 
 class JobsOut(BaseModel):
