@@ -167,7 +167,7 @@ def test_an_oidc_token_works_over_grpc_and_https_in_its_tenant_with_its_role(set
     with setup.web(mint(setup.ec, tenant="acme", role="reader")) as web:
         got = web.get(f"/v1/jobs/{job_id}")
         assert got.status_code == 200, got.text
-        refused = web.post("/v1/jobs", json={"kind": "score", "spec": setup.score().spec})
+        refused = web.post("/v1/jobs", json={"kind": "score", "spec": setup.score().spec.to_json()})
         assert refused.status_code == 403
         assert "needs the write permission" in refused.json()["error"]["message"]
     with setup.web(mint(setup.ec, tenant="beta", role="reader")) as web:
