@@ -313,8 +313,11 @@ async def test_a_model_training_writes_the_trainer_settings_and_mirrors_its_stat
             await kube.create("vmafxmodeltrainings", "VmafxModelTraining", "online", spec)
             waiting = await kube.status_where("vmafxmodeltrainings", "online", phase="Initializing")
             assert waiting["message"] == "no running pod in pool nvidia-l4"
-            config = await kube.get("configmaps", "vmafx-trainer-nvidia-l4")
-            assert config is not None and config["data"] == {
+            # The create handler and the mirroring timer run independently: wait for the map.
+            config = await kube.wait(
+                "the trainer's ConfigMap", lambda: kube.get("configmaps", "vmafx-trainer-nvidia-l4")
+            )
+            assert config["data"] == {
                 "VMAFX_SIDECAR_LR": "0.0002",
                 "VMAFX_SIDECAR_BATCH_SIZE": "64",
                 "VMAFX_SIDECAR_CKPT_INTERVAL_S": "300",

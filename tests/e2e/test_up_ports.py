@@ -23,11 +23,14 @@ def usual_ports_taken() -> Iterator[None]:
     held = []
     for port in (9091, 9475):
         sock = socket.socket()
+        # An earlier test's node may leave the port in TIME_WAIT: `vmafx up` may bind over that
+        # (it sets SO_REUSEADDR, as servers do), so the fixture must too, or it would hold nothing.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             sock.listen()
             held.append(sock)
-        except OSError:  # taken already: just as good
+        except OSError:  # a listener has it already: just as good
             sock.close()
     try:
         yield
