@@ -215,7 +215,7 @@ def search_crf(evaluate: Evaluate, settings: SearchSettings, prior: Prior) -> Se
 def _stage_b(state: _State) -> SearchResult:
     s = state.s
     crf = s.snap(max(s.lo, state.full_curve_crossing()))
-    up_spent = 0
+    up_spent = failed_down = 0
     while True:
         vmaf = state.measure(crf, FULL)
         if vmaf >= s.target:
@@ -241,7 +241,11 @@ def _stage_b(state: _State) -> SearchResult:
         if crf <= s.lo:
             return _unreachable(state)
         est = s.snap(state.full_curve_crossing())
-        crf = max(s.lo, min(est, crf - s.step))
+        failed_down += 1
+        nxt = min(est, crf - s.step)
+        if failed_down >= 2:  # the fit keeps overshooting: bisect toward what passes
+            nxt = min(nxt, s.snap(((floor if floor is not None else s.lo) + crf) / 2))
+        crf = max(s.lo, nxt)
         if floor is not None:
             crf = max(crf, floor + s.step)
 

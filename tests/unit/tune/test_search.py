@@ -176,3 +176,14 @@ def test_with_default_budgets_a_bad_prior_still_hits_within_one_step() -> None:
             off += result.crf != expected
             assert expected - result.crf <= 2
     assert off <= 15
+
+
+def test_a_long_walk_down_turns_into_bisection() -> None:
+    def full(crf: float) -> float:
+        return 96.0 if crf < 20 else 92.9
+
+    result = search_crf(
+        table(full, cheap=lambda c: full(c) + 5), SearchSettings(target=93, lo=10, hi=51), Prior(45)
+    )
+    fulls = [p for p in result.probes if p.stage == FULL]
+    assert result.crf == 19 and len(fulls) <= 8
