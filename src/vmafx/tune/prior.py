@@ -1,8 +1,8 @@
 """The prediction made before the first probe: where the target lies and how steep the curve is.
 
 Pure: `predict` reads earlier searches' records (kept by `vmafx.tune.history`, later by the
-controller) for the same encoder, preset and metric; without any it uses per-encoder defaults
-(measured on the benchmark clips of `benchmarks/tune.py`, see docs/tune.md).
+controller) for the same encoder, preset and metric; without any it uses rough per-encoder
+starting points (typical 8-bit content at medium presets), which one finished search replaces.
 """
 
 from __future__ import annotations
