@@ -207,10 +207,13 @@ def _refuse_unopened(path: str, stderr: str) -> None:
     kind = _sniffed_multi_file(path)
     if kind is not None:
         raise multi_file_error(path, "input", kind)
+    # ffmpeg 7+: "[in#1 @ 0x..] Error opening input: REASON"; older: "file:PATH: REASON"
     reason = ""
     for line in stderr.splitlines():
-        if f"file:{path}" in line and ":" in line.split(f"file:{path}", 1)[1]:
-            reason = line.split(f"file:{path}", 1)[1].lstrip(": ").strip()
+        if "Error opening input: " in line:
+            reason = line.split("Error opening input: ", 1)[1].strip()
+        elif line.startswith(f"file:{path}: "):
+            reason = line[len(f"file:{path}: ") :].strip()
     raise NotVideoError(
         f"The input {path} is not a video vmafx can read ({reason or 'ffmpeg could not open it'}).",
         path=path,

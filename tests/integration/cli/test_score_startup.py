@@ -92,3 +92,16 @@ def test_a_misspelt_option_still_gets_typers_usage_error():
     )
     assert out.returncode == 2
     assert "No such option" in out.stderr
+
+
+def test_an_input_ffmpeg_cannot_open_is_named_with_ffmpegs_reason(tmp_path: Path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all")
+    out = subprocess.run(
+        [sys.executable, "-m", "vmafx", "score", REF, str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 4, out.stderr
+    assert f"The input {bad} is not a video vmafx can read (Invalid data found" in out.stderr
