@@ -10,6 +10,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
+from vmafx.core.pooling import mean, percentile, std
 from vmafx.errors import ScoreLogError
 
 SCHEMA_V1 = "vmafx-features-v1"
@@ -57,12 +58,14 @@ class FeatureVector:
 
 
 def _stats(values: Sequence[float]) -> tuple[float, float, float, float]:
-    import numpy as np  # noqa: PLC0415 - not imported before `vmafx score` starts ffmpeg
-
-    arr = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore", over="ignore"):  # non-finite input is reported below
-        p5, p95 = np.percentile(arr, [5, 95])
-        return float(np.mean(arr)), float(np.std(arr)), float(p5), float(p95)
+    # plain Python, as numpy computes them (`vmafx score` never imports numpy, issue 13);
+    # non-finite input gives non-finite figures, reported below
+    series = [float(v) for v in values]
+    try:
+        spread = std(series)
+    except (OverflowError, ValueError):
+        spread = math.nan
+    return mean(series), spread, percentile(series, 5), percentile(series, 95)
 
 
 def feature_vector_v1(frames: Mapping[str, Sequence[float]], *, where: str = "") -> FeatureVector:

@@ -105,3 +105,15 @@ def test_an_input_ffmpeg_cannot_open_is_named_with_ffmpegs_reason(tmp_path: Path
     )
     assert out.returncode == 4, out.stderr
     assert f"The input {bad} is not a video vmafx can read (Invalid data found" in out.stderr
+
+
+def test_a_whole_vmafx_score_run_never_imports_numpy_or_pyav():
+    """Pooling and the feature vector are plain Python: nothing heavy after the run either."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "vmafx", "score", REF, str(MEDIA / "dis.mp4"),
+         "-f", "psnr", "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
+    assert not {"numpy", "av", "typer", "pydantic"} & imported
