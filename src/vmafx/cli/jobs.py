@@ -18,11 +18,12 @@ from vmafx.cli.jobviews import job_json, job_views, jobs_table
 from vmafx.cli.remote import CA, CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
 from vmafx.cli.tables import fit_notes
 from vmafx.cli.watching import Display, follow
+from vmafx.client import ids
 from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job, JobState, parse_kind, parse_state
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
-from vmafx.errors import NotFoundError, UsageError, VmafxError
+from vmafx.errors import NotFoundError, VmafxError
 
 HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel.
 
@@ -35,8 +36,6 @@ Every command talks to the controller at --controller (VMAFX_CONTROLLER_ADDR, de
 
     vmafx jobs list --state running        vmafx jobs watch 3f0c2a91
 """
-#: How many of the newest jobs a short id is looked for in.
-PREFIX_SCAN = 5000
 #: Job details read at once when `jobs list` finds out where each job ran.
 DETAIL_CONCURRENCY = 8
 
@@ -173,27 +172,8 @@ def submit_encode(
 
 # --- reading jobs -------------------------------------------------------------------------------
 async def resolve_id(client: ControllerClient, text: str) -> str:
-    """A full job id from a unique prefix of the newest `PREFIX_SCAN` jobs."""
-    text = text.strip().lower()
-    if len(text) >= 36:
-        return text
-    if len(text) < 4:
-        raise UsageError(f"job id {text!r} is too short.", hint="Give at least 4 characters.")
-    found: set[str] = set()
-    cursor, scanned = None, 0
-    while scanned < PREFIX_SCAN:
-        page = await client.list_jobs(limit=1000, cursor=cursor)
-        found |= {job.id for job in page.jobs if job.id.startswith(text)}
-        scanned, cursor = scanned + len(page.jobs), page.next_cursor
-        if cursor is None:
-            break
-    if len(found) > 1:
-        raise UsageError(f"{len(found)} jobs have ids starting with {text!r}; give more of it.")
-    if not found:
-        raise NotFoundError(
-            f"no job id starts with {text!r}.", hint="List jobs with `vmafx jobs list`."
-        )
-    return found.pop()
+    """A full job id from itself or a unique prefix of a recent job's id."""
+    return await ids.resolve_id(client, text, listing_hint="List jobs with `vmafx jobs list`.")
 
 
 async def _node_id(client: ControllerClient, node: str) -> str:

@@ -25,7 +25,6 @@ expired (within `TOKEN_CACHE_S`) or an OIDC token's `exp` has passed (within the
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import secrets
 import time
 import uuid
@@ -34,6 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from vmafx.controller.oidc import OidcVerifier, looks_like_jwt
+from vmafx.core.addresses import is_loopback
 from vmafx.core.clock import Clock
 from vmafx.core.tokens import ApiToken, Role, token_digest
 from vmafx.errors import AuthError, ConfigError, ForbiddenError, UsageError
@@ -226,15 +226,6 @@ def split_listen(listen: str) -> tuple[str, int]:
             hint="For example 127.0.0.1:9090, [::1]:9090 or 0.0.0.0:9090.",
         )
     return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_auth_config(auth_disabled: bool, listens: Sequence[str]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio
 
+from vmafx.client import ids
 from vmafx.client.port import ControllerClient
 from vmafx.core.jobs import Job, JobState, Requirements, parse_kind, parse_state
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, NodeState
@@ -21,7 +22,6 @@ from vmafx.errors import (
     InputNotFoundError,
     NotFoundError,
     UnavailableError,
-    UsageError,
 )
 from vmafx.mcp.schemas import (
     CancelOut,
@@ -38,8 +38,6 @@ from vmafx.scheduler.matching import why_not
 
 #: Called with (progress 0-100, message) while a job runs.
 OnJobProgress = Callable[[float, str], Awaitable[None]]
-#: How many of the newest jobs a short id is looked for in.
-PREFIX_SCAN = 5000
 #: The most jobs `corpus_status` counts.
 CORPUS_SCAN = 100_000
 
@@ -120,24 +118,7 @@ def job_request(
 # --- reading ------------------------------------------------------------------------------------
 async def resolve_id(client: ControllerClient, text: str) -> str:
     """A full job id from itself or a unique prefix (4+ characters) of a recent job's id."""
-    text = text.strip().lower()
-    if len(text) >= 36:
-        return text
-    if len(text) < 4:
-        raise UsageError(f"job id {text!r} is too short.", hint="Give at least 4 characters.")
-    found: set[str] = set()
-    cursor, scanned = None, 0
-    while scanned < PREFIX_SCAN:
-        page = await client.list_jobs(limit=1000, cursor=cursor)
-        found |= {job.id for job in page.jobs if job.id.startswith(text)}
-        scanned, cursor = scanned + len(page.jobs), page.next_cursor
-        if cursor is None:
-            break
-    if len(found) > 1:
-        raise UsageError(f"{len(found)} jobs have ids starting with {text!r}; give more of it.")
-    if not found:
-        raise NotFoundError(f"no job id starts with {text!r}.", hint="List jobs with list_jobs.")
-    return found.pop()
+    return await ids.resolve_id(client, text, listing_hint="List jobs with list_jobs.")
 
 
 async def get_job(client: ControllerClient, job_id: str) -> JobOut:

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from vmafx.client.tls import ControllerAddress
+from vmafx.core.addresses import is_loopback
 from vmafx.errors import ConfigError
 from vmafx.mcp.sdk import require_sdk
 
@@ -45,15 +45,6 @@ def split_http(listen: str) -> tuple[str, int]:
             hint="For example --http 127.0.0.1:8765.",
         )
     return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check(options: McpOptions) -> None:
