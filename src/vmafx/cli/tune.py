@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from vmafx.errors import TargetUnreachableError, UsageError
+from vmafx.errors import UsageError
 
 if TYPE_CHECKING:
-    from vmafx.tune.evaluator import Activity
     from vmafx.tune.session import TuneReport
 
 app = typer.Typer(
@@ -50,21 +48,15 @@ class Format(enum.StrEnum):
 
 
 def _target(value: float) -> float:
-    if not 0 <= value <= 100:
-        raise UsageError(
-            f"target {value:g} is outside 0–100, the VMAF scale.",
-            hint="Pick a target such as 93 (transparent for most viewers) or 85.",
-        )
-    return value
+    from vmafx.tune.run import check_target  # noqa: PLC0415
+
+    return check_target(value)
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    match = re.fullmatch(r"(\d{2,5})x(\d{2,5})", text.strip())
-    if not match:
-        raise UsageError(f"--scale {text!r} is not WIDTHxHEIGHT.", hint="For example 1280x720.")
-    return int(match.group(1)), int(match.group(2))
+    from vmafx.tune.run import parse_size  # noqa: PLC0415
+
+    return parse_size(text)
 
 
 def _numbers(text: str, what: str) -> tuple[float, ...]:
@@ -75,74 +67,6 @@ def _numbers(text: str, what: str) -> tuple[float, ...]:
     if not values:
         raise UsageError(f"{what} is empty.")
     return values
-
-
-class _Context:
-    """ffmpeg, the runner, the state folder's cache and history, one source."""
-
-    def __init__(self, source: str, encoder: str) -> None:
-        from vmafx.config import ffmpeg_settings, state_dir  # noqa: PLC0415
-        from vmafx.media.encoders import encoder_info, trial_argv  # noqa: PLC0415
-        from vmafx.media.ffmpeg import ffmpeg_info  # noqa: PLC0415
-        from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
-        from vmafx.tune.cache import ProbeCache  # noqa: PLC0415
-        from vmafx.tune.evaluator import open_source  # noqa: PLC0415
-        from vmafx.tune.history import History  # noqa: PLC0415
-        from vmafx.tune.plan import quality_scale  # noqa: PLC0415
-
-        info = encoder_info(encoder)
-        self.scale = quality_scale(info.family, info.codec)
-        self.ffmpeg = ffmpeg_info(ffmpeg_settings().path)
-        self.runner = SubprocessRunner()
-        _check_encoder_works(self.runner.run(trial_argv(self.ffmpeg.path, encoder)), encoder)
-        self.source = open_source(source)
-        folder = state_dir() / "tune"
-        self.folder = folder
-        self.cache = ProbeCache(folder / "probes.jsonl")
-        self.history = History(folder / "history.json")
-
-    def evaluator(
-        self,
-        encoder: str,
-        preset: str | None,
-        metric: str,
-        size: tuple[int, int] | None,
-        on: Activity,
-    ) -> Any:
-        from vmafx.tune.evaluator import EvaluatorSettings, FfmpegEvaluator  # noqa: PLC0415
-
-        return FfmpegEvaluator(
-            ffmpeg=self.ffmpeg,
-            runner=self.runner,
-            source=self.source,
-            settings=EvaluatorSettings(encoder, preset, metric, size),
-            cache=self.cache,
-            work=self.folder / "work",
-            on_activity=on,
-        )
-
-    def interrupted(self) -> Exception:
-        from vmafx.errors import RunInterruptedError  # noqa: PLC0415
-
-        return RunInterruptedError(
-            f"stopped; every probe measured so far is cached in {self.cache.path}.",
-            hint="Run the same command again to continue: finished probes are not encoded again.",
-        )
-
-
-def _check_encoder_works(result: Any, encoder: str) -> None:
-    if result.returncode == 0:
-        return
-    from vmafx.errors import FfmpegCapabilityError  # noqa: PLC0415
-
-    raise FfmpegCapabilityError(
-        f"encoder {encoder} does not work on this machine (a one-frame trial encode failed).",
-        argv=result.argv,
-        returncode=result.returncode,
-        stderr_tail=result.tail(3),
-        hint="Use a software encoder (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9), or "
-        "run on a node that has this hardware.",
-    )
 
 
 def _progress() -> Any:
@@ -176,47 +100,20 @@ def crf(
     out: Path | None = typer.Option(None, "--out", help="Write the chosen encode here."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json."),
 ) -> None:
-    from vmafx.tune.plan import metric as check_metric  # noqa: PLC0415
-    from vmafx.tune.search import SearchSettings  # noqa: PLC0415
-    from vmafx.tune.session import TuneRequest, run_search  # noqa: PLC0415
+    from vmafx.tune.run import tune_crf  # noqa: PLC0415
 
-    check_metric(metric)
     size = _size(scale)
-    ctx = _Context(source, encoder)
-    lo = ctx.scale.default_min if min_crf is None else min_crf
-    hi = ctx.scale.default_max if max_crf is None else max_crf
-    if not ctx.scale.lowest <= lo <= hi <= ctx.scale.highest:
-        raise UsageError(
-            f"--min-crf {lo:g} / --max-crf {hi:g} must satisfy "
-            f"{ctx.scale.lowest} ≤ min ≤ max ≤ {ctx.scale.highest} for {encoder}.",
-        )
-    settings = SearchSettings(target=target, lo=lo, hi=hi, step=crf_step, tolerance=tolerance)
-    request = TuneRequest(encoder, preset, metric, settings, out)
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
 
         def on(activity: str) -> None:
             bar.update(task, description=activity)
 
-        made: list[Any] = []
-
-        def make(name: str) -> Any:
-            made.append(ctx.evaluator(name, preset, metric, size, on))
-            return made[-1]
-
-        try:
-            report = run_search(
-                request, make, ctx.history, ctx.source.frames, lambda _: ctx.scale.parameter
-            )
-        except KeyboardInterrupt:
-            raise ctx.interrupted() from None  # the kept encodes serve the re-run
-        except TargetUnreachableError:
-            for evaluator in made:
-                evaluator.forget_encodes()
-            raise
-        for evaluator in made:
-            same = evaluator.settings.encoder == report.encoder
-            evaluator.forget_encodes(keep=report.result.crf if same else None)
+        report = tune_crf(
+            source, target, encoder, preset=preset, metric=metric, crf_step=crf_step,
+            tolerance=tolerance, min_crf=min_crf, max_crf=max_crf, size=size, out=out,
+            on_activity=on,
+        )  # fmt: skip
     _print_crf(report, fmt)
 
 
@@ -272,74 +169,26 @@ def ladder(
     hls: Path | None = typer.Option(None, "--hls", help="Write the rungs and a master playlist."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json."),
 ) -> None:
-    from vmafx.tune import ladder as ladders  # noqa: PLC0415
-    from vmafx.tune.hull import Gap  # noqa: PLC0415
+    from vmafx.tune.run import ladder_outputs, tune_ladder  # noqa: PLC0415
 
-    if rungs is not None and targets is not None:
-        raise UsageError("--rungs and --targets both pick rungs; give one of them.")
     target_values = tuple(_target(t) for t in _numbers(targets, "--targets")) if targets else ()
-    if top_vmaf is not None:
-        _target(top_vmaf)
     heights = tuple(int(h) for h in _numbers(resolutions, "--resolutions"))
-    try:
-        gap = Gap.parse(min_gap) if min_gap else None
-    except ValueError as error:
-        raise UsageError(f"--min-gap {min_gap!r}: {error}.") from None
-    ctx = _Context(source, encoder)
-    lo = ctx.scale.default_min + 8 if min_crf is None else min_crf
-    hi = ctx.scale.default_max if max_crf is None else max_crf
-    request = ladders.LadderRequest(
-        heights, ladders.crf_grid(lo, hi, points), rungs, target_values, max_kbps, top_vmaf, gap
-    )
-    evaluators: dict[tuple[int, int], Any] = {}
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
 
-        def at(width: int, height: int, crf: float) -> Any:
-            def on(activity: str) -> None:
-                bar.update(task, description=f"{height}p: {activity}")
+        def on(activity: str) -> None:
+            bar.update(task, description=activity)
 
-            key = (width, height)
-            if key not in evaluators:
-                size = None if key == (ctx.source.width, ctx.source.height) else key
-                evaluators[key] = ctx.evaluator(encoder, preset, "vmaf", size, on)
-            return evaluators[key](crf, "full")
-
+        run = tune_ladder(
+            source, encoder, preset=preset, heights=heights, rungs=rungs,
+            targets=target_values, max_kbps=max_kbps, top_vmaf=top_vmaf, min_gap=min_gap,
+            points=points, min_crf=min_crf, max_crf=max_crf, on_activity=on,
+        )  # fmt: skip
         try:
-            result = ladders.build_ladder(request, ctx.source.width, ctx.source.height, at)
-            extra = _ladder_outputs(ctx, result, evaluators, plot, hls, encoder)
+            extra = ladder_outputs(run, encoder, plot=plot, hls=hls)
         except KeyboardInterrupt:
-            raise ctx.interrupted() from None
-    _print_ladder(result.as_dict() | extra, fmt)
-
-
-def _ladder_outputs(
-    ctx: _Context, result: Any, evaluators: dict[tuple[int, int], Any], plot: Path | None,
-    hls: Path | None, encoder: str,
-) -> dict[str, Any]:  # fmt: skip
-    from vmafx.tune.evaluator import package_hls, render_png  # noqa: PLC0415
-    from vmafx.tune.hls import Rendition, master_playlist  # noqa: PLC0415
-    from vmafx.tune.plot import ladder_svg  # noqa: PLC0415
-
-    extra: dict[str, Any] = {}
-    if plot is not None:
-        plot.parent.mkdir(parents=True, exist_ok=True)
-        title = f"{Path(ctx.source.path).name}: {encoder} ladder"
-        plot.write_text(ladder_svg(result.points, result.hull, result.rungs, title))
-        png = plot.with_suffix(".png")
-        extra["plot"] = str(plot)
-        extra["png"] = str(png) if render_png(ctx.ffmpeg, ctx.runner, plot, png) else None
-    if hls is not None:
-        renditions = []
-        for rung in result.rungs:
-            folder = hls / f"{rung.height}p_crf{rung.crf:g}"
-            evaluator = evaluators[(rung.width, rung.height)]
-            _, average, peak = package_hls(evaluator, rung.crf, folder)
-            uri = f"{folder.name}/index.m3u8"
-            renditions.append(Rendition(uri, rung.width, rung.height, average, peak))
-        (hls / "master.m3u8").write_text(master_playlist(renditions))
-        extra["hls"] = str(hls / "master.m3u8")
-    return extra
+            raise run.context.interrupted() from None
+    _print_ladder(run.result.as_dict() | extra, fmt)
 
 
 def _print_ladder(data: dict[str, Any], fmt: Format) -> None:

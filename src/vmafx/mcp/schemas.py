@@ -219,3 +219,48 @@ class VersionsOut(BaseModel):
         default=None, description="The farm's address; None: local only."
     )
     problem: str | None = Field(default=None, description="Why ffmpeg could not be inspected.")
+
+
+class TuneCrfOut(BaseModel):
+    """The same object as `vmafx tune crf --format json`, plus where it ran."""
+
+    ran_on: Literal["local"] = Field(
+        default="local", description="Always this MCP server's machine (its ffmpeg)."
+    )
+    crf: float | None = Field(description="The answer: the highest CRF (CQ/QP) reaching target.")
+    parameter: str = Field(description="What the encoder's quality knob is called: crf, cq, qp.")
+    vmaf: float | None = Field(description="VMAF of the answer's full encode, every frame scored.")
+    kbps: float | None = None
+    size_bytes: int | None = None
+    hit: bool = Field(description="True when the VMAF lies in [target, target + tolerance].")
+    encoder: str = Field(description="The encoder used (differs after a hardware fallback).")
+    preset: str | None = None
+    full_encodes: int = Field(description="Full-length encodes this run spent (delivery too).")
+    cost: float = Field(description="Frames encoded by this run ÷ the input's frames.")
+    probes: list[dict[str, Any]] = Field(
+        description="Every probe: crf, vmaf, kind (sample/subsampled/full), frames, s, cached."
+    )
+    reason: str = Field(description="Why the search stopped, in words.")
+    best: dict[str, Any] | None = None
+    prior: dict[str, Any] | None = None
+    output: str | None = Field(default=None, description="Where the answer was written (out).")
+    fallback: dict[str, Any] | None = None
+
+
+class TuneLadderOut(BaseModel):
+    """The same object as `vmafx tune ladder --format json` (points, hull, rungs)."""
+
+    ran_on: Literal["local"] = Field(
+        default="local", description="Always this MCP server's machine (its ffmpeg)."
+    )
+    points: list[dict[str, Any]] = Field(
+        description="Every measured encode: width, height, crf, kbps, vmaf."
+    )
+    hull: list[dict[str, Any]] = Field(
+        description="The upper convex hull of (log bitrate, VMAF): the efficient points."
+    )
+    rungs: list[dict[str, Any]] = Field(description="The ladder's rungs, picked on the hull.")
+    skipped: list[str] = Field(default_factory=list, description="Resolutions left out, and why.")
+    encodes: int = Field(description="Encodes this run spent (cached points cost none).")
+    scored_at: str = "source resolution (bicubic upscale)"
+    hls: str | None = Field(default=None, description="The master playlist, when hls_dir given.")

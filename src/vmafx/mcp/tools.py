@@ -40,13 +40,18 @@ from vmafx.mcp.schemas import (
     NodesOut,
     PendingOut,
     ScoreOut,
+    TuneCrfOut,
+    TuneLadderOut,
     VersionsOut,
 )
+from vmafx.mcp.tuning import LocalTuning
 
 P = ParamSpec("P")
 T = TypeVar("T")
 INSTRUCTIONS = """vmafx measures video quality with the real libvmaf (VMAF, PSNR, SSIM…).
-Use `score` to compare encodes with their reference. With a farm configured, long work is a job:
+Use `score` to compare encodes with their reference; `tune_crf` finds the cheapest encode
+that reaches a VMAF target and `tune_ladder` builds a per-title bitrate ladder (both run on this
+server's machine). With a farm configured, long work is a job:
 tools return a job id at once; follow it with `wait_job` (progress notifications), inspect it
 with `get_job`, and ask `explain_pending` why it waits. Paths are file paths as the scoring
 machine (or the farm's nodes) see them."""
@@ -90,6 +95,7 @@ def tool_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 def build_server(
     farm: Farm | None,
     local: LocalScoring | None = None,
+    tuning: LocalTuning | None = None,
     *,
     token_verifier: TokenVerifier | None = None,
     auth: AuthSettings | None = None,
@@ -106,6 +112,7 @@ def build_server(
         auth=auth,
     )
     _local_tools(server, farm, local)
+    _tune_tools(server, tuning or LocalTuning())
     if farm is not None:
         _farm_tools(server, farm)
         add_resources(server, farm)
@@ -201,6 +208,135 @@ def _local_tools(server: MCPServer[Any], farm: Farm | None, local: LocalScoring)
     async def versions() -> VersionsOut:
         """Versions of vmafx, the MCP SDK, ffmpeg and libvmaf, and the farm's address."""
         return catalog.versions(local.last_versions, farm.where if farm else None)
+
+
+HERE_EVEN_WITH_A_FARM = (
+    " It runs on the machine this MCP server runs on, with its ffmpeg, even when a farm is "
+    "configured (there is no farm tune job yet), so paths are as this machine sees them."
+)
+Heights = Annotated[
+    list[int],
+    Field(
+        min_length=1,
+        max_length=12,
+        description="Resolutions to measure, as heights (above the source's are skipped).",
+    ),
+]
+
+
+def _tune_tools(server: MCPServer[Any], tuning: LocalTuning) -> None:
+    @server.tool(
+        annotations=WRITES,
+        description=(
+            "Find the cheapest encode of SOURCE that reaches a VMAF TARGET: the highest CRF "
+            "(CQ/QP for hardware encoders) whose VMAF over the whole source is at least target, "
+            "with as few full encodes as possible (cheap sample probes first, then full encodes "
+            "scored on every frame). Returns what `vmafx tune crf --format json` prints: crf, "
+            "vmaf, kbps, size_bytes, full_encodes, probes, cost, hit, encoder, preset. Takes "
+            "minutes on long or large inputs; sends a progress notification per probe step. "
+            "Probes are cached: calling again with the same arguments encodes nothing. If no "
+            "CRF reaches the target the error names the best VMAF and its CRF. To compare "
+            "existing encodes use `score` instead." + HERE_EVEN_WITH_A_FARM
+        ),
+    )
+    @tool_errors
+    async def tune_crf(
+        source: Annotated[str, Field(description="The input to encode (the VMAF reference).")],
+        target: Annotated[
+            float, Field(description="VMAF to reach, 0–100 (93: transparent for most viewers).")
+        ],
+        encoder: Annotated[
+            str,
+            Field(description="ffmpeg encoder: libx264, libx265, libsvtav1, libvpx-vp9, …"),
+        ],
+        ctx: Context[Any, Any],
+        preset: Annotated[
+            str | None, Field(description="Encoder preset (slow, veryfast, 6…).")
+        ] = None,
+        metric: Annotated[
+            Literal["vmaf", "vmaf_neg", "vmaf_4k", "p5"],
+            Field(description="What must reach target (p5: the 5% low of per-frame VMAF)."),
+        ] = "vmaf",
+        crf_step: Annotated[
+            float | None, Field(gt=0, description="Grid step of the answer (default 1).")
+        ] = None,
+        tolerance: Annotated[
+            float, Field(ge=0, description="Stop at VMAF in [target, target+tolerance].")
+        ] = 0,
+        min_crf: Annotated[float | None, Field(description="Lowest CRF (best quality).")] = None,
+        max_crf: Annotated[float | None, Field(description="Highest CRF (smallest file).")] = None,
+        scale: Annotated[
+            str | None, Field(description="Encode at WIDTHxHEIGHT (scored at the source's).")
+        ] = None,
+        out: Annotated[
+            str | None, Field(description="Write the chosen encode to this path.")
+        ] = None,
+    ) -> TuneCrfOut:
+        body = await tuning.crf(
+            _activity(ctx), source, target, encoder, preset=preset, metric=metric,
+            crf_step=1.0 if crf_step is None else crf_step, tolerance=tolerance,
+            min_crf=min_crf, max_crf=max_crf, scale=scale, out=out,
+        )  # fmt: skip
+        return TuneCrfOut(**body)
+
+    @server.tool(
+        annotations=WRITES,
+        description=(
+            "Build a per-title bitrate ladder for SOURCE: encode it at a few CRFs per resolution, "
+            "score each after upscaling to the source's size, take the upper convex hull of "
+            "(log bitrate, VMAF) and pick rungs on it (by count, by VMAF targets, or spread). "
+            "Returns what `vmafx tune ladder --format json` prints: points, hull, rungs (width, "
+            "height, crf, kbps, vmaf each). Spends one full encode per point: minutes on long "
+            "inputs; sends a progress notification per step. With hls_dir it also writes the "
+            "rungs as HLS renditions and a master playlist." + HERE_EVEN_WITH_A_FARM
+        ),
+    )
+    @tool_errors
+    async def tune_ladder(
+        source: Annotated[str, Field(description="The input (the VMAF reference).")],
+        encoder: Annotated[
+            str,
+            Field(description="ffmpeg encoder: libx264, libx265, libsvtav1, libvpx-vp9, …"),
+        ],
+        ctx: Context[Any, Any],
+        resolutions: Heights = [1080, 720, 540, 360, 240],  # noqa: B006 - pydantic copies
+        rungs: Annotated[
+            int | None, Field(ge=1, le=20, description="How many rungs to pick (default 4).")
+        ] = None,
+        targets: Annotated[
+            list[float] | None,
+            Field(max_length=20, description="A rung per VMAF target, e.g. [95, 90, 85, 75]."),
+        ] = None,
+        max_kbps: Annotated[float | None, Field(ge=1, description="Top bitrate.")] = None,
+        top_vmaf: Annotated[
+            float | None, Field(description="Spend no bits above this VMAF.")
+        ] = None,
+        min_gap: Annotated[
+            str | None,
+            Field(description="Between rungs: a bitrate ratio such as '1.5x' or VMAF such as '6'."),
+        ] = None,
+        preset: Annotated[str | None, Field(description="Encoder preset.")] = None,
+        points: Annotated[int, Field(ge=2, le=30, description="CRFs measured per resolution.")] = 6,
+        min_crf: Annotated[float | None, Field(description="Lowest CRF measured.")] = None,
+        max_crf: Annotated[float | None, Field(description="Highest CRF measured.")] = None,
+        hls_dir: Annotated[
+            str | None,
+            Field(description="Also write the rungs as HLS and master.m3u8 in this folder."),
+        ] = None,
+    ) -> TuneLadderOut:
+        body = await tuning.ladder(
+            _activity(ctx), source, encoder, preset=preset, heights=tuple(resolutions),
+            rungs=rungs, targets=tuple(targets or ()), max_kbps=max_kbps, top_vmaf=top_vmaf,
+            min_gap=min_gap, points=points, min_crf=min_crf, max_crf=max_crf, hls_dir=hls_dir,
+        )  # fmt: skip
+        return TuneLadderOut(**body)
+
+
+def _activity(ctx: Context[Any, Any]) -> Callable[[int, str], Awaitable[None]]:
+    async def report(step: int, message: str) -> None:
+        await ctx.report_progress(step, None, message)
+
+    return report
 
 
 def _progress(ctx: Context[Any, Any]) -> jobs.OnJobProgress:

@@ -16,7 +16,7 @@ FARM_TOOLS = {
     "submit_job", "get_job", "wait_job", "cancel_job", "list_jobs", "list_nodes",
     "explain_pending", "corpus_status",
 }  # fmt: skip
-LOCAL_TOOLS = {"score", "list_models", "list_features", "versions"}
+LOCAL_TOOLS = {"score", "list_models", "list_features", "versions", "tune_crf", "tune_ladder"}
 
 
 def clip_pair(tmp_path: Path) -> tuple[str, str]:
