@@ -32,9 +32,12 @@ class LocalTuning:
     async def _run(self, work: Callable[[Callable[[str], None]], Any], on: OnActivity) -> Any:
         steps = [0]
 
+        async def forward(step: int, text: str) -> None:
+            await on(step, text)
+
         def activity(text: str) -> None:  # in the worker thread
             steps[0] += 1
-            anyio.from_thread.run(on, steps[0], text)
+            anyio.from_thread.run(forward, steps[0], text)
 
         async with self._lock:
             await on(0, "starting")
