@@ -213,7 +213,14 @@ async def test_stdio_without_a_farm_scores_locally_like_vmafx_score(clips: dict[
 
     async with Client(params, read_timeout_seconds=120) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert names == {"score", "list_models", "list_features", "versions"}
+        assert names == {
+            "score",
+            "list_models",
+            "list_features",
+            "versions",
+            "tune_crf",
+            "tune_ladder",
+        }
         result = await client.call_tool(
             "score", {"reference": str(ref), "distorted": [str(dis)]}, progress_callback=progress
         )
