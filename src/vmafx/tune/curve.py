@@ -55,7 +55,10 @@ def _pchip_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
             d[k] = 0.0
         else:
             w1, w2 = 2 * h[k] + h[k - 1], h[k] + 2 * h[k - 1]
-            d[k] = (w1 + w2) / (w1 / delta[k - 1] + w2 / delta[k])
+            # A slope near the smallest float makes w/delta overflow to inf: the weighted
+            # harmonic mean is then 0, which is the right limit (and keeps the fit monotone).
+            with np.errstate(over="ignore", divide="ignore"):
+                d[k] = (w1 + w2) / (w1 / delta[k - 1] + w2 / delta[k])
     d[0] = _end_slope(h[0], h[1], delta[0], delta[1])
     d[-1] = _end_slope(h[-1], h[-2], delta[-1], delta[-2])
     return d
