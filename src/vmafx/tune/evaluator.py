@@ -278,6 +278,6 @@ def package_hls(evaluator: FfmpegEvaluator, crf: float, folder: Path) -> tuple[P
 
 def render_png(ffmpeg: FfmpegInfo, runner: FfmpegRunner, svg: Path, png: Path) -> bool:
     """Rasterise the SVG with ffmpeg's librsvg decoder; False when this ffmpeg lacks it."""
-    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error", "-y"]
-    argv += ["-f", "svg_pipe", "-i", str(svg), "-frames:v", "1", str(png)]
-    return runner.run(argv).returncode == 0 and png.exists()
+    from vmafx.media.svgplot import render_png as render  # noqa: PLC0415
+
+    return render(ffmpeg.path, runner, svg, png)
