@@ -63,8 +63,12 @@ def print_table(report: ScoreReport, console: Console) -> None:
 
 
 def write_per_frame(report: ScoreReport, path: Path) -> None:
-    """Long CSV: one row per (distorted, frame) with every per-frame metric as a column."""
+    """Long CSV: one row per (distorted, frame) with every per-frame metric as a column: first the
+    metrics under the names the pooled results use (each model's name, `psnr_y`, `float_ssim`...),
+    then the libvmaf features behind the models' scores under libvmaf's own names."""
     names: list[str] = []
+    for result in report.results:
+        names += [n for n in result.pooled if n in result.frames and n not in names]
     for result in report.results:
         names += [n for n in result.frames if n not in names]
     with path.open("w", newline="") as handle:

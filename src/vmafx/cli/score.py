@@ -26,6 +26,8 @@ Examples:
 
     vmafx score ref.mp4 dis.mp4 --format json --per-frame frames.csv
 
+    vmafx score ref.mp4 enc_crf23.mp4 enc_crf28.mp4 --plot frames.svg
+
 `-f psnr` and `-f ssim` are ffmpeg's own psnr and ssim filters (psnr_avg/y/u/v, ssim_all/y/u/v),
 in the same pass; libvmaf's keep their names: float_ssim (downsampled first: reads higher),
 float_psnr, ms_ssim. `--max-parallel N` scores N distorted inputs per run when memory is short.
@@ -60,6 +62,12 @@ def score(
     per_frame: Path | None = typer.Option(
         None, "--per-frame", help="Write every per-frame value to this CSV."
     ),
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Draw per-frame VMAF per distorted input, the 3 lowest frames marked, to FILE.svg "
+        "or FILE.png (PNG needs an ffmpeg with librsvg).",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output: table, json or csv."),
     timeout: float | None = opts.TIMEOUT,
     no_swap_check: bool = opts.NO_SWAP_CHECK,
@@ -88,6 +96,7 @@ def score(
             sync=str(sync),
             no_features=no_features,
             per_frame=per_frame,
+            plot=plot,
             fmt=str(fmt),
             timeout=timeout,
             no_swap_check=no_swap_check,

@@ -55,6 +55,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--sync",), "sync", "choice", choices=("none", "shortest", "fps")),
     Option(("--no-features",), "no_features", "flag"),
     Option(("--per-frame",), "per_frame", "path"),
+    Option(("--plot",), "plot", "path"),
     Option(("--format",), "fmt", "choice", choices=("table", "json", "csv")),
     Option(("--timeout",), "timeout", "float", minimum=1),
     Option(("--no-swap-check",), "no_swap_check", "flag"),
@@ -81,6 +82,7 @@ class ScoreArgs:
     sync: str = "none"
     no_features: bool = False
     per_frame: Path | None = None
+    plot: Path | None = None
     fmt: str = "table"
     timeout: float | None = None
     no_swap_check: bool = False
@@ -179,19 +181,29 @@ def request_for(args: ScoreArgs) -> ScoreRequest:
 
 
 def run_score(args: ScoreArgs) -> None:
-    """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV."""
+    """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV
+    and the per-frame plot."""
     from vmafx.config import ffmpeg_settings  # noqa: PLC0415
     from vmafx.media.inputprobe import locate_ffmpeg  # noqa: PLC0415
     from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
     from vmafx.media.scorer import LibvmafScorer  # noqa: PLC0415
 
     request = request_for(args)
-    scorer = LibvmafScorer(locate_ffmpeg(ffmpeg_settings().path), SubprocessRunner())
+    if args.plot is not None:
+        from vmafx.cli.frameplot import check_plot_path  # noqa: PLC0415 - only with --plot
+
+        check_plot_path(args.plot)
+    ffmpeg = locate_ffmpeg(ffmpeg_settings().path)
+    scorer = LibvmafScorer(ffmpeg, SubprocessRunner())
     report = _score_with_progress(scorer, request)
     from vmafx.cli import output  # noqa: PLC0415 - rich, once the scores are in
 
     if args.per_frame is not None:
         output.write_per_frame(report, args.per_frame)
+    if args.plot is not None:
+        from vmafx.cli.frameplot import write_plot  # noqa: PLC0415
+
+        write_plot(report, args.plot, ffmpeg, SubprocessRunner())
     if args.fmt == "json":
         sys.stdout.write(output.to_json(report) + "\n")
     elif args.fmt == "csv":
