@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
@@ -39,6 +39,9 @@ from vmafx.errors import ConfigError, UnavailableError
 from vmafx.scheduler import LeaseSettings, Scheduler
 from vmafx.store import JobStore, open_job_store
 from vmafx.supervision import Supervisor
+
+if TYPE_CHECKING:
+    from vmafx.store.sql.owner import SqliteOwnerLock
 
 log = logging.getLogger(__name__)
 STORE_FILE = "controller.db"
@@ -145,6 +148,7 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         service,
         interval_s=settings.sweep_interval_s,
         pending_refresh_s=settings.pending_refresh_s,
+        lock=store.try_sweep_lock,
     )
     supervisor = Supervisor("controller")
     service.claims.supervisor = supervisor
@@ -201,6 +205,7 @@ async def _start_http(
 
 # --- running until a signal ---------------------------------------------------------------------
 async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = None) -> None:
+    owner = await asyncio.to_thread(own_sqlite_store, store_url(settings))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -219,6 +224,20 @@ async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = N
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if owner is not None:
+            owner.release()
+
+
+def own_sqlite_store(url: str) -> SqliteOwnerLock | None:
+    """SQLite: take the one-controller lock beside the file (ConfigError when another
+    controller holds it). Other stores: None, any number of controllers may serve them."""
+    from vmafx.store.sql.owner import SqliteOwnerLock  # noqa: PLC0415
+
+    if not url.startswith("sqlite:///"):
+        return None
+    database = Path(url.removeprefix("sqlite:///"))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteOwnerLock.acquire(database)
 
 
 async def _until_stopped_or_dead(stop: asyncio.Event, supervisor: Supervisor) -> None:
