@@ -2,6 +2,9 @@
 pending reasons current (periodically, and soon after a node registers, leaves or drains).
 
 `run_once` does one round (tests call it with a fake clock); `run` loops until `stop`.
+With several controller replicas on PostgreSQL, a round runs only in the replica holding the
+store's sweep lock (`JobStore.try_sweep_lock`); the others skip it, and take over when that
+replica dies.
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -13,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from vmafx.controller.service import ControllerService
 from vmafx.errors import VmafxError
@@ -27,14 +31,20 @@ class Sweeper:
         *,
         interval_s: float = 5.0,
         pending_refresh_s: float = 10.0,
+        lock: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self._service = service
+        self._lock = lock
         self._interval_s = interval_s
         self._pending_refresh_s = pending_refresh_s
         self._last_refresh = float("-inf")
         self._stop = asyncio.Event()
 
-    async def run_once(self, *, refresh: bool = True) -> None:
+    async def run_once(self, *, refresh: bool = True) -> bool:
+        """One round; False when another replica holds the sweep lock (nothing done)."""
+        if self._lock is not None and not await self._lock():
+            log.debug("another controller replica sweeps; round skipped")
+            return False
         await self._service.expire_once()
         if refresh:
             try:
@@ -42,6 +52,7 @@ class Sweeper:
             except VmafxError as error:
                 log.warning("pending reasons not refreshed: %s", error)
             self._last_refresh = time.monotonic()
+        return True
 
     async def run(self) -> None:
         nodes_changed = self._service.nodes_changed

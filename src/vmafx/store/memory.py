@@ -306,6 +306,9 @@ class InMemoryJobStore:
             return token
 
     # --- the store itself --------------------------------------------------------------------
+    async def try_sweep_lock(self) -> bool:
+        return True  # one controller per memory store
+
     async def ping(self) -> None:
         return None
 

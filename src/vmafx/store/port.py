@@ -233,6 +233,16 @@ class JobStore(Protocol):
     async def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken: ...
 
     # --- the store itself --------------------------------------------------------------------
+    async def try_sweep_lock(self) -> bool:
+        """Whether this store handle may run the periodic sweeps now, without waiting.
+
+        PostgreSQL: one handle across every controller replica holds it (a session-level
+        advisory lock on a connection of its own, kept until `close()`); when its holder dies,
+        the database drops the lock and another replica's next try takes it. SQLite and memory
+        (one controller per store): always granted.
+        """
+        ...
+
     async def ping(self) -> None:
         """Raise UnavailableError unless the store answers and its schema is current."""
         ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 #: Tries of one transaction that hit a deadlock, a serialisation failure or a unique race.
 TRIES = 4
 _RETRY_STATES = frozenset({"40001", "40P01"})
+#: The PostgreSQL advisory lock key of the periodic sweeps ("vmafxswp" as a signed bigint).
+SWEEP_LOCK_KEY = int.from_bytes(b"vmafxswp", "big")
 
 
 class SqlJobStore:
@@ -48,6 +51,9 @@ class SqlJobStore:
         self._policy = policy
         self._engine = create_engine(self._url, pool_size=pool_size)
         self._writer = writer(self._engine)
+        self._sweep_guard = threading.Lock()
+        #: The connection holding the sweep lock (PostgreSQL), never returned to the pool.
+        self._sweep_holder: Connection | None = None
 
     def __repr__(self) -> str:
         return f"SqlJobStore({redacted(self._url)!r})"
@@ -285,6 +291,52 @@ class SqlJobStore:
         return token
 
     # --- the store itself --------------------------------------------------------------------
+    async def try_sweep_lock(self) -> bool:
+        if self._url.get_backend_name() != "postgresql":
+            return True  # SQLite: one controller per file (vmafx.store.sql.owner)
+        return await asyncio.to_thread(self._try_sweep_lock)
+
+    def _try_sweep_lock(self) -> bool:
+        with self._sweep_guard:
+            if self._sweep_holder is not None:
+                try:
+                    self._sweep_holder.exec_driver_sql("SELECT 1")
+                    self._sweep_holder.commit()
+                    return True
+                except sa.exc.DBAPIError as error:
+                    log.warning("the sweep lock's connection was lost: %s", error.orig)
+                    self._drop_sweep_holder()
+            try:
+                connection = self._engine.connect()
+            except sa.exc.DBAPIError as error:
+                raise self._translate(error) from error
+            try:
+                held = connection.execute(
+                    sa.select(sa.func.pg_try_advisory_lock(SWEEP_LOCK_KEY))
+                ).scalar_one()
+                connection.commit()
+            except sa.exc.DBAPIError as error:
+                connection.invalidate()
+                connection.close()
+                raise self._translate(error) from error
+            if held:
+                self._sweep_holder = connection
+                log.info("this controller now runs the periodic sweeps")
+            else:
+                connection.close()
+            return bool(held)
+
+    def _drop_sweep_holder(self) -> None:
+        """Close the lock's connection for real (a pooled one would keep the lock)."""
+        holder, self._sweep_holder = self._sweep_holder, None
+        if holder is not None:
+            holder.invalidate()
+            holder.close()
+
+    def _release_sweep_lock(self) -> None:
+        with self._sweep_guard:
+            self._drop_sweep_holder()
+
     async def ping(self) -> None:
         status = await asyncio.to_thread(self._schema_status)
         if not status.is_current:
@@ -302,6 +354,7 @@ class SqlJobStore:
             raise self._translate(error) from error
 
     async def close(self) -> None:
+        await asyncio.to_thread(self._release_sweep_lock)
         await asyncio.to_thread(self._engine.dispose)
 
 
