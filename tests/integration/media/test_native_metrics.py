@@ -75,6 +75,7 @@ def test_libvmafs_ssim_keeps_its_libvmaf_name_and_reads_differently():
 
 def test_pooled_values_are_ffmpeg_quality_metrics_own():
     import ffmpeg_quality_metrics as fqm  # the dev extra installs it
+
     tool = fqm.FfmpegQualityMetrics(REF, DIS, ffmpeg_path=locate_ffmpeg(), progress=False)
     tool.calculate(["psnr", "ssim"])
     theirs = tool.get_global_stats()
