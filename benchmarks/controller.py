@@ -66,7 +66,7 @@ async def stop(process: asyncio.subprocess.Process) -> None:
 
 def request(work: Path) -> JobRequest:
     spec = {"reference": str(work / "ref.y4m"), "distorted": str(work / "dis.y4m")}
-    return JobRequest(kind=JobKind.SCORE, spec=spec)
+    return JobRequest.parse(kind=JobKind.SCORE, spec=spec)
 
 
 async def submit(client: GrpcControllerClient, work: Path, count: int) -> float:

@@ -175,7 +175,7 @@ async def _run(
         ], {"VMAFX_NODE_ENCODERS": "libx264"})  # fmt: skip
     while len(await client.list_nodes()) < nodes:
         await asyncio.sleep(0.1)
-    requests = [JobRequest(kind=JobKind.SCORE, spec=spec) for spec in job_specs]
+    requests = [JobRequest.parse(kind=JobKind.SCORE, spec=spec) for spec in job_specs]
     start = time.perf_counter()
     batch = uuid.uuid4().hex
     await client.submit_jobs(requests, batch_id=batch)
