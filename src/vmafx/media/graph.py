@@ -6,9 +6,16 @@ Layout of the command (reference first, as in libvmaf's own CLI):
 
 (each `-i` preceded by the input policy's protocol and format whitelists, `vmafx.media.urls`)
 
-    [0:v]setpts=PTS-STARTPTS,split=N[r0][r1]...;            reference decoded once, split
-    [1:v]setpts=PTS-STARTPTS[,fps=..][,scale=W:H:flags=bicubic][,format=..][d0];
+    [0:v]settb=1/R,setpts=N,split=N[r0][r1]...;              reference decoded once, split
+    [1:v][setpts=PTS-STARTPTS,fps=R,]settb=1/R,setpts=N[,scale=W:H:flags=bicubic][,format=..][d0];
     [d0][r0]libvmaf=...:log_path=LOG0[o0];                   distorted FIRST, reference SECOND
+
+Both streams are re-timed by frame index in one time base, 1/R for the reference's rate R, so
+libvmaf pairs frame i with frame i, as libvmaf's own CLI does. Container timestamps are not
+to be trusted for pairing: an MP4 reference (1/12288 time base) against an MKV encode (1/1000)
+at 24 fps rounds 41.67 ms frames differently, and ffmpeg's frame sync then pairs neighbours
+(measured: VMAF 78.2 instead of 99.8 for a CRF 10 encode). Only with `--sync fps` does the
+distorted keep its timestamps long enough for the `fps` filter to convert its rate.
 
 With ffmpeg's own `psnr`/`ssim` filters asked for (`ffmpeg:psnr` in the features), the reference
 is split once more per filter and the distorted stream passes through each filter first (they
@@ -217,11 +224,20 @@ def _escape_list(entries: Sequence[str]) -> str:
     return escape_option("|".join(entries))
 
 
+def frame_clock(rate: Fraction) -> str:
+    """Timestamps from the frame index at `rate` (see the module docstring), or, for a rate
+    nobody knows, the container's timestamps from zero."""
+    if not rate or rate <= 0:
+        return "setpts=PTS-STARTPTS"
+    return f"settb={_fraction(1 / rate)},setpts=N"
+
+
 def distorted_chain(reference: VideoInfo, distorted: VideoInfo, options: ScoreOptions) -> str:
     """Filters that make a distorted input comparable with the reference, frame for frame."""
-    chain = ["setpts=PTS-STARTPTS"]
+    chain = []
     if options.sync_fps and distorted.fps != reference.fps:
-        chain.append(f"fps={_fraction(reference.fps)}")
+        chain += ["setpts=PTS-STARTPTS", f"fps={_fraction(reference.fps)}"]
+    chain.append(frame_clock(reference.fps))
     if options.scale and (distorted.width, distorted.height) != (reference.width, reference.height):
         chain.append(f"scale={reference.width}:{reference.height}:flags=bicubic")
     if distorted.pix_fmt != reference.pix_fmt:
@@ -254,7 +270,9 @@ def build_score_command(
     ref_labels = [f"[r{i}{s}]" for i in range(n) for s in ["", *(f"_{f}" for f in filters)]]
     split = len(ref_labels)
     graph = [
-        "[0:v]setpts=PTS-STARTPTS" + (f",split={split}" if split > 1 else "") + "".join(ref_labels)
+        f"[0:v]{frame_clock(ref_info.fps)}"
+        + (f",split={split}" if split > 1 else "")
+        + "".join(ref_labels)
     ]
     log_paths: list[str] = []
     stats_paths: list[dict[str, str]] = []

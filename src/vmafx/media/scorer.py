@@ -332,7 +332,8 @@ class LibvmafScorer:
         features = (
             feature_vector_v1(log.frames, where=info.path) if options.feature_vector else None
         )
-        adjustments = tuple(graph.distorted_chain(reference, info, options).split(",")[1:])
+        chain = graph.distorted_chain(reference, info, options).split(",")
+        adjustments = tuple(f for f in chain if not f.startswith(("setpts=", "settb=")))
         flat = flat_content_warning(log.frames)
         return ScoreResult(
             distorted=info.path,

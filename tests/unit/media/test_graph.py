@@ -50,8 +50,25 @@ def test_libvmaf_gets_the_distorted_input_first_and_the_reference_second():
     )
     graph = graph_of(cmd.argv)
     assert "[d0][r0]libvmaf=" in graph
-    assert graph.startswith("[0:v]setpts=PTS-STARTPTS[r0]")
-    assert "[1:v]setpts=PTS-STARTPTS[d0]" in graph
+    assert graph.startswith("[0:v]settb=1/24,setpts=N[r0]")
+    assert "[1:v]settb=1/24,setpts=N[d0]" in graph
+
+
+def test_both_inputs_are_paired_by_frame_index_in_one_time_base_whatever_their_containers():
+    # An MP4 (1/12288) against an MKV (1/1000) at 24 fps: container timestamps round apart.
+    ref = info(fps=Fraction(24000, 1001))
+    assert distorted_chain(ref, info("enc.mkv", fps=Fraction(24000, 1001)), ScoreOptions()) == (
+        "settb=1001/24000,setpts=N"
+    )
+    graph = graph_of(
+        build_score_command("ff", (Input("r"), ref), [(Input("d"), ref)], ScoreOptions(), "/t").argv
+    )
+    assert graph.startswith("[0:v]settb=1001/24000,setpts=N[r0]")
+
+
+def test_a_rate_nobody_knows_keeps_the_container_timestamps_from_zero():
+    unknown = info(fps=Fraction(0))
+    assert distorted_chain(unknown, unknown, ScoreOptions()) == "setpts=PTS-STARTPTS"
 
 
 def test_one_pass_carries_threads_subsample_models_and_features():
@@ -73,7 +90,7 @@ def test_one_pass_carries_threads_subsample_models_and_features():
 
 def test_a_smaller_distorted_input_is_scaled_to_the_reference_with_bicubic():
     chain = distorted_chain(info(), info(w=1280, h=720), ScoreOptions())
-    assert chain == "setpts=PTS-STARTPTS,scale=1920:1080:flags=bicubic"
+    assert chain == "settb=1/24,setpts=N,scale=1920:1080:flags=bicubic"
 
 
 def test_no_scale_leaves_the_size_alone():
