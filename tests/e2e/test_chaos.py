@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import json
 import os
 import random
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.contract_helpers import load_contract_conftest
 
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import JobKind, JobState
@@ -49,20 +49,9 @@ DEADLINE_S = 240.0
 #: A completion the controller records this long after a node's SIGKILL may still be that node's
 #: last report, sent before it died and handled late on a loaded machine (less than a lease).
 KILL_SLACK_S = 5.0
-TESTS = Path(__file__).resolve().parents[1]
 
 
-def _load_contract_helpers() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "vmafx_contract_conftest_chaos", TESTS / "contract" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_contract = _load_contract_helpers()
+_contract = load_contract_conftest("vmafx_contract_conftest_chaos")
 postgres_server = _contract.postgres_server
 fresh_postgres = _contract.fresh_postgres
 

@@ -13,7 +13,7 @@ import importlib.util
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import grpc
 import psycopg
@@ -21,6 +21,7 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 from grpc_tools import protoc
+from tests.contract_helpers import load_contract_conftest
 
 from vmafx.config import controller_settings
 from vmafx.controller import main
@@ -33,17 +34,7 @@ PACKAGE = "vmafx.controller.v1"
 SERVICE = f"/{PACKAGE}.VmafxController"
 
 
-def _load_contract_helpers() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "vmafx_contract_conftest", TESTS / "contract" / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_contract = _load_contract_helpers()
+_contract = load_contract_conftest("vmafx_contract_conftest")
 postgres_server = _contract.postgres_server
 fresh_postgres = _contract.fresh_postgres
 migrated_postgres = _contract.migrated_postgres
