@@ -25,6 +25,8 @@ from vmafx.core.metrics import libvmaf_feature
 from vmafx.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from vmafx.core.scores import ScoreReport
     from vmafx.media.scorer import LibvmafScorer, ScoreRequest
 
@@ -182,21 +184,32 @@ def request_for(args: ScoreArgs) -> ScoreRequest:
 
 def run_score(args: ScoreArgs) -> None:
     """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV
-    and the per-frame plot."""
+    and the per-frame plot. The probe of the inputs starts first, and the rest of the scoring
+    path is imported while it runs (`vmafx.media.prestart`)."""
     from vmafx.config import ffmpeg_settings  # noqa: PLC0415
     from vmafx.media.inputprobe import locate_ffmpeg  # noqa: PLC0415
-    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
-    from vmafx.media.scorer import LibvmafScorer  # noqa: PLC0415
+    from vmafx.media.prestart import prestart_probe  # noqa: PLC0415
 
-    request = request_for(args)
-    if args.plot is not None:
-        from vmafx.cli.frameplot import check_plot_path  # noqa: PLC0415 - only with --plot
-
-        check_plot_path(args.plot)
     ffmpeg = locate_ffmpeg(ffmpeg_settings().path)
-    scorer = LibvmafScorer(ffmpeg, SubprocessRunner())
-    report = _score_with_progress(scorer, request)
+    has_raw = args.width is not None or args.height is not None
+    runner = prestart_probe(ffmpeg, [args.reference, *args.distorted], has_raw)
+    try:
+        from vmafx.media.scorer import LibvmafScorer  # noqa: PLC0415
+
+        request = request_for(args)
+        if args.plot is not None:
+            from vmafx.cli.frameplot import check_plot_path  # noqa: PLC0415 - only with --plot
+
+            check_plot_path(args.plot)
+        report = _score_with_progress(LibvmafScorer(ffmpeg, runner), request)
+    finally:
+        runner.close()
+    _write_outputs(args, report, ffmpeg)
+
+
+def _write_outputs(args: ScoreArgs, report: ScoreReport, ffmpeg: str) -> None:
     from vmafx.cli import output  # noqa: PLC0415 - rich, once the scores are in
+    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
 
     if args.per_frame is not None:
         output.write_per_frame(report, args.per_frame)
@@ -216,39 +229,62 @@ def run_score(args: ScoreArgs) -> None:
         output.print_table(report, Console())
 
 
+class _LazyBar:
+    """A rich progress bar on stderr that exists only once scoring has taken over a second:
+    rich is imported then, not before ffmpeg starts (a terminal user times `vmafx score` too)."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if time.monotonic() - self._started <= 1.0:
+                return
+            self._open()
+        assert self._bar is not None and self._task is not None
+        self._bar.update(self._task, completed=done, total=total or None, visible=True)
+
+    def _open(self) -> None:
+        from rich.console import Console  # noqa: PLC0415
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        console = Console(stderr=True)
+        self._bar = Progress(
+            TextColumn("scoring"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} frames"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            auto_refresh=True,
+            disable=not console.is_terminal,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("score", total=None)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
 def _score_with_progress(scorer: LibvmafScorer, request: ScoreRequest) -> ScoreReport:
     """Show a progress bar on stderr (a terminal only) once scoring has taken over a second."""
     if not _stderr_is_terminal():
         return scorer.score(request)
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    started = time.monotonic()
-    with Progress(
-        TextColumn("scoring"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} frames"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        auto_refresh=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("score", total=None, visible=False)
-
-        def on_progress(done: int, total: int) -> None:
-            visible = time.monotonic() - started > 1.0
-            bar.update(task, completed=done, total=total or None, visible=visible)
-
-        return scorer.score(request, on_progress=on_progress)
+    bar = _LazyBar()
+    try:
+        return scorer.score(request, on_progress=bar.update)
+    finally:
+        bar.close()
 
 
 def _stderr_is_terminal() -> bool:

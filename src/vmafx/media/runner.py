@@ -137,6 +137,18 @@ def die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+@dataclasses.dataclass
+class Started:
+    """An ffmpeg run `SubprocessRunner.start` began: the process and its output so far."""
+
+    argv: list[str]
+    proc: subprocess.Popen[str]
+    start: float
+    stderr_lines: collections.deque[str]
+    stdout_lines: collections.deque[str]
+    readers: list[threading.Thread] = dataclasses.field(default_factory=list)
+
+
 class SubprocessRunner:
     """Runs the real ffmpeg binary."""
 
@@ -151,6 +163,11 @@ class SubprocessRunner:
         cancel: CancelToken | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> RunResult:
+        return self.finish(self.start(argv, on_progress), timeout_s=timeout_s, cancel=cancel)
+
+    def start(self, argv: Sequence[str], on_progress: ProgressCallback | None = None) -> Started:
+        """Start ffmpeg and the threads that read its output; `finish` waits for it. Split so
+        a run can start ahead of the code that asks for its result (`vmafx.media.prestart`)."""
         argv = list(argv)
         start = time.monotonic()
         try:
@@ -179,23 +196,57 @@ class SubprocessRunner:
                 argv=argv,
                 hint=f"Run `chmod +x {argv[0]}` or point VMAFX_FFMPEG at another build.",
             ) from None
-        stderr_lines: collections.deque[str] = collections.deque(maxlen=self._max_stderr_lines)
-        stdout_lines: collections.deque[str] = collections.deque(maxlen=self._max_stderr_lines)
+        started = Started(
+            argv,
+            proc,
+            start,
+            collections.deque(maxlen=self._max_stderr_lines),
+            collections.deque(maxlen=self._max_stderr_lines),
+        )
         assert proc.stdout is not None and proc.stderr is not None
-        readers = [
-            threading.Thread(
-                target=_read_stdout, args=(proc.stdout, on_progress, stdout_lines), daemon=True
-            ),
-            threading.Thread(target=_read_stderr, args=(proc.stderr, stderr_lines), daemon=True),
-        ]
-        for reader in readers:
+        started.readers.extend(
+            [
+                threading.Thread(
+                    target=_read_stdout,
+                    args=(proc.stdout, on_progress, started.stdout_lines),
+                    daemon=True,
+                ),
+                threading.Thread(
+                    target=_read_stderr, args=(proc.stderr, started.stderr_lines), daemon=True
+                ),
+            ]
+        )
+        for reader in started.readers:
             reader.start()
+        return started
+
+    @staticmethod
+    def discard(started: Started) -> None:
+        """Stop a run `start` began whose result nobody wants, and release its pipes."""
+        if started.proc.poll() is None:
+            stop(started.proc, grace_s=0.2)
+        for reader in started.readers:
+            reader.join(timeout=5)
+        for stream in (started.proc.stdout, started.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+    def finish(
+        self,
+        started: Started,
+        *,
+        timeout_s: float | None = None,
+        cancel: CancelToken | None = None,
+    ) -> RunResult:
+        """Wait for a run `start` began (stopping it on timeout or cancel); its result."""
+        argv, proc, start = started.argv, started.proc, started.start
+        assert proc.stdout is not None and proc.stderr is not None
         stop_reason = self._wait(proc, start, timeout_s, cancel)
-        for reader in readers:
+        for reader in started.readers:
             reader.join(timeout=5)
         proc.stdout.close()
         proc.stderr.close()
-        stderr = "".join(stderr_lines)
+        stderr = "".join(started.stderr_lines)
         elapsed = time.monotonic() - start
         if stop_reason is not None:
             error_cls = FfmpegTimeoutError if stop_reason == "timeout" else FfmpegCancelledError
@@ -220,7 +271,7 @@ class SubprocessRunner:
                 stderr_tail=stderr_tail(stderr),
                 hint="Nothing was scored; check memory (a 4K job takes ~1.25 GB) and run it again.",
             )
-        return RunResult(argv, proc.returncode, stderr, elapsed, "".join(stdout_lines))
+        return RunResult(argv, proc.returncode, stderr, elapsed, "".join(started.stdout_lines))
 
     @staticmethod
     def _wait(

@@ -117,3 +117,34 @@ def test_a_whole_vmafx_score_run_never_imports_numpy_or_pyav():
     assert out.returncode == 0, out.stderr
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
     assert not {"numpy", "av", "typer", "pydantic"} & imported
+
+
+_ORDER = """
+import json, sys
+from vmafx.media import runner
+real = runner.SubprocessRunner.start
+def start(self, argv, on_progress=None):
+    print("START " + json.dumps({"scoring": "-filter_complex" in argv,
+          "scorer_imported": "vmafx.media.scorer" in sys.modules}), file=sys.stderr)
+    return real(self, argv, on_progress)
+runner.SubprocessRunner.start = start
+sys.argv = ["vmafx", "score", *sys.argv[1:]]
+from vmafx.cli.entry import main
+main()
+"""
+
+
+def test_the_probe_starts_before_the_scorer_is_imported():
+    """The probe runs while the rest of the scoring path is imported (`vmafx.media.prestart`)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _ORDER, REF, str(MEDIA / "dis.mp4"), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    starts = [json.loads(x[6:]) for x in out.stderr.splitlines() if x.startswith("START ")]
+    assert starts == [
+        {"scoring": False, "scorer_imported": False},
+        {"scoring": True, "scorer_imported": True},
+    ]
