@@ -43,7 +43,7 @@ PATH_FIELDS: Mapping[JobKind, tuple[str, ...]] = {
     JobKind.THUMBNAIL: ("source", "output"),
     JobKind.FILMSTRIP: ("source", "output"),
     JobKind.INFER: (),
-    JobKind.TUNE: ("source",),
+    JobKind.TUNE: ("source", "output"),
 }
 
 

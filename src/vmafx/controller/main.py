@@ -34,6 +34,7 @@ from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.controller.sweeper import Sweeper
 from vmafx.controller.tls import ServerTls, load_server_tls
+from vmafx.controller.tuning import Tuner, history_at
 from vmafx.core.clock import Clock, SystemClock
 from vmafx.errors import ConfigError, UnavailableError
 from vmafx.scheduler import LeaseSettings, Scheduler
@@ -96,6 +97,8 @@ class RunningController:
     sweeper: Sweeper
     sweeping: asyncio.Task[None]
     supervisor: Supervisor = dataclasses.field(default_factory=lambda: Supervisor("controller"))
+    tuner: Tuner | None = None
+    tuning: asyncio.Task[None] | None = None
 
     async def stop(self, grace_s: float) -> None:
         await self.service.close()
@@ -104,6 +107,9 @@ class RunningController:
             stops.append(self.http.stop())
         await asyncio.gather(*stops)
         self.sweeper.stop()
+        if self.tuner is not None and self.tuning is not None:
+            self.tuner.stop()
+            await asyncio.wait({self.tuning})
         await asyncio.wait({self.sweeping})  # how it ended is the supervisor's business
         await self.store.close()
 
@@ -159,7 +165,18 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
     )
     if http is not None:
         supervisor.watch(http.task, "HTTP server", finishing=lambda: http.server.should_exit)
-    return RunningController(service, store, grpc, http, sweeper, sweeping, supervisor)
+    tuner = Tuner(
+        service,
+        history=history_at(state_dir()),
+        interval_s=min(1.0, settings.sweep_interval_s),
+        lock=store.try_sweep_lock,
+    )
+    tuning = supervisor.watch(
+        asyncio.create_task(tuner.run(), name="vmafx-tuner"), "tuner", finishing=tuner.stopping
+    )
+    return RunningController(
+        service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning
+    )
 
 
 # --- the HTTP hook ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from vmafx.controller.pending import PendingExplainer
 from vmafx.controller.sessions import NodeSessions
 from vmafx.core.clock import Clock
 from vmafx.core.events import JobEvent
-from vmafx.core.jobs import Job, JobState
+from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import (
     Claim,
     DrainResult,
@@ -219,7 +219,19 @@ class ControllerService:
         if job.state is JobState.CANCELLED and job.finished_at == now:
             self.metrics.finished(job)
             self.publish([job])
+        if job.kind is JobKind.TUNE and job.state is JobState.CANCELLED:
+            await self._cancel_children(principal, job, reason)
         return job
+
+    async def _cancel_children(self, principal: Principal, parent: Job, reason: str) -> None:
+        """A cancelled tune job's probes that still wait or run are cancelled too."""
+        query = listing.query_for(
+            principal.tenant,
+            JobFilter(parent_id=parent.id, states=(JobState.PENDING, JobState.RUNNING)),
+        )
+        page = await self.store.list_jobs(query, limit=MAX_PAGE)
+        for child in page.jobs:
+            await self.cancel_job(principal, child.id, f"its tune job was {reason}")
 
     async def watch_jobs(
         self, principal: Principal, where: JobFilter | None = None, *, snapshot_only: bool = False

@@ -75,6 +75,9 @@ def check_transition(job_id: str, source: JobState, target: JobState) -> None:
 
 #: Queues that hold encode jobs besides `encode` itself.
 ENCODE_QUEUES = frozenset({"encode", "proxy", "conform", "trim"})
+#: The queue of tune jobs: only a session subscribed to it by name (the controller's tuner)
+#: takes them; a node subscribed to every queue does not.
+TUNE_QUEUE = "tune"
 _QUEUE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _RESERVED_QUEUES: Mapping[str, JobKind] = {
     **{kind.value: kind for kind in JobKind},
@@ -93,6 +96,12 @@ def check_queue(kind: JobKind, queue: str) -> str:
         raise UsageError(
             f"queue name {queue!r} is not valid.",
             hint="Use 1-64 lower-case letters, digits, '-' or '_', starting with a letter.",
+        )
+    if kind is JobKind.TUNE and queue != TUNE_QUEUE:
+        raise UsageError(
+            f"a tune job cannot go to queue {queue!r}: the controller's tuner runs tune jobs "
+            f"from queue {TUNE_QUEUE!r} only.",
+            hint="Leave the queue unset.",
         )
     owner = _RESERVED_QUEUES.get(queue)
     if owner is not None and owner is not kind:

@@ -103,6 +103,19 @@ def text_list(*, most: int, choices: tuple[str, ...] = ()) -> Check:
     return check
 
 
+def number_list(low: float, high: float, *, most: int) -> Check:
+    """A number or a non-empty list of numbers in [low, high] (a tuple in the typed spec)."""
+    each = number(low, high)
+
+    def check(path: str, value: Any) -> tuple[float, ...]:
+        items = [value] if isinstance(value, int | float) else value
+        if not isinstance(items, list) or not items or len(items) > most:
+            raise fail(path, f"must be a number or a list of 1 to {most} numbers, got {value!r}")
+        return tuple(float(each(f"{path}[{index}]", item)) for index, item in enumerate(items))
+
+    return check
+
+
 def nested(cls: type[Any]) -> Check:
     """An object checked against the typed spec part `cls` (a dataclass of spec fields)."""
 

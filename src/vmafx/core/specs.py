@@ -28,6 +28,7 @@ from vmafx.core.spec_checks import (
     flag,
     nested,
     number,
+    number_list,
     one_of,
     parse_fields,
     rows,
@@ -173,7 +174,15 @@ class InferSpec(_Spec):
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TuneSpec(_Spec):
-    """The coming `tune` kind (a target VMAF or a ladder); no node runs it yet."""
+    """A target-quality search (`mode` target) or a per-title ladder (`mode` ladder), run by the
+    controller's tuner (`vmafx.controller.tuning`): each probe is a child `encode` job with
+    `score_after`, placed on the nodes like any encode; the search itself is the local tuner's.
+
+    `output`: target mode, the file the chosen encode is delivered as (probes go in a hidden
+    folder beside it); ladder mode, the folder the rung encodes go in. The `source_*` facts
+    (filled by `vmafx tune --controller`, which probes the source) let cheap probes encode
+    sample segments; without them every probe encodes the whole input.
+    """
 
     kind: ClassVar[JobKind] = JobKind.TUNE
 
@@ -181,11 +190,32 @@ class TuneSpec(_Spec):
     codec: str = spec_field(one_of(*CODECS), example='"av1"')
     mode: str = spec_field(one_of("target", "ladder"), default="target")
     target_vmaf: float | None = spec_field(number(0, 100), default=None, example="93")
+    output: str | None = spec_field(text, default=None, example='"/media/out/master.mkv"')
     encoder: str | None = spec_field(text, default=None)
+    hw: str = spec_field(one_of("prefer", "require", "never"), default="prefer")
+    preset: str | None = spec_field(text, default=None)
     resolutions: tuple[str, ...] | None = spec_field(text_list(most=16), default=None)
     min_crf: int | None = spec_field(number(0, 255, integer=True), default=None)
     max_crf: int | None = spec_field(number(0, 255, integer=True), default=None)
-    max_probes: int = spec_field(number(1, 64, integer=True), default=8)
+    crf_step: float = spec_field(number(0.05, 16), default=1.0)
+    tolerance: float = spec_field(number(0, 100), default=0.0)
+    #: Most probe jobs (speculative ones included) one search may spend.
+    max_probes: int = spec_field(number(1, 64, integer=True), default=12)
+    #: Most probe jobs running at once (2: a bracket's two candidates side by side).
+    parallel: int = spec_field(number(1, 16, integer=True), default=2)
+    #: Cheap probes from sample segments when the input is long enough (else whole input).
+    samples: bool = spec_field(flag, default=True)
+    #: Ladder mode: how rungs are picked (count or VMAF targets), limits, CRF grid points.
+    rungs: int | None = spec_field(number(1, 16, integer=True), default=None)
+    targets: tuple[float, ...] | None = spec_field(number_list(0, 100, most=16), default=None)
+    max_kbps: float | None = spec_field(number(1), default=None)
+    top_vmaf: float | None = spec_field(number(0, 100), default=None)
+    min_gap: str | None = spec_field(text, default=None, example='"1.5x"')
+    points: int = spec_field(number(2, 16, integer=True), default=6)
+    source_width: int | None = spec_field(number(2, 16384, integer=True), default=None)
+    source_height: int | None = spec_field(number(2, 16384, integer=True), default=None)
+    source_frames: int | None = spec_field(number(1, 10**9, integer=True), default=None)
+    source_fps: float | None = spec_field(number(0.001, 1000), default=None)
 
     def __post_init__(self) -> None:
         if self.mode == "target" and self.target_vmaf is None:
@@ -193,6 +223,8 @@ class TuneSpec(_Spec):
         low, high = self.min_crf, self.max_crf
         if low is not None and high is not None and low > high:
             raise fail("tune spec.min_crf", f"({low}) must not exceed max_crf ({high})")
+        if self.rungs is not None and self.targets:
+            raise fail("tune spec.rungs", "and targets both pick rungs; give one of them")
 
 
 JobSpec = ScoreSpec | EncodeSpec | ThumbnailSpec | FilmstripSpec | InferSpec | TuneSpec

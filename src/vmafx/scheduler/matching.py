@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from vmafx.core.jobs import Job, Requirements
+from vmafx.core.jobs import TUNE_QUEUE, Job, Requirements
 from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
 
 #: How many nodes an explanation names before it summarises the rest.
@@ -47,6 +47,8 @@ def _gpu_reasons(requirements: Requirements, caps: NodeCapabilities) -> list[str
 
 def queue_reasons(queue: str, caps: NodeCapabilities) -> list[str]:
     """Why a node with `caps` never takes jobs from `queue` (empty when it may)."""
+    if queue == TUNE_QUEUE and queue not in caps.queues:
+        return ["tune jobs are run by the controller's tuner, not by nodes"]
     if caps.queues and queue not in caps.queues:
         return [f"not subscribed to queue {queue} (subscribed: {', '.join(caps.queues)})"]
     if caps.concurrency.get(queue) == 0:
@@ -91,6 +93,8 @@ def open_queues(
     blocked = frozenset(
         queue for queue, limit in caps.concurrency.items() if running.get(queue, 0) >= limit
     )
+    if TUNE_QUEUE not in caps.queues:  # only the tuner, subscribed by name, takes tune jobs
+        blocked |= {TUNE_QUEUE}
     if allowed is not None:
         allowed -= blocked
     return QueueSelection(allowed=allowed, blocked=blocked)

@@ -85,7 +85,7 @@ def test_a_target_tune_needs_a_target_and_an_ordered_crf_range():
             {"source": "/a", "codec": "av1", "target_vmaf": 93, "min_crf": 40, "max_crf": 20},
         )
     ladder = validate_spec(JobKind.TUNE, {"source": "/a", "codec": "av1", "mode": "ladder"})
-    assert ladder["max_probes"] == 8
+    assert (ladder["max_probes"], ladder["parallel"]) == (12, 2)
 
 
 @pytest.mark.parametrize("kind", list(JobKind))

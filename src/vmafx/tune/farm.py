@@ -1,0 +1,601 @@
+"""A `tune` job over the farm, as a pure function of the probe jobs it has so far. No I/O.
+
+The controller's tuner (`vmafx.controller.tuning`) calls `TuneDriver.step(children)` whenever a
+probe job changes: `children` maps each probe's key to what the store holds of its job. The step
+*replays* the local tuner's own search (`vmafx.tune.search.search_crf`) or ladder
+(`vmafx.tune.ladder.build_ladder`) with an `evaluate` that answers from the finished probes; the
+first probe that is not measured yet stops the replay and becomes a job to submit. The search is
+deterministic, so a replay over the same measurements takes the same path: nothing but the
+child jobs in the store is state, and a controller that restarts (or another replica) goes on
+where the last one stopped.
+
+Parallel probes: when fewer than `parallel` probes run, the replay is continued past the missing
+probe with the value the fit expects there, and the probe the search would ask for next is
+submitted too (a cheap probe always; a full one only when it is the neighbouring step of the
+one in flight: the bracket's two candidates, one of which proves the other). A guess that turns
+out wrong costs that probe; it is listed in the result as not used.
+
+Each probe is an `encode` child with `score_after`: a sample probe is one child per sample
+segment (trimmed; the VMAF is the frame-weighted mean of the segments'), a full probe one child
+of the whole input whose output is kept: the chosen one is the deliverable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
+
+from vmafx.core.specs import CODECS, TuneSpec
+from vmafx.errors import UsageError
+from vmafx.tune.curve import MonotoneCurve
+from vmafx.tune.hull import Gap, Point
+from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid
+from vmafx.tune.plan import Segment, plan_samples, quality_scale
+from vmafx.tune.prior import Record, predict
+from vmafx.tune.search import (
+    CHEAP,
+    FULL,
+    Measurement,
+    Prior,
+    SearchResult,
+    SearchSettings,
+    search_crf,
+)
+
+#: Software encoders: name → (codec, option family), as `vmafx.media.encoders` knows them.
+SOFTWARE = {
+    "libx264": ("h264", "x264"),
+    "libx265": ("hevc", "x265"),
+    "libsvtav1": ("av1", "svtav1"),
+    "libaom-av1": ("av1", "aom"),
+    "libvpx-vp9": ("vp9", "vpx"),
+}
+HARDWARE_FAMILIES = ("nvenc", "qsv", "vaapi", "amf")
+DEFAULT_HEIGHTS = (1080, 720, 540, 360, 240)
+METRIC = "vmaf"
+
+
+def encoder_family(name: str) -> tuple[str, str]:
+    """(codec, family) of an encoder name, or UsageError."""
+    if name in SOFTWARE:
+        return SOFTWARE[name]
+    codec, _, family = name.partition("_")
+    if family in HARDWARE_FAMILIES and codec in CODECS:
+        return codec, family
+    known = ", ".join([*SOFTWARE, *(f"<codec>_{f}" for f in HARDWARE_FAMILIES)])
+    raise UsageError(f"encoder {name!r} is not one vmafx can drive.", hint=f"Use one of: {known}.")
+
+
+def choose_encoder(spec: TuneSpec, nodes: Mapping[str, Sequence[str]]) -> str:
+    """The one encoder every probe of this tune uses (a search on mixed encoders would fit two
+    curves as one): the spec's, else a hardware encoder of the codec that a live node verified
+    (hw prefer|require), else the codec's software encoder. `nodes`: live node → its verified
+    encoders. UsageError naming the nodes when none has it."""
+
+    def having(name: str) -> list[str]:
+        return sorted(node for node, encoders in nodes.items() if name in encoders)
+
+    if spec.encoder is not None:
+        codec, _ = encoder_family(spec.encoder)
+        if codec != spec.codec:
+            raise UsageError(f"encoder {spec.encoder} makes {codec}, not {spec.codec}.")
+        candidates = [spec.encoder]
+    else:
+        hardware = [f"{spec.codec}_{family}" for family in HARDWARE_FAMILIES]
+        software = [name for name, (codec, _) in SOFTWARE.items() if codec == spec.codec]
+        candidates = {"prefer": hardware + software, "require": hardware, "never": software}[
+            spec.hw
+        ]
+    for name in candidates:
+        if having(name):
+            return name
+    listed = "; ".join(f"{node}: {', '.join(sorted(e)) or 'none'}" for node, e in nodes.items())
+    raise UsageError(
+        f"no live node has verified {' or '.join(candidates)} for this tune job "
+        f"(live nodes: {listed or 'none'}).",
+        hint="Start a node with that encoder, or name one the nodes have (--encoder).",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ProbeJob:
+    """One child job to submit: an encode at `crf` (of one segment, or of the whole input)."""
+
+    key: str
+    crf: float
+    kind: str
+    output: str
+    segment: Segment | None = None
+    size: tuple[int, int] | None = None
+    speculative: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Child:
+    """What the store holds of one probe job."""
+
+    key: str
+    job_id: str
+    state: str
+    result: Mapping[str, Any] | None = None
+    error: str | None = None
+    where: str | None = None
+    gpu: str | None = None
+    attempts: int = 1
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("completed", "failed", "cancelled")
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """What the tuner does next: submit probes, cancel some, and/or end the tune job."""
+
+    submit: tuple[ProbeJob, ...] = ()
+    cancel: tuple[str, ...] = ()
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    progress: float = 0.0
+    #: What a finished search learned, for the controller's history.
+    record: Record | None = None
+
+
+class _MissingError(Exception):
+    def __init__(self, crf: float, stage: str, size: tuple[int, int] | None = None) -> None:
+        super().__init__(f"{stage} {crf:g}")
+        self.crf, self.stage, self.size = crf, stage, size
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFacts:
+    width: int | None
+    height: int | None
+    frames: int | None
+    fps: float | None
+
+
+class TuneDriver:
+    """One tune job's plan: its settings, encoder, prior and probe naming."""
+
+    def __init__(
+        self, job_id: str, spec: TuneSpec, encoder: str, records: Sequence[Record] = ()
+    ) -> None:
+        self.job_id = job_id
+        self.spec = spec
+        self.encoder = encoder
+        codec, family = encoder_family(encoder)
+        self.scale = quality_scale(family, codec)
+        self.facts = SourceFacts(
+            spec.source_width, spec.source_height, spec.source_frames, spec.source_fps
+        )
+        frames, fps = self.facts.frames, self.facts.fps
+        planned = plan_samples(frames, fps) if spec.samples and frames and fps else ()
+        self.segments: tuple[Segment, ...] = planned
+        self.cheap_kind = "sample" if self.segments else "full"
+        self.prior: Prior = predict(
+            records,
+            encoder=encoder,
+            preset=spec.preset or "",
+            metric=METRIC,
+            target=spec.target_vmaf if spec.target_vmaf is not None else 93.0,
+            cheap_kind=self.cheap_kind,
+        )
+        lo = self.scale.default_min if spec.min_crf is None else spec.min_crf
+        hi = self.scale.default_max if spec.max_crf is None else spec.max_crf
+        if spec.mode == "ladder" and spec.min_crf is None:
+            lo = self.scale.default_min + 8
+        if not self.scale.lowest <= lo <= hi <= self.scale.highest:
+            raise UsageError(
+                f"min_crf {lo:g} / max_crf {hi:g} must satisfy {self.scale.lowest} ≤ min ≤ "
+                f"max ≤ {self.scale.highest} for {encoder}."
+            )
+        self.lo, self.hi = float(lo), float(hi)
+        out = PurePath(spec.output) if spec.output else _beside(spec.source, ".tune")
+        if spec.mode == "ladder":
+            self.work, self.deliver_as = PurePath(spec.output or out), None
+        else:
+            self.work = out.parent / f".{out.stem}.tune"
+            self.deliver_as = out
+
+    # --- naming probes ------------------------------------------------------------------------
+    def _probes(self, crf: float, stage: str, size: tuple[int, int] | None) -> list[ProbeJob]:
+        p = self.scale.parameter
+        if size is not None:
+            w, h = size
+            name = f"{h}p_{p}{crf:g}"
+            return [ProbeJob(f"ladder:{w}x{h}:{crf:g}", crf, "full", self._out(name), None, size)]
+        if stage == CHEAP and self.segments:
+            return [
+                ProbeJob(
+                    f"sample:{crf:g}:{i}", crf, "sample", self._out(f"sample{i}_{p}{crf:g}"), s
+                )
+                for i, s in enumerate(self.segments)
+            ]
+        return [ProbeJob(f"full:{crf:g}", crf, "full", self._out(f"full_{p}{crf:g}"))]
+
+    def _out(self, name: str) -> str:
+        return str(self.work / f"{name}.mkv")
+
+    # --- measurements from children --------------------------------------------------------------
+    def _measure(
+        self, children: Mapping[str, Child], probes: Sequence[ProbeJob]
+    ) -> Measurement | None:
+        results = []
+        for probe in probes:
+            child = children.get(probe.key)
+            if child is None or child.state != "completed" or child.result is None:
+                return None
+            results.append(child.result)
+        vmafs, frames, seconds, size = [], [], 0.0, 0
+        for result in results:
+            after = result.get("score_after") or {}
+            vmafs.append(float(after["vmaf"]))
+            frames.append(int(after.get("frame_count") or result.get("frames") or 1))
+            seconds += float(result.get("elapsed_s") or 0.0)
+            size += int(result.get("bytes") or 0)
+        total = sum(frames)
+        vmaf = sum(v * f for v, f in zip(vmafs, frames, strict=True)) / total
+        full = probes[0].kind == "full"
+        kbps = results[0].get("bitrate_kbps") if full else None
+        return Measurement(
+            vmaf=vmaf,
+            frames_encoded=total,
+            frames_scored=total,
+            seconds=round(seconds, 3),
+            kind=probes[0].kind,
+            size_bytes=size if full else None,
+            kbps=float(kbps) if isinstance(kbps, int | float) else None,
+            encoder=str(results[0].get("encoder") or self.encoder),
+        )
+
+    # --- one step -------------------------------------------------------------------------------
+    def step(self, children: Mapping[str, Child]) -> Step:
+        """What to do now, given every probe job so far (by key)."""
+        for child in children.values():
+            if child.state in ("failed", "cancelled"):
+                return Step(error=f"probe {child.key} ({child.job_id}) {child.state}: "
+                            f"{child.error or 'no reason given'}")  # fmt: skip
+            after = (child.result or {}).get("score_after")
+            if child.state == "completed" and not (isinstance(after, dict) and "vmaf" in after):
+                why = after.get("error") if isinstance(after, dict) else "no score_after"
+                return Step(error=f"probe {child.key} ({child.job_id}) was not scored: {why}")
+        if self.spec.mode == "ladder":
+            return self._ladder_step(children)
+        return self._search_step(children)
+
+    def settings(self) -> SearchSettings:
+        target = self.spec.target_vmaf
+        assert target is not None
+        return SearchSettings(
+            target=target,
+            lo=self.lo,
+            hi=self.hi,
+            step=self.spec.crf_step,
+            tolerance=self.spec.tolerance,
+        )
+
+    def _replay(
+        self, children: Mapping[str, Child], guesses: Mapping[str, float]
+    ) -> SearchResult | _MissingError:
+        def evaluate(crf: float, stage: str) -> Measurement:
+            probes = self._probes(crf, stage, None)
+            found = self._measure(children, probes)
+            if found is not None:
+                return found
+            if probes[0].key in guesses:
+                return Measurement(guesses[probes[0].key], 0, 0, 0.0, "guess")
+            raise _MissingError(crf, stage)
+
+        try:
+            return search_crf(evaluate, self.settings(), self.prior)
+        except _MissingError as missing:
+            return missing
+
+    def _search_step(self, children: Mapping[str, Child]) -> Step:
+        outcome = self._replay(children, {})
+        if isinstance(outcome, SearchResult):
+            return self._finish(children, outcome)
+        running = sum(not c.finished for c in children.values())
+        wanted = self._probes(outcome.crf, outcome.stage, None)
+        submit = [p for p in wanted if p.key not in children]
+        slots = self.spec.parallel - running - len(submit)
+        guesses: dict[str, float] = {}
+        last = outcome
+        while slots > 0:
+            key = self._probes(last.crf, last.stage, None)[0].key
+            guesses[key] = self._expected(children, last.crf, last.stage)
+            nxt = self._replay(children, guesses)
+            if not isinstance(nxt, _MissingError):
+                break
+            adjacent = abs(nxt.crf - last.crf) <= self.spec.crf_step + 1e-9
+            if nxt.stage == FULL and not (last.stage == FULL and adjacent):
+                break
+            extra = [
+                dataclasses.replace(p, speculative=True)
+                for p in self._probes(nxt.crf, nxt.stage, None)
+                if p.key not in children and p.key not in {q.key for q in submit}
+            ]
+            submit += extra
+            slots -= max(1, len(extra))
+            last = nxt
+        used = len({c.key for c in children.values()}) + len(submit)
+        if used > self.spec.max_probes * max(1, len(self.segments)):
+            return Step(error=self._budget_error(children))
+        if not submit and not running:
+            return Step(error="the search is stuck: nothing to probe and nothing running")
+        measured = sum(c.state == "completed" for c in children.values())
+        progress = min(0.95, measured / max(1, measured + running + len(submit) + 1))
+        return Step(submit=tuple(submit), progress=progress)
+
+    def _expected(self, children: Mapping[str, Child], crf: float, stage: str) -> float:
+        """The VMAF the fit expects at (crf, stage) from what is measured so far."""
+        kind = "sample" if stage == CHEAP and self.segments else "full"
+        points = []
+        for value in sorted({c.key.split(":")[1] for c in children.values()}, key=float):
+            m = self._measure(children, self._probes(float(value), stage, None))
+            if m is not None and m.kind == kind:
+                points.append((float(value), m.vmaf))
+        if points:
+            return MonotoneCurve.fit(points, outside_slope=self.prior.slope)(crf)
+        target = self.settings().target - (self.prior.sample_bias if kind == "sample" else 0.0)
+        return target + self.prior.slope * (crf - self.prior.crf)
+
+    def _budget_error(self, children: Mapping[str, Child]) -> str:
+        best = self._best_full(children)
+        tail = (
+            f"; the best measured is VMAF {best[1]:.2f} at {self._name()} {best[0]:g}"
+            if best
+            else ""
+        )
+        return f"the probe budget (max_probes {self.spec.max_probes}) is spent{tail}"
+
+    def _name(self) -> str:
+        return self.scale.parameter
+
+    def _best_full(self, children: Mapping[str, Child]) -> tuple[float, float] | None:
+        fulls = []
+        for child in children.values():
+            if child.key.startswith("full:"):
+                m = self._measure(children, [ProbeJob(child.key, 0, "full", "")])
+                if m is not None:
+                    fulls.append((float(child.key.split(":")[1]), m.vmaf))
+        return max(fulls, key=lambda x: (x[1], -x[0])) if fulls else None
+
+    def _finish(self, children: Mapping[str, Child], result: SearchResult) -> Step:
+        cancel = tuple(c.job_id for c in children.values() if not c.finished)
+        if result.crf is None:
+            assert result.best is not None
+            name = self._name()
+            return Step(
+                cancel=cancel,
+                error=(
+                    f"no {name} from {self.lo:g} to {self.hi:g} reaches VMAF "
+                    f"{self.settings().target:g} with {self.encoder}: the best measured is "
+                    f"{result.best.vmaf:.2f} at {name} {result.best.crf:g} ({result.reason})."
+                ),
+            )
+        body = self._search_json(children, result)
+        record = Record(
+            encoder=self.encoder,
+            preset=self.spec.preset or "",
+            metric=METRIC,
+            target=self.settings().target,
+            crf=result.crf,
+            slope=result.slope,
+            sample_bias=result.sample_bias,
+            cheap_kind=self.cheap_kind,
+        )
+        return Step(cancel=cancel, result=body, progress=1.0, record=record)
+
+    def _search_json(self, children: Mapping[str, Child], result: SearchResult) -> dict[str, Any]:
+        assert result.crf is not None
+        chosen = children[f"full:{result.crf:g}"]
+        used = {(p.crf, p.measurement.kind) for p in result.probes}
+        probes = self.probes_json(children, used)
+        frames = self.facts.frames or int((chosen.result or {}).get("frames") or 0) or 1
+        spent = sum(p["frames_encoded"] for p in probes)
+        full_encodes = sum(p["kind"] == "full" for p in probes)
+        m = self._measure(children, self._probes(result.crf, FULL, None))
+        assert m is not None
+        fitted = self.curve(probes, result.sample_bias)
+        outputs = [p["output"] for p in probes if p["kind"] == "full"]
+        return {
+            "mode": "target",
+            "target": self.settings().target,
+            "crf": result.crf,
+            "parameter": self.scale.parameter,
+            "vmaf": round(m.vmaf, 3),
+            "kbps": m.kbps,
+            "size_bytes": m.size_bytes,
+            "hit": True,
+            "encoder": self.encoder,
+            "preset": self.spec.preset,
+            "full_encodes": full_encodes,
+            "cost": round(spent / frames, 3),
+            "probes": probes,
+            "curve": fitted,
+            "reason": result.reason,
+            "prior": {"crf": round(self.prior.crf, 2), "source": self.prior.source},
+            "sample_bias": round(result.sample_bias, 3),
+            "output": (chosen.result or {}).get("output"),
+            "deliver_as": str(self.deliver_as) if self.deliver_as else None,
+            "chosen_job": chosen.job_id,
+            "chosen_where": chosen.where,
+            "discarded": [o for o in outputs if o != (chosen.result or {}).get("output")],
+            "range": [self.lo, self.hi],
+        }
+
+    def probes_json(
+        self, children: Mapping[str, Child], used: set[tuple[float, str]] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every finished probe (a sample probe's segments together), oldest key order."""
+        groups: dict[tuple[float, str, str], list[Child]] = {}
+        for child in children.values():
+            kind, first_part, *rest = child.key.split(":")
+            size = first_part if kind == "ladder" else ""
+            value = float(rest[0]) if kind == "ladder" else float(first_part)
+            groups.setdefault((value, kind, size), []).append(child)
+        out = []
+        for (crf, kind, size), members in sorted(groups.items()):
+            probes = [ProbeJob(c.key, crf, "sample" if kind == "sample" else "full", "")
+                      for c in members]  # fmt: skip
+            m = self._measure(children, probes)
+            if m is None:
+                continue
+            first = members[0].result or {}
+            out.append(
+                {
+                    "crf": crf,
+                    "vmaf": round(m.vmaf, 3),
+                    "kind": m.kind,
+                    "size": size or None,
+                    "frames_encoded": m.frames_encoded,
+                    "frames_scored": m.frames_scored,
+                    "seconds": m.seconds,
+                    "kbps": m.kbps,
+                    "encoder": m.encoder,
+                    "fallback": first.get("fallback"),
+                    "output": first.get("output") if m.kind == "full" else None,
+                    "used": used is None or (crf, m.kind) in used,
+                    "jobs": [c.job_id for c in members],
+                    "where": sorted({c.where for c in members if c.where}),
+                    "gpu": sorted({c.gpu for c in members if c.gpu}),
+                    "attempts": max(c.attempts for c in members),
+                }
+            )
+        return out
+
+    def curve(self, probes: Sequence[Mapping[str, Any]], bias: float) -> list[dict[str, float]]:
+        """The fitted full-quality curve at each grid step between the measured CRFs."""
+        points: dict[float, float] = {}
+        for p in probes:
+            if p["kind"] == "sample":
+                points.setdefault(p["crf"], p["vmaf"] + bias)
+        points.update({p["crf"]: p["vmaf"] for p in probes if p["kind"] == "full"})
+        if not points:
+            return []
+        fit = MonotoneCurve.fit(list(points.items()), outside_slope=self.prior.slope)
+        lo, hi = min(points), max(points)
+        count = round((hi - lo) / self.spec.crf_step) + 1
+        grid = [lo + i * self.spec.crf_step for i in range(count)]
+        return [{"crf": round(c, 3), "vmaf": round(fit(c), 3)} for c in grid]
+
+    # --- ladders --------------------------------------------------------------------------------
+    def ladder_request(self) -> LadderRequest:
+        spec = self.spec
+        heights = tuple(_height(r) for r in spec.resolutions) if spec.resolutions else None
+        gap = None
+        if spec.min_gap:
+            try:
+                gap = Gap.parse(spec.min_gap)
+            except ValueError as error:
+                raise UsageError(f"tune spec.min_gap {spec.min_gap!r}: {error}.") from None
+        return LadderRequest(
+            heights or DEFAULT_HEIGHTS,
+            crf_grid(self.lo, self.hi, spec.points),
+            spec.rungs,
+            spec.targets or (),
+            spec.max_kbps,
+            spec.top_vmaf,
+            gap,
+        )
+
+    def _ladder_step(self, children: Mapping[str, Child]) -> Step:
+        width, height = self.facts.width, self.facts.height
+        if not width or not height:
+            return Step(error="a ladder needs source_width and source_height in the tune spec "
+                        "(vmafx tune ladder --controller fills them)")  # fmt: skip
+        request = self.ladder_request()
+        missing: list[ProbeJob] = []
+
+        def at(w: int, h: int, crf: float) -> Measurement:
+            probes = self._probes(crf, FULL, (w, h))
+            found = self._measure(children, probes)
+            if found is not None:
+                return found
+            missing.extend(probes)
+            # Not measured yet: a point that stops nothing, so the whole request shows.
+            return Measurement(0.0, 0, 0, 0.0, "pending", kbps=0.0)
+
+        result = build_ladder(request, width, height, at)
+        if not missing:
+            cancel = tuple(c.job_id for c in children.values() if not c.finished)
+            return Step(cancel=cancel, result=self._ladder_json(children, result), progress=1.0)
+        running = sum(not c.finished for c in children.values())
+        fresh = [p for p in missing if p.key not in children]
+        submit = fresh[: max(0, self.spec.parallel - running)]
+        done = sum(c.state == "completed" for c in children.values())
+        progress = min(0.95, done / max(1, done + len(missing)))
+        if not submit and not running:
+            return Step(error="the ladder is stuck: nothing to probe and nothing running")
+        return Step(submit=tuple(submit), progress=progress)
+
+    def _ladder_json(self, children: Mapping[str, Child], result: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {"mode": "ladder", **result.as_dict()}
+        by_point = {(c.key.split(":")[1], float(c.key.split(":")[2])): c for c in children.values()
+                    if c.key.startswith("ladder:")}  # fmt: skip
+
+        def located(point: Point) -> dict[str, Any]:
+            child = by_point.get((f"{point.width}x{point.height}", point.crf))
+            extra: dict[str, Any] = {"output": None, "where": None, "job": None}
+            if child is not None:
+                extra = {"output": (child.result or {}).get("output"), "where": child.where,
+                         "job": child.job_id}  # fmt: skip
+            return {**point.as_dict(), **extra}
+
+        body["points"] = [located(p) for p in result.points]
+        body["rungs"] = [located(p) for p in result.rungs]
+        body["encoder"] = self.encoder
+        body["parameter"] = self.scale.parameter
+        body["probes"] = self.probes_json(children)
+        body["output"] = str(self.work)
+        return body
+
+
+def _height(text: str) -> int:
+    value = text.strip().lower().removesuffix("p")
+    if "x" in value:
+        value = value.split("x")[1]
+    if not value.isdigit() or not 16 <= int(value) <= 8640:
+        raise UsageError(
+            f"tune spec.resolutions item {text!r} is not a height.", hint="Write 720 or 1280x720."
+        )
+    return int(value)
+
+
+def _beside(source: str, suffix: str) -> PurePath:
+    path = PurePath(source)
+    return path.parent / f"{path.stem}{suffix}{path.suffix or '.mkv'}"
+
+
+def child_spec(driver: TuneDriver, probe: ProbeJob) -> dict[str, Any]:
+    """The `encode` spec of one probe job."""
+    spec = driver.spec
+    fps = driver.facts.fps or 0.0
+    body: dict[str, Any] = {
+        "source": spec.source,
+        "output": probe.output,
+        "codec": spec.codec,
+        # Hardware: a node whose encoder fails mid-search falls back to software (recorded in
+        # the probe's result, shown per probe).
+        "hw": "never" if driver.encoder in SOFTWARE else "prefer",
+        "encoder": driver.encoder,
+        "rate_control": {"mode": driver.scale.parameter, "value": probe.crf},
+        "audio": "none",
+        "score_after": True,
+    }
+    if spec.preset:
+        body["preset"] = spec.preset
+    if probe.size is not None:
+        body["resolution"] = {"width": probe.size[0], "height": probe.size[1]}
+    if probe.segment is not None and fps > 0:
+        # Half a frame early: the seek keeps the segment's first frame whatever the rounding.
+        start = max(0.0, probe.segment.start - 0.5) / fps
+        body["trim"] = {
+            "start_s": round(start, 6),
+            "duration_s": round(probe.segment.frames / fps, 6),
+        }
+    return body
