@@ -1,0 +1,438 @@
+"""The farm at scale: many simulated nodes against a deep queue on PostgreSQL, 1–3 controllers.
+
+    python benchmarks/scale.py [--nodes 10000] [--jobs 1000000] [--controllers 1 2 3]
+                               [--job-seconds 10] [--window 30] [--procs 4]
+                               [--postgres postgresql://postgres@127.0.0.1:5432/test]
+
+For each number of controller processes K (issue 15 item 5):
+
+1. A fresh PostgreSQL database (migrated), `--jobs` queued score jobs: one submitted through
+   the API, the rest cloned from its row in SQL (the submit path has its own benchmark,
+   benchmarks/controller.py; this one is about claiming from a deep queue).
+2. K `vmafx controller` processes on that database (auth off, loopback).
+3. `--nodes` simulated node sessions in `--procs` processes (grpc.aio, a few channels each),
+   spread round-robin over the controllers. Each session registers, heartbeats at the interval
+   the controller hands out, long-polls PullWork as `vmafx node` does, "runs" a claimed job for
+   `--job-seconds` (± 20 %, no work done), reports it completed and pulls again: the demand is
+   nodes ÷ job-seconds claims per second.
+4. After every session has registered and a warm-up, a `--window`-second measurement:
+   claims/s, p50/p99 claim latency (the PullWork call that returned a job, as the node sees it),
+   heartbeats/s, and per claim: CPU seconds of the controllers, of the PostgreSQL backends
+   serving them, of the simulators; database transactions (pg_stat_database) and SQL statements
+   the controllers sent (counted by an SQLAlchemy event hook this script installs in the
+   controller processes; nothing in vmafx counts them).
+5. Optionally (`--latency N`): on an empty database, N jobs submitted one at a time to the
+   controllers in turn while every session long-polls: submit→claim p50/p99 (a job submitted
+   on one replica, claimed through another, measures the cross-replica wake-up).
+
+The machine is shared: figures are absolute but noisy; the CPU split per claim is what says
+where the cost goes. Prints Markdown tables for docs/benchmarks.md / docs/scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from vmafx.store.sql import upgrade
+
+READY = re.compile(r"gRPC on (\S+)")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Installed in each controller process: counts every SQL statement it sends (all engines),
+# written to a file on SIGUSR1.
+_CONTROLLER = r"""
+import os, signal, sys
+import sqlalchemy
+from sqlalchemy import event
+count = [0]
+@event.listens_for(sqlalchemy.engine.Engine, "before_cursor_execute")
+def _count(*_args, **_kw):
+    count[0] += 1
+def _dump(*_args):
+    with open(os.environ["BENCH_SQL_COUNT"], "w") as f:
+        f.write(str(count[0]))
+signal.signal(signal.SIGUSR1, _dump)
+sys.argv = ["vmafx", *sys.argv[1:]]
+from vmafx.cli.entry import main
+main()
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its threads (children excluded)."""
+    return cpu_seconds(pid)
+
+
+class Database:
+    def __init__(self, admin: str) -> None:
+        self.admin = admin
+        self.name = f"vmafx_scale_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{self.name}"')
+        self.url = admin.rsplit("/", 1)[0] + "/" + self.name
+        upgrade(self.url)
+
+    def drop(self) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    def clone_jobs(self, total: int) -> None:
+        """Make `total` queued jobs out of the one row there is (ids and times fresh)."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            columns = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'jobs' ORDER BY ordinal_position"
+                )
+            ]
+            fresh = {
+                "id": "gen_random_uuid()::text",
+                "idempotency_key": "NULL",
+                "created_at": "t.created_at + make_interval(secs => g / 1e6)",
+                "updated_at": "t.updated_at",
+                "available_at": "t.available_at",
+            }
+            select = ", ".join(fresh.get(c, f"t.{c}") for c in columns)
+            step = 100_000
+            for start in range(1, total, step):
+                stop = min(total - 1, start + step - 1)
+                connection.execute(
+                    f"INSERT INTO jobs ({', '.join(columns)}) SELECT {select} FROM "
+                    f"(SELECT * FROM jobs ORDER BY created_at LIMIT 1) t, "
+                    f"generate_series({start}, {stop}) g"
+                )
+            connection.execute("ANALYZE jobs")
+
+    def stats(self) -> dict[str, float]:
+        """Transactions so far, and CPU seconds of every backend connected to this database."""
+        with psycopg.connect(self.admin, autocommit=True) as connection:
+            (commits,) = connection.execute(
+                "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+                (self.name,),
+            ).fetchone() or (0,)
+            pids = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,)
+                )
+            ]
+        return {"xacts": float(commits), "cpu": sum(cpu_seconds(pid) for pid in pids)}
+
+
+class Controllers:
+    def __init__(self, count: int, store: str, work: Path) -> None:
+        self.count, self.store, self.work = count, store, work
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.targets: list[str] = []
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VMAFX_")}
+        for index in range(self.count):
+            env_i = {
+                **env,
+                "XDG_STATE_HOME": str(self.work / f"state{index}"),
+                "BENCH_SQL_COUNT": str(self.work / f"sql{index}"),
+            }
+            log = (self.work / f"controller{index}.log").open("ab")
+            process = subprocess.Popen(
+                [sys.executable, "-c", _CONTROLLER, "controller", "--grpc-listen",
+                 "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--store", self.store,
+                 "--scoring-root", str(self.work), "--auth-disabled"],
+                stdout=subprocess.PIPE, stderr=log, env=env_i,
+            )  # fmt: skip
+            assert process.stdout is not None
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                line = process.stdout.readline().decode()
+                if not line:
+                    break
+                if found := READY.search(line):
+                    self.targets.append(found.group(1))
+                    break
+            else:
+                raise SystemExit(f"controller {index} did not start")
+            if len(self.targets) != index + 1:
+                raise SystemExit((self.work / f"controller{index}.log").read_text()[-3000:])
+            self.processes.append(process)
+
+    def cpu(self) -> float:
+        return sum(tree_cpu(p.pid) for p in self.processes)
+
+    def statements(self) -> int:
+        total = 0
+        for index, process in enumerate(self.processes):
+            path = self.work / f"sql{index}"
+            path.unlink(missing_ok=True)
+            process.send_signal(signal.SIGUSR1)
+            for _ in range(100):
+                if path.exists() and path.read_text():
+                    total += int(path.read_text())
+                    break
+                time.sleep(0.02)
+        return total
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+# --- the simulator (one process of many) -------------------------------------------------------
+
+
+async def simulate(config: dict[str, Any]) -> dict[str, Any]:
+    from vmafx.client.grpc_client import GrpcControllerClient  # noqa: PLC0415
+    from vmafx.core.messages import NodeReport  # noqa: PLC0415
+    from vmafx.core.nodes import NodeCapabilities  # noqa: PLC0415
+
+    targets: list[str] = config["targets"]
+    channels = [
+        GrpcControllerClient(target, timeout_s=120)
+        for target in targets
+        for _ in range(config["channels"])
+    ]
+    per_target = config["channels"]
+    caps = NodeCapabilities(host="sim", slots=1)
+    claims: list[tuple[float, float]] = []  # (end time, latency)
+    heartbeats: list[float] = []
+    errors: list[str] = []
+    stop_at = config["stop_at"]
+    job_s = config["job_seconds"]
+    registered = 0
+
+    async def node(index: int) -> None:
+        nonlocal registered
+        target = (config["first"] + index) % len(targets)
+        client = channels[target * per_target + index % per_target]
+        await asyncio.sleep(random.random() * config["ramp_s"])
+        try:
+            session = await client.register_node(f"sim-{config['proc']}-{index}", caps)
+        except Exception as error:
+            errors.append(f"register: {error}")
+            return
+        registered += 1
+        interval = max(1.0, session.heartbeat_interval_s or 10.0)
+
+        async def beat() -> None:
+            await asyncio.sleep(random.random() * interval)
+            while time.time() < stop_at:
+                try:
+                    await client.heartbeat(session)
+                    heartbeats.append(time.time())
+                except Exception as error:
+                    errors.append(f"heartbeat: {error}")
+                await asyncio.sleep(interval)
+
+        beating = asyncio.create_task(beat())
+        try:
+            while time.time() < stop_at:
+                started = time.time()
+                try:
+                    claim = await client.pull_work(session, wait_s=20)
+                except Exception as error:
+                    errors.append(f"pull: {error}")
+                    await asyncio.sleep(1)
+                    continue
+                if claim is None:
+                    continue
+                ended = time.time()
+                claims.append((ended, ended - started))
+                await asyncio.sleep(job_s * random.uniform(0.8, 1.2))
+                try:
+                    report = NodeReport(
+                        job_id=claim.job.id, attempt=claim.job.attempt, result={"score": 90.0}
+                    )
+                    await client.report_result(session, report)
+                except Exception as error:
+                    errors.append(f"report: {error}")
+        finally:
+            beating.cancel()
+
+    await asyncio.gather(*(node(i) for i in range(config["nodes"])))
+    for client in channels:
+        await client.close()
+    return {
+        "claims": claims,
+        "heartbeats": heartbeats,
+        "errors": errors[:20],
+        "error_count": len(errors),
+        "registered": registered,
+    }
+
+
+def simulator_main() -> None:
+    config = json.loads(sys.stdin.read())
+    result = asyncio.run(simulate(config))
+    result["cpu"] = cpu_seconds(os.getpid())
+    sys.stdout.write(json.dumps(result))
+
+
+# --- one configuration ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def seed_template(target: str, work: Path) -> None:
+    from vmafx.client.grpc_client import GrpcControllerClient  # noqa: PLC0415
+    from vmafx.core.jobs import JobKind  # noqa: PLC0415
+    from vmafx.core.messages import JobRequest  # noqa: PLC0415
+
+    async def one() -> None:
+        client = GrpcControllerClient(target, timeout_s=60)
+        spec = {"reference": str(work / "ref.y4m"), "distorted": str(work / "dis.y4m")}
+        await client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=spec))
+        await client.close()
+
+    asyncio.run(one())
+
+
+def run_one(k: int, args: argparse.Namespace, work: Path) -> dict[str, float]:
+    db = Database(args.postgres)
+    controllers = Controllers(k, db.url, work)
+    sims: list[subprocess.Popen[str]] = []
+    try:
+        print(f"[K={k}] seeding {args.jobs:,} jobs", file=sys.stderr)
+        controllers.start()
+        seed_template(controllers.targets[0], work)
+        t = time.monotonic()
+        db.clone_jobs(args.jobs)
+        print(f"[K={k}] seeded in {time.monotonic() - t:.0f} s", file=sys.stderr)
+        ramp = max(5.0, args.nodes / 400)
+        begin = time.time() + ramp + args.warmup
+        stop_at = begin + args.window
+        per_proc = args.nodes // args.procs
+        for proc in range(args.procs):
+            config = {
+                "targets": controllers.targets, "channels": args.channels, "proc": proc,
+                "first": proc, "nodes": per_proc, "stop_at": stop_at,
+                "job_seconds": args.job_seconds, "ramp_s": ramp,
+            }  # fmt: skip
+            sim = subprocess.Popen(
+                [sys.executable, __file__, "--simulator"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            assert sim.stdin is not None
+            sim.stdin.write(json.dumps(config))
+            sim.stdin.close()
+            sims.append(sim)
+        time.sleep(max(0.0, begin - time.time()))
+        c0, d0, s0 = controllers.cpu(), db.stats(), controllers.statements()
+        sim_cpu0 = sum(cpu_seconds(s.pid) for s in sims)
+        time.sleep(max(0.0, stop_at - time.time()))
+        c1, d1, s1 = controllers.cpu(), db.stats(), controllers.statements()
+        sim_cpu1 = sum(cpu_seconds(s.pid) for s in sims)
+        results = [json.loads(s.stdout.read()) for s in sims if s.stdout is not None]
+    finally:
+        for sim in sims:
+            if sim.poll() is None:
+                sim.kill()
+        controllers.stop()
+        db.drop()
+    claims = [(t, lat) for r in results for t, lat in r["claims"] if begin <= t < stop_at]
+    beats = [t for r in results for t in r["heartbeats"] if begin <= t < stop_at]
+    n = max(1, len(claims))
+    figures = {
+        "registered": sum(r["registered"] for r in results),
+        "errors": sum(r["error_count"] for r in results),
+        "claims_s": len(claims) / args.window,
+        "demand_s": args.nodes / args.job_seconds,
+        "p50_ms": percentile([lat for _, lat in claims], 0.5) * 1000,
+        "p99_ms": percentile([lat for _, lat in claims], 0.99) * 1000,
+        "heartbeats_s": len(beats) / args.window,
+        "controller_cpu_ms": (c1 - c0) * 1000 / n,
+        "db_cpu_ms": (d1["cpu"] - d0["cpu"]) * 1000 / n,
+        "sim_cpu_ms": (sim_cpu1 - sim_cpu0) * 1000 / n,
+        "xacts": (d1["xacts"] - d0["xacts"]) / n,
+        "statements": (s1 - s0) / n,
+        "controller_cores": (c1 - c0) / args.window,
+        "db_cores": (d1["cpu"] - d0["cpu"]) / args.window,
+    }
+    sample = [e for r in results for e in r["errors"]][:3]
+    print(f"[K={k}] {json.dumps(figures)} {sample}", file=sys.stderr)
+    return figures
+
+
+def print_tables(results: dict[int, dict[str, float]], args: argparse.Namespace) -> None:
+    keys = sorted(results)
+    head = "| | " + " | ".join(f"{k} controller{'s' if k > 1 else ''}" for k in keys) + " |"
+    print(f"\n{args.nodes:,} simulated nodes, {args.jobs:,} queued jobs, jobs of "
+          f"{args.job_seconds:g} s (demand {args.nodes / args.job_seconds:,.0f} claims/s), "
+          f"{args.window:g} s window\n")  # fmt: skip
+    print(head)
+    print("|---" * (len(keys) + 1) + "|")
+    rows = [
+        ("sessions registered", "registered", "{:,.0f}"),
+        ("claims/s", "claims_s", "{:,.0f}"),
+        ("claim latency p50", "p50_ms", "{:.0f} ms"),
+        ("claim latency p99", "p99_ms", "{:.0f} ms"),
+        ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
+        ("controller CPU per claim", "controller_cpu_ms", "{:.2f} ms"),
+        ("PostgreSQL CPU per claim", "db_cpu_ms", "{:.2f} ms"),
+        ("simulator CPU per claim", "sim_cpu_ms", "{:.2f} ms"),
+        ("controller cores busy", "controller_cores", "{:.2f}"),
+        ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
+        ("transactions per claim", "xacts", "{:.1f}"),
+        ("SQL statements per claim", "statements", "{:.1f}"),
+        ("errors (calls failed)", "errors", "{:,.0f}"),
+    ]
+    for label, key, fmt in rows:
+        print(f"| {label} | " + " | ".join(fmt.format(results[k][key]) for k in keys) + " |")
+
+
+def main() -> None:
+    if "--simulator" in sys.argv:
+        simulator_main()
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nodes", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--controllers", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--job-seconds", type=float, default=10.0)
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--procs", type=int, default=4)
+    parser.add_argument("--channels", type=int, default=4, help="gRPC channels per controller")
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    results: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in args.controllers:
+            results[k] = run_one(k, args, Path(tmp))
+    print_tables(results, args)
+
+
+if __name__ == "__main__":
+    main()
