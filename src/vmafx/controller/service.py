@@ -52,6 +52,7 @@ from vmafx.core.messages import (
     Submitted,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.stats import FarmStats, StatsWindow
 from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
 from vmafx.errors import NotFoundError, UnavailableError, UsageError
@@ -406,6 +407,14 @@ class ControllerService:
         """Stop giving a node work (admin); with `release_jobs` its jobs go back at once."""
         require(principal, Action.ADMIN)
         return await nodeops.drain(self.desk, principal.tenant, node_id, release_jobs)
+
+    async def farm_stats(
+        self, principal: Principal, *, hours: float = 24, bucket: str = "hour"
+    ) -> FarmStats:
+        """The tenant's statistics over the last `hours` (a reader may see them)."""
+        require(principal, Action.READ)
+        window = StatsWindow.last(self.clock.now(), hours=hours, bucket=bucket)
+        return await self.store.farm_stats(window, tenant=principal.tenant)
 
     # --- background ----------------------------------------------------------------------------
     async def expire_once(self) -> list[Job]:

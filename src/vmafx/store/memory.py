@@ -18,6 +18,7 @@ from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.stats import FarmStats, StatsWindow, aggregate
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError
 from vmafx.scheduler.policy import Scheduler
@@ -113,6 +114,12 @@ class InMemoryJobStore:
             QueueDepth(queue=q, state=s, count=n, oldest_created_at=oldest[q, s])
             for (q, s), n in sorted(counts.items())
         ]
+
+    async def farm_stats(self, window: StatsWindow, *, tenant: str) -> FarmStats:
+        with self._lock:
+            jobs = list(self._state.jobs.values())
+            attempts = {job_id: dict(numbered) for job_id, numbered in self._state.attempts.items()}
+        return aggregate(jobs, attempts, window, tenant)
 
     async def list_attempts(self, job_id: str, *, tenant: str | None = None) -> list[Attempt]:
         await self.get_job(job_id, tenant=tenant)

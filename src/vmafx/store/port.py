@@ -17,6 +17,7 @@ from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.stats import FarmStats, StatsWindow
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import NotFoundError
 
@@ -109,6 +110,11 @@ class JobStore(Protocol):
         ...
 
     async def list_attempts(self, job_id: str, *, tenant: str | None = None) -> list[Attempt]: ...
+
+    async def farm_stats(self, window: StatsWindow, *, tenant: str) -> FarmStats:
+        """The tenant's statistics over `window` (see `vmafx.core.stats`), aggregated by the
+        store."""
+        ...
 
     # --- jobs, node side ---------------------------------------------------------------------
     async def claim_next(

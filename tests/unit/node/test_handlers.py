@@ -307,3 +307,12 @@ def test_progress_of_a_score_has_frames_and_fraction(root, tmp_path):
     job = context(JobKind.SCORE, score_spec(root), root, progress=progress)
     ScoreHandler(FakeScorer(frames=10), tmp_path).run(job)
     assert (progress[0].frames, progress[0].fraction) == (5, 0.5)
+
+
+def test_an_encode_reports_its_source_size_for_the_bytes_saved_unless_trimmed(root):
+    whole = handler(FakeRunner(writes_output)).run(context(JobKind.ENCODE, encode_spec(root), root))
+    assert whole.result["source_bytes"] == (root / "ref.y4m").stat().st_size
+    assert whole.result["bytes"] == (root / "out" / "enc.mp4").stat().st_size
+    trimmed = encode_spec(root, trim={"start_s": 0.1})
+    cut = handler(FakeRunner(writes_output)).run(context(JobKind.ENCODE, trimmed, root))
+    assert "source_bytes" not in cut.result  # a part of the source: no fair comparison

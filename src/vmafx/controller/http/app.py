@@ -45,6 +45,7 @@ from vmafx.controller.http.routes.jobs import jobs_router
 from vmafx.controller.http.routes.models import models_router
 from vmafx.controller.http.routes.nodes import nodes_router
 from vmafx.controller.http.routes.ops import ops_router
+from vmafx.controller.http.routes.stats import stats_router
 from vmafx.controller.http.schemas import ErrorOut
 from vmafx.controller.http.ui import mount_ui
 from vmafx.controller.metrics import MetricsExporter
@@ -108,7 +109,7 @@ def build_http_app(
     app.state.vmafx = HttpContext(
         service=service, auth=auth, metrics=metrics, limits=limits, model_dir=model_dir
     )
-    for router in (jobs_router(), events_router(), nodes_router(), models_router()):
+    for router in (jobs_router(), events_router(), nodes_router(), models_router(), stats_router()):
         app.include_router(router, responses=_API_ERRORS)
     app.include_router(ops_router())
     mount_ui(app)

@@ -14,6 +14,7 @@ cannot run (`VMAFX_NODE_DECLARED_ENCODERS`, test only), and its failure exercise
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Set
@@ -101,6 +102,10 @@ class EncodeHandler:
             )
         run = self._encode(context, spec, output, order, info)
         result = self._result(spec, output, run)
+        if source_path is not None and spec.trim_start_s == 0 and spec.trim_duration_s is None:
+            # The whole source was encoded: the Stats page counts the bytes saved.
+            with contextlib.suppress(OSError):
+                result["source_bytes"] = Path(source_path).stat().st_size
         if job_spec.score_after and self.scorer is not None:
             result["score_after"] = score_after(
                 self.scorer, self.runner, self.ffmpeg, spec, output, context.cancel, self.timeout_s

@@ -93,6 +93,8 @@ jobs: sa.Table = sa.Table(
     sa.Index("ix_jobs_lease_session", "lease_session"),
     sa.Index("ix_jobs_batch", "batch_id"),
     sa.Index("ix_jobs_parent", "parent_id"),
+    #: The Stats page's window of ended jobs (migration 0003).
+    sa.Index("ix_jobs_finished", "tenant", "finished_at"),
 )
 
 attempts = sa.Table(
@@ -112,6 +114,8 @@ attempts = sa.Table(
     sa.Column("ended_at", UtcDateTime),
     sa.Column("outcome", sa.String(16)),
     sa.Column("error", sa.Text),
+    #: The Stats page's busy time: attempts still running or ended in its window (0003).
+    sa.Index("ix_attempts_ended", "tenant", "ended_at"),
 )
 
 node_sessions = sa.Table(

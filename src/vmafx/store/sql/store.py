@@ -22,12 +22,13 @@ from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JsonObject
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
+from vmafx.core.stats import FarmStats, StatsWindow
 from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
 from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
 from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
-from vmafx.store.sql import queries, rows
+from vmafx.store.sql import queries, rows, stats
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
 from vmafx.store.sql.schema import api_tokens
@@ -122,6 +123,9 @@ class SqlJobStore:
 
     async def queue_depths(self, *, tenant: str | None = None) -> list[QueueDepth]:
         return await self._read(lambda c: queries.queue_depths(c, tenant))
+
+    async def farm_stats(self, window: StatsWindow, *, tenant: str) -> FarmStats:
+        return await self._read(lambda c: stats.farm_stats(c, window, tenant))
 
     async def list_attempts(self, job_id: str, *, tenant: str | None = None) -> list[Attempt]:
         await self.get_job(job_id, tenant=tenant)
