@@ -145,6 +145,10 @@ class ControllerSettings:
     backoff_max_s: float = 300.0
     sweep_interval_s: float = 5.0
     pending_refresh_s: float = 10.0
+    #: How often a waiting PullWork re-reads the store besides being woken (seconds).
+    repoll_s: float = 1.0
+    #: Finished jobs older than this are deleted with their attempts and events (0: keep all).
+    retention_days: float = 30.0
     max_wait_ms: int = 30_000
     max_message_bytes: int = 4 * 1024 * 1024
     grace_s: float = 10.0

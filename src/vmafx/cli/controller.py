@@ -36,8 +36,11 @@ Every flag is also an environment variable: VMAFX_CONTROLLER_GRPC_LISTEN,
 VMAFX_CONTROLLER_HTTP_LISTEN, VMAFX_STORE_URL, VMAFX_SCORING_ROOTS (comma list),
 VMAFX_AUTH_DISABLED, VMAFX_CONTROLLER_MODEL_DIR, VMAFX_CONTROLLER_TLS_CERT, _TLS_KEY,
 VMAFX_CONTROLLER_OIDC_ISSUER, _OIDC_AUDIENCE, _OIDC_JWKS_URL, _OIDC_ROLE_CLAIM,
-_OIDC_TENANT_CLAIM, _OIDC_ROLE_MAP, _OIDC_LEEWAY_S (clock skew, default 30). SIGTERM or
-Ctrl-C stops it cleanly (exit 0).
+_OIDC_TENANT_CLAIM, _OIDC_ROLE_MAP, _OIDC_LEEWAY_S (clock skew, default 30),
+VMAFX_CONTROLLER_RETENTION_DAYS. SIGTERM or Ctrl-C stops it cleanly (exit 0).
+
+Several controllers may serve one PostgreSQL store (they wake each other's pullers and
+watchers with LISTEN/NOTIFY; one of them runs the periodic sweeps); one SQLite file takes one.
 """
 
 app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode="markdown")
@@ -111,6 +114,13 @@ def controller(
     oidc_role_claim: str | None = OIDC_ROLE_CLAIM,
     oidc_tenant_claim: str | None = OIDC_TENANT_CLAIM,
     oidc_role_map: str | None = OIDC_ROLE_MAP,
+    retention_days: float | None = typer.Option(
+        None,
+        "--retention-days",
+        min=0,
+        help="Delete jobs finished more than this many days ago, with their attempts and "
+        "events; 0 keeps every job [default: 30].",
+    ),
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -133,6 +143,7 @@ def controller(
             "oidc_role_claim": oidc_role_claim,
             "oidc_tenant_claim": oidc_tenant_claim,
             "oidc_role_map": oidc_role_map,
+            "retention_days": retention_days,
         }
     )
     logging.getLogger("vmafx").setLevel(min(logging.getLogger().level, logging.INFO))

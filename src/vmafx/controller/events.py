@@ -8,8 +8,10 @@ wait for it, it is closed with `SubscriberLaggedError` (the client reconnects an
 `WorkSignal`: a version counter that submissions and requeues bump; a puller waits for the
 version to move past the one it saw before its last claim attempt, so it never misses a wake-up.
 
-Both live in one process: with several controller replicas, each sees only its own changes
-(pullers also re-poll the store every second, so work submitted elsewhere is found anyway).
+Both live in one process. With several controller replicas on PostgreSQL, each one's `relay`
+hook hands its own changes to `vmafx.controller.crosstalk`, which tells the other replicas
+(LISTEN/NOTIFY); what arrives from them is published here with `relay=False`, so it is not sent
+back. Pullers also re-poll the store every `repoll_s`, so a lost notification costs latency only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 
 from vmafx.core.jobs import Job
 from vmafx.errors import UnavailableError
@@ -97,6 +99,8 @@ class JobBus:
 
     def __init__(self) -> None:
         self._subscriptions: set[Subscription] = set()
+        #: Told about every change published here with `relay=True` (other replicas hear it).
+        self.relay: Callable[[Sequence[Job]], None] | None = None
 
     def subscribe(
         self, accepts: Callable[[Job], bool], max_pending: int = MAX_PENDING
@@ -108,10 +112,14 @@ class JobBus:
     def remove(self, subscription: Subscription) -> None:
         self._subscriptions.discard(subscription)
 
-    def publish(self, jobs: Iterable[Job]) -> None:
+    def publish(self, jobs: Iterable[Job], *, relay: bool = True) -> None:
+        """Offer `jobs` to every subscription; `relay=False` for changes another replica made."""
+        jobs = list(jobs)
         for job in jobs:
             for subscription in list(self._subscriptions):
                 subscription.offer(job)
+        if relay and jobs and self.relay is not None:
+            self.relay(jobs)
 
     def close_all(self) -> None:
         for subscription in list(self._subscriptions):
@@ -132,41 +140,47 @@ class WorkSignal:
 
     def __init__(self) -> None:
         self.version = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
+        #: Told about every `notify(count)` with `relay=True` (other replicas wake theirs).
+        self.relay: Callable[[int], None] | None = None
 
     @property
     def waiting(self) -> int:
         """Pullers waiting now (for tests and metrics)."""
         return sum(not waiter.done() for waiter in self._waiters)
 
-    def notify(self, count: int | None = None) -> None:
+    def notify(self, count: int | None = None, *, relay: bool = True) -> None:
+        """Wake `count` waiters (None: all, never relayed). `relay=False` marks a wake-up from
+        another replica: its waiters owe no `pass_on`, since the replica where the work appeared
+        woke its own, and one job must not ripple through every waiter of every replica."""
         self.version += 1
-        self._wake(len(self._waiters) if count is None else count)
+        self._wake(len(self._waiters) if count is None else count, owes=relay)
+        if relay and count and self.relay is not None:
+            self.relay(count)
 
     def pass_on(self) -> None:
         """Wake one more waiter without moving `version` (the caller could not use it)."""
-        self._wake(1)
+        self._wake(1, owes=True)
 
-    def _wake(self, count: int) -> None:
+    def _wake(self, count: int, *, owes: bool) -> None:
         while count > 0 and self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
-                waiter.set_result(None)
+                waiter.set_result(owes)
                 count -= 1
 
     async def wait(self, seen: int, timeout: float) -> bool:
         """Return at once when `version` moved past `seen` (something changed while the caller
-        was busy), else wait up to `timeout` s. True only when a notify woke this very waiter
-        (the caller then owes a `pass_on` if it cannot use the work)."""
+        was busy), else wait up to `timeout` s. True only when a local notify woke this very
+        waiter (the caller then owes a `pass_on` if it cannot use the work)."""
         if self.version != seen:
             return False
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            await asyncio.wait_for(waiter, timeout)
+            return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return False
         finally:
             with contextlib.suppress(ValueError):
                 self._waiters.remove(waiter)
-        return True

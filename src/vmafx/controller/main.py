@@ -27,12 +27,13 @@ from prometheus_client import CollectorRegistry
 
 from vmafx.config import ControllerSettings, state_dir
 from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
+from vmafx.controller.crosstalk import Crosstalk, new_origin
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
 from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
-from vmafx.controller.sweeper import Sweeper
+from vmafx.controller.sweeper import Retention, Sweeper
 from vmafx.controller.tls import ServerTls, load_server_tls
 from vmafx.controller.tuning import Tuner, history_at
 from vmafx.core.clock import Clock, SystemClock
@@ -99,6 +100,8 @@ class RunningController:
     supervisor: Supervisor = dataclasses.field(default_factory=lambda: Supervisor("controller"))
     tuner: Tuner | None = None
     tuning: asyncio.Task[None] | None = None
+    #: Wake-ups to and from the other replicas (PostgreSQL only).
+    crosstalk: Crosstalk | None = None
 
     async def stop(self, grace_s: float) -> None:
         await self.service.close()
@@ -111,6 +114,8 @@ class RunningController:
             self.tuner.stop()
             await asyncio.wait({self.tuning})
         await asyncio.wait({self.sweeping})  # how it ended is the supervisor's business
+        if self.crosstalk is not None:
+            await self.crosstalk.close()
         await self.store.close()
 
 
@@ -139,9 +144,12 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         settings=ServiceSettings(
             heartbeat_interval_s=settings.heartbeat_interval_s,
             max_wait_s=settings.max_wait_ms / 1000,
+            repoll_s=settings.repoll_s,
         ),
         metrics=ControllerMetrics(registry),
     )
+    supervisor = Supervisor("controller")
+    crosstalk = await _start_crosstalk(service, url, supervisor)
     auth = Authenticator(store, clock, disabled=settings.auth_disabled, oidc=oidc)
     if not settings.scoring_roots:
         log.warning("no --scoring-root: every local input path will be refused")
@@ -155,8 +163,8 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         interval_s=settings.sweep_interval_s,
         pending_refresh_s=settings.pending_refresh_s,
         lock=store.try_sweep_lock,
+        retention=Retention(days=settings.retention_days),
     )
-    supervisor = Supervisor("controller")
     service.claims.supervisor = supervisor
     sweeping = supervisor.watch(
         asyncio.create_task(sweeper.run(), name="vmafx-sweeper"),
@@ -175,8 +183,22 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         asyncio.create_task(tuner.run(), name="vmafx-tuner"), "tuner", finishing=tuner.stopping
     )
     return RunningController(
-        service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning
+        service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning, crosstalk
     )
+
+
+async def _start_crosstalk(
+    service: ControllerService, url: str, supervisor: Supervisor
+) -> Crosstalk | None:
+    """PostgreSQL: join the other replicas' wake-ups (LISTEN/NOTIFY). Other stores: None."""
+    if not url.startswith(("postgresql:", "postgresql+psycopg:", "postgres:")):
+        return None
+    from vmafx.store.sql.notify import PgChangeFeed  # noqa: PLC0415
+
+    crosstalk = Crosstalk(service, PgChangeFeed(url, origin=new_origin()))
+    for task in await crosstalk.start():
+        supervisor.watch(task, "replica feed", finishing=lambda: crosstalk.closing)
+    return crosstalk
 
 
 # --- the HTTP hook ------------------------------------------------------------------------------

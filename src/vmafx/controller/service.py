@@ -21,7 +21,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 
 from vmafx.controller import listing, nodeops
@@ -109,6 +109,10 @@ class ControllerService:
         self.explainer = PendingExplainer(store, clock, draining=self.sessions.draining)
         #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).
         self.nodes_changed = asyncio.Event()
+        #: Told when a local node change calls for a refresh (other replicas hear it).
+        self.nodes_relay: Callable[[], None] | None = None
+        #: More conditions of `/readyz`, each raising UnavailableError (the replicas' feed).
+        self.ready_checks: list[Callable[[], None]] = []
         self.closing = False
         self.desk = nodeops.NodeDesk(
             store=store,
@@ -128,10 +132,13 @@ class ControllerService:
         """Tell live subscribers about jobs that just changed (internal to the service)."""
         self.bus.publish(jobs)
 
-    def mark_nodes_changed(self) -> None:
-        """A node registered, left or drained: pending reasons need a refresh."""
+    def mark_nodes_changed(self, *, relay: bool = True) -> None:
+        """A node registered, left or drained: pending reasons need a refresh (`relay=False`:
+        another replica said so)."""
         self.explainer.invalidate()
         self.nodes_changed.set()
+        if relay and self.nodes_relay is not None:
+            self.nodes_relay()
 
     # --- client verbs ------------------------------------------------------------------------
     async def submit_job(self, principal: Principal, request: JobRequest) -> Submitted:
@@ -428,10 +435,13 @@ class ControllerService:
         return changed
 
     async def check_ready(self) -> None:
-        """Raise UnavailableError unless the store answers with a current schema (/readyz)."""
+        """Raise UnavailableError unless the store answers with a current schema and every
+        `ready_checks` passes (/readyz)."""
         if self.closing:
             raise UnavailableError("the controller is shutting down.")
         await self.store.ping()
+        for check in self.ready_checks:
+            check()
 
     async def close(self) -> None:
         """Stop: long-polls answer empty at once and live streams end."""

@@ -5,6 +5,10 @@ pending reasons current (periodically, and soon after a node registers, leaves o
 With several controller replicas on PostgreSQL, a round runs only in the replica holding the
 store's sweep lock (`JobStore.try_sweep_lock`); the others skip it, and take over when that
 replica dies.
+Retention (`Retention`): every `every_s`, the sweeping replica deletes jobs that finished more
+than `days` ago, with their attempts and events, in batches of `batch` (at most `max_batches`
+per round, so a first run on a large backlog does not hold the sweep up; the next rounds go on).
+`days` 0 keeps every job. Why prune rather than archive: docs/deploy.md, "Retention".
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -14,14 +18,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from vmafx.controller.service import ControllerService
 from vmafx.errors import VmafxError
 
 log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Retention:
+    """How long finished jobs stay in the store (`days` 0: forever), and how they are pruned."""
+
+    days: float = 30.0
+    every_s: float = 60.0
+    batch: int = 1000
+    max_batches: int = 20
+
+    @property
+    def keeps_everything(self) -> bool:
+        return self.days <= 0
 
 
 class Sweeper:
@@ -32,9 +52,14 @@ class Sweeper:
         interval_s: float = 5.0,
         pending_refresh_s: float = 10.0,
         lock: Callable[[], Awaitable[bool]] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self._service = service
         self._lock = lock
+        self.retention = retention or Retention(days=0)
+        self._last_prune = float("-inf")
+        #: Jobs deleted by retention since the start (metrics, tests).
+        self.pruned = 0
         self._interval_s = interval_s
         self._pending_refresh_s = pending_refresh_s
         self._last_refresh = float("-inf")
@@ -52,7 +77,31 @@ class Sweeper:
             except VmafxError as error:
                 log.warning("pending reasons not refreshed: %s", error)
             self._last_refresh = time.monotonic()
+        if time.monotonic() - self._last_prune >= self.retention.every_s:
+            await self.prune_once()
         return True
+
+    async def prune_once(self, *, now: datetime | None = None) -> int:
+        """Delete finished jobs older than the retention (in batches); how many went."""
+        retention = self.retention
+        self._last_prune = time.monotonic()
+        if retention.keeps_everything:
+            return 0
+        store = self._service.store
+        before = (now or self._service.clock.now()) - timedelta(days=retention.days)
+        pruned = 0
+        try:
+            for _ in range(retention.max_batches):
+                count = await store.prune_finished(finished_before=before, limit=retention.batch)
+                pruned += count
+                if count < retention.batch:
+                    break
+        except VmafxError as error:
+            log.warning("finished jobs not pruned: %s", error)
+        if pruned:
+            self.pruned += pruned
+            log.info("pruned %d jobs finished before %s", pruned, before.isoformat())
+        return pruned
 
     async def run(self) -> None:
         nodes_changed = self._service.nodes_changed

@@ -312,6 +312,24 @@ class InMemoryJobStore:
                 self._state.tokens[token_id] = token
             return token
 
+    async def prune_finished(self, *, finished_before: datetime, limit: int = 1000) -> int:
+        with self._lock:
+            state = self._state
+            old = sorted(
+                (job.finished_at, job.id)
+                for job in state.jobs.values()
+                if job.is_terminal
+                and job.finished_at is not None
+                and job.finished_at < finished_before
+            )[:limit]
+            for _, job_id in old:
+                job = state.jobs.pop(job_id)
+                if job.idempotency_key is not None:
+                    state.keys.pop((job.tenant, job.idempotency_key), None)
+                state.attempts.pop(job_id, None)
+                state.events_by_job.pop(job_id, None)
+            return len(old)
+
     # --- the store itself --------------------------------------------------------------------
     async def try_sweep_lock(self) -> bool:
         return True  # one controller per memory store

@@ -238,6 +238,11 @@ class JobStore(Protocol):
 
     async def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken: ...
 
+    async def prune_finished(self, *, finished_before: datetime, limit: int = 1000) -> int:
+        """Delete up to `limit` terminal jobs that finished before `finished_before` (oldest
+        first), with their attempts and events; returns how many went (retention)."""
+        ...
+
     # --- the store itself --------------------------------------------------------------------
     async def try_sweep_lock(self) -> bool:
         """Whether this store handle may run the periodic sweeps now, without waiting.

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
-from vmafx.core.jobs import Job, JsonObject
+from vmafx.core.jobs import TERMINAL_STATES, Job, JsonObject
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.stats import FarmStats, StatsWindow
@@ -31,7 +31,7 @@ from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal,
 from vmafx.store.sql import queries, rows, stats
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
-from vmafx.store.sql.schema import api_tokens
+from vmafx.store.sql.schema import api_tokens, jobs
 from vmafx.store.sql.tx import SqlTransaction
 
 T = TypeVar("T")
@@ -293,6 +293,27 @@ class SqlJobStore:
         if token is None:
             raise NotFoundError(f"token {token_id} does not exist.")
         return token
+
+    async def prune_finished(self, *, finished_before: datetime, limit: int = 1000) -> int:
+        # Attempts and events go with their job (foreign keys ON DELETE CASCADE).
+        doomed = (
+            sa.select(jobs.c.id)
+            .where(
+                jobs.c.state.in_([state.value for state in TERMINAL_STATES]),
+                jobs.c.finished_at < finished_before,
+            )
+            .order_by(jobs.c.finished_at)
+            .limit(limit)
+        )
+        if self._url.get_backend_name() == "postgresql":
+            doomed = doomed.with_for_update(skip_locked=True)
+
+        def work(c: Connection) -> int:
+            return c.execute(
+                sa.delete(jobs).where(jobs.c.id.in_(doomed.scalar_subquery()))
+            ).rowcount
+
+        return await asyncio.to_thread(self._run, work, write=True)
 
     # --- the store itself --------------------------------------------------------------------
     async def try_sweep_lock(self) -> bool:
