@@ -37,6 +37,12 @@ inputs whose frame rates or frame counts differ are refused unless you pass --sy
 """
 
 
+class Decode(enum.StrEnum):
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+
+
 class Format(enum.StrEnum):
     table = "table"
     json = "json"
@@ -78,6 +84,14 @@ def score(
         help="Score at most N distorted inputs per ffmpeg run (default: all in one run). Each "
         "extra 1080p input adds about 0.2-0.3 GiB at the peak; lower N when memory is short.",
     ),
+    decode: Decode = typer.Option(
+        Decode.cpu,
+        "--decode",
+        help="Decode the inputs on the CPU (default), on an NVIDIA GPU with NVDEC (cuda), or "
+        "auto: NVDEC where an NVIDIA GPU is present and the reference is 1080p or larger. A GPU "
+        "decode that fails is redone on the CPU; the JSON report's `decode` says which ran. "
+        "Never run on GPU hardware yet (docs/gpu.md).",
+    ),
 ) -> None:
     """The same as the fast path (`vmafx.cli.scoring`), reached through Typer."""
     run_score(
@@ -101,5 +115,6 @@ def score(
             timeout=timeout,
             no_swap_check=no_swap_check,
             max_parallel=max_parallel,
+            decode=str(decode),
         )
     )

@@ -62,6 +62,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--timeout",), "timeout", "float", minimum=1),
     Option(("--no-swap-check",), "no_swap_check", "flag"),
     Option(("--max-parallel",), "max_parallel", "int", minimum=1),
+    Option(("--decode",), "decode", "choice", choices=("cpu", "cuda", "auto")),
 )
 _BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
 
@@ -89,6 +90,7 @@ class ScoreArgs:
     timeout: float | None = None
     no_swap_check: bool = False
     max_parallel: int | None = None
+    decode: str = "cpu"
 
 
 def parse_fast(argv: Sequence[str]) -> ScoreArgs | None:
@@ -179,7 +181,16 @@ def request_for(args: ScoreArgs) -> ScoreRequest:
         timeout_s=args.timeout,
         swap_check=not args.no_swap_check,
         max_parallel=args.max_parallel,
+        decode=args.decode,
+        nvidia_gpu=args.decode == "auto" and _nvidia_gpu_present(),
     )
+
+
+def _nvidia_gpu_present() -> bool:
+    """Whether NVML or nvidia-smi reports an NVIDIA GPU (asked only for `--decode auto`)."""
+    from vmafx.node.gpus import nvidia_gpus  # noqa: PLC0415
+
+    return bool(nvidia_gpus(timeout_s=3.0))
 
 
 def run_score(args: ScoreArgs) -> None:

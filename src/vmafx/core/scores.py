@@ -74,13 +74,19 @@ class ScoreReport:
     results: tuple[ScoreResult, ...]
     versions: dict[str, str]
     elapsed_s: float = 0.0
+    #: How the inputs were decoded when a GPU decode was asked for (`--decode cuda|auto`):
+    #: {"asked", "used", "reason", "inputs": ["cuda"|"cpu", …]}; None for a plain CPU run.
+    decode: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "reference": self.reference,
             "results": [r.as_dict() for r in self.results],
             "versions": dict(self.versions),
         }
+        if self.decode is not None:
+            out["decode"] = dict(self.decode)
+        return out
 
 
 def shown_pooled(pooled: Mapping[str, Any]) -> dict[str, Any]:

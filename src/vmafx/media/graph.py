@@ -38,6 +38,7 @@ from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.metrics import ffmpeg_filter
 from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import UsageError
+from vmafx.media import hwdecode
 from vmafx.media.urls import local_input_args, local_url, whitelist_args
 
 #: libvmaf's built-in model versions in the imageio-ffmpeg build (others are tried and reported).
@@ -151,6 +152,11 @@ class ScoreOptions:
     #: Threads for decoding each input and for the filter graph (None: ffmpeg's own choice, which
     #: uses every core). Many single-threaded runs side by side (a corpus pool) want 1.
     decode_threads: int | None = None
+    #: `cuda`: decode every input NVDEC takes on the GPU (`vmafx.media.hwdecode`); `cpu`: none.
+    #: (`auto` is resolved to one of them before the command is built.)
+    decode: str = "cpu"
+    #: The CUDA ordinal NVDEC uses (`-hwaccel_device`); None lets the driver choose.
+    cuda_device: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,6 +170,8 @@ class ScoreCommand:
     filters: list[str] = dataclasses.field(default_factory=list)
     #: Per distorted input: each filter's stats file, by filter name.
     stats_paths: list[dict[str, str]] = dataclasses.field(default_factory=list)
+    #: Per input, reference first: `cuda` where NVDEC decodes it, else `cpu`.
+    decoded: list[str] = dataclasses.field(default_factory=list)
 
 
 _KV = "\\':"  # libvmaf's key=value pairs and ffmpeg's option level both split on ':'
@@ -263,21 +271,30 @@ def build_score_command(
     threads = [] if options.decode_threads is None else ["-threads", str(options.decode_threads)]
     if options.decode_threads is not None:
         argv += ["-filter_complex_threads", str(options.decode_threads)]
-    argv += threads + ref_input.argv()
-    for dis_input, _ in distorted:
-        argv += threads + dis_input.argv()
+    on_gpu = [
+        options.decode == "cuda" and hwdecode.nvdec_format(info) is not None
+        for info in [ref_info, *(info for _, info in distorted)]
+    ]
+    hw = hwdecode.input_args(options.cuda_device)
+    for gpu, item in zip(on_gpu, [ref_input, *(i for i, _ in distorted)], strict=True):
+        argv += threads + (hw if gpu else []) + item.argv()
+    heads = [
+        hwdecode.download_chain(info) + "," if gpu else ""
+        for gpu, info in zip(on_gpu, [ref_info, *(i for _, i in distorted)], strict=True)
+    ]
     filters = list(dict.fromkeys(f for e in options.features if (f := ffmpeg_filter(e))))
     ref_labels = [f"[r{i}{s}]" for i in range(n) for s in ["", *(f"_{f}" for f in filters)]]
     split = len(ref_labels)
     graph = [
-        f"[0:v]{frame_clock(ref_info.fps)}"
+        f"[0:v]{heads[0]}{frame_clock(ref_info.fps)}"
         + (f",split={split}" if split > 1 else "")
         + "".join(ref_labels)
     ]
     log_paths: list[str] = []
     stats_paths: list[dict[str, str]] = []
     for i, (_, dis_info) in enumerate(distorted):
-        graph.append(f"[{i + 1}:v]{distorted_chain(ref_info, dis_info, options)}[d{i}]")
+        chain = distorted_chain(ref_info, dis_info, options)
+        graph.append(f"[{i + 1}:v]{heads[i + 1]}{chain}[d{i}]")
         stats: dict[str, str] = {}
         last = f"d{i}"
         for name in filters:
@@ -298,7 +315,8 @@ def build_score_command(
         argv += ["-map", f"[o{i}]"]
     argv += ["-f", "null", "-"]
     features = [f for f in options.features if not ffmpeg_filter(f)]
-    return ScoreCommand(argv, log_paths, models, features, filters, stats_paths)
+    decoded = ["cuda" if gpu else "cpu" for gpu in on_gpu]
+    return ScoreCommand(argv, log_paths, models, features, filters, stats_paths, decoded)
 
 
 def metric_filter(name: str, stats_path: str, *, shortest: bool = False) -> str:

@@ -34,7 +34,7 @@ from vmafx.errors import (
     NotVideoError,
     ScoreLogError,
 )
-from vmafx.media import graph
+from vmafx.media import graph, hwdecode
 from vmafx.media.ffmpeg import FfmpegInfo
 from vmafx.media.filterstats import parse_filter_stats
 from vmafx.media.metric_outputs import check_complete, expected, libvmaf_reasons
@@ -71,6 +71,11 @@ class ScoreRequest:
     #: At most this many distorted inputs per ffmpeg run (None: all in one run). Each extra
     #: input of a run holds its own decoder and libvmaf state (docs/benchmarks.md, Memory).
     max_parallel: int | None = None
+    #: `cpu`, `cuda` (NVDEC) or `auto` (`vmafx.media.hwdecode.choose_decode`); a GPU decode
+    #: that fails is run again on the CPU, and the report says so (`ScoreReport.decode`).
+    decode: str = "cpu"
+    #: Whether an NVIDIA GPU was detected (what `auto` decides on).
+    nvidia_gpu: bool = False
 
 
 class Scorer(Protocol):
@@ -162,6 +167,7 @@ class LibvmafScorer:
             tuple(result for report in reports for result in report.results),
             reports[0].versions,
             sum(report.elapsed_s for report in reports),
+            reports[0].decode,
         )
 
     def _score_pass(
@@ -173,7 +179,30 @@ class LibvmafScorer:
         cancel: CancelToken | None,
     ) -> ScoreReport:
         """One ffmpeg run: every distorted input of `request` against the reference."""
-        options = request.options
+        choice = hwdecode.choose_decode(
+            request.decode, reference, distorted, nvidia_gpu=request.nvidia_gpu
+        )
+        if choice.used == "cuda":
+            try:
+                return self._score_decoded(
+                    request, reference, distorted, on_progress, cancel, choice
+                )
+            except GpuDecodeFailedError as failed:
+                choice = hwdecode.DecodeChoice(choice.asked, "cpu", f"NVDEC failed: {failed}")
+        return self._score_decoded(request, reference, distorted, on_progress, cancel, choice)
+
+    def _score_decoded(
+        self,
+        request: ScoreRequest,
+        reference: VideoInfo,
+        distorted: list[VideoInfo],
+        on_progress: ScoreProgress | None,
+        cancel: CancelToken | None,
+        choice: hwdecode.DecodeChoice,
+    ) -> ScoreReport:
+        """The run itself, decoding as `choice` says; GpuDecodeFailedError where a GPU decode
+        made ffmpeg fail (the caller runs it again on the CPU)."""
+        options = dataclasses.replace(request.options, decode=choice.used)
         frame = Frame(reference.width, reference.height, reference.pix_fmt)
         refuse_unscorable(frame, reference.path, options.models, options.features)
         expected = max(_frames_expected(info) for info in [reference, *distorted])
@@ -195,6 +224,8 @@ class LibvmafScorer:
                 shortest=request.shortest or options.sync_fps,
             )
             result = self._run(command.argv, request, frame, cancel, progress)
+            if result.returncode != 0 and "cuda" in command.decoded and not _cancelled(cancel):
+                raise GpuDecodeFailedError(gpu_failure_line(result.stderr))
             self._raise_for_failure(result, request)
             logs = [
                 self._read_log(path, dis, result.stderr)
@@ -224,7 +255,10 @@ class LibvmafScorer:
         if request.swap_check:
             results = with_swap_warnings(results, reference, distorted, os.path.getsize)
         versions = {"ffmpeg": self._version or "unknown", "libvmaf": logs[0].version}
-        return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s)
+        decode = None
+        if request.decode != "cpu":
+            decode = {**choice.to_json(), "inputs": list(command.decoded)}
+        return ScoreReport(request.reference, tuple(results), versions, result.elapsed_s, decode)
 
     def _run(
         self,
@@ -348,6 +382,28 @@ class LibvmafScorer:
             warnings=(flat,) if flat else (),
             models=tuple(m.name for m in command.models),
         )
+
+
+class GpuDecodeFailedError(Exception):
+    """A run that decoded on the GPU failed; the message is ffmpeg's telling line."""
+
+
+def _cancelled(cancel: CancelToken | None) -> bool:
+    return cancel is not None and cancel.cancelled
+
+
+_GPU_MARKERS = ("cuda", "hwaccel", "hwdownload", "nvdec", "cuvid", "hw_frames", "hardware")
+
+
+def gpu_failure_line(stderr: str) -> str:
+    """The line of ffmpeg's stderr that says why a GPU decode failed (else its last line)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in lines:
+        if any(marker in line.lower() for marker in _GPU_MARKERS) and (
+            "error" in line.lower() or "fail" in line.lower() or "impossible" in line.lower()
+        ):
+            return line[:300]
+    return lines[-1][:300] if lines else "ffmpeg failed without a message"
 
 
 def read_filter_stats(

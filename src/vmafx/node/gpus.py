@@ -200,6 +200,14 @@ def _nvidia(runner: ToolRunner, nvml: NvmlLoader | None, timeout_s: float) -> li
     return []
 
 
+def nvidia_gpus(
+    *, runner: ToolRunner | None = None, nvml: NvmlLoader | None = import_nvml,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[DetectedGpu]:  # fmt: skip
+    """The NVIDIA GPUs alone (NVML, else nvidia-smi): what `--decode auto` decides on."""
+    return _nvidia(runner or SubprocessToolRunner(), nvml, timeout_s)
+
+
 def detect_gpus(
     *,
     runner: ToolRunner | None = None,
