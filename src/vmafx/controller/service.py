@@ -6,7 +6,8 @@ request into core values (`vmafx.core.messages`), call one verb and encode the a
 verb checks the caller's role and scopes everything to its tenant; errors are `VmafxError`s
 that each transport maps in one table.
 
-Client verbs:  submit_job, submit_jobs, get_job, list_jobs, cancel_job, watch_jobs, job_events
+Client verbs:  submit_job, submit_jobs, get_job, list_jobs, count_jobs, cancel_job, watch_jobs,
+               job_events; cancel_jobs, retry_job, retry_jobs (`vmafx.controller.bulk`)
 Node verbs:    register_node, heartbeat, pull_work, report_result, release_jobs
 Admin/readers: list_nodes, drain_node
 Background:    expire_once (leases, sessions), refresh_pending_reasons; the `Sweeper` calls them.
@@ -24,7 +25,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 
-from vmafx.controller import listing, nodeops
+from vmafx.controller import bulk, listing, nodeops
 from vmafx.controller.auth import Action, Principal, require
 from vmafx.controller.claims import ClaimBatcher
 from vmafx.controller.events import JobBus, WorkSignal
@@ -52,6 +53,7 @@ from vmafx.core.messages import (
     Submitted,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.retries import BulkResult
 from vmafx.core.stats import FarmStats, StatsWindow
 from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
@@ -241,6 +243,61 @@ class ControllerService:
         for child in page.jobs:
             await self.cancel_job(principal, child.id, f"its tune job was {reason}")
 
+    async def count_jobs(
+        self, principal: Principal, where: JobFilter | None = None
+    ) -> dict[JobState, int]:
+        """How many of the tenant's jobs match `where`, per state."""
+        require(principal, Action.READ)
+        query = listing.query_for(principal.tenant, where or JobFilter())
+        return await self.store.count_jobs(query)
+
+    async def cancel_jobs(
+        self, principal: Principal, where: JobFilter, reason: str | None = None
+    ) -> BulkResult:
+        """Cancel every pending or running job matching `where`, a page per transaction."""
+        require(principal, Action.WRITE)
+        reason = reason or f"cancelled by {principal.name or 'a client'}"
+        query = bulk.cancel_query(principal.tenant, where)
+        matched, changed = 0, []
+        if query is not None:
+            async for page in bulk.pages(self.store, query):
+                matched += len(page)
+                ids = [job.id for job in page]
+                now = self.clock.now()
+                done = await self.store.cancel_jobs(
+                    ids, now=now, tenant=principal.tenant, reason=reason
+                )
+                for job in done:
+                    self.metrics.finished(job)
+                self.publish(done)
+                changed += [job.id for job in done]
+                for job in done:
+                    if job.kind is JobKind.TUNE:
+                        await self._cancel_children(principal, job, reason)
+        return bulk.result(matched, changed, [])
+
+    async def retry_job(self, principal: Principal, job_id: str) -> Submitted:
+        """A new job doing what failed (or cancelled) job `job_id` did, linked to it
+        (`vmafx.core.retries`); asking again gives the same retry."""
+        require(principal, Action.WRITE)
+        job = await self.store.get_job(job_id, tenant=principal.tenant)
+        return (await self.submit_jobs(principal, [bulk.retry_request(job)]))[0]
+
+    async def retry_jobs(self, principal: Principal, where: JobFilter) -> BulkResult:
+        """Retry every failed job matching `where` (and cancelled ones if it names that state)."""
+        require(principal, Action.WRITE)
+        query = bulk.retry_query(principal.tenant, where)
+        matched, changed, skipped = 0, [], []
+        if query is not None:
+            async for page in bulk.pages(self.store, query):
+                matched += len(page)
+                done, missed = await bulk.retry_page(
+                    page, lambda requests: self.submit_jobs(principal, requests)
+                )
+                changed += [item.job.id for item in done if not item.deduplicated]
+                skipped += missed
+        return bulk.result(matched, changed, skipped)
+
     async def watch_jobs(
         self, principal: Principal, where: JobFilter | None = None, *, snapshot_only: bool = False
     ) -> AsyncIterator[Job]:
@@ -249,7 +306,7 @@ class ControllerService:
         require(principal, Action.READ)
         where = where or JobFilter()
         tenant = principal.tenant
-        subscription = self.bus.subscribe(lambda job: job.tenant == tenant and where.matches(job))
+        subscription = self.bus.subscribe(listing.live_matcher(tenant, where))
         try:
             for job in await listing.snapshot(
                 self.store, tenant, where, self.settings.snapshot_limit

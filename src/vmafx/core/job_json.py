@@ -18,7 +18,9 @@ from typing import Any
 
 from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job, JobKind, JsonObject, Requirements
+from vmafx.core.jobsearch import job_files
 from vmafx.core.messages import JobDetails
+from vmafx.core.retries import retry_of
 from vmafx.core.scores import headline_score
 
 
@@ -79,6 +81,7 @@ def attempt_json(attempt: Attempt) -> JsonObject:
 def job_json(job: Job, attempts: Sequence[Attempt] | None = None) -> JsonObject:
     """The job as one JSON object; with `attempts` (oldest first) also `attempts`."""
     lease = job.lease
+    inputs, outputs = job_files(job.spec)
     body: dict[str, Any] = {
         "id": job.id,
         "tenant": job.tenant,
@@ -110,6 +113,9 @@ def job_json(job: Job, attempts: Sequence[Attempt] | None = None) -> JsonObject:
         "parent_id": job.parent_id,
         "batch_id": job.batch_id,
         "idempotency_key": job.idempotency_key,
+        "inputs": list(inputs),
+        "outputs": list(outputs),
+        "retry_of": retry_of(job),
     }
     if attempts is not None:
         body["attempts"] = [attempt_json(attempt) for attempt in attempts]

@@ -71,7 +71,8 @@ class JobPage:
 class JobFilter:
     """Filters for listing and watching jobs; empty or None means no filter on that field.
 
-    `node_id` matches jobs running under that node's lease.
+    `node_id` matches jobs running under that node's lease. `search` is the search text of
+    `vmafx.core.jobsearch` (file names, id prefix, node, error; `state:` and the like).
     """
 
     states: tuple[JobState, ...] = ()
@@ -83,8 +84,10 @@ class JobFilter:
     node_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+    search: str | None = None
 
     def matches(self, job: Job) -> bool:
+        """Whether `job` passes the structured filters (`search` is checked by the caller)."""
         return (
             (not self.states or job.state in self.states)
             and (not self.kinds or job.kind in self.kinds)

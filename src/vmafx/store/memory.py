@@ -16,6 +16,7 @@ from typing import TypeVar
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
+from vmafx.core.jobsearch import files_text, term_matches
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.stats import FarmStats, StatsWindow, aggregate
@@ -28,6 +29,19 @@ from vmafx.store.paging import check_limit, decode_cursor, encode_cursor, is_bef
 from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
 
 T = TypeVar("T")
+
+
+def _matches_terms(job: Job, query: JobQuery, state: MemoryState) -> bool:
+    if not query.terms:
+        return True
+    files = files_text(job.spec)
+    nodes = [attempt.node_name for attempt in state.attempts.get(job.id, {}).values()]
+    if job.lease is not None:
+        nodes.append(job.lease.node_name)
+    return all(
+        term_matches(term, job_id=job.id, files=files, nodes=nodes, error=job.error)
+        for term in query.terms
+    )
 
 
 def _matches(job: Job, query: JobQuery) -> bool:
@@ -83,7 +97,7 @@ class InMemoryJobStore:
         check_limit(limit)
         position = decode_cursor(cursor) if cursor else None
         with self._lock:
-            found = [job for job in self._state.jobs.values() if _matches(job, query)]
+            found = self._find(query)
         found.sort(key=lambda job: (job.created_at, job.id), reverse=True)
         if position is not None:
             found = [job for job in found if is_before(job, position)]
@@ -91,10 +105,27 @@ class InMemoryJobStore:
         more = len(found) > limit
         return JobPage(jobs=page, next_cursor=encode_cursor(page[-1]) if more else None)
 
+    def _find(self, query: JobQuery) -> list[Job]:
+        """The jobs matching `query` (call with the lock held)."""
+        return [
+            job
+            for job in self._state.jobs.values()
+            if _matches(job, query) and _matches_terms(job, query, self._state)
+        ]
+
+    async def count_jobs(self, query: JobQuery) -> dict[JobState, int]:
+        with self._lock:
+            return dict(Counter(job.state for job in self._find(query)))
+
     async def cancel_job(
         self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
     ) -> Job:
         return self._write(lambda tx: ops.cancel(tx, job_id, now, tenant, reason))
+
+    async def cancel_jobs(
+        self, job_ids: Sequence[str], *, now: datetime, tenant: str | None = None, reason: str
+    ) -> list[Job]:
+        return self._write(lambda tx: ops.cancel_many(tx, job_ids, now, tenant, reason))
 
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         self._write(lambda tx: ops.set_pending_reasons(tx, reasons))

@@ -363,6 +363,19 @@ def cancel(
     return cancelled
 
 
+def cancel_many(
+    tx: Transaction, job_ids: Sequence[str], now: datetime, tenant: str | None, reason: str
+) -> list[Job]:
+    """Cancel each live job of `job_ids` (unknown, other tenants' and finished ones skipped)."""
+    cancelled: list[Job] = []
+    for job_id in dict.fromkeys(job_ids):
+        job = tx.job(job_id)
+        if job is None or job.is_terminal or (tenant is not None and job.tenant != tenant):
+            continue
+        cancelled.append(cancel(tx, job_id, now, tenant, reason))
+    return cancelled
+
+
 def expire(tx: Transaction, policy: Scheduler, now: datetime, limit: int) -> list[Job]:
     changed: list[Job] = []
     for job in tx.expired_jobs(now, limit):

@@ -15,6 +15,7 @@ from typing import Protocol
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
+from vmafx.core.jobsearch import Term
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.stats import FarmStats, StatsWindow
@@ -29,7 +30,9 @@ MAX_PAGE = 1000
 class JobQuery:
     """Filters for `list_jobs`, all applied by the store (so a page is full while more follow);
     an empty tuple or None means no filter on that field. `node_id` matches the jobs running
-    under that node session's lease; the creation range is [created_after, created_before)."""
+    under that node session's lease; the creation range is [created_after, created_before).
+    A job matches every one of `terms` (`vmafx.core.jobsearch`): an id prefix, a substring of
+    its input/output paths, of the name of a node any attempt ran on, or of its error."""
 
     tenant: str | None = None
     states: tuple[JobState, ...] = ()
@@ -41,6 +44,7 @@ class JobQuery:
     job_ids: tuple[str, ...] = ()
     created_after: datetime | None = None
     created_before: datetime | None = None
+    terms: tuple[Term, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -95,10 +99,21 @@ class JobStore(Protocol):
         self, query: JobQuery, *, limit: int = 100, cursor: str | None = None
     ) -> JobPage: ...
 
+    async def count_jobs(self, query: JobQuery) -> dict[JobState, int]:
+        """How many jobs match `query`, per state (states with none are left out)."""
+        ...
+
     async def cancel_job(
         self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
     ) -> Job:
         """Cancel a pending or running job; a terminal job is returned unchanged."""
+        ...
+
+    async def cancel_jobs(
+        self, job_ids: Sequence[str], *, now: datetime, tenant: str | None = None, reason: str
+    ) -> list[Job]:
+        """`cancel_job` for many jobs in one transaction; returns those it cancelled (jobs
+        already terminal or unknown are skipped)."""
         ...
 
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:

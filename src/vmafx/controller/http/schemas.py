@@ -165,6 +165,11 @@ class JobOut(BaseModel):
     parent_id: str | None = None
     batch_id: str | None = None
     idempotency_key: str | None = None
+    inputs: list[str] = Field(
+        default_factory=list, description="The files the job reads (reference first)"
+    )
+    outputs: list[str] = Field(default_factory=list, description="The files the job writes")
+    retry_of: str | None = Field(default=None, description="The job this one retries")
 
 
 class SubmittedOut(JobOut):
@@ -180,6 +185,38 @@ class JobDetailOut(JobOut):
 class JobPageOut(BaseModel):
     jobs: list[JobOut]
     next_cursor: str | None = Field(description="Pass back as `cursor` for the next page")
+
+
+class JobCountsOut(BaseModel):
+    """How many jobs match the filters, in all and per state."""
+
+    total: int
+    states: dict[JobState, int]
+
+
+class BulkIn(BaseModel):
+    """Which jobs a bulk action takes: `job_ids` (at most 10,000), or every job matching the
+    filters (the query parameters of GET /v1/jobs, as fields) when `all_matching` is true."""
+
+    job_ids: list[str] = Field(default_factory=list, max_length=10_000)
+    all_matching: bool = False
+    state: list[JobState] = Field(default_factory=list)
+    kind: list[JobKind] = Field(default_factory=list)
+    queue: list[str] = Field(default_factory=list)
+    q: str | None = Field(default=None, max_length=500, description="Search text")
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class BulkOut(BaseModel):
+    """What a bulk action did: `matched` jobs were looked at, `changed` were cancelled (or
+    retried); `job_ids` are the cancelled jobs, or the new jobs a retry created."""
+
+    matched: int
+    changed: int
+    job_ids: list[str]
+    skipped: list[str] = Field(
+        default_factory=list, description="Why some jobs could not be retried (first few)"
+    )
 
 
 class BatchItemOut(BaseModel):

@@ -10,13 +10,14 @@ from sqlalchemy.engine import Connection
 
 from vmafx.core.events import JobEvent
 from vmafx.core.jobs import Job, JobState
+from vmafx.core.jobsearch import Field, Term
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeSession
 from vmafx.core.tokens import ApiToken
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor
 from vmafx.store.port import JobQuery, QueueDepth
 from vmafx.store.sql import rows
-from vmafx.store.sql.schema import api_tokens, job_events, jobs, node_sessions
+from vmafx.store.sql.schema import api_tokens, attempts, job_events, jobs, node_sessions
 
 
 def job(connection: Connection, job_id: str) -> Job | None:
@@ -24,30 +25,64 @@ def job(connection: Connection, job_id: str) -> Job | None:
     return rows.job_from_row(row) if row else None
 
 
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere (its own % _ and \\ taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _term(term: Term) -> sa.ColumnElement[bool]:
+    c = jobs.c
+    pattern = _like(term.text.lower())
+    prefix = pattern[1:]
+    checks: dict[Field, sa.ColumnElement[bool]] = {
+        Field.ID: c.id.like(prefix, escape="\\"),
+        Field.FILE: c.files.like(pattern, escape="\\"),
+        Field.ERROR: sa.func.lower(c.error).like(pattern, escape="\\"),
+        Field.NODE: sa.or_(
+            sa.func.lower(c.lease_node).like(pattern, escape="\\"),
+            sa.exists().where(
+                attempts.c.job_id == c.id,
+                sa.func.lower(attempts.c.node_name).like(pattern, escape="\\"),
+            ),
+        ),
+    }
+    if term.field is Field.ANY:
+        return sa.or_(*checks.values())
+    return checks[term.field]
+
+
+def _where(query: JobQuery) -> list[sa.ColumnElement[bool]]:
+    c = jobs.c
+    where: list[sa.ColumnElement[bool]] = []
+    if query.tenant is not None:
+        where.append(c.tenant == query.tenant)
+    if query.states:
+        where.append(c.state.in_([state.value for state in query.states]))
+    if query.kinds:
+        where.append(c.kind.in_([kind.value for kind in query.kinds]))
+    if query.queues:
+        where.append(c.queue.in_(query.queues))
+    if query.batch_id is not None:
+        where.append(c.batch_id == query.batch_id)
+    if query.parent_id is not None:
+        where.append(c.parent_id == query.parent_id)
+    if query.node_id is not None:
+        where.append(c.lease_session == query.node_id)
+    if query.job_ids:
+        where.append(c.id.in_(query.job_ids))
+    if query.created_after is not None:
+        where.append(c.created_at >= query.created_after)
+    if query.created_before is not None:
+        where.append(c.created_at < query.created_before)
+    where += [_term(term) for term in query.terms]
+    return where
+
+
 def list_jobs(connection: Connection, query: JobQuery, limit: int, cursor: str | None) -> JobPage:
     check_limit(limit)
     c = jobs.c
-    stmt = sa.select(jobs)
-    if query.tenant is not None:
-        stmt = stmt.where(c.tenant == query.tenant)
-    if query.states:
-        stmt = stmt.where(c.state.in_([state.value for state in query.states]))
-    if query.kinds:
-        stmt = stmt.where(c.kind.in_([kind.value for kind in query.kinds]))
-    if query.queues:
-        stmt = stmt.where(c.queue.in_(query.queues))
-    if query.batch_id is not None:
-        stmt = stmt.where(c.batch_id == query.batch_id)
-    if query.parent_id is not None:
-        stmt = stmt.where(c.parent_id == query.parent_id)
-    if query.node_id is not None:
-        stmt = stmt.where(c.lease_session == query.node_id)
-    if query.job_ids:
-        stmt = stmt.where(c.id.in_(query.job_ids))
-    if query.created_after is not None:
-        stmt = stmt.where(c.created_at >= query.created_after)
-    if query.created_before is not None:
-        stmt = stmt.where(c.created_at < query.created_before)
+    stmt = sa.select(jobs).where(*_where(query))
     if cursor:
         created_at, job_id = decode_cursor(cursor)
         stmt = stmt.where(
@@ -58,6 +93,12 @@ def list_jobs(connection: Connection, query: JobQuery, limit: int, cursor: str |
     page = found[:limit]
     more = len(found) > limit
     return JobPage(jobs=page, next_cursor=encode_cursor(page[-1]) if more else None)
+
+
+def count_jobs(connection: Connection, query: JobQuery) -> dict[JobState, int]:
+    c = jobs.c
+    stmt = sa.select(c.state, sa.func.count()).where(*_where(query)).group_by(c.state)
+    return {JobState(state): count for state, count in connection.execute(stmt)}
 
 
 def queue_depths(connection: Connection, tenant: str | None) -> list[QueueDepth]:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobKind, JobState, Lease, Requirements
+from vmafx.core.jobsearch import files_text
 from vmafx.core.nodes import GpuInfo, NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken, Role
 
@@ -45,6 +46,7 @@ def job_values(job: Job) -> dict[str, Any]:
         "parent_id": job.parent_id,
         "batch_id": job.batch_id,
         "idempotency_key": job.idempotency_key,
+        "files": files_text(job.spec),
     }
 
 

@@ -83,6 +83,9 @@ jobs: sa.Table = sa.Table(
     sa.Column("parent_id", ID),
     sa.Column("batch_id", sa.String(64)),
     sa.Column("idempotency_key", NAME),
+    #: Every input and output path of the spec, lower-cased, one per line: what a file search
+    #: looks through (`vmafx.core.jobsearch.files_text`; migration 0004).
+    sa.Column("files", sa.Text),
     sa.UniqueConstraint("tenant", "idempotency_key"),
     sa.CheckConstraint(
         "state IN ('pending', 'running', 'completed', 'failed', 'cancelled')", name="state"

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from vmafx.core.attempts import Attempt, Attribution
 from vmafx.core.events import EventType, JobEvent
-from vmafx.core.jobs import TERMINAL_STATES, Job, JsonObject
+from vmafx.core.jobs import TERMINAL_STATES, Job, JobState, JsonObject
 from vmafx.core.messages import JobPage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.stats import FarmStats, StatsWindow
@@ -113,10 +113,18 @@ class SqlJobStore:
     ) -> JobPage:
         return await self._read(lambda c: queries.list_jobs(c, query, limit, cursor))
 
+    async def count_jobs(self, query: JobQuery) -> dict[JobState, int]:
+        return await self._read(lambda c: queries.count_jobs(c, query))
+
     async def cancel_job(
         self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
     ) -> Job:
         return await self._write(lambda tx: ops.cancel(tx, job_id, now, tenant, reason))
+
+    async def cancel_jobs(
+        self, job_ids: Sequence[str], *, now: datetime, tenant: str | None = None, reason: str
+    ) -> list[Job]:
+        return await self._write(lambda tx: ops.cancel_many(tx, job_ids, now, tenant, reason))
 
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         await self._write(lambda tx: ops.set_pending_reasons(tx, reasons))

@@ -1,4 +1,5 @@
-"""`/v1/jobs`: submit one or many, list with filters and cursor paging, get, cancel.
+"""`/v1/jobs`: submit one or many, list with filters, search and cursor paging, count, get,
+cancel and retry one, cancel and retry many by filter in one call.
 
 Each route decodes its request, calls one `ControllerService` verb and encodes the answer; the
 service checks the caller's role and scopes everything to its tenant (another tenant's job is
@@ -16,7 +17,10 @@ from vmafx.controller.http.context import Caller, Ctx
 from vmafx.controller.http.schemas import (
     BatchIn,
     BatchOut,
+    BulkIn,
+    BulkOut,
     CancelIn,
+    JobCountsOut,
     JobDetailOut,
     JobIn,
     JobOut,
@@ -25,6 +29,8 @@ from vmafx.controller.http.schemas import (
 )
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.messages import JobFilter
+from vmafx.core.retries import BulkResult
+from vmafx.errors import UsageError
 from vmafx.store.port import MAX_PAGE
 
 DEFAULT_PAGE = 100
@@ -53,6 +59,14 @@ def job_filter(
     node: Annotated[str | None, Query(description="Jobs running on this node id")] = None,
     batch_id: str | None = None,
     parent_id: str | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=500,
+            description="Search: id prefix, file name, node or error text; "
+            "`state:failed node:gpu-2 crf38` (see `vmafx.core.jobsearch`)",
+        ),
+    ] = None,
 ) -> JobFilter:
     return JobFilter(
         states=tuple(state or ()),
@@ -61,6 +75,7 @@ def job_filter(
         node_id=node,
         batch_id=batch_id,
         parent_id=parent_id,
+        search=q or None,
     )
 
 
@@ -78,6 +93,57 @@ async def list_jobs(
     `limit` jobs while more follow: keep paging until `next_cursor` is null."""
     page = await ctx.service.list_jobs(who, where, limit=limit, cursor=cursor)
     return JobPageOut(jobs=[encode.job_out(job) for job in page.jobs], next_cursor=page.next_cursor)
+
+
+async def count_jobs(ctx: Ctx, who: Caller, where: Filter) -> JobCountsOut:
+    """How many jobs match the filters (those of GET /v1/jobs), per state."""
+    counts = await ctx.service.count_jobs(who, where)
+    return JobCountsOut(total=sum(counts.values()), states=counts)
+
+
+def _bulk_filter(body: BulkIn) -> JobFilter:
+    if body.all_matching == bool(body.job_ids):
+        raise UsageError(
+            "name the jobs: either `job_ids` or `all_matching: true` with filters.",
+            hint='e.g. {"all_matching": true, "state": ["pending"], "q": "crf38"}',
+        )
+    return JobFilter(
+        states=tuple(body.state),
+        kinds=tuple(body.kind),
+        queues=tuple(body.queue),
+        job_ids=tuple(body.job_ids),
+        search=body.q or None,
+    )
+
+
+def _bulk_out(done: BulkResult) -> BulkOut:
+    return BulkOut(
+        matched=done.matched,
+        changed=done.changed,
+        job_ids=list(done.job_ids),
+        skipped=list(done.skipped),
+    )
+
+
+async def cancel_jobs(body: BulkIn, ctx: Ctx, who: Caller) -> BulkOut:
+    """Cancel many jobs in one call: the listed ones, or every pending or running job
+    matching the filters."""
+    return _bulk_out(await ctx.service.cancel_jobs(who, _bulk_filter(body), body.reason))
+
+
+async def retry_jobs(body: BulkIn, ctx: Ctx, who: Caller) -> BulkOut:
+    """Retry many jobs in one call: each failed job (cancelled too, when `state` names it)
+    becomes a new pending job linked to it (`retry_of`); retrying twice creates nothing new."""
+    return _bulk_out(await ctx.service.retry_jobs(who, _bulk_filter(body)))
+
+
+async def retry_job(job_id: str, ctx: Ctx, who: Caller, response: Response) -> SubmittedOut:
+    """Retry a failed or cancelled job: 201 with the new job, linked by `retry_of`;
+    200 with the same retry when it was asked before."""
+    done = await ctx.service.retry_job(who, job_id)
+    response.status_code = status.HTTP_200_OK if done.deduplicated else status.HTTP_201_CREATED
+    response.headers["Location"] = f"/v1/jobs/{done.job.id}"
+    return encode.submitted_out(done)
 
 
 async def get_job(job_id: str, ctx: Ctx, who: Caller) -> JobDetailOut:
@@ -103,6 +169,17 @@ def jobs_router() -> APIRouter:
     )
     router.add_api_route("/batch", submit_batch, methods=["POST"], response_model=BatchOut)
     router.add_api_route("", list_jobs, methods=["GET"], response_model=JobPageOut)
+    router.add_api_route("/counts", count_jobs, methods=["GET"], response_model=JobCountsOut)
+    router.add_api_route("/cancel", cancel_jobs, methods=["POST"], response_model=BulkOut)
+    router.add_api_route("/retry", retry_jobs, methods=["POST"], response_model=BulkOut)
     router.add_api_route("/{job_id}", get_job, methods=["GET"], response_model=JobDetailOut)
     router.add_api_route("/{job_id}/cancel", cancel_job, methods=["POST"], response_model=JobOut)
+    router.add_api_route(
+        "/{job_id}/retry",
+        retry_job,
+        methods=["POST"],
+        status_code=201,
+        response_model=SubmittedOut,
+        responses={200: {"model": SubmittedOut, "description": "The retry asked for before"}},
+    )
     return router
