@@ -134,7 +134,9 @@ class Farm:
         nvidia_smi_pin: str | None = None,
         declared: str = "",
         extra: list[str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> Proc:
+        more = env or {}
         env = {
             "VMAFX_CONTROLLER_ADDR": self.target,
             "VMAFX_NODE_QUEUES": queues,
@@ -143,6 +145,7 @@ class Farm:
             "VMAFX_NODE_DECLARED_ENCODERS": declared,
             "VMAFX_NODE_POLL_WAIT_S": "1",
             "VMAFX_NODE_RESULTS_DIR": str(self.tmp / f"results-{name}"),
+            **more,
         }
         if gpus is not None:
             path = self.tmp / f"gpus-{name}.json"

@@ -23,7 +23,7 @@ from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job, JobState, parse_kind, parse_state
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
-from vmafx.errors import NotFoundError, VmafxError
+from vmafx.errors import NotFoundError, UsageError, VmafxError
 
 HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel.
 
@@ -126,7 +126,7 @@ def submit_score(
 #: `submit encode` parameters that are not spec fields (the rest go to `jobspecs.encode_spec`).
 _NOT_SPEC = frozenset(
     {"source", "out", "queue", "priority", "require_label", "no_check_inputs", "watch"}
-    | {"controller", "token", "token_file", "fmt"}
+    | {"controller", "token", "token_file", "fmt", "target_vmaf", "ca"}
 )
 
 
@@ -150,6 +150,14 @@ def submit_encode(
     duration: float | None = typer.Option(None, "--duration", help="Trim: seconds to keep."),
     audio: str = typer.Option("copy", "--audio", help="copy, none or aac."),
     score_after: bool = typer.Option(False, "--score-after", help="VMAF of output vs source."),
+    target_vmaf: float | None = typer.Option(
+        None,
+        "--target-vmaf",
+        min=0,
+        max=100,
+        help="Deliver the cheapest encode whose VMAF reaches this (a tune job: the farm "
+        "searches the CRF; followed until it ends).",
+    ),
     queue: str | None = QUEUE,
     priority: int = PRIORITY,
     require_label: list[str] = LABELS,
@@ -163,11 +171,41 @@ def submit_encode(
 ) -> None:
     """Encode SOURCE on the farm: hardware first when allowed, software fallback."""
     options = {key: value for key, value in locals().items() if key not in _NOT_SPEC}  # flags
+    if target_vmaf is not None:
+        _encode_to_target(source, out, target_vmaf, options, priority, not no_check_inputs,
+                          Remote.of(controller, token, token_file, ca), fmt)  # fmt: skip
+        return
     placement = Placement(queue=queue, priority=priority, labels=require_label, encoder=encoder)
     request = jobspecs.encode_request(
         source, out, options=options, placement=placement, check_inputs=not no_check_inputs
     )
     _submit(Remote.of(controller, token, token_file, ca), request, fmt, watch)
+
+
+def _encode_to_target(
+    source: str,
+    out: str,
+    target: float,
+    options: dict[str, object],
+    priority: int,
+    check_inputs: bool,
+    remote: Remote,
+    fmt: Format,
+) -> None:
+    """`submit encode --target-vmaf`: a tune job whose chosen encode is delivered as --out."""
+    from vmafx.cli.tune_farm import print_target, run_tune, tune_request  # noqa: PLC0415
+
+    clashing = ("crf", "cq", "qp", "bitrate", "width", "height", "start", "duration")
+    for name in clashing:
+        if options.get(name) is not None:
+            raise UsageError(
+                f"--{name} cannot be combined with --target-vmaf: the search picks the rate.",
+                hint="Drop it, or drop --target-vmaf to encode at a fixed setting.",
+            )
+    fields = {"codec": options["codec"], "hw": options["hw"], "encoder": options["encoder"],
+              "preset": options["preset"], "target_vmaf": target, "output": out}  # fmt: skip
+    request = tune_request(source, fields, check_inputs=check_inputs, priority=priority)
+    print_target(run_tune(remote, request, fmt), fmt)
 
 
 # --- reading jobs -------------------------------------------------------------------------------

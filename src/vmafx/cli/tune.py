@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,37 @@ resolution), take the upper convex hull of (log bitrate, VMAF) and pick rungs on
 class Format(enum.StrEnum):
     table = "table"
     json = "json"
+
+
+FARM = typer.Option(
+    None,
+    "--controller",
+    help="Run the search as a tune job on this farm (HOST:PORT): probes on its nodes.",
+)
+TOKEN_FILE = typer.Option(
+    None, "--token-file", envvar="VMAFX_TOKEN_FILE", help="File holding the API token (farm)."
+)
+CA = typer.Option(None, "--ca", envvar="VMAFX_CA", help="CA certificate for https:// (farm).")
+
+
+def _on_farm(
+    controller: str, token_file: Path | None, ca: Path | None, source: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    from vmafx.cli.remote import Format as RemoteFormat  # noqa: PLC0415
+    from vmafx.cli.remote import Remote  # noqa: PLC0415
+    from vmafx.cli.tune_farm import run_tune, tune_request  # noqa: PLC0415
+
+    remote = Remote.of(controller, os.environ.get("VMAFX_TOKEN"), token_file, ca)
+    return run_tune(remote, tune_request(source, fields), RemoteFormat.table)
+
+
+def _farm_refuses(**flags: object) -> None:
+    for name, value in flags.items():
+        if value:
+            raise UsageError(
+                f"--{name.replace('_', '-')} is not available with --controller yet.",
+                hint="Run without --controller for it (the search then runs on this machine).",
+            )
 
 
 def _target(value: float) -> float:
@@ -99,10 +131,26 @@ def crf(
     ),
     out: Path | None = typer.Option(None, "--out", help="Write the chosen encode here."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json."),
+    controller: str | None = FARM,
+    token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
 ) -> None:
     from vmafx.tune.run import tune_crf  # noqa: PLC0415
 
     size = _size(scale)
+    if controller is not None:
+        from vmafx.cli.remote import Format as RemoteFormat  # noqa: PLC0415
+        from vmafx.cli.tune_farm import print_target  # noqa: PLC0415
+        from vmafx.tune.farm import encoder_family  # noqa: PLC0415
+
+        _farm_refuses(scale=scale, metric=metric != "vmaf")
+        codec, _ = encoder_family(encoder)
+        fields = {"codec": codec, "encoder": encoder, "target_vmaf": target, "preset": preset,
+                  "crf_step": crf_step, "tolerance": tolerance, "min_crf": _whole(min_crf),
+                  "max_crf": _whole(max_crf), "output": str(out) if out else None}  # fmt: skip
+        result = _on_farm(controller, token_file, ca, source, fields)
+        print_target(result, RemoteFormat(fmt.value))
+        return
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
 
@@ -115,6 +163,14 @@ def crf(
             on_activity=on,
         )  # fmt: skip
     _print_crf(report, fmt)
+
+
+def _whole(value: float | None) -> int | None:
+    if value is None:
+        return None
+    if value != int(value):
+        raise UsageError(f"--min-crf/--max-crf {value:g} must be whole with --controller.")
+    return int(value)
 
 
 def _print_crf(report: TuneReport, fmt: Format) -> None:
@@ -168,11 +224,46 @@ def ladder(
     plot: Path | None = typer.Option(None, "--plot", help="Write the SVG plot (and a .png)."),
     hls: Path | None = typer.Option(None, "--hls", help="Write the rungs and a master playlist."),
     fmt: Format = typer.Option(Format.table, "--format", help="table or json."),
+    out: Path | None = typer.Option(
+        None, "--out", help="With --controller: the folder the nodes write the rungs in."
+    ),
+    controller: str | None = FARM,
+    token_file: Path | None = TOKEN_FILE,
+    ca: Path | None = CA,
 ) -> None:
     from vmafx.tune.run import ladder_outputs, tune_ladder  # noqa: PLC0415
 
     target_values = tuple(_target(t) for t in _numbers(targets, "--targets")) if targets else ()
     heights = tuple(int(h) for h in _numbers(resolutions, "--resolutions"))
+    if controller is not None:
+        from vmafx.tune.farm import encoder_family  # noqa: PLC0415
+
+        _farm_refuses(hls=hls)
+        if out is None:
+            raise UsageError("--controller needs --out FOLDER for the rung encodes.")
+        fields = {"mode": "ladder", "codec": encoder_family(encoder)[0], "encoder": encoder,
+                  "preset": preset, "resolutions": [str(h) for h in heights], "rungs": rungs,
+                  "targets": list(target_values) or None, "max_kbps": max_kbps,
+                  "top_vmaf": top_vmaf, "min_gap": min_gap, "points": points,
+                  "min_crf": _whole(min_crf), "max_crf": _whole(max_crf),
+                  "output": str(out)}  # fmt: skip
+        data = _on_farm(controller, token_file, ca, source, fields)
+        if plot is not None:
+            from vmafx.tune.hull import Point  # noqa: PLC0415
+            from vmafx.tune.plot import ladder_svg  # noqa: PLC0415
+
+            def points_of(name: str) -> list[Point]:
+                keys = ("width", "height", "crf", "kbps", "vmaf")
+                return [Point(*(p[k] for k in keys)) for p in data[name]]
+
+            title = f"{Path(source).name}: {encoder} ladder (farm)"
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            plot.write_text(
+                ladder_svg(points_of("points"), points_of("hull"), points_of("rungs"), title)
+            )
+            data["plot"] = str(plot)
+        _print_ladder(data, fmt)
+        return
     with _progress() as bar:
         task = bar.add_task("starting", total=None)
 

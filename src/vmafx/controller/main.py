@@ -175,7 +175,7 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         supervisor.watch(http.task, "HTTP server", finishing=lambda: http.server.should_exit)
     tuner = Tuner(
         service,
-        history=history_at(state_dir()),
+        history=history_at(url),
         interval_s=min(1.0, settings.sweep_interval_s),
         lock=store.try_sweep_lock,
     )

@@ -14,8 +14,9 @@ search no longer needs, or end the tune job with its result or error. A probe wh
 is requeued by the ordinary lease machinery; the tune job only waits for it. Cancelling a tune
 job cancels its probes (`ControllerService.cancel_job`).
 
-Learned priors: finished searches are remembered in `tune/farm-history.json` in the
-controller's state folder (`vmafx.tune.history`); each replica keeps its own.
+Learned priors: finished searches are remembered (`vmafx.tune.history`) in `tune-history.json`
+beside a SQLite store, else in `tune/farm-history.json` in the controller's state folder (so
+with PostgreSQL each replica keeps its own).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from vmafx.config import state_dir
 from vmafx.controller.auth import Principal
 from vmafx.controller.service import ControllerService
 from vmafx.core.jobs import TUNE_QUEUE, Job, JobKind, JobState, Requirements
@@ -231,15 +233,18 @@ class Tuner:
         known = self._done.get(job.id)
         if known is not None:
             return known
-        where = gpu = None
+        where = gpu = node = None
         attempts = job.attempt
         if job.is_terminal:
             tried = await self.service.store.list_attempts(job.id, tenant=job.tenant)
             if tried:
-                where = tried[-1].where
-                gpu = tried[-1].gpu.name if tried[-1].gpu else None
+                last = tried[-1]
+                where, node = last.where, last.node_name
+                gpu = last.gpu.name if last.gpu else None
                 attempts = len(tried)
-        view = Child(key, job.id, job.state.value, job.result, job.error, where, gpu, attempts)
+        view = Child(
+            key, job.id, job.state.value, job.result, job.error, where, gpu, attempts, node
+        )
         if job.is_terminal:
             self._done[job.id] = view
         return view
@@ -280,5 +285,8 @@ class Tuner:
             await asyncio.to_thread(self.history.add, step.record)
 
 
-def history_at(folder: Path) -> History:
-    return History(folder / "tune" / "farm-history.json")
+def history_at(store_url: str) -> History:
+    """Beside a SQLite store (`tune-history.json`); else in the state folder."""
+    if store_url.startswith("sqlite:///"):
+        return History(Path(store_url.removeprefix("sqlite:///")).parent / "tune-history.json")
+    return History(state_dir() / "tune" / "farm-history.json")

@@ -121,9 +121,12 @@ class Child:
     state: str
     result: Mapping[str, Any] | None = None
     error: str | None = None
+    #: `host / GPU` of the attempt that finished it (as the Jobs page shows it).
     where: str | None = None
     gpu: str | None = None
     attempts: int = 1
+    #: The name of the node that finished it.
+    node: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -424,6 +427,7 @@ class TuneDriver:
             "deliver_as": str(self.deliver_as) if self.deliver_as else None,
             "chosen_job": chosen.job_id,
             "chosen_where": chosen.where,
+            "chosen_node": chosen.node,
             "discarded": [o for o in outputs if o != (chosen.result or {}).get("output")],
             "range": [self.lo, self.hi],
         }
@@ -461,6 +465,7 @@ class TuneDriver:
                     "output": first.get("output") if m.kind == "full" else None,
                     "used": used is None or (crf, m.kind) in used,
                     "jobs": [c.job_id for c in members],
+                    "nodes": sorted({c.node for c in members if c.node}),
                     "where": sorted({c.where for c in members if c.where}),
                     "gpu": sorted({c.gpu for c in members if c.gpu}),
                     "attempts": max(c.attempts for c in members),
@@ -540,10 +545,10 @@ class TuneDriver:
 
         def located(point: Point) -> dict[str, Any]:
             child = by_point.get((f"{point.width}x{point.height}", point.crf))
-            extra: dict[str, Any] = {"output": None, "where": None, "job": None}
+            extra: dict[str, Any] = {"output": None, "where": None, "node": None, "job": None}
             if child is not None:
                 extra = {"output": (child.result or {}).get("output"), "where": child.where,
-                         "job": child.job_id}  # fmt: skip
+                         "node": child.node, "job": child.job_id}  # fmt: skip
             return {**point.as_dict(), **extra}
 
         body["points"] = [located(p) for p in result.points]

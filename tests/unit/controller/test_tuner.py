@@ -72,7 +72,7 @@ async def test_a_tune_job_is_searched_through_child_encode_jobs_on_the_nodes(far
     assert len(children) == len(result["probes"]) >= 2
     assert {c.kind for c in children} == {JobKind.ENCODE}
     assert all(c.requirements.encoder == "libx264" for c in children)
-    assert {w for p in result["probes"] for w in p["where"]} == {"a", "b"}
+    assert {n for p in result["probes"] for n in p["nodes"]} == {"a", "b"}
     assert result["output"] == str(farm.root / "out" / f".best.tune/full_crf{result['crf']:g}.mkv")
     details = await farm.service.get_job(farm.reader, tune.id)
     assert details.attempts[-1].node_name == TUNER_NAME
@@ -99,7 +99,7 @@ async def test_a_node_lost_mid_probe_costs_that_probe_only(farm):
     job = await run_until_ended(farm, tuner, tune.id, [rescuer])
     assert job.state is JobState.COMPLETED, job.error
     [redone] = [p for p in job.result["probes"] if lost in p["jobs"]]
-    assert (redone["attempts"], redone["where"]) == (2, ["rescuer"])
+    assert (redone["attempts"], redone["nodes"]) == (2, ["rescuer"])
 
 
 async def test_cancelling_a_tune_job_cancels_its_waiting_and_running_probes(farm):

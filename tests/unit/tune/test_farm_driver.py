@@ -61,7 +61,7 @@ class Farm:
                 if finish_each_round:
                     self.children[probe.key] = Child(
                         probe.key, f"job-{probe.key}", "completed", self.result(probe),
-                        where=f"{node}-{round_}",
+                        where=f"{node}-{round_}", node=node,
                     )  # fmt: skip
         raise AssertionError("the driver never finished")
 
@@ -139,7 +139,7 @@ def test_probes_the_search_did_not_need_are_cancelled_and_listed_as_unused():
     step = farm.run()
     unused = [p for p in step.result["probes"] if not p["used"]]
     used = [p for p in step.result["probes"] if p["used"]]
-    assert used and all(p["where"] for p in used)
+    assert used and all(p["where"] and p["nodes"] for p in used)
     assert step.result["cost"] == pytest.approx(len(step.result["probes"]), abs=0.01)
     assert len(unused) + len(used) == len(step.result["probes"])
 
@@ -214,11 +214,11 @@ def test_a_ladder_asks_for_its_grid_points_a_slot_at_a_time_and_ends_with_rungs(
             result = {"output": probe.output, "bitrate_kbps": kbps, "encoder": "libx264",
                       "score_after": {"vmaf": vmaf, "frame_count": 24}}  # fmt: skip
             children[probe.key] = Child(probe.key, f"j{len(children)}", "completed", result, None,
-                                        "n1")  # fmt: skip
+                                        "host / L4", node="n1")  # fmt: skip
     assert step.error is None and step.result is not None
     assert len(step.result["points"]) == 6  # 2 resolutions × 3 CRFs
     assert len(step.result["rungs"]) == 2
-    assert all(r["where"] == "n1" and r["output"] for r in step.result["rungs"])
+    assert all(r["node"] == "n1" and r["output"] for r in step.result["rungs"])
     assert step.result["hull"]
 
 

@@ -1,0 +1,113 @@
+"""`vmafx jobs submit encode --target-vmaf` and `vmafx tune crf --controller` in process against a
+real controller (its tuner included) with a fake node answering the probe encode jobs from a
+known CRF→VMAF curve: the cheapest passing encode is delivered as --out, an unreachable target
+fails naming the best VMAF and its CRF, and rate flags that clash with the search are refused."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from tests.farm import FakeNode, Farm, migrated_template
+from typer.testing import CliRunner
+
+from vmafx.cli.app import app
+from vmafx.cli.entry import report_error
+from vmafx.core.messages import NodeReport
+from vmafx.errors import VmafxError
+
+pytestmark = pytest.mark.integration
+
+
+def vmaf_at(crf: float) -> float:
+    return 99.0 - 0.02 * (crf - 10) ** 2 - 0.5 * (crf - 10)
+
+
+async def answer_probes(node: FakeNode, stop: asyncio.Event) -> None:
+    """Take encode jobs and report what a node would: the output written, its VMAF."""
+    while not stop.is_set():
+        claim = await node.client.pull_work(node.session, queues=["encode"], wait_s=0.2)
+        if claim is None:
+            continue
+        spec = claim.job.spec
+        crf = spec["rate_control"]["value"]
+        Path(spec["output"]).parent.mkdir(parents=True, exist_ok=True)
+        Path(spec["output"]).write_bytes(b"x" * int(10_000 / crf))
+        result = {"output": spec["output"], "bytes": int(10_000 / crf), "frames": 24,
+                  "bitrate_kbps": round(80 / crf, 2), "encoder": spec["encoder"],
+                  "score_after": {"vmaf": vmaf_at(crf), "frame_count": 24}}  # fmt: skip
+        report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result)
+        await node.client.report_result(node.session, report)
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
+    folder = tmp_path_factory.mktemp("tune-cli")
+    made = Farm(folder / "farm", migrated_template(folder))
+    node = made.node("cpu-a", encoders=("libx264",), gpus=(), gpu_vendor="cpu")
+    stop = asyncio.Event()
+    worker = made.start(answer_probes(node, stop))
+    try:
+        yield made
+    finally:
+        made.loop.call_soon_threadsafe(stop.set)
+        worker.result(10)
+        made.run(node.close())
+        made.close()
+
+
+def run(farm: Farm, *args: str) -> tuple[int, str, str]:
+    env = {"VMAFX_CONTROLLER_ADDR": farm.grpc_target, "COLUMNS": "200"}
+    result = CliRunner().invoke(app, list(args), env=env)
+    if isinstance(result.exception, VmafxError):
+        buffer = io.StringIO()
+        code = report_error(result.exception, Console(file=buffer, width=200))
+        return code, result.stdout, result.stderr + buffer.getvalue()
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def expected_crf(target: float) -> int:
+    return max(crf for crf in range(10, 46) if vmaf_at(crf) >= target)
+
+
+def test_submit_encode_with_a_target_delivers_the_cheapest_passing_encode_as_out(farm):
+    out = Path(farm.path("out/best.mkv"))
+    code, stdout, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                               "--out", str(out), "--target-vmaf", "90", "--hw", "never",
+                               "--format", "json")  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert result["crf"] == expected_crf(90) and result["vmaf"] >= 90
+    assert result["output"] == str(out) and out.stat().st_size == int(10_000 / result["crf"])
+    assert not (out.parent / ".best.tune").exists()  # the other probes' files are gone
+    assert result["chosen_node"] == "cpu-a"
+
+
+def test_tune_crf_with_a_controller_prints_the_probes_and_where_they_ran(farm):
+    code, stdout, stderr = run(farm, "tune", "crf", farm.path("master.mov"), "--target", "85",
+                               "--encoder", "libx264", "--controller", farm.grpc_target)  # fmt: skip
+    assert code == 0, stderr
+    assert f"libx264 crf {expected_crf(85)}: VMAF" in stdout
+    assert "cpu-a" in stdout
+
+
+def test_an_unreachable_target_fails_with_the_best_measured_vmaf_and_its_crf(farm):
+    code, _, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                          "--out", farm.path("out/never.mkv"), "--target-vmaf", "99.5",
+                          "--hw", "never")  # fmt: skip
+    assert code != 0
+    assert "no crf from 10 to 45 reaches VMAF 99.5 with libx264" in stderr
+    assert f"the best measured is {vmaf_at(10):.2f} at crf 10" in stderr
+
+
+def test_a_fixed_rate_flag_with_a_target_is_refused_before_anything_is_submitted(farm):
+    code, _, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                          "--out", farm.path("out/x.mkv"), "--target-vmaf", "90", "--crf", "23")  # fmt: skip
+    assert code == 2 and "--crf cannot be combined with --target-vmaf" in stderr
