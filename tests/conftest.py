@@ -52,3 +52,6 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
 def anyio_backend() -> str:
     """Every async test and fixture runs on asyncio (anyio's pytest plugin is the one runner)."""
     return "asyncio"
+
+
+from tests.storage_server import seaweed_s3  # noqa: E402, F401 - the S3 server fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 
 import typer
 
 from vmafx.cli import options as opts
 from vmafx.cli.options import Sync
-from vmafx.cli.scoring import ScoreArgs, run_score
+from vmafx.cli.scoring import ScoreArgs, path_or_url, run_score
 
 HELP = """Score one or more DISTORTED videos against a REFERENCE with the real libvmaf.
 
@@ -65,10 +64,10 @@ def score(
     no_scale: bool = opts.NO_SCALE,
     sync: Sync = opts.SYNC,
     no_features: bool = opts.NO_FEATURES,
-    per_frame: Path | None = typer.Option(
-        None, "--per-frame", help="Write every per-frame value to this CSV."
+    per_frame: str | None = typer.Option(
+        None, "--per-frame", help="Write every per-frame value to this CSV (or s3://BUCKET/KEY)."
     ),
-    plot: Path | None = typer.Option(
+    plot: str | None = typer.Option(
         None,
         "--plot",
         help="Draw per-frame VMAF per distorted input, the 3 lowest frames marked, to FILE.svg "
@@ -109,8 +108,8 @@ def score(
             no_scale=no_scale,
             sync=str(sync),
             no_features=no_features,
-            per_frame=per_frame,
-            plot=plot,
+            per_frame=path_or_url(per_frame),
+            plot=path_or_url(plot),
             fmt=str(fmt),
             timeout=timeout,
             no_swap_check=no_swap_check,

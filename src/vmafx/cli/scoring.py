@@ -12,6 +12,7 @@ changes what a command means, only how fast a correct one starts.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from vmafx.core.media import RawFormat, parse_fps
 from vmafx.core.metrics import libvmaf_feature
+from vmafx.core.remote import is_object_url, is_remote
 from vmafx.errors import UsageError
 
 if TYPE_CHECKING:
@@ -84,8 +86,9 @@ class ScoreArgs:
     no_scale: bool = False
     sync: str = "none"
     no_features: bool = False
-    per_frame: Path | None = None
-    plot: Path | None = None
+    #: A local path, or an object URL (s3://…) the file is uploaded to.
+    per_frame: Path | str | None = None
+    plot: Path | str | None = None
     fmt: str = "table"
     timeout: float | None = None
     no_swap_check: bool = False
@@ -136,7 +139,7 @@ def parse_fast(argv: Sequence[str]) -> ScoreArgs | None:
 
 def _value(option: Option, text: str) -> object | None:
     if option.kind in ("str", "path"):
-        return Path(text) if option.kind == "path" else text
+        return Path(text) if option.kind == "path" and not is_object_url(text) else text
     if option.kind == "choice":
         return text if text in option.choices else None
     try:
@@ -211,7 +214,14 @@ def run_score(args: ScoreArgs) -> None:
         if args.plot is not None:
             from vmafx.cli.frameplot import check_plot_path  # noqa: PLC0415 - only with --plot
 
-            check_plot_path(args.plot)
+            check_plot_path(_local_view(args.plot))
+        inputs = [args.reference, *args.distorted]
+        if any(is_remote(value) for value in inputs):
+            # object storage: its SDK is imported only now, when a URL was given
+            from vmafx.storage.inputs import open_all  # noqa: PLC0415
+            from vmafx.storage.registry import store_for  # noqa: PLC0415
+
+            request = dataclasses.replace(request, remote=open_all(inputs, store_for))
         report = _score_with_progress(LibvmafScorer(ffmpeg, runner), request)
     finally:
         runner.close()
@@ -223,11 +233,13 @@ def _write_outputs(args: ScoreArgs, report: ScoreReport, ffmpeg: str) -> None:
     from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
 
     if args.per_frame is not None:
-        output.write_per_frame(report, args.per_frame)
+        with _written(args.per_frame) as path:
+            output.write_per_frame(report, path)
     if args.plot is not None:
         from vmafx.cli.frameplot import write_plot  # noqa: PLC0415
 
-        write_plot(report, args.plot, ffmpeg, SubprocessRunner())
+        with _written(args.plot) as path:
+            write_plot(report, path, ffmpeg, SubprocessRunner())
     if args.fmt == "json":
         sys.stdout.write(output.to_json(report) + "\n")
     elif args.fmt == "csv":
@@ -285,6 +297,31 @@ class _LazyBar:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+def path_or_url(value: str | None) -> Path | str | None:
+    """An output option's value: an object URL as it is, anything else as a Path."""
+    if value is None or is_object_url(value):
+        return value
+    return Path(value)
+
+
+def _local_view(value: Path | str) -> Path:
+    """The path whose name is checked (an object URL's key for a remote output)."""
+    if isinstance(value, Path):
+        return value
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    return Path(urlsplit(value).path.lstrip("/") or "out")
+
+
+def _written(value: Path | str) -> contextlib.AbstractContextManager[Path]:
+    """Where to write an output: the path itself, or a local file uploaded to the URL after."""
+    if isinstance(value, Path):
+        return contextlib.nullcontext(value)
+    from vmafx.storage.outputs import local_then_upload  # noqa: PLC0415
+
+    return local_then_upload(value)
 
 
 def _score_with_progress(scorer: LibvmafScorer, request: ScoreRequest) -> ScoreReport:

@@ -36,6 +36,7 @@ from pathlib import Path
 from vmafx.core.input_policy import is_model_path
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.metrics import ffmpeg_filter
+from vmafx.core.remote import RemoteInput
 from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import UsageError
 from vmafx.media import hwdecode
@@ -123,13 +124,18 @@ def model_refs(models: Sequence[str]) -> list[ModelRef]:
 
 @dataclasses.dataclass(frozen=True)
 class Input:
-    """One input of the command: a path plus, for raw YUV, how to read it."""
+    """One input of the command: a path plus, for raw YUV, how to read it; or a remote input
+    (`path` is then its name, `remote` the signed URL ffmpeg opens)."""
 
     path: str
     raw: RawFormat | None = None
+    remote: RemoteInput | None = None
 
     def argv(self) -> list[str]:
-        """The input's options and `-i file:PATH`, under the input policy's whitelists."""
+        """The input's options and `-i file:PATH` (or the signed URL), under the input policy's
+        whitelists."""
+        if self.remote is not None:
+            return [*whitelist_args(self.remote.protocols), "-i", self.remote.url]
         if self.raw is None:
             return local_input_args(self.path)
         raw = self.raw

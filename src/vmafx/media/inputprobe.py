@@ -25,10 +25,11 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from vmafx.core.media import RawFormat, VideoInfo, bit_depth_of
+from vmafx.core.remote import RemoteInput
 from vmafx.errors import FfmpegCapabilityError, NotVideoError
 from vmafx.media.probe import _check_exists, _sniffed_multi_file, is_raw, probe, probe_raw
 from vmafx.media.runner import FfmpegRunner
-from vmafx.media.urls import local_input_args
+from vmafx.media.urls import local_input_args, whitelist_args
 
 _INPUT = re.compile(r"^Input #(\d+), ([^,]+(?:,[^,\s]+)*), from '")
 _STREAM = re.compile(r"^  Stream #(\d+):\d+\S*: Video: (.*)$")
@@ -66,11 +67,19 @@ class ProbeRun:
     inputs: tuple[VideoInfo, ...]
 
 
-def probe_command(ffmpeg: str, paths: Sequence[str]) -> list[str]:
-    """The probe's argv: every input under the input policy's whitelists, no output."""
+def probe_command(
+    ffmpeg: str, paths: Sequence[str], remote: Sequence[RemoteInput] = ()
+) -> list[str]:
+    """The probe's argv: every input under the input policy's whitelists, no output (a remote
+    input by its signed URL, with the protocols that URL needs and no others)."""
+    by_name = {item.name: item for item in remote}
     argv = [ffmpeg, "-nostdin"]
     for path in paths:
-        argv += local_input_args(path)
+        item = by_name.get(path)
+        if item is not None:
+            argv += [*whitelist_args(item.protocols), "-i", item.url]
+        else:
+            argv += local_input_args(path)
     return argv
 
 
@@ -162,15 +171,22 @@ def video_info(path: str, seen: _Seen) -> VideoInfo | None:
 
 
 def probe_inputs(
-    ffmpeg: str, paths: Sequence[str], raw: RawFormat | None, runner: FfmpegRunner
+    ffmpeg: str,
+    paths: Sequence[str],
+    raw: RawFormat | None,
+    runner: FfmpegRunner,
+    *,
+    remote: Sequence[RemoteInput] = (),
 ) -> ProbeRun:
     """Probe every input with one ffmpeg run (raw YUV from its size on disk, no run needed for
-    it). The input policy's checks run first, on every path, before ffmpeg opens anything."""
+    it). The input policy's checks run first, on every path, before ffmpeg opens anything
+    (a remote input was checked, sniffed and signed by `vmafx.storage` before it got here)."""
+    by_name = {item.name: item for item in remote}
     for path in paths:
-        if not is_raw(path):
+        if path not in by_name and not is_raw(path):
             _check_exists(path)
-    opened = [p for p in paths if not is_raw(p)]
-    result = runner.run(probe_command(ffmpeg, opened), timeout_s=60)
+    opened = [p for p in paths if p in by_name or not is_raw(p)]
+    result = runner.run(probe_command(ffmpeg, opened, remote), timeout_s=60)
     text = result.stderr
     version, has_libvmaf, seen = parse_probe(text)
     if not _VERSION.search(text):  # a wrapper that hides the banner: ask ffmpeg itself
@@ -187,36 +203,46 @@ def probe_inputs(
     infos: list[VideoInfo] = []
     index = 0
     for path in paths:
-        if is_raw(path):
+        if path not in by_name and is_raw(path):
             infos.append(probe_raw(path, raw))
             continue
         got = seen.get(index)
         index += 1
         if got is None:
-            _refuse_unopened(path, text)
+            _refuse_unopened(path, text, by_name.get(path))
         info = video_info(path, got) if got is not None else None
-        infos.append(info if info is not None else probe(path, raw))
+        infos.append(info if info is not None else probe(path, raw, by_name.get(path)))
     return ProbeRun(version, has_libvmaf, tuple(infos))
 
 
-def _refuse_unopened(path: str, stderr: str) -> None:
+def _refuse_unopened(path: str, stderr: str, remote: RemoteInput | None = None) -> None:
     """ffmpeg could not open `path`: a playlist or list of files by its bytes, else not a video
-    (the same refusals as the PyAV probe)."""
+    (the same refusals as the PyAV probe); a remote input: what the object store answered."""
     from vmafx.core.input_policy import READABLE, multi_file_error  # noqa: PLC0415
+
+    if remote is not None:
+        from vmafx.media.remote import remote_error, unreadable_remote  # noqa: PLC0415
+
+        raise remote_error([remote], stderr) or unreadable_remote(remote, _reason(stderr, path))
 
     kind = _sniffed_multi_file(path)
     if kind is not None:
         raise multi_file_error(path, "input", kind)
-    # ffmpeg 7+: "[in#1 @ 0x..] Error opening input: REASON"; older: "file:PATH: REASON"
-    reason = ""
-    for line in stderr.splitlines():
-        if "Error opening input: " in line:
-            reason = line.split("Error opening input: ", 1)[1].strip()
-        elif line.startswith(f"file:{path}: "):
-            reason = line[len(f"file:{path}: ") :].strip()
+    reason = _reason(stderr, path)
     raise NotVideoError(
         f"The input {path} is not a video vmafx can read ({reason or 'ffmpeg could not open it'}).",
         path=path,
         hint=f"Check that the file is complete and in a container vmafx reads ({READABLE}); "
         "raw YUV needs a .yuv extension plus --width and --height.",
     )
+
+
+def _reason(stderr: str, path: str) -> str:
+    """ffmpeg 7+: "[in#1 @ 0x..] Error opening input: REASON"; older: "file:PATH: REASON"."""
+    reason = ""
+    for line in stderr.splitlines():
+        if "Error opening input: " in line:
+            reason = line.split("Error opening input: ", 1)[1].strip()
+        elif line.startswith(f"file:{path}: "):
+            reason = line[len(f"file:{path}: ") :].strip()
+    return reason

@@ -24,6 +24,7 @@ from vmafx.core.input_policy import (
     multi_file_kind,
 )
 from vmafx.core.media import RawFormat, VideoInfo, bit_depth_of
+from vmafx.core.remote import RemoteInput, redact
 from vmafx.errors import InputNotFoundError, NotVideoError, RawVideoError
 from vmafx.media.urls import local_url, probe_options
 
@@ -103,8 +104,11 @@ def _is_variable(deltas: list[int]) -> bool:
     return any(abs(d - typical) > max(1, typical // 20) for d in deltas)
 
 
-def probe(path: str, raw: RawFormat | None = None) -> VideoInfo:
-    """Probe one input; a clear error for a missing, unreadable or non-video file."""
+def probe(path: str, raw: RawFormat | None = None, remote: RemoteInput | None = None) -> VideoInfo:
+    """Probe one input; a clear error for a missing, unreadable or non-video file. A remote
+    input (checked and sniffed by `vmafx.storage` already) is read from its signed URL."""
+    if remote is not None:
+        return _probe_remote(remote)
     if is_raw(path):
         return probe_raw(path, raw)
     _check_exists(path)
@@ -125,6 +129,21 @@ def probe(path: str, raw: RawFormat | None = None) -> VideoInfo:
             hint=f"Check that the file is complete and in a container vmafx reads ({READABLE}); "
             "raw YUV needs a .yuv extension plus --width and --height.",
         ) from None
+
+
+def _probe_remote(remote: RemoteInput) -> VideoInfo:
+    import av  # noqa: PLC0415
+
+    try:
+        with av.open(
+            remote.url, container_options=probe_options(remote.protocols), metadata_errors="ignore"
+        ) as container:
+            return _probe_container(remote.name, container)
+    except av.error.FFmpegError as exc:
+        from vmafx.media.remote import remote_error, unreadable_remote  # noqa: PLC0415
+
+        reason = redact(str(exc.strerror or exc), [remote])
+        raise remote_error([remote], reason) or unreadable_remote(remote, reason) from None
 
 
 def _probe_container(path: str, container: av.container.InputContainer) -> VideoInfo:

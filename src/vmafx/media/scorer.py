@@ -24,6 +24,7 @@ from vmafx.core.features import feature_vector_v1
 from vmafx.core.flatness import flat_content_warning
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.pooling import pool
+from vmafx.core.remote import RemoteInput
 from vmafx.core.scores import ScoreReport, ScoreResult
 from vmafx.core.swapcheck import with_swap_warnings
 from vmafx.errors import (
@@ -76,6 +77,19 @@ class ScoreRequest:
     decode: str = "cpu"
     #: Whether an NVIDIA GPU was detected (what `auto` decides on).
     nvidia_gpu: bool = False
+    #: Inputs read from object storage or the web, by the name given in `reference` or
+    #: `distorted` (their signed URLs never leave the scorer: `vmafx.media.remote`).
+    remote: tuple[RemoteInput, ...] = ()
+
+    def remote_for(self, path: str) -> RemoteInput | None:
+        return next((item for item in self.remote if item.name == path), None)
+
+    def size_of(self, path: str) -> int:
+        """An input's size in bytes (a remote one's as its store reported it)."""
+        remote = self.remote_for(path)
+        if remote is None:
+            return os.path.getsize(path)
+        return remote.size or 0
 
 
 class Scorer(Protocol):
@@ -121,18 +135,32 @@ class LibvmafScorer:
         self._probe_once = isinstance(ffmpeg, str)
         self._runner = runner
 
+    def _runner_for(self, request: ScoreRequest) -> FfmpegRunner:
+        """The runner, made to keep the signed URLs of remote inputs out of what it returns."""
+        if not request.remote:
+            return self._runner
+        from vmafx.media.remote import RedactingRunner  # noqa: PLC0415
+
+        return RedactingRunner(self._runner, request.remote)
+
     def probe_all(self, request: ScoreRequest) -> tuple[VideoInfo, list[VideoInfo]]:
         if self._probe_once:
             from vmafx.media.inputprobe import probe_inputs  # noqa: PLC0415
 
             run = probe_inputs(
-                self._path, [request.reference, *request.distorted], request.raw, self._runner
+                self._path,
+                [request.reference, *request.distorted],
+                request.raw,
+                self._runner_for(request),
+                remote=request.remote,
             )
             self._version = run.version
             reference, distorted = run.inputs[0], list(run.inputs[1:])
         else:
-            reference = probe(request.reference, request.raw)
-            distorted = [probe(path, request.raw) for path in request.distorted]
+            reference = probe(request.reference, request.raw, request.remote_for(request.reference))
+            distorted = [
+                probe(path, request.raw, request.remote_for(path)) for path in request.distorted
+            ]
         for info in distorted:
             check_compatible(reference, info, request)
         return reference, distorted
@@ -253,7 +281,7 @@ class LibvmafScorer:
             count = self._frames_compared(request, reference, info, decoded, i + 1)
             results.append(self._result(log, native[i], info, reference, command, options, count))
         if request.swap_check:
-            results = with_swap_warnings(results, reference, distorted, os.path.getsize)
+            results = with_swap_warnings(results, reference, distorted, request.size_of)
         versions = {"ffmpeg": self._version or "unknown", "libvmaf": logs[0].version}
         decode = None
         if request.decode != "cpu":
@@ -270,7 +298,7 @@ class LibvmafScorer:
     ) -> RunResult:
         """Run ffmpeg; a crash signal on an oddly sized input is libvmaf's, not the machine's."""
         try:
-            return self._runner.run(
+            return self._runner_for(request).run(
                 argv, timeout_s=request.timeout_s, cancel=cancel, on_progress=progress
             )
         except FfmpegCancelledError as error:
@@ -281,12 +309,20 @@ class LibvmafScorer:
 
     @staticmethod
     def _input(path: str, request: ScoreRequest) -> graph.Input:
-        return graph.Input(path, request.raw if is_raw(path) else None)
+        remote = request.remote_for(path)
+        raw = request.raw if is_raw(path) and remote is None else None
+        return graph.Input(path, raw, remote)
 
     def _raise_for_failure(self, result: RunResult, request: ScoreRequest) -> None:
         if result.returncode == 0:
             return
         raise_for_libvmaf_init(result.stderr)
+        if request.remote:
+            from vmafx.media.remote import remote_error  # noqa: PLC0415
+
+            error = remote_error(request.remote, result.stderr)
+            if error is not None:
+                raise error
         tail = result.tail()
         signal = re.search(r"received signal (\d+)", result.stderr)
         if signal:
