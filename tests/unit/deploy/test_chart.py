@@ -263,6 +263,8 @@ def test_sqlite_runs_one_controller_on_a_claim_and_postgresql_several_after_a_mi
             p for p in r.all("PodDisruptionBudget") if p["metadata"]["name"] != CONTROLLER
         ]
         return
+    retention = env(container(controller, "controller"))["VMAFX_CONTROLLER_RETENTION_DAYS"]
+    assert float(retention) == r.values["controller"].get("retentionDays", 30)
     secret = r.values["controller"]["store"]["postgresql"]["existingSecret"]
     assert store_env == {"secretKeyRef": {"name": secret, "key": "url"}}
     assert controller["spec"]["replicas"] == r.values["controller"]["replicas"] == 3
