@@ -5,6 +5,8 @@ The node's modules (grpcio, prometheus-client) are imported only when the comman
 
 from __future__ import annotations
 
+import enum
+import json
 import logging
 from pathlib import Path
 
@@ -26,6 +28,8 @@ Examples:
     vmafx node --queues encode,score --concurrency encode=2,score=1 --labels tier=heavy
 
     VMAFX_NODE_GPU=GPU-9a8b7c6d-... vmafx node --name zampp2-l4
+
+    vmafx node --probe --format json     (what it would announce; registers nothing)
 
 Every flag is also an environment variable VMAFX_NODE_<FLAG> (VMAFX_NODE_QUEUES, …);
 VMAFX_CONTROLLER_ADDR names the controller as in the original platform. Prometheus metrics,
@@ -76,6 +80,20 @@ BURST = typer.Option(
     False, "--burst", help="Run until the queue has nothing for this node, then exit 0."
 )
 GPU = typer.Option(None, "--gpu", help="Pin the node to one GPU by UUID (VMAFX_NODE_GPU).")
+PROBE = typer.Option(
+    False,
+    "--probe",
+    help="Print what the node would announce and exit, registering nothing: GPUs (NVML and "
+    "nvidia-smi), encoders and NVDEC decoders verified by trial, backends.",
+)
+
+
+class ProbeFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+FORMAT = typer.Option(ProbeFormat.table, "--format", help="--probe output: table or json.")
 
 
 @app.callback(invoke_without_command=True)
@@ -93,6 +111,8 @@ def node(
     drain_timeout: float | None = DRAIN_TIMEOUT,
     burst: bool = BURST,
     gpu: str | None = GPU,
+    probe: bool = PROBE,
+    fmt: ProbeFormat = FORMAT,
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
@@ -115,5 +135,27 @@ def node(
         "gpu": gpu,
     }
     settings = node_settings(flags=flags)
+    if probe:
+        print_probe(settings, fmt)
+        raise typer.Exit(0)
     logging.getLogger("vmafx").setLevel(min(logging.getLogger().level, logging.INFO))
     raise typer.Exit(run(settings))
+
+
+def print_probe(settings: object, fmt: ProbeFormat) -> None:
+    """`vmafx node --probe`: detect, trial, print; nothing is registered or served."""
+    from vmafx.config import ffmpeg_settings  # noqa: PLC0415
+    from vmafx.media.ffmpeg import ffmpeg_info  # noqa: PLC0415
+    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
+    from vmafx.node.capabilities import load_fake_gpus  # noqa: PLC0415
+    from vmafx.node.probe_report import probe_node, render_table  # noqa: PLC0415
+    from vmafx.node.settings import NodeSettings  # noqa: PLC0415
+
+    assert isinstance(settings, NodeSettings)
+    ffmpeg = ffmpeg_info(ffmpeg_settings().path)
+    fake = load_fake_gpus(settings.fake_gpus) if settings.fake_gpus is not None else None
+    report = probe_node(settings, ffmpeg, SubprocessRunner(), fake_gpus=fake)
+    if fmt == ProbeFormat.json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        typer.echo(render_table(report))

@@ -200,6 +200,26 @@ def _nvidia(runner: ToolRunner, nvml: NvmlLoader | None, timeout_s: float) -> li
     return []
 
 
+def nvml_gpus(
+    nvml: NvmlLoader = import_nvml, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> list[DetectedGpu] | None:
+    """What NVML alone reports; None when it is not installed, finds no driver or hangs."""
+    return _nvml_gpus(nvml, timeout_s)
+
+
+def smi_gpus(
+    runner: ToolRunner | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> list[DetectedGpu] | None:
+    """What `nvidia-smi` alone reports (asked again without compute_cap for an old driver);
+    None when it is missing or fails."""
+    runner = runner or SubprocessToolRunner()
+    for argv in (NVIDIA_SMI, NVIDIA_SMI_OLD):
+        gpus = _tool(runner, argv, parse_nvidia_smi_csv, timeout_s)
+        if gpus is not None:
+            return gpus
+    return None
+
+
 def nvidia_gpus(
     *, runner: ToolRunner | None = None, nvml: NvmlLoader | None = import_nvml,
     timeout_s: float = DEFAULT_TIMEOUT_S,

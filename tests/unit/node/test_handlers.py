@@ -196,6 +196,23 @@ def test_a_source_that_vanished_fails_with_its_path(root):
         handler(FakeRunner(writes_output)).run(job)
 
 
+def test_a_gpu_whose_nvenc_failed_its_trial_encodes_on_software_and_says_why(root):
+    # An H100: an NVIDIA GPU with no NVENC, so h264_nvenc was refused at start-up.
+    h100 = GpuInfo(vendor="nvidia", name="NVIDIA H100 80GB HBM3", uuid="GPU-h100", index=0)
+    runner = FakeRunner(writes_output)
+    job = context(JobKind.ENCODE, encode_spec(root), root, gpus=GpuPool([h100]))
+    output = handler(runner, verified=("libx264",)).run(job)
+    assert [encoder_of(argv) for argv in runner.calls] == ["libx264"]
+    assert (output.encoder, output.fallback, output.result["hardware"]) == ("libx264", None, False)
+    assert output.result["hardware_unverified"]["encoders"] == ["h264_nvenc"]
+    assert "trial encode failed" in output.result["hardware_unverified"]["reason"]
+    # without a GPU of that vendor there is nothing to explain
+    plain = handler(FakeRunner(writes_output), verified=("libx264",)).run(
+        context(JobKind.ENCODE, encode_spec(root), root)
+    )
+    assert "hardware_unverified" not in plain.result
+
+
 def test_no_verified_encoder_for_the_codec_is_a_precise_failure(root):
     spec = encode_spec(root, codec="av1")
     with pytest.raises(UsageError, match="no encoder verified on this node can make av1"):

@@ -25,7 +25,14 @@ from vmafx.core.jobs import JsonObject
 from vmafx.core.media import VideoInfo
 from vmafx.core.nodes import GpuInfo
 from vmafx.errors import FfmpegCancelledError, FfmpegError, NotVideoError, UsageError
-from vmafx.media.encoders import ENCODERS, EncodeSpec, HwDevices, choose_encoders, encode_argv
+from vmafx.media.encoders import (
+    ENCODERS,
+    EncodeSpec,
+    HwDevices,
+    candidates,
+    choose_encoders,
+    encode_argv,
+)
 from vmafx.media.probe import probe
 from vmafx.media.runner import FfmpegRunner, Progress, RunResult, stderr_tail
 from vmafx.media.scorer import Scorer
@@ -102,6 +109,15 @@ class EncodeHandler:
             )
         run = self._encode(context, spec, output, order, info)
         result = self._result(spec, output, run)
+        unverified = self._unverified_hardware(spec, context)
+        if unverified and not ENCODERS[run.encoder].hardware:
+            # A GPU of that vendor is here but its encoder failed the node's trial encode (an
+            # H100 has no NVENC, say): the job ran on software, and says why.
+            result["hardware_unverified"] = {
+                "encoders": unverified,
+                "reason": "not verified on this node: their trial encode failed at start-up "
+                "(`vmafx node --probe` shows why)",
+            }
         if source_path is not None and spec.trim_start_s == 0 and spec.trim_duration_s is None:
             # The whole source was encoded: the Stats page counts the bytes saved.
             with contextlib.suppress(OSError):
@@ -118,6 +134,18 @@ class EncodeHandler:
             gpu=run.gpu,
             fallback=run.fallback,
         )
+
+    def _unverified_hardware(self, spec: EncodeSpec, context: JobContext) -> list[str]:
+        """Hardware encoders this job could have used, for a GPU this node has, that did not
+        pass the trial encode."""
+        vendors = {gpu.vendor for gpu in context.gpus.gpus}
+        return [
+            name
+            for name in candidates(spec)
+            if ENCODERS[name].hardware
+            and name not in self.verified
+            and vendors & set(FAMILY_VENDORS.get(ENCODERS[name].family, ()))
+        ]
 
     def _encode(
         self,
