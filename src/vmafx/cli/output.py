@@ -61,8 +61,10 @@ def print_table(report: ScoreReport, console: Console) -> None:
     if report.decode is not None:
         decode = report.decode
         console.print(
-            Text(f"  decoded on {decode['used']} ({decode['asked']} asked: {decode['reason']})",
-                 style="dim")
+            Text(
+                f"  decoded on {decode['used']} ({decode['asked']} asked: {decode['reason']})",
+                style="dim",
+            )
         )
     versions = ", ".join(f"{k} {v}" for k, v in report.versions.items())
     console.print(Text(f"  {versions}; {report.elapsed_s:.1f} s", style="dim"))
