@@ -241,6 +241,8 @@ class SidecarSettings:
     status_host: str = "127.0.0.1"
     status_port: int | None = 9475
     seed: int | None = None
+    #: `VMAFX_SIDECAR_CUDA=1`: train on the GPU when torch sees one (else the CPU, said why).
+    cuda: bool = False
 
     def checked(self) -> SidecarSettings:
         """These settings, or a ConfigError naming the first value that cannot work."""

@@ -58,6 +58,17 @@ def choose_providers(available: Sequence[str], prefer: Sequence[str] | None = No
     return [*chosen, "CPUExecutionProvider"]
 
 
+def cuda_provider_note(available: Sequence[str]) -> str | None:
+    """None when ONNX Runtime's CUDA provider is installed; else which package would bring it."""
+    if "CUDAExecutionProvider" in available:
+        return None
+    return (
+        "ONNX Runtime's CUDAExecutionProvider is not installed (this onnxruntime offers "
+        f"{', '.join(available) or 'no provider'}); the onnxruntime-gpu package provides it "
+        "(install it in place of onnxruntime, with a CUDA toolkit and cuDNN it was built for)"
+    )
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class LoadedModel:
     """A verified model with its ONNX Runtime session (thread-safe for concurrent `run`)."""
@@ -155,7 +166,13 @@ class InferenceEngine:
     ) -> None:
         ort = onnxruntime()
         self.n_features = n_features
-        self.providers = choose_providers(ort.get_available_providers(), providers)
+        available = list(ort.get_available_providers())
+        self.providers = choose_providers(available, providers)
+        note = cuda_provider_note(available)
+        log.info(
+            "inference providers chosen",
+            extra={"providers": self.providers, **({"cuda": note} if note else {})},
+        )
         self.threads = threads
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()

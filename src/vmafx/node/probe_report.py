@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vmafx.ai.inference import cuda_provider_note
 from vmafx.core.gpus import DetectedGpu
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.media.encoders import ENCODERS, HwDevices, encoder_info
@@ -55,6 +56,8 @@ class ProbeReport:
     decoders: DecoderReport
     capabilities: NodeCapabilities
     notes: tuple[str, ...]
+    #: ONNX Runtime's execution providers (None: onnxruntime is not installed).
+    onnx_providers: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         caps = self.capabilities
@@ -78,12 +81,24 @@ class ProbeReport:
                 "queues": list(caps.queues),
                 "slots": caps.slots,
             },
+            "onnxruntime_providers": (
+                None if self.onnx_providers is None else list(self.onnx_providers)
+            ),
             "notes": list(self.notes),
         }
 
 
 def _gpu_json(gpu: DetectedGpu) -> dict[str, Any]:
     return {**gpu.to_json(), "compute_capability": gpu.compute_capability}
+
+
+def onnx_providers() -> list[str] | None:
+    """The execution providers the installed ONNX Runtime offers; None without it."""
+    try:
+        import onnxruntime  # noqa: PLC0415 - optional (the ai extra)
+    except ImportError:
+        return None
+    return [str(p) for p in onnxruntime.get_available_providers()]
 
 
 def parse_hwaccels(text: str) -> tuple[str, ...]:
@@ -160,6 +175,11 @@ def probe_node(
         labels=settings.labels,
     )
     notes = hopper_notes(gpus, encoders)
+    providers = onnx_providers()
+    if providers is not None and any(g.vendor == "nvidia" for g in gpus):
+        note = cuda_provider_note(providers)
+        if note is not None:
+            notes.append(note + ".")
     if any(g.vendor == "nvidia" for g in gpus) and "cuda" not in capabilities.backends:
         notes.append(
             "The cuda backend is not announced: it needs an NVENC encoder that passed its "
@@ -179,6 +199,7 @@ def probe_node(
         decoders=decoders,
         capabilities=capabilities,
         notes=tuple(notes),
+        onnx_providers=None if providers is None else tuple(providers),
     )
 
 
@@ -211,5 +232,7 @@ def render_table(report: ProbeReport) -> str:
         f"would announce: vendor {caps.gpu_vendor}; backends {', '.join(caps.backends)}; "
         f"slots {caps.slots}; queues {', '.join(caps.queues) or 'every queue it serves'}"
     )
+    if report.onnx_providers is not None:
+        out.append(f"onnxruntime providers: {', '.join(report.onnx_providers)}")
     out += [f"note: {note}" for note in report.notes]
     return "\n".join(out)

@@ -122,7 +122,7 @@ def test_an_h100_node_refuses_nvenc_verifies_nvdec_and_says_why(tmp_path):
     assert hopper.startswith("NVIDIA H100 80GB HBM3 has no NVENC")
     assert "h264_nvenc, hevc_nvenc refused by the trial encode as expected" in hopper
     assert "encode jobs run on software encoders" in hopper
-    assert "cuda backend is not announced" in report.notes[1]
+    assert any("cuda backend is not announced" in note for note in report.notes)
     decodes = [argv for argv in runner.calls if "-hwaccel" in argv]
     assert len(decodes) == 4
     assert all(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from vmafx.ai.trainer.device import training_device
 from vmafx.ai.trainer.gate import HoldOut, StabilityGate
 from vmafx.ai.trainer.learner import Learner
 from vmafx.ai.trainer.model import QualityMlp, load_base_model, resume_model
@@ -64,12 +65,14 @@ class TrainerApp:
         publisher = CheckpointPublisher(
             directory, gate, feature_schema=feature_schema, n_features=settings.n_features
         )
+        self.device = training_device(settings.cuda)
         learner = Learner(
             settings,
             model,
             publish=publisher,
             rng=random.Random(settings.seed),
             fresh=self.origin == "fresh",
+            device=self.device.device,
         )
         self.service = TrainerService(learner, gate, publisher, n_features=settings.n_features)
         self.server = SocketServer(
@@ -92,6 +95,8 @@ class TrainerApp:
         body.update(
             {
                 "model_origin": self.origin,
+                "device": self.device.name,
+                "device_reason": self.device.reason,
                 "socket": str(self.settings.socket),
                 "connections_open": self.server.connections_open,
                 "connections_total": self.server.connections_total,

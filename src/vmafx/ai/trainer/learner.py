@@ -96,9 +96,11 @@ class Learner:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         fresh: bool = True,
+        device: torch.device | None = None,
     ) -> None:
         self.settings = settings
-        self.live = model
+        self.device = device or torch.device("cpu")
+        self.live = model.to(self.device)
         self.ema = copy.deepcopy(model)
         for p in self.ema.parameters():
             p.requires_grad_(False)
@@ -182,8 +184,8 @@ class Learner:
         if not self.norm.update(new):
             return None
         undo = (before, self.live.mean.clone(), self.live.inv_std.clone())
-        mean = torch.from_numpy(self.norm.mean.astype(np.float32))
-        inv_std = torch.from_numpy(self.norm.inv_std().astype(np.float32))
+        mean = torch.from_numpy(self.norm.mean.astype(np.float32)).to(self.device)
+        inv_std = torch.from_numpy(self.norm.inv_std().astype(np.float32)).to(self.device)
         self._set_norm(mean, inv_std)
         return undo
 
@@ -220,9 +222,9 @@ class Learner:
             group["lr"] = lr
         scale = float(self.live.out_scale)
         self.optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(
-            self.live.unscaled(torch.from_numpy(x)), torch.from_numpy(y) / scale
-        )
+        inputs = torch.from_numpy(x).to(self.device, non_blocking=True)
+        targets = torch.from_numpy(y).to(self.device, non_blocking=True)
+        loss = torch.nn.functional.mse_loss(self.live.unscaled(inputs), targets / scale)
         value = float(loss.item())
         if not math.isfinite(value):
             raise NonFiniteStepError(f"its loss is {value * scale * scale}")
