@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmafx.ai.inference import cuda_provider_note
+from vmafx.ai.inference import cuda_provider_note, onnxruntime
 from vmafx.core.gpus import DetectedGpu
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.errors import MissingExtraError
 from vmafx.media.encoders import ENCODERS, HwDevices, encoder_info
 from vmafx.media.ffmpeg import FfmpegInfo
 from vmafx.media.runner import FfmpegRunner
@@ -95,10 +96,10 @@ def _gpu_json(gpu: DetectedGpu) -> dict[str, Any]:
 def onnx_providers() -> list[str] | None:
     """The execution providers the installed ONNX Runtime offers; None without it."""
     try:
-        import onnxruntime  # noqa: PLC0415 - optional (the ai extra)
-    except ImportError:
+        ort = onnxruntime()
+    except MissingExtraError:
         return None
-    return [str(p) for p in onnxruntime.get_available_providers()]
+    return [str(p) for p in ort.get_available_providers()]
 
 
 def parse_hwaccels(text: str) -> tuple[str, ...]:
