@@ -42,9 +42,13 @@ def where(job: Job, attempts: Sequence[Attempt] = ()) -> str | None:
 
 
 def score_of(job: Job) -> float | None:
-    """A score job's headline VMAF; an encode job's VMAF after encoding (`--score-after`)."""
+    """A score job's headline VMAF; an encode job's VMAF after encoding (`--score-after`); a
+    tune job's chosen encode's VMAF."""
     if job.kind is JobKind.SCORE:
         return headline_score(job.result)
+    if job.kind is JobKind.TUNE:  # the chosen encode's VMAF
+        vmaf = (job.result or {}).get("vmaf")
+        return float(vmaf) if isinstance(vmaf, int | float) else None
     after = (job.result or {}).get("score_after")
     vmaf = after.get("vmaf") if isinstance(after, dict) else None
     return float(vmaf) if isinstance(vmaf, int | float) else None

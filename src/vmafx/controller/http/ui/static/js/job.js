@@ -7,6 +7,7 @@ import { lineChart } from "./chart.js";
 import { h, replace, setText } from "./dom.js";
 import * as f from "./format.js";
 import { progressBar, setProgress } from "./jobs.js";
+import { tuneSection } from "./tune.js";
 
 const POOLS = ["mean", "harmonic_mean", "min", "max", "p5", "p95"];
 
@@ -163,7 +164,7 @@ function cancelControls(id, onDone) {
 }
 
 /** Everything the page shows of `job`, top to bottom. */
-function sections(job, { progress, elapsed, chart, refresh }) {
+function sections(job, { progress, elapsed, chart, refresh, tune }) {
   const waiting = job.state === "pending" && job.pending_reason;
   return [
     h("div", { class: "page-head" },
@@ -178,6 +179,7 @@ function sections(job, { progress, elapsed, chart, refresh }) {
       : null,
     h("section", { class: "panel" }, summary(job, progress, elapsed)),
     chart ? chart.section : null,
+    tune ? tune.section : null,
     pooledSection(job),
     encodeSection(job),
     attemptsSection(job),
@@ -195,6 +197,7 @@ export function mount(root, ctx) {
   const elapsed = h("span");
   const view = h("div", { class: "job-page" });
   let redraw = () => {};
+  let tune = null;
   let width = 0;
   const observer = new ResizeObserver(() => {
     if (Math.abs(view.clientWidth - width) > 8) {
@@ -218,8 +221,10 @@ export function mount(root, ctx) {
     showProgress();
     setText(elapsed, f.duration(f.runSeconds(job)));
     const chart = chartSection(job);
-    redraw = chart ? chart.draw : () => {};
-    replace(view, sections(job, { progress, elapsed, chart, refresh }));
+    if (tune) tune.close();
+    tune = job.kind === "tune" ? tuneSection(job, () => view.clientWidth - 40) : null;
+    redraw = chart ? chart.draw : tune ? tune.redraw : () => {};
+    replace(view, sections(job, { progress, elapsed, chart, refresh, tune }));
     redraw(); // the chart is sized to its holder, which has a width only now
   };
   function refresh() {
@@ -265,6 +270,7 @@ export function mount(root, ctx) {
     if (job && job.state === "running") setText(elapsed, f.duration(f.runSeconds(job)));
   }, 1000);
   return () => {
+    if (tune) tune.close();
     stream.close();
     observer.disconnect();
     clearInterval(ticker);
