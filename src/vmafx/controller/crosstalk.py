@@ -8,7 +8,9 @@ What a replica does locally it also tells the others, right after the store comm
 - changed jobs (`JobBus.publish`): a replica with live watchers (StreamJobs, server-sent events)
   reads those jobs from the store, in batches, and publishes them to its watchers; one without
   watchers reads nothing;
-- node changes: pending reasons are refreshed soon by whichever replica sweeps.
+- node changes: pending reasons are refreshed soon by whichever replica sweeps;
+- drain requests: every replica running then tells the node in its next heartbeat answer, and
+  stops giving it work (a replica started later does not know of the request).
 When the feed's LISTEN connection comes back after a drop, notices sent meanwhile are lost:
 every waiting puller is woken to re-read the store (watchers of StreamJobs may miss a state in
 the gap; server-sent events re-read a job's events every few seconds anyway). `/readyz` answers
@@ -45,6 +47,8 @@ class HeardNotice(Protocol):
     def job_ids(self) -> tuple[str, ...]: ...
     @property
     def nodes_changed(self) -> bool: ...
+    @property
+    def drained(self) -> tuple[str, ...]: ...
 
 
 class ChangeFeed(Protocol):
@@ -53,7 +57,12 @@ class ChangeFeed(Protocol):
     connected: bool
 
     def send(
-        self, *, work: int = 0, job_ids: tuple[str, ...] = (), nodes_changed: bool = False
+        self,
+        *,
+        work: int = 0,
+        job_ids: tuple[str, ...] = (),
+        nodes_changed: bool = False,
+        drained: tuple[str, ...] = (),
     ) -> None: ...
 
     async def start(
@@ -96,6 +105,7 @@ class Crosstalk:
         service.bus.relay = self._relay_jobs
         service.work.relay = self._relay_work
         service.nodes_relay = self._relay_nodes
+        service.sessions.drain_relay = self._relay_drain
         service.ready_checks.append(self.check_ready)
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="vmafx-crosstalk")
         await self._feed.start(self._hear, self._reconnected, wait_s=wait_s)
@@ -111,13 +121,18 @@ class Crosstalk:
     def _relay_nodes(self) -> None:
         self._feed.send(nodes_changed=True)
 
+    def _relay_drain(self, node_id: str) -> None:
+        self._feed.send(drained=(node_id,))
+
     # --- in -----------------------------------------------------------------------------------
     def _hear(self, notice: HeardNotice) -> None:
         self.heard += 1
         service = self._service
         if notice.work:
             service.work.notify(notice.work, relay=False)
-        if notice.nodes_changed:
+        for node_id in notice.drained:
+            service.sessions.request_drain(node_id, relay=False)
+        if notice.nodes_changed or notice.drained:
             service.mark_nodes_changed(relay=False)
         if notice.job_ids and service.bus.subscribers:
             self._to_fetch.update(dict.fromkeys(notice.job_ids))
@@ -162,6 +177,7 @@ class Crosstalk:
         service.bus.relay = None
         service.work.relay = None
         service.nodes_relay = None
+        service.sessions.drain_relay = None
         if self._fetcher is not None:
             self._fetcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -4,14 +4,15 @@ A node sends its id and session token with every node call. The token is compare
 constant time, with the SHA-256 the store keeps; the (tenant, digest) of a verified session is
 cached, since ids are random and never reused (liveness is still checked by the store on every
 claim and heartbeat). Drain requests and nodes that announced they are stopping are kept in
-memory: they last until the node's session ends or the controller restarts.
+memory: they last until the node's session ends or the controller restarts (with several
+replicas, a drain request is relayed to the replicas running then; one started later misses it).
 """
 
 from __future__ import annotations
 
 import hmac
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from vmafx.core.nodes import NodeSession
 from vmafx.core.tokens import token_digest
@@ -38,6 +39,8 @@ class NodeSessions:
         self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._drain_requested: set[str] = set()
         self._stopping: set[str] = set()
+        #: Told about drain requests made here (other controller replicas hear them).
+        self.drain_relay: Callable[[str], None] | None = None
 
     def remember(self, session: NodeSession) -> None:
         self._known[session.id] = (session.tenant, session.token_sha256)
@@ -72,8 +75,11 @@ class NodeSessions:
             self._drain_requested.discard(node_id)
             self._stopping.discard(node_id)
 
-    def request_drain(self, node_id: str) -> None:
+    def request_drain(self, node_id: str, *, relay: bool = True) -> None:
+        """Mark a node drained (`relay=False`: another replica said so)."""
         self._drain_requested.add(node_id)
+        if relay and self.drain_relay is not None:
+            self.drain_relay(node_id)
 
     def drain_requested(self, node_id: str) -> bool:
         return node_id in self._drain_requested

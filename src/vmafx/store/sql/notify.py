@@ -1,7 +1,8 @@
 """Change notices between controller replicas on one PostgreSQL: `LISTEN/NOTIFY`.
 
 A replica that changes jobs tells the others on channel `vmafx_changes`: which jobs changed
-(ids only), how many pullers to wake, whether nodes came or went. Payloads never hold specs,
+(ids only), how many pullers to wake, whether nodes came or went, which nodes an operator
+asked to drain. Payloads never hold specs,
 results, tenants' data or secrets: a replica that hears of a change reads the job from the
 store itself. PostgreSQL delivers a NOTIFY only after its transaction commits, to every session
 that LISTENs on the channel (the sender's own too: each notice names its origin, and a replica
@@ -44,6 +45,8 @@ class Notice:
     work: int = 0
     job_ids: tuple[str, ...] = ()
     nodes_changed: bool = False
+    #: Node sessions an operator asked to drain.
+    drained: tuple[str, ...] = ()
 
     def encode(self) -> str:
         body: dict[str, object] = {"o": self.origin}
@@ -53,6 +56,8 @@ class Notice:
             body["j"] = list(self.job_ids)
         if self.nodes_changed:
             body["n"] = 1
+        if self.drained:
+            body["d"] = list(self.drained)
         return json.dumps(body, separators=(",", ":"))
 
     @classmethod
@@ -61,24 +66,36 @@ class Notice:
         try:
             body = json.loads(payload)
             origin, work = body["o"], body.get("w", 0)
-            job_ids = body.get("j", [])
+            job_ids, drained = body.get("j", []), body.get("d", [])
             if not isinstance(origin, str) or not isinstance(work, int) or work < 0:
                 raise ValueError("bad origin or work count")
-            if not isinstance(job_ids, list) or not all(isinstance(i, str) for i in job_ids):
-                raise ValueError("bad job ids")
-            return cls(origin, work, tuple(job_ids), bool(body.get("n")))
+            for ids in (job_ids, drained):
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    raise ValueError("bad ids")
+            return cls(origin, work, tuple(job_ids), bool(body.get("n")), tuple(drained))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("ignored a notice on %s that vmafx did not write: %s", CHANNEL, error)
             return None
 
 
-def split_notices(origin: str, work: int, job_ids: list[str], nodes_changed: bool) -> list[Notice]:
-    """Notices carrying all of it, each payload under MAX_PAYLOAD bytes."""
+def split_notices(
+    origin: str,
+    work: int,
+    job_ids: list[str],
+    nodes_changed: bool,
+    drained: tuple[str, ...] = (),
+) -> list[Notice]:
+    """Notices carrying all of it, each payload under MAX_PAYLOAD bytes (drain requests are
+    few: up to 64 ride on the first, the rest on notices of their own)."""
+    head, rest = drained[:64], drained[64:]
     per_id = max((len(job_id) + 3 for job_id in job_ids), default=1)
-    room = max(1, (MAX_PAYLOAD - 64 - len(origin)) // per_id)
+    used = 64 + len(origin) + sum(len(node) + 3 for node in head)
+    room = max(1, (MAX_PAYLOAD - used) // per_id)
     chunks = [tuple(job_ids[i : i + room]) for i in range(0, len(job_ids), room)] or [()]
     notices = [Notice(origin, job_ids=chunk) for chunk in chunks]
-    notices[0] = Notice(origin, work, notices[0].job_ids, nodes_changed)
+    notices[0] = Notice(origin, work, notices[0].job_ids, nodes_changed, head)
+    if rest:
+        notices += split_notices(origin, 0, [], False, rest)
     return notices
 
 
@@ -108,6 +125,7 @@ class PgChangeFeed:
         self._work = 0
         self._job_ids: dict[str, None] = {}
         self._nodes_changed = False
+        self._drained: dict[str, None] = {}
         self._outbox = asyncio.Event()
         self._closing = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,12 +133,18 @@ class PgChangeFeed:
 
     # --- sending --------------------------------------------------------------------------------
     def send(
-        self, *, work: int = 0, job_ids: tuple[str, ...] = (), nodes_changed: bool = False
+        self,
+        *,
+        work: int = 0,
+        job_ids: tuple[str, ...] = (),
+        nodes_changed: bool = False,
+        drained: tuple[str, ...] = (),
     ) -> None:
         """Queue a notice (merged with others queued meanwhile); never blocks."""
         self._work += work
         self._job_ids.update(dict.fromkeys(job_ids))
         self._nodes_changed = self._nodes_changed or nodes_changed
+        self._drained.update(dict.fromkeys(drained))
         self._outbox.set()
 
     async def _send_loop(self) -> None:
@@ -128,10 +152,11 @@ class PgChangeFeed:
             await self._outbox.wait()
             self._outbox.clear()
             work, job_ids, nodes = self._work, list(self._job_ids), self._nodes_changed
-            self._work, self._job_ids, self._nodes_changed = 0, {}, False
-            if not (work or job_ids or nodes):
+            drained = tuple(self._drained)
+            self._work, self._job_ids, self._nodes_changed, self._drained = 0, {}, False, {}
+            if not (work or job_ids or nodes or drained):
                 continue
-            notices = split_notices(self.origin, work, job_ids, nodes)
+            notices = split_notices(self.origin, work, job_ids, nodes, drained)
             try:
                 connection = await self._sending_connection()
                 for notice in notices:

@@ -1,0 +1,225 @@
+"""Crosstalk between controller replicas (issue 15 item 1), without PostgreSQL: two services on one
+in-memory store (two replicas of one database), joined by a loopback feed that carries each
+notice through `Notice.encode`/`decode` as LISTEN/NOTIFY would. The replicas re-read the store
+only every 60 s here, so whatever a puller gets within its wait came from a notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from vmafx.controller.crosstalk import Crosstalk
+from vmafx.controller.events import WorkSignal
+from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.core.jobs import JobState
+from vmafx.errors import UnavailableError
+from vmafx.store.sql.notify import MAX_PAYLOAD, Notice, split_notices
+
+from .conftest import Farm
+
+pytestmark = pytest.mark.anyio
+
+
+class LoopbackFeed:
+    """A feed whose notices reach every other feed of the same `wire` at once."""
+
+    def __init__(self, wire: list[LoopbackFeed], origin: str) -> None:
+        self.wire = wire
+        self.origin = origin
+        self.connected = True
+        self.sent: list[Notice] = []
+        self._heard: Callable[[Any], None] | None = None
+        self.reconnected: Callable[[], None] | None = None
+        wire.append(self)
+
+    def send(
+        self,
+        *,
+        work: int = 0,
+        job_ids: tuple[str, ...] = (),
+        nodes_changed: bool = False,
+        drained: tuple[str, ...] = (),
+    ) -> None:
+        for notice in split_notices(self.origin, work, list(job_ids), nodes_changed, drained):
+            self.sent.append(notice)
+            payload = notice.encode()
+            for other in self.wire:
+                if other is not self and other._heard is not None:
+                    heard = Notice.decode(payload)
+                    assert heard is not None
+                    other._heard(heard)
+
+    async def start(
+        self, heard: Callable[[Any], None], reconnected: Callable[[], None], *, wait_s: float = 5
+    ) -> None:
+        self._heard, self.reconnected = heard, reconnected
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return []
+
+    async def close(self) -> None:
+        self._heard = None
+
+
+class Replicas:
+    """Replica A is the conftest's farm; B is a second service on the same store."""
+
+    def __init__(self, a: Farm) -> None:
+        self.a = a
+        self.b = ControllerService(
+            a.store,
+            clock=a.clock,
+            scheduler=a.scheduler,
+            inputs=InputPolicy([a.root]),
+            settings=ServiceSettings(repoll_s=60.0),
+        )
+        a.service.settings = ServiceSettings(repoll_s=60.0)
+        wire: list[LoopbackFeed] = []
+        self.feeds = [LoopbackFeed(wire, "replica-a"), LoopbackFeed(wire, "replica-b")]
+        self.talk = [Crosstalk(a.service, self.feeds[0]), Crosstalk(self.b, self.feeds[1])]
+
+    async def start(self) -> None:
+        for talk in self.talk:
+            await talk.start()
+
+    async def close(self) -> None:
+        for talk in self.talk:
+            await talk.close()
+
+    async def pull_on_b(self, session: Any, wait_s: float = 5.0) -> str | None:
+        claim = await self.b.pull_work(
+            self.a.node, session.node_id, session.session_token, wait_s=wait_s
+        )
+        return claim.job.id if claim else None
+
+
+@pytest.fixture
+async def replicas(farm: Farm) -> Any:
+    made = Replicas(farm)
+    await made.start()
+    yield made
+    await made.close()
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_work_submitted_on_a_wakes_as_many_pullers_on_b(replicas):
+    first, second = await replicas.a.register("n1"), await replicas.a.register("n2")
+    pulls = [asyncio.create_task(replicas.pull_on_b(s)) for s in (first, second)]
+    await until(lambda: replicas.b.work.waiting == 2, "both pullers wait on B")
+    job_id = await replicas.a.submit()
+    done, waiting = await asyncio.wait(pulls, timeout=2, return_when=asyncio.FIRST_COMPLETED)
+    assert [task.result() for task in done] == [job_id]
+    await asyncio.sleep(0.1)
+    # One job, one puller woken: the other one still waits.
+    assert replicas.b.work.waiting == 1 and len(waiting) == 1
+    for task in waiting:
+        task.cancel()
+    assert [notice.work for notice in replicas.feeds[0].sent if notice.work] == [1]
+
+
+async def test_watchers_on_b_get_the_jobs_a_changed_read_from_the_store(replicas):
+    seen: list[Any] = []
+
+    async def watch() -> None:
+        async for job in replicas.b.watch_jobs(replicas.a.reader):
+            seen.append(job)
+            if job.state is JobState.CANCELLED:
+                return
+
+    watcher = asyncio.create_task(watch())
+    await until(lambda: replicas.b.bus.subscribers == 1, "the watcher subscribes on B")
+    job_id = await replicas.a.submit()
+    await replicas.a.service.cancel_job(replicas.a.writer, job_id)
+    await asyncio.wait_for(watcher, 5)
+    assert [(job.id, job.state) for job in seen][-1] == (job_id, JobState.CANCELLED)
+    assert replicas.talk[1].fetched >= 1
+    assert replicas.talk[0].fetched == 0, "A has no watcher: it reads nothing it hears of"
+
+
+async def test_changes_heard_from_another_replica_are_not_sent_back(replicas):
+    await replicas.a.submit()
+    sent_by_b = len(replicas.feeds[1].sent)
+    await replicas.a.submit()
+    assert len(replicas.feeds[1].sent) == sent_by_b == 0
+    assert len(replicas.feeds[0].sent) == 4  # per submit: the job changed, one puller to wake
+
+
+async def test_a_drain_on_a_reaches_b_where_the_node_heartbeats(replicas):
+    session = await replicas.a.register("n1")
+    await replicas.a.service.drain_node(replicas.a.admin, session.node_id)
+    assert replicas.b.sessions.drain_requested(session.node_id)
+    answer = await replicas.b.heartbeat(replicas.a.node, session.node_id, session.session_token)
+    assert answer.drain
+    assert replicas.b.nodes_changed.is_set()
+
+
+async def test_a_reconnected_feed_wakes_every_waiting_puller(replicas):
+    sessions = [await replicas.a.register(f"n{i}") for i in range(3)]
+    pulls = [asyncio.create_task(replicas.pull_on_b(s, wait_s=30)) for s in sessions]
+    await until(lambda: replicas.b.work.waiting == 3, "three pullers wait on B")
+    replicas.feeds[1].reconnected()  # notices may have been lost: everyone re-reads
+    await until(lambda: replicas.b.work.waiting == 0, "every puller woke and re-read")
+    await until(lambda: replicas.b.work.waiting == 3, "and went back to waiting")
+    for task in pulls:
+        task.cancel()
+
+
+async def test_ready_only_while_the_feed_listens(replicas):
+    await replicas.b.check_ready()
+    replicas.feeds[1].connected = False
+    with pytest.raises(UnavailableError, match="LISTEN connection is down"):
+        await replicas.b.check_ready()
+    await replicas.a.service.check_ready()  # the other replica's feed is fine
+
+
+async def test_a_relayed_wake_up_owes_no_pass_on_and_is_not_relayed_again():
+    signal, relayed = WorkSignal(), []
+    signal.relay = relayed.append
+    for relay, owes in ((False, False), (True, True)):
+        waiter = asyncio.create_task(signal.wait(signal.version, 5))
+        await until(lambda: signal.waiting == 1, "the waiter waits")
+        signal.notify(1, relay=relay)
+        assert await waiter is owes
+    signal.notify()  # wake everyone (shutdown): never relayed
+    assert relayed == [1]
+
+
+# --- notices ---------------------------------------------------------------------------------
+def test_a_notice_survives_its_payload_and_foreign_payloads_are_ignored():
+    notice = Notice("abc", 3, ("j1", "j2"), True, ("n1",))
+    assert Notice.decode(notice.encode()) == notice
+    assert Notice.decode(Notice("abc").encode()) == Notice("abc")
+    for foreign in ("", "hello", "[]", '{"w": 1}', '{"o": "x", "w": -1}', '{"o": "x", "j": [1]}'):
+        assert Notice.decode(foreign) is None
+
+
+def test_many_ids_split_into_payloads_under_the_limit_with_counts_on_the_first():
+    ids = [str(uuid.uuid4()) for _ in range(1000)]
+    drained = tuple(f"node-{i}" for i in range(70))
+    notices = split_notices("origin", 7, ids, True, drained)
+    assert len(notices) > 1
+    assert all(len(n.encode().encode()) <= MAX_PAYLOAD for n in notices)
+    assert [job_id for n in notices for job_id in n.job_ids] == ids
+    assert [n.work for n in notices] == [7] + [0] * (len(notices) - 1)
+    assert [n.nodes_changed for n in notices].count(True) == 1
+    assert [node for n in notices for node in n.drained] == list(drained)
+    assert json.loads(notices[0].encode())["o"] == "origin"
+
+
+def test_nothing_to_say_is_one_empty_notice():
+    assert split_notices("o", 0, [], False) == [Notice("o")]
