@@ -197,6 +197,12 @@ class FakeNode:
         answer = await self.client.heartbeat(self.session, running=[running])
         assert answer.ok
 
+    async def beat(self, claim: Claim, **progress: Any) -> None:
+        """A heartbeat naming the claimed job with `progress` (RunningJob's fields)."""
+        running = RunningJob(job_id=claim.job.id, attempt=claim.job.attempt, **progress)
+        answer = await self.client.heartbeat(self.session, running=[running])
+        assert answer.ok
+
     async def complete(self, claim: Claim, frames: int = 48) -> None:
         spec = claim.job.spec
         report = NodeReport(

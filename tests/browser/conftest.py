@@ -201,3 +201,8 @@ def score_job(farm: Farm, queue: str, *distorted: str) -> Job:
         "distorted": [farm.path(name) for name in distorted or ("dis.mp4",)],
     }
     return submit(farm, JobKind.SCORE, spec, queue=queue)
+
+
+def encode_job(farm: Farm, queue: str) -> Job:
+    spec = {"source": farm.path("master.mov"), "output": farm.path(f"{queue}.mkv"), "codec": "av1"}
+    return submit(farm, JobKind.ENCODE, spec, queue=queue)

@@ -4,7 +4,7 @@ ffmpeg's last lines, live progress, and cancelling."""
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import score_job
+from tests.browser.conftest import encode_job, score_job
 from tests.farm import score_result
 
 from vmafx.controller.auth import DEV_PRINCIPAL
@@ -64,12 +64,32 @@ def test_the_job_page_follows_progress_live(farm, node, tab):
     claim = farm.run(node.claim("ui-detail-live"))
     tab.wait_text("#job-state", "running")
     farm.run(node.progress(claim, 0.6))
-    label = tab.wait_text(".progress.wide .pct", "60%")
-    assert "48.0 fps" in label and "left" in label
+    label = tab.wait_text(".progress.wide .pct", "60 %")
+    assert "48 fps" in label and "ETA 0:12" in label
     assert "zampp2 / L4" in tab.text_of(".facts")
     farm.run(node.complete(claim))
     tab.wait_text("#job-state", "completed")
     tab.find("svg.chart polyline.series")
+
+
+def test_a_running_encode_shows_its_phase_speed_eta_and_encoder(farm, node, tab):
+    """Issue 18 item 7: "encoding 42 % 87 fps ETA 0:12", then "scoring …"; the running
+    attempt names its encoder before it ends (libaom showed "—" for its whole life)."""
+    job = encode_job(farm, "ui-phases")
+    claim = farm.run(node.claim("ui-phases"))
+    tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
+    tab.wait_text("#job-state", "running")
+    farm.run(node.beat(claim, progress=0.42, frames=420, fps=87.0, eta_s=12.0,
+                       phase="encoding", encoder="libaom-av1"))  # fmt: skip
+    label = tab.wait_text(".progress.wide .pct", "encoding 42 % 87 fps ETA 0:12 (libaom-av1)")
+    assert label == "encoding 42 % 87 fps ETA 0:12 (libaom-av1)"
+    tab.wait_text("table.attempts tbody", "libaom-av1")
+    tab.screenshot("job-encoding")
+    farm.run(node.beat(claim, progress=0.85, frames=6, fps=3.0, phase="scoring"))
+    tab.wait_text(".progress.wide .pct", "scoring 85 % 3.0 fps")
+    tab.open(f"{farm.http_url}/ui/#/jobs?queue=ui-phases")
+    tab.wait_text("tbody.job .pct", "scoring 85 %")
+    farm.run(node.fail(claim, "stopped by the test"))
 
 
 def test_cancel_from_the_job_page_cancels_the_job(farm, tab):

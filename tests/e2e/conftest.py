@@ -110,7 +110,12 @@ class Farm:
         return proc
 
     def start_controller(
-        self, *, store: str | None = None, grpc_port: int = 0, name: str = "controller"
+        self,
+        *,
+        store: str | None = None,
+        grpc_port: int = 0,
+        name: str = "controller",
+        env: dict[str, str] | None = None,
     ) -> Proc:
         """The controller on SQLite in the farm's folder unless `store` names another; a fixed
         `grpc_port` lets a restarted controller keep the address its nodes know."""
@@ -118,7 +123,7 @@ class Farm:
         args = ["controller", "--grpc-listen", f"127.0.0.1:{grpc_port}",
                 "--http-listen", "127.0.0.1:0", "--store", store, "--auth-disabled",
                 "--scoring-root", str(self.media)]  # fmt: skip
-        proc = self._spawn(name, args, CONTROLLER_ENV)
+        proc = self._spawn(name, args, {**CONTROLLER_ENV, **(env or {})})
         port = proc.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
         self.target = f"127.0.0.1:{port}"
         self.client = GrpcControllerClient(self.target, timeout_s=10)

@@ -253,6 +253,27 @@ def details_from_pb(message: pb.Job) -> JobDetails:
     return JobDetails(job=job, attempts=tuple(attempt_from_pb(a, job) for a in message.attempts))
 
 
+def progress_detail_to_pb(detail: JsonObject, message: pb.JobProgress) -> None:
+    """`Job.progress_detail` into a JobProgress message (percent is set apart)."""
+    message.frames = int(detail.get("frames") or 0)
+    message.fps = float(detail.get("fps") or 0.0)
+    message.eta_s = float(detail.get("eta_s") or 0.0)
+    message.phase = str(detail.get("phase") or "")
+    message.encoder = str(detail.get("encoder") or "")
+
+
+def progress_detail_from_pb(message: pb.JobProgress) -> JsonObject | None:
+    """The detail a JobProgress message carries; None when it carries none."""
+    detail: JsonObject = {
+        "phase": message.phase or None,
+        "frames": message.frames or None,
+        "fps": message.fps or None,
+        "eta_s": message.eta_s or None,
+        "encoder": message.encoder or None,
+    }
+    return {key: value for key, value in detail.items() if value is not None} or None
+
+
 def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
     """A Job message with the original fields filled as an original client expects."""
     last = attempts[-1] if attempts else None
@@ -291,6 +312,8 @@ def job_to_pb(job: Job, attempts: tuple[Attempt, ...] = ()) -> pb.Job:
         message.scoring.CopyFrom(scoring)
     if job.progress is not None:
         message.progress.percent = job.progress * 100.0
+    if job.progress_detail:
+        progress_detail_to_pb(job.progress_detail, message.progress)
     if last is not None:
         message.attribution.CopyFrom(attribution_to_pb(last))
     elif job.lease is not None:
@@ -349,6 +372,9 @@ def job_from_pb(message: pb.Job) -> Job:
         lost_leases=message.lost_leases,
         lease=lease,
         progress=message.progress.percent / 100.0 if message.HasField("progress") else None,
+        progress_detail=progress_detail_from_pb(message.progress)
+        if message.HasField("progress")
+        else None,
         result=_result_of(message),
         error=message.error or None,
         pending_reason=message.pending_reason or None,

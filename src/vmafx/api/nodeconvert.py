@@ -119,6 +119,8 @@ def running_from_pb(message: pb.RunningJob) -> RunningJob:
         frames=progress.frames if has and progress.frames else None,
         fps=progress.fps if has and progress.fps else None,
         eta_s=progress.eta_s if has and progress.eta_s else None,
+        phase=progress.phase if has and progress.phase else None,
+        encoder=progress.encoder if has and progress.encoder else None,
     )
 
 
@@ -129,6 +131,8 @@ def running_to_pb(running: RunningJob) -> pb.RunningJob:
         message.progress.frames = running.frames or 0
         message.progress.fps = running.fps or 0.0
         message.progress.eta_s = running.eta_s or 0.0
+        message.progress.phase = running.phase or ""
+        message.progress.encoder = running.encoder or ""
     return message
 
 

@@ -21,6 +21,7 @@ from vmafx.core.job_json import job_json, score_of, where
 from vmafx.core.jobs import Job, JobState
 from vmafx.core.messages import JobDetails, NodeView
 from vmafx.core.pooling import POOL_METHODS
+from vmafx.core.progress_text import progress_text
 from vmafx.core.scores import shown_pooled
 
 STATE_STYLES = {
@@ -107,7 +108,7 @@ def _facts(details: JobDetails, now: datetime) -> Table:
         ("state", state_text(job)),
         ("kind / queue", Text(f"{job.kind.value} / {job.queue}")),
         ("host / GPU", Text(where(job, details.attempts) or NONE)),
-        ("progress", fmt_progress(job)),
+        ("progress", progress_text(job) or fmt_progress(job)),
         ("duration", fmt_duration(duration_s(job, now))),
         ("score", f"{score:.4f}" if score is not None else NONE),
         ("created", job.created_at.strftime("%Y-%m-%d %H:%M:%S")),

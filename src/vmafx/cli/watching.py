@@ -23,6 +23,7 @@ from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job, JobState
 from vmafx.core.messages import JobDetails, JobFilter
+from vmafx.core.progress_text import progress_text
 from vmafx.errors import UnavailableError
 
 OnChange = Callable[[Job, Sequence[Attempt]], None]
@@ -57,7 +58,7 @@ class Display:
     def __init__(self, fmt: Format, console: Console | None = None) -> None:
         self.fmt = fmt
         self.console = console or Console(stderr=True, highlight=False)
-        self._last: tuple[str, str, int] | None = None
+        self._last: tuple[str, str, str, int] | None = None
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         if fmt is Format.table and self.console.is_terminal:
@@ -92,11 +93,12 @@ class Display:
             return
         host = where(job, attempts) or ""
         percent = 100.0 if job.state is JobState.COMPLETED else (job.progress or 0.0) * 100
+        phase = str((job.progress_detail or {}).get("phase") or "")
         if self._bar is not None and self._task is not None:
-            label = f"{job.state.value} {host}".strip()
+            label = f"{job.state.value} {host} {phase}".strip()
             self._bar.update(self._task, description=escape(label), completed=percent)
             return
-        step = (job.state.value, host, int(percent // 10))
+        step = (job.state.value, host, phase, int(percent // 10))
         if step != self._last:
             self._last = step
             self.console.print(Text(_line(job, host, percent)))  # names as typed, not markup
@@ -107,7 +109,7 @@ def _line(job: Job, host: str, percent: float) -> str:
     if host:
         text += f" on {host}"
     if job.state is JobState.RUNNING:
-        text += f"  {percent:.0f}%"
+        text += f"  {progress_text(job) or f'{percent:.0f}%'}"
     if job.state is JobState.PENDING and job.pending_reason:
         text += f"  (waiting: {job.pending_reason})"
     return text

@@ -96,7 +96,13 @@ def _fraction(value: float | None) -> float | None:
 async def _record_progress(desk: NodeDesk, node_id: str, item: RunningJob) -> None:
     partial: JsonObject = {
         key: value
-        for key, value in (("frames", item.frames), ("fps", item.fps), ("eta_s", item.eta_s))
+        for key, value in (
+            ("phase", item.phase),
+            ("frames", item.frames),
+            ("fps", item.fps),
+            ("eta_s", item.eta_s),
+            ("encoder", item.encoder),
+        )
         if value is not None
     }
     progress = _fraction(item.progress)

@@ -106,6 +106,7 @@ def job_json(job: Job, attempts: Sequence[Attempt] | None = None) -> JsonObject:
         else None,
         "where": where(job, attempts or ()),
         "progress": job.progress,
+        "progress_detail": dict(job.progress_detail) if job.progress_detail else None,
         "score": score_of(job),
         "result": job.result,
         "error": job.error,

@@ -32,6 +32,10 @@ class JobKind(StrEnum):
     TUNE = "tune"
 
 
+#: What `Job.progress_detail` may hold (the rest of a progress report is dropped).
+PROGRESS_DETAIL_KEYS = ("phase", "frames", "fps", "eta_s", "encoder")
+
+
 class JobState(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -174,6 +178,9 @@ class Job:
     lost_leases: int = 0
     lease: Lease | None = None
     progress: float | None = None
+    #: What a running job does now, as its node last said (`PROGRESS_DETAIL_KEYS`): phase
+    #: (`encoding`, `scoring`, `decoding`), frames, fps, ETA and encoder; None once it ends.
+    progress_detail: JsonObject | None = None
     result: JsonObject | None = None
     error: str | None = None
     pending_reason: str | None = None

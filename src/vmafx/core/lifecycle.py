@@ -49,24 +49,42 @@ def claimed(job: Job, attempt: Attempt, lease_expires_at: datetime) -> Job:
         started_at=job.started_at or attempt.started_at,
         pending_reason=None,
         progress=None,
+        progress_detail=None,
     )
 
 
 def completed(job: Job, result: dict[str, Any], now: datetime) -> Job:
     return _move(
-        job, JobState.COMPLETED, now, lease=None, result=result, progress=1.0, finished_at=now
+        job,
+        JobState.COMPLETED,
+        now,
+        lease=None,
+        result=result,
+        progress=1.0,
+        progress_detail=None,
+        finished_at=now,
     )
 
 
 def failed(job: Job, error: str, now: datetime) -> Job:
-    return _move(job, JobState.FAILED, now, lease=None, error=error, finished_at=now)
+    return _move(
+        job, JobState.FAILED, now, lease=None, error=error, finished_at=now, progress_detail=None
+    )
 
 
 def cancelled(job: Job, now: datetime, reason: str | None = None) -> Job:
     """A pending or running job, cancelled. A terminal job is returned unchanged (sticky)."""
     if job.is_terminal:
         return job
-    return _move(job, JobState.CANCELLED, now, lease=None, error=reason, finished_at=now)
+    return _move(
+        job,
+        JobState.CANCELLED,
+        now,
+        lease=None,
+        error=reason,
+        finished_at=now,
+        progress_detail=None,
+    )
 
 
 def requeued(job: Job, now: datetime, *, available_at: datetime, reason: str, lost: bool) -> Job:
@@ -78,6 +96,7 @@ def requeued(job: Job, now: datetime, *, available_at: datetime, reason: str, lo
         lease=None,
         available_at=available_at,
         pending_reason=reason,
+        progress_detail=None,
         lost_leases=job.lost_leases + (1 if lost else 0),
     )
 

@@ -136,6 +136,9 @@ class RunningJob:
     frames: int | None = None
     fps: float | None = None
     eta_s: float | None = None
+    #: What the job does now ("encoding", "scoring", "decoding") and with which encoder.
+    phase: str | None = None
+    encoder: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -44,7 +44,8 @@ REPORT_TRIES = 8
 @dataclasses.dataclass(frozen=True, slots=True)
 class ExecutionSettings:
     node_name: str
-    #: Seconds between two progress heartbeats of one job (at most one a second by default).
+    #: Seconds between two heartbeats naming one running job (its progress, and how its
+    #: cancel is heard: a cancelled job's ffmpeg stops about this long after the cancel).
     progress_interval_s: float = 1.0
     report_backoff_base_s: float = 0.5
     report_backoff_cap_s: float = 15.0
@@ -160,9 +161,10 @@ class JobExecutor:
         return VmafxError(message + ".")
 
     async def _pump_progress(self, task: RunningTask, future: asyncio.Future[JobOutput]) -> None:
-        """Send the job's progress, at most once per `progress_interval_s`, until it ends (or
-        until `abandon_after_s` after a cancel, when it does not end)."""
-        sent: JobProgress | None = None
+        """Send a heartbeat naming the job every `progress_interval_s` until it ends (or until
+        `abandon_after_s` after a cancel, when it does not end), whether or not its progress
+        moved: the answer is how a cancel reaches a running job within about that interval
+        (an encoder that writes no frame for minutes, libaom, is stopped as promptly)."""
         cancelled_at: float | None = None
         while True:
             wait_s = self.settings.progress_interval_s
@@ -176,11 +178,8 @@ class JobExecutor:
             done, _ = await asyncio.wait({future}, timeout=wait_s)
             if done:
                 return
-            current = task.progress
-            if current is None or current == sent or current.fraction is None:
-                continue
-            sent = current
-            await self._send_progress(task)
+            if not task.cancel.cancelled:
+                await self._send_progress(task)
 
     async def _send_progress(self, task: RunningTask) -> None:
         """A heartbeat naming this one job: progress has one channel (the heartbeat) and one

@@ -1,6 +1,8 @@
 """The heartbeat: every interval the controller gave at registration, name the running jobs
-(with progress) and act on the answer. Progress has this one channel: between beats, a job's
-fresh progress goes out as a heartbeat naming that job alone (`JobExecutor`).
+(with progress) and act on the answer. Progress has this one channel: between beats, each
+running job is named in a heartbeat of its own every second (`JobExecutor`), with its progress
+(phase, frames, fps, ETA, encoder); its answer is how a cancel reaches the job within a second
+whatever the interval here.
 
 - `session_unknown`: the controller forgot the session → register again at once; the jobs
   claimed under it lost their leases (they run again elsewhere), so they are stopped.

@@ -45,6 +45,8 @@ class RunningTask:
             frames=progress.frames,
             fps=progress.fps,
             eta_s=progress.eta_s,
+            phase=progress.phase,
+            encoder=progress.encoder,
         )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from vmafx.core import lifecycle
 from vmafx.core.attempts import Attempt, AttemptOutcome, Attribution
 from vmafx.core.events import EventType
-from vmafx.core.jobs import Job, JobState, JsonObject
+from vmafx.core.jobs import PROGRESS_DETAIL_KEYS, Job, JobState, JsonObject
 from vmafx.core.nodes import NodeCapabilities, NodeSession, QueueSelection
 from vmafx.core.specs import check_finite_json
 from vmafx.errors import ConflictError, NotFoundError
@@ -335,9 +335,13 @@ def release(reason: str, now: datetime) -> Change:
 def progress(value: float | None, partial: JsonObject | None, now: datetime) -> Change:
     check_finite_json(value, "progress")
     check_finite_json(partial, "partial")
+    partial = partial or {}
 
     def change(job: Job, attempt: Attempt) -> tuple[Job, Attempt, EventType, JsonObject]:
-        moved = dataclasses.replace(job, progress=value, updated_at=now)
+        detail = {key: partial[key] for key in PROGRESS_DETAIL_KEYS if key in partial}
+        moved = dataclasses.replace(
+            job, progress=value, progress_detail=detail or None, updated_at=now
+        )
         data: JsonObject = {"attempt": attempt.number, "progress": value}
         if partial:
             data["partial"] = partial

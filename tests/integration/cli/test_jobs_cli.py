@@ -135,7 +135,7 @@ def test_watch_shows_live_progress_and_exits_0_when_the_job_completes(farm, writ
     out = run(farm, writer, "jobs", "watch", job_id)
     running.result(10)
     assert out.code == 0, out.stderr
-    assert "running on zampp2 / L4  50%" in out.stderr
+    assert "running on zampp2 / L4  50 % 48 fps ETA 0:12" in out.stderr
     assert "completed on zampp2 / L4" in out.stderr
     assert "harmonic mean" in out.stdout
 

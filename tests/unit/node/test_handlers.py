@@ -242,7 +242,26 @@ def test_encode_progress_is_a_fraction_of_the_frames(root):
     handler(runner, ["libx264"]).run(
         context(JobKind.ENCODE, encode_spec(root), root, progress=progress)
     )
-    assert [p.fraction for p in progress] == [0.5, 1.0]
+    # Said before ffmpeg's first block (libaom writes no frame for a while), then per block.
+    assert [p.fraction for p in progress] == [0.0, 0.5, 1.0]
+    assert {(p.phase, p.encoder) for p in progress} == {("encoding", "libx264")}
+    assert progress[1].frames == 4
+
+
+def test_an_encode_scored_after_labels_its_phases_and_its_progress_never_runs_backwards(root):
+    progress: list[JobProgress] = []
+    steps = [Progress(4, 100.0, 0.2, False), Progress(8, 100.0, 0.3, True)]
+    runner = FakeRunner(writes_output, progress=steps)
+    encoder = EncodeHandler(
+        "ffmpeg", runner, {"libx264"}, scorer=FakeScorer(frames=8), timeout_s=None
+    )
+    spec = encode_spec(root, score_after=True)
+    encoder.run(context(JobKind.ENCODE, spec, root, progress=progress))
+    fractions = [p.fraction for p in progress]
+    assert fractions == sorted(fractions), fractions
+    assert [p.phase for p in progress] == ["encoding"] * 3 + ["scoring"] * 2
+    assert fractions[2] == pytest.approx(0.8)  # encoding ends at 80 %, scoring takes the rest
+    assert fractions[-1] == pytest.approx(0.9)  # the fake scorer reports half its frames
 
 
 # --- score --------------------------------------------------------------------------------------

@@ -151,6 +151,11 @@ class JobOut(BaseModel):
         default=None, description="The last attempt's `host / GPU` (or the running node's name)"
     )
     progress: float | None = None
+    progress_detail: dict[str, Any] | None = Field(
+        default=None,
+        description="A running job's phase (encoding, scoring, decoding), frames, fps, eta_s "
+        "and encoder, as its node last reported",
+    )
     score: float | None = Field(
         default=None,
         description="Headline VMAF of a score job, or of an encode job scored after encoding",

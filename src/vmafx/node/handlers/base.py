@@ -23,22 +23,45 @@ from vmafx.node.placement import GpuPool
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class JobProgress:
-    """How far a job is: `fraction` in [0, 1] when the total is known, frames, speed, ETA."""
+    """How far a job is: `fraction` in [0, 1] when the total is known, frames, speed, ETA,
+    and what it does now (`phase`: encoding, scoring, decoding; `encoder` of an encode)."""
 
     fraction: float | None = None
     frames: int | None = None
     fps: float | None = None
     eta_s: float | None = None
+    phase: str | None = None
+    encoder: str | None = None
 
     @classmethod
-    def of_frames(cls, done: int, total: int | None, elapsed_s: float) -> JobProgress:
-        """From frames done out of `total` (None or 0 when unknown) after `elapsed_s` seconds."""
+    def of_frames(
+        cls,
+        done: int,
+        total: int | None,
+        elapsed_s: float,
+        *,
+        phase: str | None = None,
+        encoder: str | None = None,
+        span: tuple[float, float] = (0.0, 1.0),
+    ) -> JobProgress:
+        """From frames done out of `total` (None or 0 when unknown) after `elapsed_s` seconds.
+
+        `span` maps this phase's own fraction into the job's (encoding 0-0.8 then scoring
+        0.8-1 for an encode scored after), so a job's progress never runs backwards."""
         fps = done / elapsed_s if elapsed_s > 0 and done > 0 else None
         if not total or total <= 0:
-            return cls(frames=done, fps=fps)
-        fraction = min(1.0, max(0.0, done / total))
+            return cls(frames=done, fps=fps, phase=phase, encoder=encoder)
+        own = min(1.0, max(0.0, done / total))
+        low, high = span
         eta = (total - done) / fps if fps else None
-        return cls(fraction=fraction, frames=done, fps=fps, eta_s=max(0.0, eta) if eta else eta)
+        return cls(
+            fraction=low + (high - low) * own,
+            frames=done,
+            fps=fps,
+            eta_s=max(0.0, eta) if eta else eta,
+            phase=phase,
+            encoder=encoder,
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -50,6 +50,9 @@ from vmafx.node.handlers.files import (
 )
 from vmafx.node.handlers.score_after import score_after
 
+#: The share of an encode job's progress that encoding takes when it is scored after.
+ENCODE_SHARE = 0.8
+
 
 def trimmed_frames(spec: EncodeSpec, info: VideoInfo | None) -> int | None:
     """How many frames the encode will write (for progress); None when unknown."""
@@ -107,7 +110,9 @@ class EncodeHandler:
                 hint="Submit the job with a requirement on the encoder (requirements.encoder), "
                 "so that only a node that has it takes the job.",
             )
-        run = self._encode(context, spec, output, order, info)
+        scoring = job_spec.score_after and self.scorer is not None
+        span = (0.0, ENCODE_SHARE if scoring else 1.0)
+        run = self._encode(context, spec, output, order, info, span)
         result = self._result(spec, output, run)
         unverified = self._unverified_hardware(spec, context)
         if unverified and not ENCODERS[run.encoder].hardware:
@@ -122,9 +127,27 @@ class EncodeHandler:
             # The whole source was encoded: the Stats page counts the bytes saved.
             with contextlib.suppress(OSError):
                 result["source_bytes"] = Path(source_path).stat().st_size
-        if job_spec.score_after and self.scorer is not None:
+        if scoring and self.scorer is not None:
+            started = time.monotonic()
+
+            def on_scored(done: int, expected: int) -> None:
+                elapsed = time.monotonic() - started
+                context.progress(
+                    JobProgress.of_frames(
+                        done, expected, elapsed, phase="scoring", span=(ENCODE_SHARE, 1.0)
+                    )
+                )
+
+            context.progress(JobProgress(fraction=ENCODE_SHARE, phase="scoring"))
             result["score_after"] = score_after(
-                self.scorer, self.runner, self.ffmpeg, spec, output, context.cancel, self.timeout_s
+                self.scorer,
+                self.runner,
+                self.ffmpeg,
+                spec,
+                output,
+                context.cancel,
+                self.timeout_s,
+                on_progress=on_scored,
             )
         score = result.get("score_after", {}).get("vmaf")
         return JobOutput(
@@ -154,6 +177,7 @@ class EncodeHandler:
         output: Path,
         order: list[str],
         info: VideoInfo | None,
+        span: tuple[float, float] = (0.0, 1.0),
     ) -> EncodeRun:
         """Try the encoders in order until one writes the output."""
         temp = temp_output(output, context.job.id)
@@ -162,7 +186,7 @@ class EncodeHandler:
         started = time.monotonic()
         try:
             for position, name in enumerate(order):
-                trial = self._trial(context, spec, name, temp, total)
+                trial = self._trial(context, spec, name, temp, total, span)
                 if trial.reason is None:
                     commit(temp, output)
                     elapsed = time.monotonic() - started
@@ -176,7 +200,13 @@ class EncodeHandler:
         raise AssertionError("unreachable: the last encoder either succeeds or raises")
 
     def _trial(
-        self, context: JobContext, spec: EncodeSpec, name: str, temp: Path, total: int | None
+        self,
+        context: JobContext,
+        spec: EncodeSpec,
+        name: str,
+        temp: Path,
+        total: int | None,
+        span: tuple[float, float],
     ) -> Trial:
         """One run of ffmpeg with encoder `name` (on the least-loaded fitting GPU if hardware)."""
         info = ENCODERS[name]
@@ -190,7 +220,7 @@ class EncodeHandler:
                 self.ffmpeg, dataclasses.replace(spec, output=str(temp)), name, devices=devices
             )
             try:
-                result = self._run(context, argv, total)
+                result = self._run(context, argv, total, name, span)
             except FfmpegCancelledError as error:
                 if context.cancel.cancelled or not info.hardware:
                     raise  # a cancel, or a crash of a software encoder: the machine's fault
@@ -200,12 +230,26 @@ class EncodeHandler:
         reason = f"exit code {result.returncode}: {headline(result.stderr)}"
         return Trial(argv, gpu, reason, result.stderr, result.returncode)
 
-    def _run(self, context: JobContext, argv: list[str], total: int | None) -> RunResult:
+    def _run(
+        self,
+        context: JobContext,
+        argv: list[str],
+        total: int | None,
+        encoder: str,
+        span: tuple[float, float],
+    ) -> RunResult:
         started = time.monotonic()
+        # Said before ffmpeg's first progress block: an encoder with a long lookahead
+        # (libaom) writes no frame for a while, and the job page names the encoder meanwhile.
+        context.progress(JobProgress(fraction=span[0], phase="encoding", encoder=encoder))
 
         def on_progress(step: Progress) -> None:
             elapsed = time.monotonic() - started
-            context.progress(JobProgress.of_frames(step.frame, total, elapsed))
+            context.progress(
+                JobProgress.of_frames(
+                    step.frame, total, elapsed, phase="encoding", encoder=encoder, span=span
+                )
+            )
 
         return self.runner.run(
             argv, timeout_s=self.timeout_s, cancel=context.cancel, on_progress=on_progress

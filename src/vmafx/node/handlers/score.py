@@ -158,7 +158,7 @@ class ScoreHandler:
 
         def on_progress(done: int, expected: int) -> None:
             elapsed = time.monotonic() - started
-            context.progress(JobProgress.of_frames(done, expected, elapsed))
+            context.progress(JobProgress.of_frames(done, expected, elapsed, phase="scoring"))
 
         report = self.scorer.score(request, on_progress=on_progress, cancel=context.cancel)
         result = self._result(report, job.id, spec.per_frame)

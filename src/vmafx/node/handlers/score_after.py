@@ -9,6 +9,7 @@ encode itself still succeeded. A cancel, or ffmpeg killed by a signal, ends the 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from vmafx.core.jobs import JsonObject
@@ -42,6 +43,8 @@ def score_after(
     output: Path,
     cancel: CancelToken,
     timeout_s: float | None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> JsonObject:
     trimmed = spec.trim_start_s > 0 or spec.trim_duration_s is not None
     try:
@@ -60,7 +63,7 @@ def score_after(
                 options=ScoreOptions(threads=default_threads()),
                 timeout_s=timeout_s,
             )
-            report = scorer.score(request, cancel=cancel)
+            report = scorer.score(request, cancel=cancel, on_progress=on_progress)
     except FfmpegCancelledError:
         raise
     except VmafxError as error:

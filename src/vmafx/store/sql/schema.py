@@ -73,6 +73,7 @@ jobs: sa.Table = sa.Table(
     sa.Column("lease_node", NAME),
     sa.Column("lease_expires_at", UtcDateTime),
     sa.Column("progress", sa.Float),
+    sa.Column("progress_detail", JSON),
     sa.Column("result", JSON),
     sa.Column("error", sa.Text),
     sa.Column("pending_reason", sa.Text),

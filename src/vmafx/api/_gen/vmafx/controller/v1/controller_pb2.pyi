@@ -65,16 +65,20 @@ class JobRequirements(_message.Message):
     def __init__(self, backend: _Optional[str] = ..., gpu_vendor: _Optional[str] = ..., encoder: _Optional[str] = ..., min_gpu_memory_mb: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class JobProgress(_message.Message):
-    __slots__ = ("frames", "fps", "percent", "eta_s")
+    __slots__ = ("frames", "fps", "percent", "eta_s", "phase", "encoder")
     FRAMES_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     PERCENT_FIELD_NUMBER: _ClassVar[int]
     ETA_S_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ENCODER_FIELD_NUMBER: _ClassVar[int]
     frames: int
     fps: float
     percent: float
     eta_s: float
-    def __init__(self, frames: _Optional[int] = ..., fps: _Optional[float] = ..., percent: _Optional[float] = ..., eta_s: _Optional[float] = ...) -> None: ...
+    phase: str
+    encoder: str
+    def __init__(self, frames: _Optional[int] = ..., fps: _Optional[float] = ..., percent: _Optional[float] = ..., eta_s: _Optional[float] = ..., phase: _Optional[str] = ..., encoder: _Optional[str] = ...) -> None: ...
 
 class Attribution(_message.Message):
     __slots__ = ("node_id", "node_name", "host", "gpu_vendor", "gpu_model", "gpu_uuid", "gpu_index", "encoder", "fallback_from", "fallback_to", "fallback_reason", "labels", "gpu_memory_mb", "gpu_driver")

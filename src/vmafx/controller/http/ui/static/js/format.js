@@ -63,6 +63,30 @@ export function scoreOf(job) {
   return after && typeof after.vmaf === "number" ? after.vmaf : null;
 }
 
+function hms(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/** What a running job does now, as `vmafx jobs get` says it (core/progress_text.py):
+ *  "encoding 42 % 87 fps ETA 0:12 (libaom-av1)"; "" when its node said nothing more. */
+export function progressText(job) {
+  const detail = job.progress_detail;
+  if (job.state !== "running" || !detail) return "";
+  const bits = [];
+  if (detail.phase) bits.push(detail.phase);
+  const value = percent(job);
+  if (value !== null) bits.push(value > 0 && value < 10 ? `${value.toFixed(1)} %` : `${value.toFixed(0)} %`);
+  else if (detail.frames) bits.push(`frame ${detail.frames}`);
+  if (detail.fps > 0) bits.push(detail.fps < 10 ? `${detail.fps.toFixed(1)} fps` : `${detail.fps.toFixed(0)} fps`);
+  if (detail.eta_s > 0) bits.push(`ETA ${hms(detail.eta_s)}`);
+  if (detail.encoder) bits.push(`(${detail.encoder})`);
+  return bits.join(" ");
+}
+
 /** Percent done (0-100) or null when unknown. */
 export function percent(job) {
   if (job.state === "completed") return 100;

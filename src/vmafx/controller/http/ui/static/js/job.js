@@ -125,7 +125,8 @@ function attemptsSection(job) {
   if (!job.attempts || !job.attempts.length) return null;
   const rows = job.attempts.map((a) => [
     String(a.number), a.node_name, a.where, a.gpu ? `${a.gpu.vendor} ${a.gpu.name} #${a.gpu.index} ${a.gpu.uuid}`.trim() : f.NONE,
-    a.encoder ? `${a.encoder}${a.fallback ? " (fallback)" : ""}` : f.NONE,
+    a.encoder ? `${a.encoder}${a.fallback ? " (fallback)" : ""}`
+      : (!a.outcome && job.progress_detail && job.progress_detail.encoder) || f.NONE, // running: as its node says
     f.clock(a.started_at), a.ended_at ? f.clock(a.ended_at) : f.NONE,
     h("span", { class: `badge state-${a.outcome || "running"}`, text: a.outcome || "running" }),
     a.error ? h("span", { class: "error-text", text: a.error.split("\n")[0] }) : "",
@@ -138,7 +139,7 @@ function attemptsSection(job) {
 function signature(job) {
   if (!job) return "";
   const last = (job.attempts || []).at(-1) || {};
-  return JSON.stringify([job.state, job.attempt, job.where, job.pending_reason, job.error, job.attempts?.length, last.outcome, last.encoder]);
+  return JSON.stringify([job.state, job.attempt, job.where, job.pending_reason, job.error, job.attempts?.length, last.outcome, last.encoder, job.progress_detail?.encoder]);
 }
 
 function cancelControls(id, onDone) {
@@ -190,7 +191,6 @@ function sections(job, { progress, elapsed, chart, refresh, tune }) {
 export function mount(root, ctx) {
   const id = ctx.params.id;
   let job = null;
-  let partial = null;
   let refreshing = null;
   const progress = progressBar();
   progress.node.classList.add("wide");
@@ -209,13 +209,7 @@ export function mount(root, ctx) {
   observer.observe(view);
 
   const showProgress = () => {
-    setProgress(progress, job);
-    if (partial && job.state === "running") {
-      const bits = [progress.label.textContent];
-      if (partial.fps) bits.push(`${partial.fps.toFixed(1)} fps`);
-      if (partial.eta_s) bits.push(`${f.duration(partial.eta_s)} left`);
-      setText(progress.label, bits.join(" · "));
-    }
+    setProgress(progress, job, true); // "encoding 42 % 87 fps ETA 0:12 (libx264)" from progress_detail
   };
   const render = () => {
     showProgress();
@@ -249,8 +243,10 @@ export function mount(root, ctx) {
       } else if (name === "job_event" && data.type === "progress" && job && job.state === "running") {
         const value = data.data.progress;
         if (typeof value === "number" && value >= (job.progress ?? 0)) job.progress = value;
-        partial = data.data.partial || partial;
-        showProgress();
+        const before = signature(job);
+        if (data.data.partial) job.progress_detail = data.data.partial;
+        if (signature(job) !== before) render(); // the running attempt's encoder became known
+        else showProgress();
       } else if (name === "job_event" || name === "end") {
         refresh();
       }

@@ -21,14 +21,18 @@ export function progressBar() {
   return { node: h("div", { class: "progress" }, bar, label), bar, fill, label };
 }
 
-export function setProgress(parts, job) {
+/** The bar and its label; `full` (the job page) adds speed, ETA and encoder to the phase. */
+export function setProgress(parts, job, full = false) {
   const value = f.percent(job);
   parts.node.dataset.state = job.state;
   parts.fill.style.width = `${value ?? 0}%`;
   parts.bar.classList.toggle("unknown", value === null && job.state === "running");
   if (value === null) parts.bar.removeAttribute("aria-valuenow");
   else parts.bar.setAttribute("aria-valuenow", value.toFixed(1));
-  setText(parts.label, value === null ? (job.state === "running" ? "…" : f.NONE) : `${value.toFixed(0)}%`);
+  const phase = job.state === "running" && job.progress_detail && job.progress_detail.phase;
+  const text = full ? f.progressText(job) : phase && value !== null ? `${phase} ${value.toFixed(0)} %` : "";
+  if (text) setText(parts.label, text);
+  else setText(parts.label, value === null ? (job.state === "running" ? "…" : f.NONE) : `${value.toFixed(0)}%`);
 }
 
 function newRow(job) {
