@@ -13,9 +13,11 @@ from vmafx.controller.auth import DEV_PRINCIPAL, Principal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.clock import Clock, FakeClock
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job, JobKind, JsonObject, new_batch_id
 from vmafx.core.messages import (
     Claim,
+    ConcurrencyResult,
     DrainResult,
     HeartbeatAnswer,
     JobDetails,
@@ -26,6 +28,7 @@ from vmafx.core.messages import (
     NodeRegistration,
     NodeReport,
     NodeView,
+    ResumeResult,
     RunningJob,
     Submitted,
     cancel_answer,
@@ -200,6 +203,7 @@ class FakeControllerClient:
         *,
         running: Sequence[RunningJob] = (),
         draining: bool = False,
+        gpu_usage: Sequence[GpuUsage] = (),
     ) -> HeartbeatAnswer:
         return await self.service.heartbeat(
             self.principal,
@@ -207,6 +211,7 @@ class FakeControllerClient:
             session.session_token,
             running=running,
             draining=draining,
+            gpu_usage=gpu_usage,
         )
 
     async def pull_work(
@@ -254,6 +259,14 @@ class FakeControllerClient:
 
     async def drain_node(self, node_id: str, *, release_jobs: bool = False) -> DrainResult:
         return await self.service.drain_node(self.principal, node_id, release_jobs=release_jobs)
+
+    async def resume_node(self, node_id: str) -> ResumeResult:
+        return await self.service.resume_node(self.principal, node_id)
+
+    async def set_node_concurrency(
+        self, node_id: str, limits: Mapping[str, int]
+    ) -> ConcurrencyResult:
+        return await self.service.set_node_concurrency(self.principal, node_id, limits)
 
     async def close(self) -> None:
         await self.service.close()

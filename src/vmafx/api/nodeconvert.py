@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from vmafx.api.convert import from_millis, job_to_pb, json_object, millis
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.core.attempts import Attribution
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.messages import (
     Claim,
     HeartbeatAnswer,
@@ -136,13 +137,39 @@ def running_to_pb(running: RunningJob) -> pb.RunningJob:
     return message
 
 
+def gpu_usage_to_pb(usage: GpuUsage) -> pb.GpuUsage:
+    message = pb.GpuUsage(uuid=usage.uuid, index=usage.index)
+    for name in _USAGE_FIELDS:
+        value = getattr(usage, name)
+        if value is not None:
+            setattr(message, name, value)
+    return message
+
+
+def gpu_usage_from_pb(message: pb.GpuUsage) -> GpuUsage:
+    known = {name: getattr(message, name) for name in _USAGE_FIELDS if message.HasField(name)}
+    return GpuUsage(uuid=message.uuid, index=message.index, **known)
+
+
+_USAGE_FIELDS = (
+    "utilization_pct",
+    "encoder_utilization_pct",
+    "encoder_sessions",
+    "memory_used_mb",
+    "memory_total_mb",
+)
+
+
 def heartbeat_to_pb(answer: HeartbeatAnswer) -> pb.HeartbeatResponse:
-    return pb.HeartbeatResponse(
+    message = pb.HeartbeatResponse(
         ok=answer.ok,
         cancel_job_ids=list(answer.cancel_job_ids),
         session_unknown=answer.session_unknown,
         drain=answer.drain,
     )
+    if answer.concurrency is not None:
+        message.concurrency.limits.update(answer.concurrency)
+    return message
 
 
 def heartbeat_from_pb(message: pb.HeartbeatResponse) -> HeartbeatAnswer:
@@ -151,6 +178,7 @@ def heartbeat_from_pb(message: pb.HeartbeatResponse) -> HeartbeatAnswer:
         cancel_job_ids=tuple(message.cancel_job_ids),
         session_unknown=message.session_unknown or not message.ok,
         drain=message.drain,
+        concurrency=(dict(message.concurrency.limits) if message.HasField("concurrency") else None),
     )
 
 
@@ -251,6 +279,9 @@ def node_to_pb(view: NodeView) -> pb.Node:
         last_heartbeat_ms=millis(session.last_seen_at),
         running_job_ids=list(view.running_job_ids),
         slots_in_use=dict(view.slots_in_use),
+        gpu_usage=[gpu_usage_to_pb(usage) for usage in view.gpu_usage],
+        gpu_usage_at_ms=millis(view.gpu_usage_at) if view.gpu_usage_at else 0,
+        drain_requested=view.drain_requested,
     )
 
 
@@ -272,4 +303,7 @@ def node_from_pb(message: pb.Node) -> NodeView:
         state=states.get(message.state, NodeState.OFFLINE),
         running_job_ids=tuple(message.running_job_ids),
         slots_in_use=dict(message.slots_in_use),
+        gpu_usage=tuple(gpu_usage_from_pb(usage) for usage in message.gpu_usage),
+        gpu_usage_at=from_millis(message.gpu_usage_at_ms) if message.gpu_usage_at_ms else None,
+        drain_requested=message.drain_requested,
     )

@@ -10,7 +10,7 @@ trusting the CA in `ca` or else the system's.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,11 @@ from vmafx.api.pb import controller_pb2 as pb
 from vmafx.api.pb import controller_pb2_grpc as pb_grpc
 from vmafx.api.status import ERROR_METADATA, error_for
 from vmafx.client.tls import ControllerAddress, explain_unavailable, parse_address
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job
 from vmafx.core.messages import (
     Claim,
+    ConcurrencyResult,
     DrainResult,
     HeartbeatAnswer,
     JobDetails,
@@ -35,6 +37,7 @@ from vmafx.core.messages import (
     NodeRegistration,
     NodeReport,
     NodeView,
+    ResumeResult,
     RunningJob,
     Submitted,
 )
@@ -177,6 +180,7 @@ class GrpcControllerClient:
         *,
         running: Sequence[RunningJob] = (),
         draining: bool = False,
+        gpu_usage: Sequence[GpuUsage] = (),
     ) -> HeartbeatAnswer:
         request = pb.HeartbeatRequest(
             node_id=session.node_id,
@@ -184,6 +188,7 @@ class GrpcControllerClient:
             jobs_running=len(running),
             running=[nc.running_to_pb(item) for item in running],
             draining=draining,
+            gpu_usage=[nc.gpu_usage_to_pb(usage) for usage in gpu_usage],
         )
         return nc.heartbeat_from_pb(await self._call("Heartbeat", request))
 
@@ -242,6 +247,17 @@ class GrpcControllerClient:
         request = pb.DrainNodeRequest(node_id=node_id, release_jobs=release_jobs)
         answer = await self._call("DrainNode", request)
         return DrainResult(answer.ok, tuple(answer.released_job_ids))
+
+    async def resume_node(self, node_id: str) -> ResumeResult:
+        answer = await self._call("ResumeNode", pb.ResumeNodeRequest(node_id=node_id))
+        return ResumeResult(answer.ok, answer.was_drained)
+
+    async def set_node_concurrency(
+        self, node_id: str, limits: Mapping[str, int]
+    ) -> ConcurrencyResult:
+        request = pb.SetNodeConcurrencyRequest(node_id=node_id, concurrency=dict(limits))
+        answer = await self._call("SetNodeConcurrency", request)
+        return ConcurrencyResult(dict(answer.concurrency), answer.slots)
 
     async def close(self) -> None:
         await self._channel.close()

@@ -7,12 +7,14 @@ raised (e.g. `StaleAttemptError` for a fenced report, `UnavailableError` when un
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job
 from vmafx.core.messages import (
     Claim,
+    ConcurrencyResult,
     DrainResult,
     HeartbeatAnswer,
     JobDetails,
@@ -23,6 +25,7 @@ from vmafx.core.messages import (
     NodeRegistration,
     NodeReport,
     NodeView,
+    ResumeResult,
     RunningJob,
     Submitted,
 )
@@ -66,6 +69,7 @@ class ControllerClient(Protocol):
         *,
         running: Sequence[RunningJob] = (),
         draining: bool = False,
+        gpu_usage: Sequence[GpuUsage] = (),
     ) -> HeartbeatAnswer: ...
 
     async def pull_work(
@@ -93,5 +97,11 @@ class ControllerClient(Protocol):
     async def list_nodes(self, *, include_offline: bool = False) -> list[NodeView]: ...
 
     async def drain_node(self, node_id: str, *, release_jobs: bool = False) -> DrainResult: ...
+
+    async def resume_node(self, node_id: str) -> ResumeResult: ...
+
+    async def set_node_concurrency(
+        self, node_id: str, limits: Mapping[str, int]
+    ) -> ConcurrencyResult: ...
 
     async def close(self) -> None: ...

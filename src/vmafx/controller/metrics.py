@@ -10,6 +10,9 @@ implements its `JobMetrics` port); the queue gauges are read from the store at s
     vmafx_controller_jobs_running                 (scraped)
     vmafx_controller_queue_oldest_job_age_seconds{queue}  (scraped, absent when empty)
     vmafx_controller_nodes_live                   (scraped)
+    vmafx_node_gpu_{utilization,encoder_utilization}_ratio{tenant,node,gpu,uuid}  (scraped)
+    vmafx_node_gpu_encoder_sessions{tenant,node,gpu,uuid}                       (scraped)
+    vmafx_node_gpu_memory_{used,total}_bytes{tenant,node,gpu,uuid}              (scraped)
     vmafx_controller_job_queue_wait_seconds{tenant}
     vmafx_controller_job_duration_seconds{tenant,outcome}
     vmafx_quality_score{tenant,model,profile}
@@ -22,7 +25,8 @@ label (what an anonymous scrape gets while auth is on).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -31,6 +35,7 @@ from prometheus_client.samples import Sample
 
 from vmafx import __version__
 from vmafx.core.clock import Clock
+from vmafx.core.gpuusage import MAX_GPUS, GpuUsage
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.scores import headline_score
 from vmafx.store.port import JobStore
@@ -117,13 +122,45 @@ class ControllerMetrics:
         self._requeued.labels(reason=reason).inc(count)
 
 
-class MetricsExporter:
-    """Renders the registry, first reading queue depths and live nodes from the store."""
+#: A GPU sample older than this is not exported (the node stopped sending one).
+GPU_SAMPLE_MAX_AGE_S = 120.0
+GpuUsageOf = Callable[[str], tuple[tuple[GpuUsage, ...], datetime | None]]
+_GPU_LABELS = ["tenant", "node", "gpu", "uuid"]
 
-    def __init__(self, registry: CollectorRegistry, store: JobStore, clock: Clock) -> None:
+
+def _no_usage(_node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
+    return (), None
+
+
+class MetricsExporter:
+    """Renders the registry, first reading queue depths and live nodes from the store, and
+    the GPU load each live node's heartbeats brought (`gpu_usage`: node id → its last sample).
+
+    The GPU series are bounded: live nodes only, at most `MAX_GPUS` each, cleared every scrape.
+    """
+
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        store: JobStore,
+        clock: Clock,
+        *,
+        gpu_usage: GpuUsageOf = _no_usage,
+    ) -> None:
         self.registry = registry
         self._store = store
         self._clock = clock
+        self._gpu_usage = gpu_usage
+        self._gpu = {
+            name: Gauge(f"vmafx_node_gpu_{name}", text, _GPU_LABELS, registry=registry)
+            for name, text in (
+                ("utilization_ratio", "GPU core busy time over the node's last sample, 0-1."),
+                ("encoder_utilization_ratio", "GPU video encoder busy time, 0-1."),
+                ("encoder_sessions", "Encoder (NVENC) sessions open."),
+                ("memory_used_bytes", "GPU memory in use."),
+                ("memory_total_bytes", "GPU memory in total."),
+            )
+        }
         self._pending = Gauge(
             "vmafx_controller_jobs_pending", "Pending jobs.", ["queue"], registry=registry
         )
@@ -152,6 +189,18 @@ class MetricsExporter:
                 running += depth.count
         self._running.set(running)
         self._nodes.set(len(nodes))
+        for gauge in self._gpu.values():
+            gauge.clear()
+        for node in nodes:
+            usage, at = self._gpu_usage(node.id)
+            if at is None or (now - at).total_seconds() > GPU_SAMPLE_MAX_AGE_S:
+                continue
+            for gpu in usage[:MAX_GPUS]:
+                labels = {"tenant": node.tenant, "node": node.name, "gpu": str(gpu.index),
+                          "uuid": gpu.uuid}  # fmt: skip
+                for name, value in _gpu_figures(gpu).items():
+                    if value is not None:
+                        self._gpu[name].labels(**labels).set(value)
 
     async def render(self, *, tenant: str | AllTenants | None = ALL_TENANTS) -> bytes:
         """The Prometheus text exposition (content type `CONTENT_TYPE`): every tenant's series,
@@ -160,6 +209,23 @@ class MetricsExporter:
         if isinstance(tenant, AllTenants):
             return generate_latest(self.registry)
         return generate_latest(_TenantView(self.registry, tenant))
+
+
+def _gpu_figures(gpu: GpuUsage) -> dict[str, float | None]:
+    def ratio(pct: float | None) -> float | None:
+        return None if pct is None else pct / 100.0
+
+    def mib(value: int | None) -> float | None:
+        return None if value is None else float(value) * 1024 * 1024
+
+    sessions = gpu.encoder_sessions
+    return {
+        "utilization_ratio": ratio(gpu.utilization_pct),
+        "encoder_utilization_ratio": ratio(gpu.encoder_utilization_pct),
+        "encoder_sessions": None if sessions is None else float(sessions),
+        "memory_used_bytes": mib(gpu.memory_used_mb),
+        "memory_total_bytes": mib(gpu.memory_total_mb),
+    }
 
 
 class _TenantView:

@@ -12,8 +12,9 @@ import contextlib
 import dataclasses
 import logging
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from vmafx.controller import listing
@@ -21,8 +22,10 @@ from vmafx.controller.events import JobBus, WorkSignal
 from vmafx.controller.observing import JobMetrics
 from vmafx.controller.sessions import NodeSessions, unknown_session
 from vmafx.core.clock import Clock
+from vmafx.core.gpuusage import MAX_GPUS, GpuUsage
 from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.messages import (
+    ConcurrencyResult,
     DrainResult,
     HeartbeatAnswer,
     JobRef,
@@ -30,8 +33,10 @@ from vmafx.core.messages import (
     NodeState,
     NodeView,
     ReportOutcome,
+    ResumeResult,
     RunningJob,
 )
+from vmafx.core.nodes import NodeCapabilities
 from vmafx.errors import ConflictError, NotFoundError, UsageError, VmafxError
 from vmafx.store.port import JobStore
 
@@ -54,6 +59,9 @@ class NodeDesk:
 
 
 MAX_NAME = 255
+#: As `vmafx.node.settings` checks them on the node.
+QUEUE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+MAX_SLOTS = 64
 
 
 def check_node_name(name: str) -> None:
@@ -65,7 +73,11 @@ def check_node_name(name: str) -> None:
 
 
 async def heartbeat(
-    desk: NodeDesk, node_id: str, running: Sequence[RunningJob], draining: bool
+    desk: NodeDesk,
+    node_id: str,
+    running: Sequence[RunningJob],
+    draining: bool,
+    gpu_usage: Sequence[GpuUsage] = (),
 ) -> HeartbeatAnswer:
     try:
         now = desk.clock.now()
@@ -80,10 +92,15 @@ async def heartbeat(
     if draining != (node_id in desk.sessions.draining()):
         desk.sessions.set_stopping(node_id, draining)
         desk.nodes_changed()
+    if gpu_usage:
+        usage = tuple(item.checked() for item in gpu_usage[:MAX_GPUS])
+        desk.sessions.record_gpu_usage(node_id, usage, now)
+    override = desk.sessions.overridden(node_id)
     return HeartbeatAnswer(
         ok=True,
         cancel_job_ids=tuple(renewal.cancel),
         drain=desk.sessions.drain_requested(node_id),
+        concurrency=dict(override.concurrency) if override is not None else None,
     )
 
 
@@ -227,19 +244,27 @@ async def list_nodes(desk: NodeDesk, tenant: str, include_offline: bool) -> list
     sessions = await desk.store.list_nodes(tenant=tenant, live_at=None if include_offline else now)
     draining = desk.sessions.draining()
     views: list[NodeView] = []
-    for session in sessions:
+    for registered in sessions:
+        override = desk.sessions.overridden(registered.id)
+        session = registered
+        if override is not None:
+            session = dataclasses.replace(registered, capabilities=override)
         held = await listing.running_jobs(desk.store, tenant, session.id)
         state = NodeState.LIVE
         if not session.is_live(now):
             state = NodeState.OFFLINE
         elif session.id in draining:
             state = NodeState.DRAINING
+        usage, usage_at = desk.sessions.gpu_usage(session.id)
         views.append(
             NodeView(
                 session=session,
                 state=state,
                 running_job_ids=tuple(sorted(job.id for job in held)),
                 slots_in_use=dict(Counter(job.queue for job in held)),
+                gpu_usage=usage,
+                gpu_usage_at=usage_at,
+                drain_requested=desk.sessions.drain_requested(session.id),
             )
         )
     return views
@@ -266,6 +291,70 @@ async def drain(desk: NodeDesk, tenant: str, node_id: str, release_jobs: bool) -
     _requeued(desk, released, "drained")
     log.info("node drained", extra={"node_id": node_id, "released": len(released)})
     return DrainResult(ok=True, released_job_ids=tuple(job.id for job in released))
+
+
+async def resume(desk: NodeDesk, tenant: str, node_id: str) -> ResumeResult:
+    try:
+        await desk.store.get_node(node_id, tenant=tenant)
+    except NotFoundError:
+        raise unknown_session(node_id) from None
+    was_drained = desk.sessions.resume(node_id)
+    desk.nodes_changed()
+    desk.work.notify(1)  # its pull loops may take work again
+    log.info("node resumed", extra={"node_id": node_id, "was_drained": was_drained})
+    return ResumeResult(ok=True, was_drained=was_drained)
+
+
+def _checked_limits(limits: Mapping[str, int], caps: NodeCapabilities) -> dict[str, int]:
+    if not limits:
+        raise UsageError(
+            "name at least one queue and its limit.", hint="E.g. encode=2 score=1 (0 turns off)."
+        )
+    for queue, limit in limits.items():
+        if not QUEUE_NAME.fullmatch(queue):
+            raise UsageError(
+                f"queue name {queue!r} is not valid.",
+                hint="Use lower-case letters, digits, '-' or '_', e.g. encode=2.",
+            )
+        if isinstance(limit, bool) or not 0 <= limit <= MAX_SLOTS:
+            raise UsageError(
+                f"the limit of queue {queue!r} must be a whole number in 0-{MAX_SLOTS}, "
+                f"got {limit!r}."
+            )
+        if caps.queues and queue not in caps.queues:
+            raise UsageError(
+                f"the node does not take jobs from queue {queue!r} "
+                f"(its queues: {', '.join(caps.queues)}).",
+                hint="Name one of its queues; the queues themselves change only with a restart.",
+            )
+    return dict(limits)
+
+
+def concurrency_slots(caps: NodeCapabilities, concurrency: Mapping[str, int]) -> int:
+    """Slots for new limits: their sum over the node's queues (a subscribed queue without a
+    limit counting 1), at least 1 and at most `MAX_SLOTS` (as a node counts them at start)."""
+    if caps.queues:
+        total = sum(concurrency.get(queue, 1) for queue in caps.queues)
+    else:
+        total = sum(concurrency.values())
+    return max(1, min(MAX_SLOTS, total))
+
+
+async def set_concurrency(
+    desk: NodeDesk, tenant: str, node_id: str, limits: Mapping[str, int]
+) -> ConcurrencyResult:
+    try:
+        session = await desk.store.get_node(node_id, tenant=tenant)
+    except NotFoundError:
+        raise unknown_session(node_id) from None
+    caps = desk.sessions.overridden(node_id) or session.capabilities
+    concurrency = {**caps.concurrency, **_checked_limits(limits, caps)}
+    slots = concurrency_slots(caps, concurrency)
+    desk.sessions.override(node_id, dataclasses.replace(caps, concurrency=concurrency, slots=slots))
+    desk.nodes_changed()
+    desk.work.notify(slots)
+    log.info("node concurrency changed", extra={"node_id": node_id, "concurrency": concurrency})
+    return ConcurrencyResult(concurrency=concurrency, slots=slots)
 
 
 async def expire(desk: NodeDesk) -> list[Job]:

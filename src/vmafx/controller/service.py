@@ -22,7 +22,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from vmafx.controller import bulk, listing, nodeops
@@ -35,9 +35,11 @@ from vmafx.controller.pending import PendingExplainer
 from vmafx.controller.sessions import NodeSessions
 from vmafx.core.clock import Clock
 from vmafx.core.events import JobEvent
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import (
     Claim,
+    ConcurrencyResult,
     DrainResult,
     HeartbeatAnswer,
     JobDetails,
@@ -49,6 +51,7 @@ from vmafx.core.messages import (
     NodeReport,
     NodeView,
     ReportOutcome,
+    ResumeResult,
     RunningJob,
     Submitted,
 )
@@ -379,6 +382,7 @@ class ControllerService:
         *,
         running: Sequence[RunningJob] = (),
         draining: bool = False,
+        gpu_usage: Sequence[GpuUsage] = (),
     ) -> HeartbeatAnswer:
         """Renew the session and the leases of `running` (none named: every job it holds).
 
@@ -394,7 +398,7 @@ class ControllerService:
             await self.check_node(principal, node_id, session_token)
         except NotFoundError:
             return HeartbeatAnswer(ok=False, session_unknown=True)
-        return await nodeops.heartbeat(self.desk, node_id, running, draining)
+        return await nodeops.heartbeat(self.desk, node_id, running, draining, gpu_usage)
 
     async def pull_work(
         self,
@@ -416,6 +420,11 @@ class ControllerService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, min(wait_s, self.settings.max_wait_s))
         woken = False
+        override = self.sessions.overridden(node_id)
+        if override is not None:  # an operator's concurrency wins until the node applied it
+            capabilities = dataclasses.replace(
+                capabilities or override, concurrency=override.concurrency, slots=override.slots
+            )
         request = ClaimRequest(node_id, tuple(queues) if queues else None, capabilities)
         while not self.closing and not self.sessions.drain_requested(node_id):
             seen = self.work.version
@@ -479,6 +488,19 @@ class ControllerService:
         require(principal, Action.READ)
         window = StatsWindow.last(self.clock.now(), hours=hours, bucket=bucket)
         return await self.store.farm_stats(window, tenant=principal.tenant)
+
+    async def resume_node(self, principal: Principal, node_id: str) -> ResumeResult:
+        """Take back a drain (admin): the node gets work again."""
+        require(principal, Action.ADMIN)
+        return await nodeops.resume(self.desk, principal.tenant, node_id)
+
+    async def set_node_concurrency(
+        self, principal: Principal, node_id: str, limits: Mapping[str, int]
+    ) -> ConcurrencyResult:
+        """Change a node's jobs at once per queue (admin); claims follow now, the node on its
+        next heartbeat."""
+        require(principal, Action.ADMIN)
+        return await nodeops.set_concurrency(self.desk, principal.tenant, node_id, limits)
 
     # --- background ----------------------------------------------------------------------------
     async def expire_once(self) -> list[Job]:

@@ -3,9 +3,11 @@
 A node sends its id and session token with every node call. The token is compared, in
 constant time, with the SHA-256 the store keeps; the (tenant, digest) of a verified session is
 cached, since ids are random and never reused (liveness is still checked by the store on every
-claim and heartbeat). Drain requests and nodes that announced they are stopping are kept in
-memory: they last until the node's session ends or the controller restarts (with several
-replicas, a drain request is relayed to the replicas running then; one started later misses it).
+claim and heartbeat). Drain requests, nodes that announced they are stopping, an operator's
+concurrency and the last GPU sample are kept in memory: they last until the node's session ends
+or the controller restarts (with several replicas, a drain request is relayed to the replicas
+running then; one started later misses it; concurrency and GPU samples are not relayed, but a
+node that applied new concurrency sends it with its pulls, so claims follow it on any replica).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import hmac
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
-from vmafx.core.nodes import NodeSession
+from vmafx.core.gpuusage import GpuUsage
+from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import token_digest
 from vmafx.errors import ForbiddenError, NotFoundError
 from vmafx.store.port import JobStore
@@ -41,6 +45,10 @@ class NodeSessions:
         self._stopping: set[str] = set()
         #: Told about drain requests made here (other controller replicas hear them).
         self.drain_relay: Callable[[str], None] | None = None
+        #: Capabilities with an operator's concurrency (claims use these instead).
+        self._overrides: dict[str, NodeCapabilities] = {}
+        #: Each node's last GPU sample and when it came.
+        self._gpu_usage: dict[str, tuple[tuple[GpuUsage, ...], datetime]] = {}
 
     def remember(self, session: NodeSession) -> None:
         self._known[session.id] = (session.tenant, session.token_sha256)
@@ -74,12 +82,33 @@ class NodeSessions:
             self._known.pop(node_id, None)
             self._drain_requested.discard(node_id)
             self._stopping.discard(node_id)
+            self._overrides.pop(node_id, None)
+            self._gpu_usage.pop(node_id, None)
 
     def request_drain(self, node_id: str, *, relay: bool = True) -> None:
         """Mark a node drained (`relay=False`: another replica said so)."""
         self._drain_requested.add(node_id)
         if relay and self.drain_relay is not None:
             self.drain_relay(node_id)
+
+    def resume(self, node_id: str) -> bool:
+        """Take back an operator's drain; whether there was one."""
+        drained = node_id in self._drain_requested
+        self._drain_requested.discard(node_id)
+        return drained
+
+    def override(self, node_id: str, capabilities: NodeCapabilities) -> None:
+        self._overrides[node_id] = capabilities
+
+    def overridden(self, node_id: str) -> NodeCapabilities | None:
+        """The node's capabilities with an operator's concurrency, or None when unchanged."""
+        return self._overrides.get(node_id)
+
+    def record_gpu_usage(self, node_id: str, usage: tuple[GpuUsage, ...], at: datetime) -> None:
+        self._gpu_usage[node_id] = (usage, at)
+
+    def gpu_usage(self, node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
+        return self._gpu_usage.get(node_id, ((), None))
 
     def drain_requested(self, node_id: str) -> bool:
         return node_id in self._drain_requested

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from vmafx.core.attempts import Attempt, Attribution
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Requirements
 from vmafx.core.nodes import NodeSession
 from vmafx.core.specs import JobSpec, parse_spec
@@ -149,6 +150,8 @@ class HeartbeatAnswer:
     cancel_job_ids: tuple[str, ...] = ()
     session_unknown: bool = False
     drain: bool = False
+    #: Jobs at once per queue an operator set for the node (None: unchanged).
+    concurrency: Mapping[str, int] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,9 +215,28 @@ class NodeView:
     state: NodeState
     running_job_ids: tuple[str, ...] = ()
     slots_in_use: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    #: The GPUs' load from the node's last heartbeat that carried it, and when it came.
+    gpu_usage: tuple[GpuUsage, ...] = ()
+    gpu_usage_at: datetime | None = None
+    #: An operator drained the node (DRAINING without it: the node is stopping on its own).
+    drain_requested: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DrainResult:
     ok: bool
     released_job_ids: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResumeResult:
+    ok: bool
+    was_drained: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConcurrencyResult:
+    """A node's per-queue limits and slots after an operator changed them."""
+
+    concurrency: Mapping[str, int]
+    slots: int

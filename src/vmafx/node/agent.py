@@ -28,12 +28,14 @@ from vmafx.errors import VmafxError
 from vmafx.media.runner import KILL_GRACE_S
 from vmafx.node.backoff import Backoff
 from vmafx.node.execution import ExecutionSettings, JobExecutor
+from vmafx.node.gpuload import GpuLoadSampler
 from vmafx.node.handlers.base import Handler
 from vmafx.node.heartbeat import Heartbeat
 from vmafx.node.metrics import NodeMetrics
 from vmafx.node.placement import GpuPool
 from vmafx.node.running import SHUTTING_DOWN, RunningJobs
 from vmafx.node.session import SessionKeeper
+from vmafx.node.settings import MAX_SLOTS
 from vmafx.node.slots import PullLoop
 from vmafx.node.waits import StopRequestedError, unless_stopped
 from vmafx.supervision import Supervisor
@@ -69,6 +71,7 @@ class NodeAgent:
         gpus: GpuPool | None = None,
         metrics: NodeMetrics | None = None,
         supervisor: Supervisor | None = None,
+        sampler: GpuLoadSampler | None = None,
     ) -> None:
         self.client = client
         self.supervisor = supervisor or Supervisor("node")
@@ -87,7 +90,12 @@ class NodeAgent:
         self.heartbeat = Heartbeat(
             client, self.keeper, self.running,
             draining=self._stopping.is_set, backoff=self._backoff(),
+            sampler=sampler.sample_async if sampler is not None else None,
+            on_concurrency=self.apply_concurrency,
         )  # fmt: skip
+        #: Jobs at once now (changed live by `apply_concurrency`), and the pull loops' tasks.
+        self.slots = settings.slots
+        self._slot_tasks: list[asyncio.Task[None]] = []
         execution = ExecutionSettings(
             settings.name, settings.progress_interval_s, abandon_after_s=settings.stop_grace_s
         )
@@ -101,6 +109,43 @@ class NodeAgent:
             queues=settings.queues, wait_s=settings.poll_wait_s, burst=settings.burst,
             backoff_base_s=settings.backoff_base_s, backoff_cap_s=settings.backoff_cap_s,
         )  # fmt: skip
+
+    def apply_concurrency(self, limits: Mapping[str, int]) -> None:
+        """An operator's per-queue limits: from now on, run that many jobs at once per queue.
+
+        The slots become the limits' sum (a subscribed queue without a limit counts 1, as at
+        start-up); loops are added, or the extra ones retire once their job ends.
+        """
+        caps = self.keeper.capabilities
+        concurrency = {**caps.concurrency, **limits}
+        if concurrency == dict(caps.concurrency) and self.pulls.capabilities is not None:
+            return
+        queues = self.settings.queues
+        wanted = sum(concurrency.get(q, 1) for q in queues) if queues else sum(concurrency.values())
+        slots = max(1, min(MAX_SLOTS, wanted))
+        changed = dataclasses.replace(caps, concurrency=concurrency, slots=slots)
+        self.keeper.capabilities = changed
+        self.pulls.capabilities = changed
+        log.warning(
+            "concurrency changed by an operator: %s (%d slots, were %d)",
+            ", ".join(f"{q}={n}" for q, n in sorted(concurrency.items())),
+            slots,
+            self.slots,
+        )
+        self.slots = slots
+        self.pulls.resize(slots)
+        if self.metrics is not None:
+            self.metrics.slots.set(slots)
+        if self._slot_tasks and not self.settings.burst and not self._stopping.is_set():
+            for index in range(len(self._slot_tasks), slots):
+                self._slot_tasks.append(self._start_slot(index))
+
+    def _start_slot(self, index: int) -> asyncio.Task[None]:
+        return self.supervisor.watch(
+            asyncio.create_task(self.pulls.run(index, self._stopping), name=f"vmafx-slot-{index}"),
+            f"pull loop {index}",
+            finishing=lambda: self.settings.burst or self._stopping.is_set(),
+        )
 
     def _backoff(self) -> Backoff:
         return Backoff(self.settings.backoff_base_s, self.settings.backoff_cap_s)
@@ -141,7 +186,7 @@ class NodeAgent:
         except StopRequestedError:
             return
         if self.metrics is not None:
-            self.metrics.slots.set(self.settings.slots)
+            self.metrics.slots.set(self.slots)
         loop = asyncio.get_running_loop()
         self.supervisor.on_death(lambda _: loop.call_soon_threadsafe(self._stop_at_once))
         beat_stop = asyncio.Event()
@@ -150,19 +195,11 @@ class NodeAgent:
             "heartbeat",
             finishing=beat_stop.is_set,
         )
-        slots = [
-            self.supervisor.watch(
-                asyncio.create_task(
-                    self.pulls.run(index, self._stopping), name=f"vmafx-slot-{index}"
-                ),
-                f"pull loop {index}",
-                finishing=lambda: self.settings.burst or self._stopping.is_set(),
-            )
-            for index in range(self.settings.slots)
-        ]
+        self._slot_tasks = []
+        self._slot_tasks.extend(self._start_slot(index) for index in range(self.slots))
         try:
-            await self._work(slots)
-            await self._drain(slots)
+            await self._work(self._slot_tasks)
+            await self._drain(list(self._slot_tasks))
         finally:
             beat_stop.set()
             await asyncio.wait({beating}, timeout=self.settings.goodbye_timeout_s)

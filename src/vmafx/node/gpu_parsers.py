@@ -1,5 +1,5 @@
 """Pure parsers for what GPU tools print: nvidia-smi CSV, rocm-smi (JSON or text), clinfo (raw or
-plain, Intel GPUs only) and macOS system_profiler JSON.
+plain, Intel GPUs only) and macOS system_profiler JSON; and the load nvidia-smi reports per GPU.
 
 Each takes the tool's stdout and returns `DetectedGpu` values; a malformed row is skipped, never
 fatal. They are tested on real-world samples under tests/fixtures/gpu/.
@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from vmafx.core.gpus import DetectedGpu
+from vmafx.core.gpuusage import GpuUsage
 
 log = logging.getLogger(__name__)
 
@@ -259,3 +260,52 @@ def parse_system_profiler(text: str) -> list[DetectedGpu]:
             )
         )
     return gpus
+
+
+#: What `nvidia-smi` is asked for GPU load, in this order (drivers before ~470 refuse
+#: `utilization.encoder`: asked again without it, see `vmafx.node.gpuload`).
+NVIDIA_USAGE_FIELDS = (
+    "index",
+    "uuid",
+    "utilization.gpu",
+    "utilization.encoder",
+    "encoder.stats.sessionCount",
+    "memory.used",
+    "memory.total",
+)
+_USAGE_KEYS = {
+    "utilization.gpu": "utilization_pct",
+    "utilization.encoder": "encoder_utilization_pct",
+    "encoder.stats.sessionCount": "encoder_sessions",
+    "memory.used": "memory_used_mb",
+    "memory.total": "memory_total_mb",
+}
+
+
+def _number(text: str | None) -> float | None:
+    match = re.match(r"\s*(\d+(?:\.\d+)?)", text or "")
+    return float(match.group(1)) if match else None
+
+
+def parse_nvidia_smi_usage(
+    text: str, fields: tuple[str, ...] = NVIDIA_USAGE_FIELDS
+) -> list[GpuUsage]:
+    """`nvidia-smi --query-gpu=<fields> --format=csv,noheader,nounits`: one GPU per line.
+    `[N/A]`, `[Not Supported]` and the like are unknown (None); a row without a UUID is skipped."""
+    usages: list[GpuUsage] = []
+    for row in csv.reader(text.splitlines(), skipinitialspace=True):
+        if len(row) != len(fields):
+            if any(row):
+                log.debug("nvidia-smi usage row skipped", extra={"row": row})
+            continue
+        values = dict(zip(fields, (_value(field) for field in row), strict=True))
+        uuid = values.get("uuid")
+        if not uuid:
+            continue
+        known: dict[str, Any] = {}
+        for field, key in _USAGE_KEYS.items():
+            number = _number(values.get(field))
+            if number is not None:
+                known[key] = number if key.endswith("_pct") else int(number)
+        usages.append(GpuUsage(uuid=uuid, index=_leading_int(values.get("index")) or 0, **known))
+    return usages

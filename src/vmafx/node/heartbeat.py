@@ -9,6 +9,9 @@ whatever the interval here.
 - `cancel_job_ids`: stop those jobs (their ffmpeg is terminated).
 - `drain`: an operator asked the node to drain → the controller gives it no more work; the
   node says so on `/readyz`.
+- `concurrency`: an operator changed the node's jobs at once per queue → `on_concurrency`
+  (the agent adds or retires pull loops).
+- Each beat carries the GPUs' load when the node has a `sampler` (NVIDIA GPUs).
 - controller away (`UnavailableError`): beat again after a jittered backoff, no longer than
   the interval.
 """
@@ -17,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from vmafx.client.port import ControllerClient
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.messages import HeartbeatAnswer, NodeRegistration
 from vmafx.errors import AuthError, NotFoundError, UnavailableError, VmafxError
 from vmafx.node.backoff import Backoff
@@ -39,12 +43,16 @@ class Heartbeat:
         *,
         draining: Callable[[], bool] = lambda: False,
         backoff: Backoff | None = None,
+        sampler: Callable[[], Awaitable[Sequence[GpuUsage]]] | None = None,
+        on_concurrency: Callable[[Mapping[str, int]], None] | None = None,
     ) -> None:
         self.client = client
         self.keeper = keeper
         self.running = running
         self.draining = draining
         self.backoff = backoff or Backoff()
+        self.sampler = sampler
+        self.on_concurrency = on_concurrency
         self.beats = 0
         self.drain_requested = False
         self.controller_away = False
@@ -85,8 +93,12 @@ class Heartbeat:
 
     async def beat(self, session: NodeRegistration) -> HeartbeatAnswer:
         """One heartbeat for `session`, and what its answer asks for."""
+        usage = await self.sampler() if self.sampler is not None else ()
         answer = await self.client.heartbeat(
-            session, running=self.running.snapshot(session), draining=self.draining()
+            session,
+            running=self.running.snapshot(session),
+            draining=self.draining(),
+            gpu_usage=usage,
         )
         self.backoff.reset()
         self.controller_away = False
@@ -101,4 +113,6 @@ class Heartbeat:
         if answer.drain and not self.drain_requested:
             log.warning("the controller asks this node to drain: it gets no new work")
         self.drain_requested = answer.drain
+        if answer.concurrency is not None and self.on_concurrency is not None:
+            self.on_concurrency(answer.concurrency)
         return answer

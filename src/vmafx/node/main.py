@@ -24,6 +24,7 @@ from vmafx.core.scores import DEFAULT_MODEL, ScoreReport
 from vmafx.media.runner import SubprocessRunner
 from vmafx.node.agent import AgentSettings, NodeAgent
 from vmafx.node.capabilities import build_capabilities
+from vmafx.node.gpuload import GpuLoadSampler
 from vmafx.node.handlers.registry import build_handlers, served_queues
 from vmafx.node.handlers.score import OnScored
 from vmafx.node.httpstatus import StatusServer
@@ -103,7 +104,12 @@ def build_agent(
         burst=settings.burst,
     )
     gpus = GpuPool(capabilities.gpus)
-    return NodeAgent(client, capabilities, handlers, agent_settings, gpus=gpus, metrics=metrics)
+    nvidia = [gpu.uuid for gpu in capabilities.gpus if gpu.vendor == "nvidia" and gpu.uuid]
+    sampler = GpuLoadSampler(nvidia) if nvidia else None
+    return NodeAgent(
+        client, capabilities, handlers, agent_settings,
+        gpus=gpus, metrics=metrics, sampler=sampler,
+    )  # fmt: skip
 
 
 async def serve(settings: NodeSettings) -> None:

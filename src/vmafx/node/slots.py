@@ -13,6 +13,7 @@ import time
 
 from vmafx.client.port import ControllerClient
 from vmafx.core.messages import Claim, JobRef, NodeRegistration
+from vmafx.core.nodes import NodeCapabilities
 from vmafx.errors import AuthError, NotFoundError, UnavailableError, VmafxError
 from vmafx.node.backoff import Backoff
 from vmafx.node.execution import JobExecutor
@@ -47,11 +48,29 @@ class PullLoop:
         self.wait_s = 0.0 if burst else wait_s
         self.burst = burst
         self._backoff = (backoff_base_s, backoff_cap_s)
+        #: Loops at or above this slot number wait (None: every loop pulls); see `resize`.
+        self.active: int | None = None
+        self._resized = asyncio.Event()
+        #: Sent with each pull once an operator changed the node's concurrency, so that claims
+        #: follow it even after a controller restart forgot the change.
+        self.capabilities: NodeCapabilities | None = None
+
+    def resize(self, slots: int) -> None:
+        """Let loops 0..slots-1 pull; the others finish their job and wait to be needed."""
+        self.active = slots
+        resized, self._resized = self._resized, asyncio.Event()
+        resized.set()
 
     async def run(self, slot: int, stop: asyncio.Event) -> None:
         """Pull and run jobs until `stop` is set (or, in burst mode, until none is left)."""
         backoff = Backoff(*self._backoff)
         while not stop.is_set():
+            if self.active is not None and slot >= self.active:
+                try:  # retired by a lower concurrency: wait until it is raised again
+                    await unless_stopped(self._resized.wait(), stop)
+                except StopRequestedError:
+                    return
+                continue
             try:  # a refused registration (AuthError) is fatal: it propagates
                 session = await unless_stopped(self.keeper.session(), stop)
             except StopRequestedError:
@@ -87,7 +106,9 @@ class PullLoop:
             await self.executor.execute(claim, session)
 
     async def _pull(self, session: NodeRegistration) -> Claim | None:
-        return await self.client.pull_work(session, queues=self.queues or None, wait_s=self.wait_s)
+        return await self.client.pull_work(
+            session, queues=self.queues or None, wait_s=self.wait_s, capabilities=self.capabilities
+        )
 
     async def hand_back(self, claim: Claim, session: NodeRegistration) -> None:
         """Release a job claimed just as the node began to stop (it never started here)."""

@@ -167,9 +167,9 @@ class _Spy:
         self.finals.append(report.final)
         return await self.inner.report_result(session, report)
 
-    async def heartbeat(self, session, *, running=(), draining=False):
+    async def heartbeat(self, session, *, running=(), draining=False, **extra):
         self.beats.append([item.job_id for item in running])
-        return await self.inner.heartbeat(session, running=running, draining=draining)
+        return await self.inner.heartbeat(session, running=running, draining=draining, **extra)
 
 
 async def test_progress_travels_on_heartbeats_only_at_a_bounded_rate(farm):

@@ -66,6 +66,7 @@ class ControllerServicer:
             request.session_token,
             running=running,
             draining=request.draining,
+            gpu_usage=[nc.gpu_usage_from_pb(usage) for usage in request.gpu_usage],
         )
         return nc.heartbeat_to_pb(answer)
 
@@ -123,6 +124,22 @@ class ControllerServicer:
             caller, request.node_id, release_jobs=request.release_jobs
         )
         return pb.DrainNodeResponse(ok=result.ok, released_job_ids=list(result.released_job_ids))
+
+    async def ResumeNode(
+        self, request: pb.ResumeNodeRequest, caller: Principal
+    ) -> pb.ResumeNodeResponse:
+        result = await self._service.resume_node(caller, request.node_id)
+        return pb.ResumeNodeResponse(ok=result.ok, was_drained=result.was_drained)
+
+    async def SetNodeConcurrency(
+        self, request: pb.SetNodeConcurrencyRequest, caller: Principal
+    ) -> pb.SetNodeConcurrencyResponse:
+        result = await self._service.set_node_concurrency(
+            caller, request.node_id, dict(request.concurrency)
+        )
+        return pb.SetNodeConcurrencyResponse(
+            concurrency=dict(result.concurrency), slots=result.slots
+        )
 
     async def ReleaseJobs(
         self, request: pb.ReleaseJobsRequest, caller: Principal

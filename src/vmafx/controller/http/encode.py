@@ -22,6 +22,7 @@ from vmafx.controller.http.schemas import (
     EventOut,
     FiguresOut,
     GpuOut,
+    GpuUsageOut,
     JobDetailOut,
     JobIn,
     JobOut,
@@ -115,6 +116,9 @@ def node_out(view: NodeView) -> NodeOut:
         created_at=session.created_at,
         last_seen_at=session.last_seen_at,
         expires_at=session.expires_at,
+        drain_requested=view.drain_requested,
+        gpu_usage=[GpuUsageOut(**usage.to_json()) for usage in view.gpu_usage],
+        gpu_usage_at=view.gpu_usage_at,
     )
 
 

@@ -83,6 +83,13 @@ class DrainIn(_Request):
     release_jobs: StrictBool = False
 
 
+class ConcurrencyIn(_Request):
+    concurrency: dict[StrictStr, StrictInt] = Field(
+        description="Jobs at once per queue (0 turns a queue off); queues not named keep theirs",
+        examples=[{"encode": 2, "score": 1}],
+    )
+
+
 # --- responses ----------------------------------------------------------------------------------
 class LeaseOut(BaseModel):
     node_id: str
@@ -235,6 +242,18 @@ class BatchOut(BaseModel):
     jobs: list[BatchItemOut]
 
 
+class GpuUsageOut(BaseModel):
+    """One GPU's load from the node's last heartbeat (null: the node could not tell)."""
+
+    uuid: str
+    index: int
+    utilization_pct: float | None = None
+    encoder_utilization_pct: float | None = None
+    encoder_sessions: int | None = None
+    memory_used_mb: int | None = None
+    memory_total_mb: int | None = None
+
+
 class NodeOut(BaseModel):
     id: str
     name: str
@@ -253,6 +272,11 @@ class NodeOut(BaseModel):
     created_at: datetime
     last_seen_at: datetime
     expires_at: datetime
+    drain_requested: bool = Field(
+        False, description="An operator drained it (draining without it: the node is stopping)"
+    )
+    gpu_usage: list[GpuUsageOut] = Field(default_factory=list)
+    gpu_usage_at: datetime | None = None
 
 
 class NodeListOut(BaseModel):
@@ -262,6 +286,16 @@ class NodeListOut(BaseModel):
 class DrainOut(BaseModel):
     ok: bool
     released_job_ids: list[str]
+
+
+class ResumeOut(BaseModel):
+    ok: bool
+    was_drained: bool
+
+
+class ConcurrencyOut(BaseModel):
+    concurrency: dict[str, int]
+    slots: int
 
 
 class FiguresOut(BaseModel):

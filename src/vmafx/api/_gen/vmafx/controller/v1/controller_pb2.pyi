@@ -382,7 +382,7 @@ class ListJobsResponse(_message.Message):
     def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("node_id", "name", "capability", "state", "tenant", "registered_at_ms", "last_heartbeat_ms", "running_job_ids", "slots_in_use")
+    __slots__ = ("node_id", "name", "capability", "state", "tenant", "registered_at_ms", "last_heartbeat_ms", "running_job_ids", "slots_in_use", "gpu_usage", "gpu_usage_at_ms", "drain_requested")
     class SlotsInUseEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -399,6 +399,9 @@ class Node(_message.Message):
     LAST_HEARTBEAT_MS_FIELD_NUMBER: _ClassVar[int]
     RUNNING_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     SLOTS_IN_USE_FIELD_NUMBER: _ClassVar[int]
+    GPU_USAGE_FIELD_NUMBER: _ClassVar[int]
+    GPU_USAGE_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     name: str
     capability: NodeCapability
@@ -408,7 +411,10 @@ class Node(_message.Message):
     last_heartbeat_ms: int
     running_job_ids: _containers.RepeatedScalarFieldContainer[str]
     slots_in_use: _containers.ScalarMap[str, int]
-    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., capability: _Optional[_Union[NodeCapability, _Mapping]] = ..., state: _Optional[_Union[NodeState, str]] = ..., tenant: _Optional[str] = ..., registered_at_ms: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[str]] = ..., slots_in_use: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    gpu_usage: _containers.RepeatedCompositeFieldContainer[GpuUsage]
+    gpu_usage_at_ms: int
+    drain_requested: bool
+    def __init__(self, node_id: _Optional[str] = ..., name: _Optional[str] = ..., capability: _Optional[_Union[NodeCapability, _Mapping]] = ..., state: _Optional[_Union[NodeState, str]] = ..., tenant: _Optional[str] = ..., registered_at_ms: _Optional[int] = ..., last_heartbeat_ms: _Optional[int] = ..., running_job_ids: _Optional[_Iterable[str]] = ..., slots_in_use: _Optional[_Mapping[str, int]] = ..., gpu_usage: _Optional[_Iterable[_Union[GpuUsage, _Mapping]]] = ..., gpu_usage_at_ms: _Optional[int] = ..., drain_requested: _Optional[bool] = ...) -> None: ...
 
 class ListNodesRequest(_message.Message):
     __slots__ = ("include_offline",)
@@ -437,6 +443,50 @@ class DrainNodeResponse(_message.Message):
     ok: bool
     released_job_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, ok: _Optional[bool] = ..., released_job_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ResumeNodeRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class ResumeNodeResponse(_message.Message):
+    __slots__ = ("ok", "was_drained")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    WAS_DRAINED_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    was_drained: bool
+    def __init__(self, ok: _Optional[bool] = ..., was_drained: _Optional[bool] = ...) -> None: ...
+
+class SetNodeConcurrencyRequest(_message.Message):
+    __slots__ = ("node_id", "concurrency")
+    class ConcurrencyEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    concurrency: _containers.ScalarMap[str, int]
+    def __init__(self, node_id: _Optional[str] = ..., concurrency: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class SetNodeConcurrencyResponse(_message.Message):
+    __slots__ = ("concurrency", "slots")
+    class ConcurrencyEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    concurrency: _containers.ScalarMap[str, int]
+    slots: int
+    def __init__(self, concurrency: _Optional[_Mapping[str, int]] = ..., slots: _Optional[int] = ...) -> None: ...
 
 class RegisterNodeRequest(_message.Message):
     __slots__ = ("name", "capability")
@@ -469,30 +519,65 @@ class RunningJob(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., attempt: _Optional[int] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("node_id", "session_token", "jobs_running", "running", "draining")
+    __slots__ = ("node_id", "session_token", "jobs_running", "running", "draining", "gpu_usage")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_TOKEN_FIELD_NUMBER: _ClassVar[int]
     JOBS_RUNNING_FIELD_NUMBER: _ClassVar[int]
     RUNNING_FIELD_NUMBER: _ClassVar[int]
     DRAINING_FIELD_NUMBER: _ClassVar[int]
+    GPU_USAGE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     session_token: str
     jobs_running: int
     running: _containers.RepeatedCompositeFieldContainer[RunningJob]
     draining: bool
-    def __init__(self, node_id: _Optional[str] = ..., session_token: _Optional[str] = ..., jobs_running: _Optional[int] = ..., running: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ..., draining: _Optional[bool] = ...) -> None: ...
+    gpu_usage: _containers.RepeatedCompositeFieldContainer[GpuUsage]
+    def __init__(self, node_id: _Optional[str] = ..., session_token: _Optional[str] = ..., jobs_running: _Optional[int] = ..., running: _Optional[_Iterable[_Union[RunningJob, _Mapping]]] = ..., draining: _Optional[bool] = ..., gpu_usage: _Optional[_Iterable[_Union[GpuUsage, _Mapping]]] = ...) -> None: ...
+
+class GpuUsage(_message.Message):
+    __slots__ = ("uuid", "index", "utilization_pct", "encoder_utilization_pct", "encoder_sessions", "memory_used_mb", "memory_total_mb")
+    UUID_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    UTILIZATION_PCT_FIELD_NUMBER: _ClassVar[int]
+    ENCODER_UTILIZATION_PCT_FIELD_NUMBER: _ClassVar[int]
+    ENCODER_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_USED_MB_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_TOTAL_MB_FIELD_NUMBER: _ClassVar[int]
+    uuid: str
+    index: int
+    utilization_pct: float
+    encoder_utilization_pct: float
+    encoder_sessions: int
+    memory_used_mb: int
+    memory_total_mb: int
+    def __init__(self, uuid: _Optional[str] = ..., index: _Optional[int] = ..., utilization_pct: _Optional[float] = ..., encoder_utilization_pct: _Optional[float] = ..., encoder_sessions: _Optional[int] = ..., memory_used_mb: _Optional[int] = ..., memory_total_mb: _Optional[int] = ...) -> None: ...
+
+class QueueConcurrency(_message.Message):
+    __slots__ = ("limits",)
+    class LimitsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    limits: _containers.ScalarMap[str, int]
+    def __init__(self, limits: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("ok", "cancel_job_ids", "session_unknown", "drain")
+    __slots__ = ("ok", "cancel_job_ids", "session_unknown", "drain", "concurrency")
     OK_FIELD_NUMBER: _ClassVar[int]
     CANCEL_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     SESSION_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     DRAIN_FIELD_NUMBER: _ClassVar[int]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     cancel_job_ids: _containers.RepeatedScalarFieldContainer[str]
     session_unknown: bool
     drain: bool
-    def __init__(self, ok: _Optional[bool] = ..., cancel_job_ids: _Optional[_Iterable[str]] = ..., session_unknown: _Optional[bool] = ..., drain: _Optional[bool] = ...) -> None: ...
+    concurrency: QueueConcurrency
+    def __init__(self, ok: _Optional[bool] = ..., cancel_job_ids: _Optional[_Iterable[str]] = ..., session_unknown: _Optional[bool] = ..., drain: _Optional[bool] = ..., concurrency: _Optional[_Union[QueueConcurrency, _Mapping]] = ...) -> None: ...
 
 class PullWorkRequest(_message.Message):
     __slots__ = ("node_id", "session_token", "capability", "queues", "wait_ms")

@@ -97,6 +97,16 @@ class VmafxControllerStub:
                 request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeRequest.SerializeToString,
                 response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeResponse.FromString,
                 _registered_method=True)
+        self.ResumeNode = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/ResumeNode',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeResponse.FromString,
+                _registered_method=True)
+        self.SetNodeConcurrency = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/SetNodeConcurrency',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyResponse.FromString,
+                _registered_method=True)
         self.ReleaseJobs = channel.unary_unary(
                 '/vmafx.controller.v1.VmafxController/ReleaseJobs',
                 request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsRequest.SerializeToString,
@@ -199,6 +209,21 @@ class VmafxControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResumeNode(self, request, context):
+        """Take a drained node back (admin): it gets work again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetNodeConcurrency(self, request, context):
+        """Change a node's jobs at once per queue while it runs (admin). Claims follow at once; the
+        node hears it on its next heartbeat and adds or retires pull loops, without a restart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReleaseJobs(self, request, context):
         """A node hands back jobs it will not finish (e.g. on SIGTERM): they return to pending without
         counting as a lost lease.
@@ -269,6 +294,16 @@ def add_VmafxControllerServicer_to_server(servicer, server):
                     servicer.DrainNode,
                     request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeRequest.FromString,
                     response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeResponse.SerializeToString,
+            ),
+            'ResumeNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeNode,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeResponse.SerializeToString,
+            ),
+            'SetNodeConcurrency': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNodeConcurrency,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyResponse.SerializeToString,
             ),
             'ReleaseJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseJobs,
@@ -603,6 +638,60 @@ class VmafxController:
             '/vmafx.controller.v1.VmafxController/DrainNode',
             vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeRequest.SerializeToString,
             vmafx_dot_controller_dot_v1_dot_controller__pb2.DrainNodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/ResumeNode',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.ResumeNodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNodeConcurrency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/SetNodeConcurrency',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.SetNodeConcurrencyResponse.FromString,
             options,
             channel_credentials,
             insecure,

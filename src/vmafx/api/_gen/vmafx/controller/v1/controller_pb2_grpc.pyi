@@ -24,6 +24,8 @@ class VmafxControllerStub:
     ListJobs: grpc.UnaryUnaryMultiCallable
     ListNodes: grpc.UnaryUnaryMultiCallable
     DrainNode: grpc.UnaryUnaryMultiCallable
+    ResumeNode: grpc.UnaryUnaryMultiCallable
+    SetNodeConcurrency: grpc.UnaryUnaryMultiCallable
     ReleaseJobs: grpc.UnaryUnaryMultiCallable
 
 
@@ -64,6 +66,12 @@ class VmafxControllerServicer:
     def DrainNode(
         self, request: _vmafx_controller_v1_controller_pb2.DrainNodeRequest, context: grpc.ServicerContext
     ) -> _vmafx_controller_v1_controller_pb2.DrainNodeResponse | Awaitable[_vmafx_controller_v1_controller_pb2.DrainNodeResponse]: ...
+    def ResumeNode(
+        self, request: _vmafx_controller_v1_controller_pb2.ResumeNodeRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.ResumeNodeResponse | Awaitable[_vmafx_controller_v1_controller_pb2.ResumeNodeResponse]: ...
+    def SetNodeConcurrency(
+        self, request: _vmafx_controller_v1_controller_pb2.SetNodeConcurrencyRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.SetNodeConcurrencyResponse | Awaitable[_vmafx_controller_v1_controller_pb2.SetNodeConcurrencyResponse]: ...
     def ReleaseJobs(
         self, request: _vmafx_controller_v1_controller_pb2.ReleaseJobsRequest, context: grpc.ServicerContext
     ) -> _vmafx_controller_v1_controller_pb2.ReleaseJobsResponse | Awaitable[_vmafx_controller_v1_controller_pb2.ReleaseJobsResponse]: ...

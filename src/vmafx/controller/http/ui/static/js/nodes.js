@@ -1,5 +1,7 @@
-// The Nodes page: every node of the tenant (gone ones too), with its GPUs, verified encoders,
-// queues, slots in use and last heartbeat. Read again every few seconds (nodes have no stream).
+// The Nodes page: every node of the tenant (gone ones too), with its GPUs and their load,
+// verified encoders, queues, slots in use and last heartbeat. Read again every few seconds
+// (nodes have no stream). An admin drains a node, takes it back, and changes its jobs at once
+// per queue here (the API answers 403 with the role needed otherwise: said in the card).
 
 import { api } from "./api.js";
 import { h, replace } from "./dom.js";
@@ -32,11 +34,95 @@ function queues(node) {
   return node.queues.map((queue) => (queue in node.concurrency ? `${queue} ×${node.concurrency[queue]}` : queue)).join(", ");
 }
 
-function card(node) {
+function pct(value) {
+  return typeof value === "number" ? `${Math.round(value)}%` : f.NONE;
+}
+
+function load(usage) {
+  if (!usage) return null;
+  const memory = typeof usage.memory_used_mb === "number"
+    ? `${(usage.memory_used_mb / 1024).toFixed(1)}${typeof usage.memory_total_mb === "number" ? ` / ${(usage.memory_total_mb / 1024).toFixed(1)}` : ""} GB`
+    : null;
+  const parts = [`GPU ${pct(usage.utilization_pct)}`, `encoder ${pct(usage.encoder_utilization_pct)}`];
+  if (typeof usage.encoder_sessions === "number") parts.push(`${usage.encoder_sessions} encode session${usage.encoder_sessions === 1 ? "" : "s"}`);
+  if (memory) parts.push(memory);
+  const fill = h("span", { class: "fill" });
+  fill.style.width = `${Math.min(100, usage.utilization_pct || 0)}%`;
+  return h("div", { class: "gpu-load", "data-uuid": usage.uuid },
+    h("span", { class: "bar", role: "meter", "aria-valuenow": usage.utilization_pct ?? "", "aria-valuemax": 100 }, fill),
+    h("span", { class: "pct", text: parts.join(" · ") }));
+}
+
+async function act(node, path, init, error) {
+  error.hidden = true;
+  try {
+    await api(`/v1/nodes/${encodeURIComponent(node.id)}/${path}`, init);
+    return true;
+  } catch (failure) {
+    error.hidden = false;
+    error.textContent = `${failure.message} ${failure.hint || ""}`;
+    return false;
+  }
+}
+
+function parseLimits(text) {
+  const limits = {};
+  for (const item of text.split(/[\s,]+/).filter(Boolean)) {
+    const match = /^([a-z][a-z0-9_-]*)=(\d+)$/.exec(item);
+    if (!match) return null;
+    limits[match[1]] = Number(match[2]);
+  }
+  return Object.keys(limits).length ? limits : null;
+}
+
+function limitsText(node) {
+  const queues = node.queues.length ? node.queues : Object.keys(node.concurrency);
+  return queues.map((queue) => `${queue}=${node.concurrency[queue] ?? 1}`).join(" ");
+}
+
+function actions(node, reload) {
+  if (node.state === "offline") return null;
+  const error = h("p", { class: "error-text action-error", hidden: true, role: "alert" });
+  const busy = async (button, work) => {
+    button.disabled = true;
+    try {
+      if (await work()) reload();
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const drain = h("button", { type: "button", class: "drain", text: "Drain",
+    title: "Give this node no more work; its running jobs finish" });
+  drain.addEventListener("click", () => busy(drain, () => act(node, "drain", { method: "POST", body: {} }, error)));
+  const resume = h("button", { type: "button", class: "resume primary", text: "Resume",
+    title: "Take the node back: it gets work again" });
+  resume.addEventListener("click", () => busy(resume, () => act(node, "resume", { method: "POST" }, error)));
+  const input = h("input", { type: "text", class: "limits", value: limitsText(node), "aria-label": "Jobs at once per queue",
+    placeholder: "encode=2 score=1", spellcheck: "false" });
+  const set = h("button", { type: "submit", class: "set-concurrency", text: "Set" });
+  const form = h("form", { class: "row concurrency", onsubmit: (event) => {
+    event.preventDefault();
+    const limits = parseLimits(input.value);
+    if (!limits) {
+      error.hidden = false;
+      error.textContent = "Write QUEUE=LIMIT pairs, e.g. encode=2 score=1 (0 turns a queue off).";
+      return;
+    }
+    busy(set, () => act(node, "concurrency", { method: "PUT", body: { concurrency: limits } }, error));
+  } }, h("label", { class: "muted", text: "Jobs at once" }), input, set);
+  const draining = node.state === "draining";
+  return h("div", { class: "node-actions" },
+    h("div", { class: "row" }, draining && node.drain_requested ? resume : draining ? null : drain),
+    form, error);
+}
+
+function card(node, reload) {
+  const usage = new Map((node.gpu_usage || []).map((u) => [u.uuid, u]));
   const gpus = node.gpus.length
     ? h("ul", { class: "gpus" }, node.gpus.map((gpu) => h("li", {},
       h("strong", { text: gpu.name }), ` ${gpu.vendor}`, gpu.memory_mb ? ` · ${Math.round(gpu.memory_mb / 1024)} GB` : "",
-      gpu.driver ? h("span", { class: "muted", text: ` · driver ${gpu.driver}` }) : null)))
+      gpu.driver ? h("span", { class: "muted", text: ` · driver ${gpu.driver}` }) : null,
+      node.state === "offline" ? null : load(usage.get(gpu.uuid)))))
     : h("span", { class: "muted", text: node.gpu_vendor === "cpu" ? "none (CPU only)" : node.gpu_vendor });
   const labels = Object.entries(node.labels).map(([key, value]) => `${key}=${value}`);
   const running = node.running_job_ids.map((id) => h("a", { class: "mono", href: `#/jobs/${encodeURIComponent(id)}`, text: f.shortId(id) }));
@@ -53,7 +139,8 @@ function card(node) {
       h("dt", { text: "Slots in use" }), h("dd", {}, slots(node)),
       h("dt", { text: "Running" }), h("dd", {}, running.length ? running.flatMap((a, i) => (i ? [" ", a] : [a])) : f.NONE),
       labels.length ? [h("dt", { text: "Labels" }), h("dd", {}, chips(labels))] : null,
-      h("dt", { text: "Heartbeat" }), h("dd", { class: "heartbeat", "data-at": node.last_seen_at, text: f.ago(node.last_seen_at) })));
+      h("dt", { text: "Heartbeat" }), h("dd", { class: "heartbeat", "data-at": node.last_seen_at, text: f.ago(node.last_seen_at) })),
+    actions(node, reload));
 }
 
 export function mount(root, ctx) {
@@ -62,12 +149,20 @@ export function mount(root, ctx) {
   root.append(h("div", { class: "page-head" }, h("h1", { text: "Nodes" })), note, list);
   let timer = null;
   let stopped = false;
-  const load = async () => {
+  const reload = () => {
+    clearTimeout(timer);
+    read();
+  };
+  const read = async () => {
     try {
       const { nodes } = await api("/v1/nodes?include_offline=true");
       const order = { live: 0, draining: 1, offline: 2 };
       nodes.sort((a, b) => order[a.state] - order[b.state] || a.name.localeCompare(b.name));
-      replace(list, nodes.map(card));
+      if (list.contains(document.activeElement) && document.activeElement.matches("input")) {
+        // Someone is typing new limits: keep the card as it is until the next read.
+      } else {
+        replace(list, nodes.map((node) => card(node, reload)));
+      }
       note.hidden = nodes.length > 0;
       note.textContent = "No node has registered yet. Start one with `vmafx node --controller HOST:9090`.";
       ctx.setLive("live");
@@ -77,13 +172,16 @@ export function mount(root, ctx) {
       note.textContent = `${error.message} ${error.hint || ""}`;
       ctx.setLive("reconnecting");
     }
-    if (!stopped) timer = setTimeout(load, REFRESH_MS);
+    if (!stopped) {
+      clearTimeout(timer);
+      timer = setTimeout(read, REFRESH_MS);
+    }
     return undefined;
   };
   const ticker = setInterval(() => {
     for (const node of list.querySelectorAll(".heartbeat")) node.textContent = f.ago(node.dataset.at);
   }, 1000);
-  load();
+  read();
   return () => {
     stopped = true;
     clearTimeout(timer);
