@@ -103,3 +103,24 @@ def test_bd_rate_of_a_curve_against_itself_is_zero_and_half_the_bits_is_minus_50
     assert bd_rate(hull, hull) == pytest.approx(0.0, abs=1e-9)
     half = [Point(p.width, p.height, p.crf, p.kbps / 2, p.vmaf) for p in hull]
     assert bd_rate(half, hull) == pytest.approx(-50.0, abs=1e-6)
+
+
+def test_bd_rate_matches_a_hand_computed_case() -> None:
+    """Anchor: (100 kbps, 60) → (1000 kbps, 80). Test: the same ends and (400 kbps, 70) in the
+    middle. In log bitrate the test lies above the anchor by a triangle that is 0 at VMAF 60
+    and 80 and ln 400 − (ln 100 + ln 10 / 2) = ln(4 / √10) at 70, so the mean difference is
+    half of that and BD-rate = (4 / √10)^½ − 1 = +12.47 %."""
+    anchor = [pt(360, 30, 100, 60), pt(360, 20, 1000, 80)]
+    test = [pt(360, 30, 100, 60), pt(360, 25, 400, 70), pt(360, 20, 1000, 80)]
+    expected = ((4 / math.sqrt(10)) ** 0.5 - 1) * 100
+    assert expected == pytest.approx(12.47, abs=0.01)
+    assert bd_rate(test, anchor, samples=20000) == pytest.approx(expected, abs=0.01)
+    assert bd_rate(anchor, test, samples=20000) == pytest.approx(
+        ((math.sqrt(10) / 4) ** 0.5 - 1) * 100, abs=0.01
+    )
+    # Only the overlap counts: a test curve over VMAF 70–90 is compared over 70–80.
+    shifted = [pt(360, 25, 400, 70), pt(360, 15, 4000, 90)]
+    overlap = bd_rate(shifted, anchor, samples=20000)
+    # at 70 the test needs ln 400 − ln(100·√10); at 80, ln(400·√10) − ln 1000: both ln(4/√10)
+    assert overlap == pytest.approx((4 / math.sqrt(10) - 1) * 100, abs=0.01)
+    assert bd_rate([pt(360, 30, 100, 20), pt(360, 20, 200, 30)], anchor) is None

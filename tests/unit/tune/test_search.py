@@ -187,3 +187,33 @@ def test_a_long_walk_down_turns_into_bisection() -> None:
     )
     fulls = [p for p in result.probes if p.stage == FULL]
     assert result.crf == 19 and len(fulls) <= 8
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    top=st.floats(60, 100),
+    drops=st.lists(st.one_of(st.just(0.0), st.floats(0, 6)), min_size=41, max_size=41),
+    bias=st.floats(-3, 3),
+    target=st.floats(50, 99),
+    guess=st.integers(10, 51),
+)
+def test_on_any_monotone_table_the_answer_is_the_highest_passing_crf(
+    top: float, drops: list[float], bias: float, target: float, guess: int
+) -> None:
+    """Any non-increasing table (plateaus and cliffs included, cheap probes off by a constant
+    bias), with budgets to finish and no shortcut on the fit (margin 100): exact."""
+    values = {10: top}
+    for crf, drop in zip(range(11, 52), drops, strict=True):
+        values[crf] = values[crf - 1] - drop
+    roomy = SearchSettings(target=target, lo=10, hi=51, max_cheap=8, max_full_up=40, margin=100)
+    result = search_crf(
+        table(lambda c: values[round(c)], lambda c: values[round(c)] - bias),
+        roomy,
+        Prior(crf=guess),
+    )
+    passing = [c for c, v in values.items() if v >= target]
+    if not passing:
+        assert not result.hit and result.best is not None and result.best.crf == 10
+    else:
+        assert result.hit and result.crf == max(passing)
+        assert result.vmaf == values[max(passing)]
