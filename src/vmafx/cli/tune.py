@@ -36,7 +36,9 @@ running the same search again (or after Ctrl-C) encodes nothing it already measu
 """
 
 LADDER_HELP = """Measure points per resolution (each scored after upscaling to the source's
-resolution), take the upper convex hull of (log bitrate, VMAF) and pick rungs on it.
+resolution), take the upper convex hull of (log bitrate, VMAF) and pick rungs on it. The
+encodes go where the hull would move most: each resolution's ends and middle CRF first, then
+the CRFs predicted to lie on the hull's knees and crossovers (--points per resolution in all).
 
     vmafx tune ladder master.mp4 --encoder libx264 --resolutions 1080,720,540,360,240 \\
         --targets 95,90,85,75 --plot ladder.svg --hls out/
@@ -218,7 +220,7 @@ def ladder(
     max_kbps: float | None = typer.Option(None, "--max-kbps", min=1, help="Top bitrate."),
     top_vmaf: float | None = typer.Option(None, "--top-vmaf", help="Spend no bits above this."),
     min_gap: str | None = typer.Option(None, "--min-gap", help="Between rungs: 1.5x or 6 (VMAF)."),
-    points: int = typer.Option(6, "--points", min=2, max=30, help="CRFs measured per resolution."),
+    points: int = typer.Option(6, "--points", min=2, max=30, help="Encodes per resolution."),
     min_crf: float | None = typer.Option(None, "--min-crf", help="Lowest CRF measured."),
     max_crf: float | None = typer.Option(None, "--max-crf", help="Highest CRF measured."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the SVG plot (and a .png)."),

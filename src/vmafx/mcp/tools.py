@@ -316,7 +316,7 @@ def _tune_tools(server: MCPServer[Any], tuning: LocalTuning) -> None:
             Field(description="Between rungs: a bitrate ratio such as '1.5x' or VMAF such as '6'."),
         ] = None,
         preset: Annotated[str | None, Field(description="Encoder preset.")] = None,
-        points: Annotated[int, Field(ge=2, le=30, description="CRFs measured per resolution.")] = 6,
+        points: Annotated[int, Field(ge=2, le=30, description="Encodes per resolution.")] = 6,
         min_crf: Annotated[float | None, Field(description="Lowest CRF measured.")] = None,
         max_crf: Annotated[float | None, Field(description="Highest CRF measured.")] = None,
         hls_dir: Annotated[
