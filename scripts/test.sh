@@ -21,5 +21,5 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch first, pinned, so pip takes the CPU build beside it rather than resolving a CUDA one.
 .venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e ".[dev,controller,node,corpus,ai,train,mcp,operator,deploy,s3,storage-test]"
+.venv/bin/python -m pip install --quiet -e ".[dev,controller,node,corpus,ai,train,mcp,operator,deploy,s3,storage-test,gpu]"
 PYTHON=.venv/bin/python PATH="$PWD/.venv/bin:$PATH" bash scripts/check.sh "$@"

@@ -42,6 +42,11 @@ class Decode(enum.StrEnum):
     auto = "auto"
 
 
+class Backend(enum.StrEnum):
+    libvmaf = "libvmaf"
+    torch_cuda = "torch-cuda"
+
+
 class Format(enum.StrEnum):
     table = "table"
     json = "json"
@@ -91,6 +96,13 @@ def score(
         "decode that fails is redone on the CPU; the JSON report's `decode` says which ran. "
         "Never run on GPU hardware yet (docs/gpu.md).",
     ),
+    backend: Backend = typer.Option(
+        Backend.libvmaf,
+        "--backend",
+        help="libvmaf (default), or torch-cuda: the vmaf-torch re-implementation on an NVIDIA "
+        "GPU (opt-in, labelled NOT libvmaf in every result; vmaf_v0.6.1 only; needs "
+        "`pip install 'vmafx[gpu]'`). Never run on GPU hardware yet (docs/gpu.md).",
+    ),
 ) -> None:
     """The same as the fast path (`vmafx.cli.scoring`), reached through Typer."""
     run_score(
@@ -115,5 +127,6 @@ def score(
             no_swap_check=no_swap_check,
             max_parallel=max_parallel,
             decode=str(decode),
+            backend=str(backend),
         )
     )

@@ -65,6 +65,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(("--no-swap-check",), "no_swap_check", "flag"),
     Option(("--max-parallel",), "max_parallel", "int", minimum=1),
     Option(("--decode",), "decode", "choice", choices=("cpu", "cuda", "auto")),
+    Option(("--backend",), "backend", "choice", choices=("libvmaf", "torch-cuda")),
 )
 _BY_FLAG = {flag: option for option in OPTIONS for flag in option.flags}
 
@@ -94,6 +95,7 @@ class ScoreArgs:
     no_swap_check: bool = False
     max_parallel: int | None = None
     decode: str = "cpu"
+    backend: str = "libvmaf"
 
 
 def parse_fast(argv: Sequence[str]) -> ScoreArgs | None:
@@ -200,6 +202,9 @@ def run_score(args: ScoreArgs) -> None:
     """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV
     and the per-frame plot. The probe of the inputs starts first, and the rest of the scoring
     path is imported while it runs (`vmafx.media.prestart`)."""
+    if args.backend == "torch-cuda":
+        run_torch_score(args)
+        return
     from vmafx.config import ffmpeg_settings  # noqa: PLC0415
     from vmafx.media.inputprobe import locate_ffmpeg  # noqa: PLC0415
     from vmafx.media.prestart import prestart_probe  # noqa: PLC0415
@@ -226,6 +231,61 @@ def run_score(args: ScoreArgs) -> None:
     finally:
         runner.close()
     _write_outputs(args, report, ffmpeg)
+
+
+def run_torch_score(args: ScoreArgs) -> None:
+    """`--backend torch-cuda`: vmaf-torch on the GPU, each result labelled as not libvmaf."""
+    import json  # noqa: PLC0415
+
+    from vmafx.config import ffmpeg_settings  # noqa: PLC0415
+    from vmafx.media import torchvmaf  # noqa: PLC0415
+    from vmafx.media.inputprobe import locate_ffmpeg, probe_inputs  # noqa: PLC0415
+    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
+
+    torchvmaf.check_offered()
+    refused = [
+        flag
+        for flag, used in (
+            ("--per-frame", args.per_frame is not None),
+            ("--plot", args.plot is not None),
+            ("--model", bool(args.model)),
+            ("--feature", bool(args.feature)),
+            ("--format csv", args.fmt == "csv"),
+            ("--width/--height", args.width is not None or args.height is not None),
+        )
+        if used
+    ]
+    if refused:
+        raise UsageError(
+            "--backend torch-cuda scores vmaf_v0.6.1 alone, from encoded or Y4M inputs, as a "
+            f"table or JSON; {', '.join(refused)} is not for it.",
+            hint="Drop the option, or score with the default backend (libvmaf).",
+        )
+    ffmpeg = locate_ffmpeg(ffmpeg_settings().path)
+    run = probe_inputs(ffmpeg, [args.reference, *args.distorted], None, SubprocessRunner())
+    ref, *others = run.inputs
+    results = [
+        torchvmaf.score_pair(
+            ffmpeg,
+            args.reference,
+            info.path,
+            width=ref.width,
+            height=ref.height,
+            distorted_size=(info.width, info.height),
+            nvdec=args.decode == "cuda",
+        )
+        for info in others
+    ]
+    if args.fmt == "json":
+        body = {"reference": args.reference, "results": [r.as_dict() for r in results]}
+        sys.stdout.write(json.dumps(body, indent=2) + "\n")
+        return
+    for result in results:
+        sys.stdout.write(
+            f"{result.distorted}  vs  {args.reference}: vmaf_torch mean {result.mean:.4f} "
+            f"({len(result.frames)} frames, {result.fps:.1f} fps on {result.device})\n"
+        )
+    sys.stdout.write(f"  {torchvmaf.LABEL}\n")
 
 
 def _write_outputs(args: ScoreArgs, report: ScoreReport, ffmpeg: str) -> None:
