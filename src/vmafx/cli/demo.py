@@ -1,4 +1,5 @@
-"""`vmafx demo`: short clips → an encode ladder with score-after through the farm → a table."""
+"""`vmafx demo`: short clips → a per-title ladder per clip, built by the farm's tuner (a `tune`
+job in ladder mode: its probes are encode jobs with score-after on the nodes) → a table."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -19,26 +19,30 @@ from vmafx.cli.remote import CONTROLLER, Remote
 from vmafx.cli.tables import fit_notes
 from vmafx.client.port import ControllerClient
 from vmafx.core.jobs import Job, JobKind, JobState
-from vmafx.core.messages import JobFilter, JobRequest
+from vmafx.core.messages import JobRequest
 from vmafx.media.ffmpeg import locate
 
-HELP = """Make a few short clips with ffmpeg, encode each as a small ladder (240p to 720p, x264,
-hardware first where a node has it) with VMAF scored after each encode, through the farm, and
-print bitrate and VMAF per rung. Uses the farm at --controller when one answers; otherwise starts
-one on this machine for the run (like `vmafx up`) and stops it afterwards.
+HELP = """Make a few short clips with ffmpeg and have the farm's tuner build a per-title ladder
+for each (180p to 360p, x264 or hardware where a node has it): it measures a few CRFs per
+resolution through encode jobs with VMAF scored after each (at the source's resolution), takes
+the upper convex hull of bitrate and VMAF, and picks the rungs on it. Prints bitrate and VMAF
+per rung. Uses the farm at --controller when one answers; otherwise starts one on this machine
+for the run (like `vmafx up`) and stops it afterwards.
 """
 
 #: (name, lavfi source) — a few kinds of content: synthetic, fractal detail, cellular motion.
 CONTENT = (
-    ("testsrc", "testsrc2=size=1280x720:rate=24"),
-    ("mandelbrot", "mandelbrot=size=1280x720:rate=24"),
+    ("testsrc", "testsrc2=size=640x360:rate=24"),
+    ("mandelbrot", "mandelbrot=size=640x360:rate=24"),
     (
         "life",
-        "life=size=320x180:rate=24:mold=10:ratio=0.1:life_color=#8fd0ff,scale=1280:720:flags=neighbor",
+        "life=size=320x180:rate=24:mold=10:ratio=0.1:life_color=#8fd0ff,scale=640:360:flags=neighbor",
     ),
 )
-#: (width, height, CRF) per rung.
-RUNGS = ((426, 240, 30), (640, 360, 27), (960, 540, 25), (1280, 720, 23))
+#: The ladder the tuner builds per clip: heights, CRFs measured per height, rungs picked.
+HEIGHTS = ("360", "270", "180")
+POINTS = 3
+RUNGS = 3
 
 
 def make_clips(folder: Path, count: int, seconds: float) -> list[Path]:
@@ -59,70 +63,88 @@ def make_clips(folder: Path, count: int, seconds: float) -> list[Path]:
 
 
 def ladder(clips: list[Path], out: Path) -> list[JobRequest]:
+    """One ladder tune job per clip; the rung encodes go in `out/<clip>/`."""
+    from vmafx.cli.tune_farm import source_facts  # noqa: PLC0415
+
     out.mkdir(parents=True, exist_ok=True)
     requests = []
     for clip in clips:
-        for width, height, crf in RUNGS:
-            spec = {
-                "source": str(clip),
-                "output": str(out / f"{clip.stem}_{height}p_crf{crf}.mp4"),
-                "codec": "h264",
-                "hw": "prefer",
-                "rate_control": {"mode": "crf", "value": crf},
-                "preset": "veryfast",
-                "resolution": {"width": width, "height": height},
-                "audio": "none",
-                "score_after": True,
-            }
-            requests.append(JobRequest.parse(kind=JobKind.ENCODE, spec=spec))
+        spec = {
+            "source": str(clip),
+            "output": str(out / clip.stem),
+            "codec": "h264",
+            "hw": "prefer",
+            "mode": "ladder",
+            "preset": "veryfast",
+            "resolutions": list(HEIGHTS),
+            "points": POINTS,
+            "rungs": RUNGS,
+            "min_crf": 20,
+            "max_crf": 36,
+            **source_facts(str(clip)),
+        }
+        requests.append(JobRequest.parse(kind=JobKind.TUNE, spec=spec))
     return requests
 
 
 async def run_ladder(
     client: ControllerClient, requests: list[JobRequest], console: Console
 ) -> list[Job]:
+    from vmafx.cli.tune_farm import follow_tune  # noqa: PLC0415
+
     batch = f"demo-{int(time.time())}"
     submitted = await client.submit_jobs(requests, batch_id=batch)
-    ids = {s.job.id for s in submitted}
-    final: dict[str, Job] = {}
-    columns = (TextColumn("encode + score"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("ladder", total=len(ids))
-        async for job in client.watch_jobs(JobFilter(batch_id=batch)):
-            if job.id in ids and job.state.is_terminal and job.id not in final:
-                final[job.id] = job
-                bar.update(task, completed=len(final))
-            if len(final) == len(ids):
-                break
-    order = [s.job.id for s in submitted]
-    return [final[i] for i in order]
+    final: list[Job] = []
+    with console.status("the tuner is building the ladders…") as status:
+        for index, item in enumerate(submitted, 1):
+            name = Path(item.job.spec["source"]).stem
+
+            def show(text: str, name: str = name, index: int = index) -> None:
+                status.update(f"ladder {index}/{len(submitted)} ({name}): {text}")
+
+            final.append(await follow_tune(client, item.job.id, show))
+    return final
 
 
-def _row(job: Job) -> list[str]:
-    spec: dict[str, Any] = dict(job.spec)
-    size = spec.get("resolution", {})
+def _rows(job: Job) -> list[list[str]]:
+    name = Path(job.spec["source"]).stem
     result: dict[str, Any] = dict(job.result or {})
-    after = result.get("score_after") or {}
-    vmaf = after.get("vmaf")
-    where = "fell back" if result.get("fallback") else result.get("encoder", "")
+    if job.state is not JobState.COMPLETED or not result.get("rungs"):
+        return [[name, "-", "-", "-", "-", job.state.value, job.error or "no rungs"]]
     return [
-        Path(spec["source"]).stem,
-        f"{size.get('width')}x{size.get('height')}",
-        f"{spec['rate_control']['value']:g}",
-        f"{result['bitrate_kbps']:.0f}" if result.get("bitrate_kbps") else "-",
-        f"{vmaf:.2f}" if isinstance(vmaf, float) else "-",
-        where if job.state is JobState.COMPLETED else job.state.value,
-        job.error or after.get("error") or "",  # a note: beside or under the table, cut short
+        [
+            name,
+            f"{rung['width']}x{rung['height']}",
+            f"{rung['crf']:g}",
+            f"{rung['kbps']:.0f}",
+            f"{rung['vmaf']:.2f}",
+            result.get("encoder", ""),
+            rung.get("node") or "",
+        ]
+        for rung in sorted(result["rungs"], key=lambda r: r["kbps"])
     ]
 
 
 def print_table(jobs: list[Job], console: Console) -> None:
-    table = Table(title="encode ladder: bitrate and VMAF per rung", header_style="bold")
-    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "note"):
+    table = Table(
+        title="per-title ladder (rungs on the convex hull, VMAF at the source's size)",
+        header_style="bold",
+    )
+    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "node"):
         table.add_column(name, justify="right" if name in ("CRF", "kbit/s", "VMAF") else "left")
     for job in jobs:
-        table.add_row(*(Text(cell) for cell in _row(job)))  # clip names as typed, not markup
+        for row in _rows(job):
+            table.add_row(*(Text(cell) for cell in row))  # clip names as typed, not markup
     console.print(fit_notes(table))
+    for job in jobs:
+        result = job.result or {}
+        if result.get("points"):
+            console.print(
+                Text(
+                    f"{Path(job.spec['source']).stem}: {len(result['points'])} points measured, "
+                    f"{len(result['hull'])} on the hull (tune job {job.id})"
+                )
+            )
 
 
 def _answers(target: str) -> bool:

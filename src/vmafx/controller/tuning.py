@@ -46,6 +46,10 @@ TUNER_NAME = "controller-tuner"
 MAX_CHILDREN = 1000
 
 
+class _NoNodeYetError(Exception):
+    """No node is live: the encoder is chosen once one registers."""
+
+
 @dataclasses.dataclass
 class _Held:
     job: Job
@@ -177,6 +181,8 @@ class Tuner:
         if held.driver is None:
             try:
                 held.driver = await self._driver(job, children)
+            except _NoNodeYetError:
+                return  # like any job nobody can run yet: it waits for a node
             except VmafxError as error:
                 await self._end(held, Step(error=error.message))
                 return
@@ -203,6 +209,8 @@ class Tuner:
                 for v in views
                 if v.state is NodeState.LIVE and v.session.name != TUNER_NAME
             }
+            if not live:
+                raise _NoNodeYetError
             encoder = choose_encoder(spec, live)
         records = self.history.records() if self.history is not None else []
         return TuneDriver(job.id, spec, encoder, records)

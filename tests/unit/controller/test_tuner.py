@@ -135,3 +135,15 @@ async def test_a_tune_job_cannot_be_put_in_another_queue(farm):
     with pytest.raises(UsageError, match="tuner runs tune jobs from queue 'tune' only"):
         await farm.service.submit_job(farm.writer, tune_request(farm).__class__(
             spec=tune_request(farm).spec, queue="fast"))  # fmt: skip
+
+
+async def test_a_tune_job_submitted_before_any_node_waits_for_one(farm):
+    tuner = Tuner(farm.service)
+    tune = (await farm.service.submit_job(farm.writer, tune_request(farm))).job
+    await tuner.run_once()
+    await tuner.run_once()
+    waiting = (await farm.service.get_job(farm.reader, tune.id)).job
+    assert waiting.state is JobState.RUNNING
+    node = await farm.register("late", encoders=("libx264",))
+    job = await run_until_ended(farm, tuner, tune.id, [node])
+    assert job.state is JobState.COMPLETED, job.error
