@@ -166,6 +166,11 @@ class ControllerSettings:
     oidc_role_map: str | None = None
     #: Clock skew allowed on `exp`/`nbf`/`iat`, in seconds.
     oidc_leeway_s: float = 30.0
+    #: Object storage: a folder of per-tenant `<tenant>.env` files (credentials + allow-list);
+    #: the environment's `VMAFX_STORAGE_ALLOW` works too (`vmafx.controller.storage`).
+    storage_dir: Path | None = None
+    #: How long URLs signed for a claim stay valid, in seconds.
+    storage_url_ttl_s: int = 6 * 3600
 
 
 #: Settings of `ControllerSettings` read from environment variables outside its section.

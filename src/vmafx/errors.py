@@ -32,7 +32,8 @@ transports).
     ├── ConflictError                        exit 15  a state change that is not allowed
     │   └── StaleAttemptError                exit 15  a report from a fenced (superseded) attempt
     ├── AuthError                            exit 16  missing, wrong, expired or revoked token
-    │   └── ForbiddenError                   exit 16  a valid token whose role may not do this
+    │   ├── ForbiddenError                   exit 16  a valid token whose role may not do this
+    │   └── SignedUrlError                   exit 16  object store refused a signed URL (403)
     ├── UnavailableError                     exit 17  a service (store, controller) is not reachable
     ├── OutputWriteError                     exit 20  output not written: disk full, failed checks
     ├── ClipsFailedError                     exit 21  corpus run done, some clips failed (listed)
@@ -163,6 +164,13 @@ class AuthError(VmafxError):
 
 class ForbiddenError(AuthError):
     """The caller is known but its role may not do this (gRPC PERMISSION_DENIED, HTTP 403)."""
+
+    exit_code = 16
+
+
+class SignedUrlError(AuthError):
+    """An object store refused a signed URL (expired, altered, or its signer lacks access): a
+    farm job is retried with freshly signed URLs (`vmafx.node.outcomes`)."""
 
     exit_code = 16
 

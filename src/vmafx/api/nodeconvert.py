@@ -187,6 +187,8 @@ def claim_to_pb(claim: Claim | None) -> pb.PullWorkResponse:
         return pb.PullWorkResponse()
     job = job_to_pb(claim.job)
     job.scoring_roots.extend(claim.scoring_roots)
+    job.signed_inputs.update(claim.signed_inputs)
+    job.signed_outputs.update(claim.signed_outputs)
     job.lease_ms = int(claim.lease_ttl_s * 1000)
     return pb.PullWorkResponse(job=job)
 

@@ -100,6 +100,12 @@ def controller(
         "--auth-disabled",
         help="Accept calls without a token (only when every listener is on loopback).",
     ),
+    storage_dir: Path | None = typer.Option(
+        None,
+        "--storage-dir",
+        help="Object storage: a folder of per-tenant TENANT.env files (AWS_* credentials and "
+        "VMAFX_STORAGE_ALLOW=s3://bucket/prefix/,...), mode 0600 (docs/storage.md).",
+    ),
     model_dir: Path | None = typer.Option(
         None,
         "--model-dir",
@@ -135,6 +141,7 @@ def controller(
             "scoring_roots": [str(root) for root in scoring_root] if scoring_root else None,
             "auth_disabled": True if auth_disabled else None,
             "model_dir": model_dir,
+            "storage_dir": storage_dir,
             "tls_cert": tls_cert,
             "tls_key": tls_key,
             "oidc_issuer": oidc_issuer,

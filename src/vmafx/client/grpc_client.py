@@ -216,6 +216,8 @@ class GrpcControllerClient:
             job=cv.job_from_pb(job),
             lease_ttl_s=job.lease_ms / 1000,
             scoring_roots=tuple(job.scoring_roots),
+            signed_inputs=dict(job.signed_inputs),
+            signed_outputs=dict(job.signed_outputs),
         )
 
     async def report_result(self, session: NodeRegistration, report: NodeReport) -> str:

@@ -5,8 +5,9 @@ absolute and, after resolving symlinks and `..`, lie under one of the roots; so 
 job's model files. The rest of the input policy (`vmafx.core.input_policy`) is checked here too,
 as far as it can be without opening media: at most 4,096 characters, no playlist or concat list
 by name, and an input that exists must be a regular file (an output must not be a folder).
-URLs are refused: `file://` (give the path), remote ones (http, https, s3, gs, az: not
-supported yet) and ffmpeg's own protocols (`concat:`, `subfile:`, `pipe:` …). A root may contain
+URLs are refused: `file://` (give the path), remote ones (http, https, gs, az; s3 only where the
+tenant has a storage allow-list, `vmafx.controller.storage`) and ffmpeg's own protocols
+(`concat:`, `subfile:`, `pipe:` …). A root may contain
 `{tenant}`, replaced by the job's tenant (a tenant containing `/ \\ : .` is never substituted).
 The node checks again before it opens anything (it gets the roots with every claim).
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from vmafx.controller.storage import StorageAccess
 from vmafx.core.input_policy import (
     check_path_text,
     check_regular_file,
@@ -30,6 +32,7 @@ from vmafx.core.input_policy import (
     url_scheme,
 )
 from vmafx.core.jobs import JobKind
+from vmafx.core.remote import is_object_url
 from vmafx.errors import InputOutsideRootsError, UsageError
 
 #: How long the roots a claim tells the node are reused before they are resolved again.
@@ -59,8 +62,12 @@ def _spec_paths(kind: JobKind, spec: Mapping[str, Any]) -> Iterator[tuple[str, s
 class InputPolicy:
     """Checks the files a job names against the scoring roots and the input policy."""
 
-    def __init__(self, roots: Sequence[str | Path] = ()) -> None:
+    def __init__(
+        self, roots: Sequence[str | Path] = (), storage: StorageAccess | None = None
+    ) -> None:
         self._roots = tuple(str(root) for root in roots)
+        #: Object URLs: per-tenant allow-lists, and the signing of claims.
+        self.storage = storage or StorageAccess()
         self._told: dict[str, tuple[float, tuple[str, ...]]] = {}
 
     def roots_to_tell(self, tenant: str) -> tuple[str, ...]:
@@ -85,6 +92,10 @@ class InputPolicy:
     def check_spec(self, kind: JobKind, spec: Mapping[str, Any], tenant: str) -> None:
         """Raise unless every path in `spec` (inputs, outputs, model files) is allowed."""
         for field, value in _spec_paths(kind, spec):
+            if is_object_url(value) and self.storage.configured:
+                check_path_text(value, field)
+                self.storage.check(value, tenant, kind, field)
+                continue
             self.check(value, tenant, field=field)
         if kind is JobKind.SCORE:
             models = spec.get("models")

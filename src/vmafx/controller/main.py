@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import importlib
 import logging
+import os
 import signal
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
 from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.controller.storage import StorageAccess
 from vmafx.controller.sweeper import Retention, Sweeper
 from vmafx.controller.tls import ServerTls, load_server_tls
 from vmafx.controller.tuning import Tuner, history_at
@@ -135,7 +137,10 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
     scheduler = scheduler_for(settings)
     store = open_job_store(url, scheduler)
     registry = CollectorRegistry()
-    inputs = InputPolicy(settings.scoring_roots)
+    storage = StorageAccess.from_config(
+        settings.storage_dir, os.environ, ttl_s=settings.storage_url_ttl_s
+    )
+    inputs = InputPolicy(settings.scoring_roots, storage=storage)
     service = ControllerService(
         store,
         clock=clock,

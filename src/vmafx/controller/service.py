@@ -433,7 +433,16 @@ class ControllerService:
                 self.metrics.claimed(job)
                 self.publish([job])
                 roots = self.inputs.roots_to_tell(job.tenant)
-                return Claim(job=job, lease_ttl_s=self.lease_ttl_s, scoring_roots=roots)
+                signed: tuple[dict[str, str], dict[str, str]] = ({}, {})
+                if self.inputs.storage.names_objects(job):  # fresh URLs for every attempt
+                    signed = await asyncio.to_thread(self.inputs.storage.sign_claim, job)
+                return Claim(
+                    job=job,
+                    lease_ttl_s=self.lease_ttl_s,
+                    scoring_roots=roots,
+                    signed_inputs=signed[0],
+                    signed_outputs=signed[1],
+                )
             if woken:
                 self.work.pass_on()  # the new work was not for this node: wake the next one
             remaining = deadline - loop.time()

@@ -13,7 +13,9 @@ opens anything, so a file refused in one place is refused in all of them.
   ffmpeg open further files that no root check ever saw, so they are refused, by name
   (`MULTI_FILE_SUFFIXES`) before anything is opened, and by ffmpeg for any other name.
 - Paths are at most `MAX_PATH_CHARS` characters and contain no control characters.
-- Remote inputs (http, s3, gs, az) are not supported yet (no node can fetch them).
+- Remote inputs: `vmafx score` reads s3/gs/az/http(s) URLs through `vmafx.storage` (signed
+  URLs, `vmafx.core.remote`); farm jobs read s3:// objects under the tenant's allow-list
+  (`vmafx.controller.storage`); any other URL is refused here (`url_error`).
 """
 
 from __future__ import annotations
@@ -96,11 +98,18 @@ def url_error(field: str, value: str, scheme: str) -> UsageError:
             f"{field} {value!r} is a file: URL; nodes open local paths only.",
             hint=f"Give the absolute path instead: {path}",
         )
+    if scheme == "s3":
+        return UsageError(
+            f"{field} {value!r} is a remote s3: URL, and no object storage is configured for "
+            "this tenant: farm jobs read objects only under the tenant's storage allow-list.",
+            hint="Give the tenant credentials and an allow-list on the controller "
+            "(--storage-dir, docs/storage.md), or copy the file under a scoring root.",
+        )
     if scheme in REMOTE_SCHEMES:
         return UsageError(
-            f"{field} {value!r} is a remote {scheme}: URL; remote inputs and outputs are not "
-            "supported yet (no node can fetch or upload them).",
-            hint="Copy the file under a scoring root and give its absolute path.",
+            f"{field} {value!r} is a remote {scheme}: URL; farm jobs read s3:// objects (through "
+            "the controller's storage allow-list) and local paths only.",
+            hint="Copy the file to S3 or under a scoring root and name that.",
         )
     return UsageError(
         f"{field} {value!r} uses the URL scheme {scheme!r}, which is not allowed (ffmpeg "

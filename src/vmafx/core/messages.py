@@ -156,11 +156,17 @@ class HeartbeatAnswer:
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
-    """A job a node just claimed, with the lease it holds and the roots inputs must lie under."""
+    """A job a node just claimed, with the lease it holds and the roots inputs must lie under.
+
+    `signed_inputs`/`signed_outputs`: the job's object-storage URLs (as in its spec) → signed
+    GET/PUT URLs valid for this claim only (bearer credentials: hidden from repr, never
+    stored or logged)."""
 
     job: Job
     lease_ttl_s: float
     scoring_roots: tuple[str, ...] = ()
+    signed_inputs: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    signed_outputs: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from vmafx.core.input_policy import READABLE
 from vmafx.core.remote import RemoteInput, redact
-from vmafx.errors import AuthError, FfmpegError, InputNotFoundError, NotVideoError, VmafxError
+from vmafx.errors import FfmpegError, InputNotFoundError, NotVideoError, SignedUrlError, VmafxError
 from vmafx.media.runner import CancelToken, FfmpegRunner, ProgressCallback, RunResult
 from vmafx.media.urls import whitelist_args
 
@@ -88,7 +88,7 @@ def _http_reason(stderr: str) -> str | None:
 
 def _http_error(name: str, status: str) -> VmafxError:
     if status == "403":
-        return AuthError(
+        return SignedUrlError(
             f"The object store refused to serve {name} (HTTP 403 Forbidden): the signed URL "
             "expired or was altered, or the credentials that signed it may not read it.",
             hint="Run again (a fresh URL is signed each time); if it repeats, check that the "

@@ -126,6 +126,8 @@ class JobExecutor:
             job=job,
             spec=spec,
             scoring_roots=task.claim.scoring_roots,
+            signed_inputs=task.claim.signed_inputs,
+            signed_outputs=task.claim.signed_outputs,
             cancel=task.cancel,
             progress=on_progress,
             gpus=self.gpus,

@@ -8,6 +8,8 @@
 - A fault of this machine rather than of the job (ffmpeg killed by a signal, a disk that filled
   up, no memory, an I/O error) is released so that it runs again, here or elsewhere, until the
   job has had `MAX_ATTEMPTS` attempts; then it fails naming the fault.
+- An object store that refused a signed URL (expired, say, when the job waited long) is
+  released too: the controller signs fresh URLs for the next claim.
 - Anything else fails the job with the error's own message (which names the file and the fix).
   That includes an input libvmaf cannot score (frames too small: InputTooSmallError, a metric
   the size rules out: MetricUnavailableError, a libvmaf crash on an oddly sized input:
@@ -24,6 +26,7 @@ from vmafx.errors import (
     FfmpegCancelledError,
     FfmpegNotFoundError,
     LibvmafCrashError,
+    SignedUrlError,
     VmafxError,
 )
 from vmafx.media.runner import CancelToken
@@ -101,6 +104,12 @@ def decide(
     if cancel.cancelled:
         return Decision(Verdict.FAIL, f"{cancel.reason} while running on {node}", "cancelled")
     text = describe(error)
+    if isinstance(error, SignedUrlError):  # the next claim brings freshly signed URLs
+        if attempt < MAX_ATTEMPTS:
+            return Decision(Verdict.RELEASE, f"signed URL refused on {node}: {text}", "retried")
+        return Decision(
+            Verdict.FAIL, f"{text}\n(refused on every attempt, the last on {node})", "failed"
+        )
     if is_machine_fault(error):
         if attempt < MAX_ATTEMPTS:
             return Decision(Verdict.RELEASE, f"machine fault on {node}: {text}", "retried")

@@ -13,7 +13,7 @@ import http.client
 import urllib.parse
 from pathlib import Path
 
-from vmafx.errors import AuthError, InputNotFoundError, OutputWriteError, UnavailableError
+from vmafx.errors import InputNotFoundError, OutputWriteError, SignedUrlError, UnavailableError
 
 _CHUNK = 1024 * 1024
 #: One PUT carries at most 5 GiB on S3; larger outputs need the multipart API (not signed here).
@@ -97,7 +97,7 @@ def _raise_for_status(status: int, reason: str, name: str, action: str) -> None:
             hint="Check the bucket and key (`aws s3 ls s3://BUCKET/PREFIX` lists them).",
         )
     if status in (401, 403):
-        raise AuthError(
+        raise SignedUrlError(
             f"The object store refused to {action} {name} (HTTP {status} {reason}): the signed "
             "URL expired or was altered, or its signer may not access this object.",
             hint="Run again (a fresh URL is signed each time); if it repeats, check the "

@@ -42,8 +42,8 @@ async def test_a_fifo_under_the_root_is_invalid_argument(controller):
     assert "is a FIFO (named pipe), not a regular file" in (error.details() or "")
 
 
-async def test_a_remote_input_is_invalid_argument_saying_not_supported_yet(controller):
+async def test_a_remote_input_without_storage_configured_is_invalid_argument(controller):
     spec = {"reference": "https://cdn.example/ref.mp4", "distorted": ["s3://b/dis.mp4"]}
     error = await submit_error(controller, spec)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert "remote inputs and outputs are not supported yet" in (error.details() or "")
+    assert "is a remote" in (error.details() or "")

@@ -89,11 +89,11 @@ async def test_a_file_url_is_refused_with_the_path_to_give(mem: Api):
         ("distorted", ["az://container/dis.mp4"]),
     ],
 )
-async def test_remote_inputs_are_refused_until_object_storage_exists(
+async def test_remote_inputs_are_refused_without_a_storage_allow_list(
     mem: Api, field: str, value: Any
 ):
     error = await refused(mem, mem.score_body(spec={field: value}), 400)
-    assert "remote inputs and outputs are not supported yet" in error["message"]
+    assert "is a remote" in error["message"]
 
 
 async def test_a_remote_output_is_refused(mem: Api):

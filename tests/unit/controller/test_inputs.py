@@ -67,8 +67,8 @@ def test_a_relative_path_is_refused(root):
 @pytest.mark.parametrize(
     "url", ["https://cdn/a.mp4", "http://h/a.mp4", "s3://b/a", "gs://b/a", "az://c/a"]
 )
-def test_remote_urls_are_refused_until_object_storage_exists(root, url):
-    with pytest.raises(UsageError, match="remote inputs and outputs are not supported yet"):
+def test_remote_urls_are_refused_without_a_storage_allow_list(root, url):
+    with pytest.raises(UsageError, match="is a remote"):
         InputPolicy([root]).check(url, "acme")
 
 

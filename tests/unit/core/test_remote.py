@@ -42,7 +42,9 @@ def test_a_url_with_its_own_signature_is_refused_without_echoing_it():
 
 def test_remote_values_are_told_from_paths():
     assert is_remote("s3://b/k.mp4") and is_remote("https://x/y.mp4") and is_remote("gs://b/k")
-    assert not is_remote("/media/a:b.mp4") and not is_remote("concat:a|b") and not is_remote("c.mp4")
+    assert (
+        not is_remote("/media/a:b.mp4") and not is_remote("concat:a|b") and not is_remote("c.mp4")
+    )
 
 
 def test_ffmpeg_may_open_only_what_the_url_scheme_needs():

@@ -44,8 +44,8 @@ def test_a_playlist_under_the_roots_is_refused_by_its_name(root, tmp_path):
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("https://cdn.example/a.mp4", "remote inputs and outputs are not supported yet"),
-        ("s3://bucket/a.mp4", "remote inputs and outputs are not supported yet"),
+        ("https://cdn.example/a.mp4", "is a remote"),
+        ("s3://bucket/a.mp4", "is a remote"),
         ("file:///etc/passwd", "is a file: URL; nodes open local paths only"),
         ("concat:/a.mp4|/b.mp4", "scheme .concat., which is not allowed"),
         ("/m/" + "a" * 5000 + ".mp4", "paths are limited to 4,096"),

@@ -102,6 +102,9 @@ class JobContext:
     cancel: CancelToken
     progress: Callable[[JobProgress], None]
     gpus: GpuPool
+    #: Object URLs of the spec → URLs the controller signed for this claim (never logged).
+    signed_inputs: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    signed_outputs: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
     def spec_as(self, kind: type[S]) -> S:
         """The typed spec, as the handler of `kind`'s jobs expects it."""

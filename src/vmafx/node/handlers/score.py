@@ -14,6 +14,7 @@ series are kept out of the job row:
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -30,6 +31,7 @@ from vmafx.core.input_policy import is_model_path
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import RawFormat
 from vmafx.core.metrics import METRICS
+from vmafx.core.remote import RemoteInput, is_object_url
 from vmafx.core.scores import ScoreReport, ScoreResult, headline_score
 from vmafx.core.specs import ScoreSpec
 from vmafx.errors import OutputWriteError, UsageError
@@ -129,6 +131,20 @@ def write_series(result: ScoreResult, folder: Path, index: int) -> JsonObject:
     }
 
 
+def signed_input(value: str, context: JobContext, field: str) -> RemoteInput:
+    """The object `value` as ffmpeg reads it: by the URL the controller signed for this claim
+    (the node holds no credentials, so an object without one cannot be read)."""
+    url = context.signed_inputs.get(value)
+    if url is None:
+        raise UsageError(
+            f"{field} {value!r} is an object URL, and the controller sent no signed URL for "
+            "it with this claim.",
+            hint="Configure object storage for the job's tenant on the controller "
+            "(--storage-dir, docs/storage.md); nodes hold no cloud credentials.",
+        )
+    return RemoteInput(name=value, url=url)
+
+
 class ScoreHandler:
     def __init__(
         self,
@@ -148,9 +164,15 @@ class ScoreHandler:
     def run(self, context: JobContext) -> JobOutput:
         job, spec = context.job, context.spec_as(ScoreSpec)
         request = score_request(spec, timeout_s=self.timeout_s)
+        remote: list[RemoteInput] = []
         for index, path in enumerate((request.reference, *request.distorted)):
             field = "reference" if index == 0 else f"distorted[{index - 1}]"
+            if is_object_url(path):
+                remote.append(signed_input(path, context, field))
+                continue
             check_input(path, context.scoring_roots, field=field)
+        if remote:
+            request = dataclasses.replace(request, remote=tuple(remote))
         for index, model in enumerate(request.options.models):
             if is_model_path(model):  # libvmaf opens it: the roots hold for it too
                 check_input(model, context.scoring_roots, field=f"models[{index}]")

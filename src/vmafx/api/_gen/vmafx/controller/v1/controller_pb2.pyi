@@ -136,7 +136,21 @@ class JobAttempt(_message.Message):
     def __init__(self, attempt: _Optional[int] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., outcome: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "status", "scoring", "partial_results", "assigned_node", "error", "created_at", "updated_at", "final_score", "kind", "queue", "priority", "spec_json", "requirements", "tenant", "attempt", "progress", "result_json", "attribution", "pending_reason", "parent_id", "batch_id", "idempotency_key", "started_at_ms", "finished_at_ms", "scoring_roots", "lease_ms", "attempts", "created_at_ms", "updated_at_ms", "available_at_ms", "lease_expires_at_ms", "lost_leases")
+    __slots__ = ("id", "status", "scoring", "partial_results", "assigned_node", "error", "created_at", "updated_at", "final_score", "kind", "queue", "priority", "spec_json", "requirements", "tenant", "attempt", "progress", "result_json", "attribution", "pending_reason", "parent_id", "batch_id", "idempotency_key", "started_at_ms", "finished_at_ms", "scoring_roots", "lease_ms", "attempts", "created_at_ms", "updated_at_ms", "available_at_ms", "lease_expires_at_ms", "lost_leases", "signed_inputs", "signed_outputs")
+    class SignedInputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class SignedOutputsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SCORING_FIELD_NUMBER: _ClassVar[int]
@@ -170,6 +184,8 @@ class Job(_message.Message):
     AVAILABLE_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LEASE_EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LOST_LEASES_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     status: JobStatus
     scoring: ScoringParams
@@ -203,7 +219,9 @@ class Job(_message.Message):
     available_at_ms: int
     lease_expires_at_ms: int
     lost_leases: int
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., scoring: _Optional[_Union[ScoringParams, _Mapping]] = ..., partial_results: _Optional[_Iterable[float]] = ..., assigned_node: _Optional[str] = ..., error: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., final_score: _Optional[float] = ..., kind: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., spec_json: _Optional[str] = ..., requirements: _Optional[_Union[JobRequirements, _Mapping]] = ..., tenant: _Optional[str] = ..., attempt: _Optional[int] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., result_json: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., pending_reason: _Optional[str] = ..., parent_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., scoring_roots: _Optional[_Iterable[str]] = ..., lease_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[JobAttempt, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., available_at_ms: _Optional[int] = ..., lease_expires_at_ms: _Optional[int] = ..., lost_leases: _Optional[int] = ...) -> None: ...
+    signed_inputs: _containers.ScalarMap[str, str]
+    signed_outputs: _containers.ScalarMap[str, str]
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., scoring: _Optional[_Union[ScoringParams, _Mapping]] = ..., partial_results: _Optional[_Iterable[float]] = ..., assigned_node: _Optional[str] = ..., error: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., final_score: _Optional[float] = ..., kind: _Optional[str] = ..., queue: _Optional[str] = ..., priority: _Optional[int] = ..., spec_json: _Optional[str] = ..., requirements: _Optional[_Union[JobRequirements, _Mapping]] = ..., tenant: _Optional[str] = ..., attempt: _Optional[int] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., result_json: _Optional[str] = ..., attribution: _Optional[_Union[Attribution, _Mapping]] = ..., pending_reason: _Optional[str] = ..., parent_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., scoring_roots: _Optional[_Iterable[str]] = ..., lease_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[JobAttempt, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., available_at_ms: _Optional[int] = ..., lease_expires_at_ms: _Optional[int] = ..., lost_leases: _Optional[int] = ..., signed_inputs: _Optional[_Mapping[str, str]] = ..., signed_outputs: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Gpu(_message.Message):
     __slots__ = ("vendor", "name", "uuid", "index", "memory_mb", "driver", "compute_capability")

@@ -1,0 +1,125 @@
+"""A farm job over objects in a real S3 server (SeaweedFS on loopback): the controller holds
+the tenant's credentials and signs URLs at each claim, the node (a subprocess whose
+environment has no AWS credentials) scores by those URLs, and neither the secret, the access
+key nor any signature reaches the store, the events, the logs, the metrics or the job JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from pathlib import Path
+
+import pytest
+from tests.e2e.conftest import CONTROLLER_ENV, MEDIA, Farm
+from tests.storage_server import ACCESS_KEY, SECRET_KEY, SeaweedS3
+
+from vmafx.client.grpc_client import GrpcControllerClient
+from vmafx.core.jobs import JobKind, JobState
+from vmafx.core.messages import JobRequest
+from vmafx.errors import ForbiddenError
+from vmafx.media.inputprobe import locate_ffmpeg
+from vmafx.media.runner import SubprocessRunner
+from vmafx.media.scorer import LibvmafScorer, ScoreRequest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+NO_AWS = {
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _storage_dir(tmp: Path, server: SeaweedS3) -> Path:
+    folder = tmp / "storage"
+    folder.mkdir()
+    tenant = folder / "dev.env"  # auth off: the caller is tenant `dev`
+    tenant.write_text(
+        f"AWS_ACCESS_KEY_ID={server.access_key}\nAWS_SECRET_ACCESS_KEY={server.secret_key}\n"
+        f"AWS_ENDPOINT_URL={server.endpoint}\nAWS_REGION=us-east-1\n"
+        "VMAFX_STORAGE_ALLOW=s3://media/farm/\n"
+    )
+    tenant.chmod(0o600)
+    return folder
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as page:
+        return page.read().decode()
+
+
+async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_signed(
+    tmp_path, seaweed_s3, monkeypatch
+):
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    ref = seaweed_s3.put("farm/ref.y4m", MEDIA / "ref.y4m")
+    dis = seaweed_s3.put("farm/dis.mp4", MEDIA / "dis.mp4")
+    media = tmp_path / "media"
+    media.mkdir()
+    farm = Farm(tmp_path, media)
+    http_port = _free_port()
+    try:
+        args = ["controller", "--grpc-listen", "127.0.0.1:0",
+                "--http-listen", f"127.0.0.1:{http_port}",
+                "--store", f"sqlite:///{tmp_path / 'controller.db'}", "--auth-disabled",
+                "--scoring-root", str(media), "--storage-dir",
+                str(_storage_dir(tmp_path, seaweed_s3))]  # fmt: skip
+        controller = farm._spawn("controller", args, {**CONTROLLER_ENV, **NO_AWS})
+        port = controller.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
+        farm.target = f"127.0.0.1:{port}"
+        farm.client = GrpcControllerClient(farm.target, timeout_s=10)
+        node = farm.start_node("n1", queues="score", env=NO_AWS)
+        spec = {"reference": ref, "distorted": [dis]}
+        job = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=spec))).job
+
+        async def finished():
+            got = (await farm.client.get_job(job.id)).job
+            return got if got.is_terminal else None
+
+        done = await farm.wait_for(finished, "the s3 score job to end", timeout_s=90)
+        assert done.state is JobState.COMPLETED, done.error
+        local = LibvmafScorer(locate_ffmpeg(), SubprocessRunner()).score(
+            ScoreRequest(str(MEDIA / "ref.y4m"), (str(MEDIA / "dis.mp4"),))
+        )
+        result = done.result["results"][0]
+        assert result["distorted"] == dis
+        assert result["pooled"]["vmaf_v0.6.1"]["mean"] == pytest.approx(
+            local.results[0].pooled["vmaf_v0.6.1"].mean, abs=1e-6
+        )
+
+        outside = {"reference": "s3://media/other/ref.y4m", "distorted": [dis]}
+        with pytest.raises(ForbiddenError, match="not in tenant 'dev'.s storage allow-list"):
+            await farm.client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=outside))
+
+        job_json = _get(f"http://127.0.0.1:{http_port}/v1/jobs/{job.id}")
+        assert json.loads(job_json)["spec"]["reference"] == ref
+        metrics = _get(f"http://127.0.0.1:{http_port}/metrics")
+        await farm.client.close()
+        farm.client = None
+        farm.kill_all()
+        stored = b"".join(
+            path.read_bytes() for path in tmp_path.glob("controller.db*") if path.is_file()
+        ).decode("latin-1")
+        results = "".join(
+            p.read_bytes().decode("latin-1")
+            for p in tmp_path.glob("results-n1/**/*")
+            if p.is_file()
+        )
+        logs = "".join(proc.output() + proc.stderr.read_text() for proc in (controller, node))
+        for where, text in [("store rows and events", stored), ("job JSON", job_json),
+                            ("metrics", metrics), ("logs", logs), ("node results", results)]:  # fmt: skip
+            for secret in (SECRET_KEY, ACCESS_KEY, "X-Amz-Signature", "X-Amz-Credential"):
+                assert secret not in text, f"{secret} found in the {where}"
+        assert "farm/dis.mp4" in stored  # the store was read: the spec names the object
+    finally:
+        if farm.client is not None:
+            await farm.client.close()
+        farm.kill_all()
