@@ -1,13 +1,14 @@
 """A `tune` job over the farm, as a pure function of the probe jobs it has so far. No I/O.
 
 The controller's tuner (`vmafx.controller.tuning`) calls `TuneDriver.step(children)` whenever a
-probe job changes: `children` maps each probe's key to what the store holds of its job. The step
-*replays* the local tuner's own search (`vmafx.tune.search.search_crf`) or ladder
-(`vmafx.tune.ladder.build_ladder`) with an `evaluate` that answers from the finished probes; the
-first probe that is not measured yet stops the replay and becomes a job to submit. The search is
-deterministic, so a replay over the same measurements takes the same path: nothing but the
-child jobs in the store is state, and a controller that restarts (or another replica) goes on
-where the last one stopped.
+probe job changes: `children` maps each probe's key to what the store holds of its job. A target
+search *replays* the local tuner's own search (`vmafx.tune.search.search_crf`) with an
+`evaluate` that answers from the finished probes; the first probe that is not measured yet
+stops the replay and becomes a job to submit. The search is deterministic, so a replay over the
+same measurements takes the same path: nothing but the child jobs in the store is state, and a
+controller that restarts (or another replica) goes on where the last one stopped. A ladder asks
+the local ladder's placement (`vmafx.tune.ladder.plan_for`, `vmafx.tune.refine.next_probes`)
+for the next points given the measured ones, and ends with its `finish` (hull and rungs).
 
 Parallel probes: when fewer than `parallel` probes run, the replay is continued past the missing
 probe with the value the fit expects there, and the probe the search would ask for next is
@@ -31,9 +32,10 @@ from vmafx.core.specs import CODECS, TuneSpec
 from vmafx.errors import UsageError
 from vmafx.tune.curve import MonotoneCurve
 from vmafx.tune.hull import Gap, Point
-from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid
+from vmafx.tune.ladder import LadderRequest, crf_grid, finish, plan_for, sizes
 from vmafx.tune.plan import Segment, plan_samples, quality_scale
 from vmafx.tune.prior import Record, predict
+from vmafx.tune.refine import next_probes
 from vmafx.tune.search import (
     CHEAP,
     FULL,
@@ -506,36 +508,38 @@ class TuneDriver:
             spec.max_kbps,
             spec.top_vmaf,
             gap,
+            step=spec.crf_step,
         )
 
     def _ladder_step(self, children: Mapping[str, Child]) -> Step:
+        """The local ladder's own placement (`vmafx.tune.refine` through `ladder.plan_for`):
+        the points it asks for next, given the measured ones, minus those in flight."""
         width, height = self.facts.width, self.facts.height
         if not width or not height:
             return Step(error="a ladder needs source_width and source_height in the tune spec "
                         "(vmafx tune ladder --controller fills them)")  # fmt: skip
         request = self.ladder_request()
-        missing: list[ProbeJob] = []
-
-        def at(w: int, h: int, crf: float) -> Measurement:
-            probes = self._probes(crf, FULL, (w, h))
-            found = self._measure(children, probes)
-            if found is not None:
-                return found
-            missing.extend(probes)
-            # Not measured yet: a point that stops nothing, so the whole request shows.
-            return Measurement(0.0, 0, 0, 0.0, "pending", kbps=0.0)
-
-        result = build_ladder(request, width, height, at)
-        if not missing:
-            cancel = tuple(c.job_id for c in children.values() if not c.finished)
-            return Step(cancel=cancel, result=self._ladder_json(children, result), progress=1.0)
-        running = sum(not c.finished for c in children.values())
-        fresh = [p for p in missing if p.key not in children]
-        submit = fresh[: max(0, self.spec.parallel - running)]
-        done = sum(c.state == "completed" for c in children.values())
-        progress = min(0.95, done / max(1, done + len(missing)))
-        if not submit and not running:
-            return Step(error="the ladder is stuck: nothing to probe and nothing running")
+        chosen, skipped = sizes(width, height, request.heights)
+        plan = plan_for(request, chosen)
+        measured: list[Point] = []
+        for w, h in chosen:
+            for crf in plan.candidates:
+                m = self._measure(children, self._probes(crf, FULL, (w, h)))
+                if m is not None:
+                    measured.append(Point(w, h, crf, m.kbps or 0.0, round(m.vmaf, 3)))
+        running = [c for c in children.values() if not c.finished]
+        wanted = next_probes(plan, measured, batch=max(1, self.spec.parallel))
+        if not wanted and not running:
+            result = finish(request, measured, skipped, len(measured))
+            return Step(result=self._ladder_json(children, result), progress=1.0)
+        fresh = [
+            probe
+            for w, h, crf in wanted
+            for probe in self._probes(crf, FULL, (w, h))
+            if probe.key not in children
+        ]
+        submit = fresh[: max(0, self.spec.parallel - len(running))]
+        progress = min(0.95, len(measured) / max(1, plan.budget))
         return Step(submit=tuple(submit), progress=progress)
 
     def _ladder_json(self, children: Mapping[str, Child], result: Any) -> dict[str, Any]:
