@@ -66,3 +66,39 @@ async def test_nobody_sees_sums_over_tenants_without_their_names():
     assert 'vmafx_controller_job_duration_seconds_bucket{le="5.0",outcome="completed"} 3.0' in lines
     assert 'vmafx_controller_job_duration_seconds_sum{outcome="completed"} 9.0' in lines
     assert not [line for line in lines if "_created" in line and not line.startswith("#")]
+
+
+async def _gpu_exporter(sample_age_s: float):
+    """Two live nodes of two tenants; acme's node sent a GPU sample `sample_age_s` ago."""
+    from vmafx.core.gpuusage import GpuUsage
+    from vmafx.core.nodes import NodeCapabilities
+
+    store = InMemoryJobStore(Scheduler())
+    clock = FakeClock()
+    acme = await store.register_node(tenant="acme", name="gpu-1", capabilities=NodeCapabilities(),
+                                     token_sha256="a" * 64, now=clock.now())  # fmt: skip
+    await store.register_node(tenant="globex", name="gpu-2", capabilities=NodeCapabilities(),
+                              token_sha256="b" * 64, now=clock.now())  # fmt: skip
+    usage = (GpuUsage(uuid="GPU-aa", index=1, utilization_pct=37.0, encoder_sessions=2),)
+    at = clock.now() - timedelta(seconds=sample_age_s)
+    samples = {acme.id: (usage, at)}
+    registry = CollectorRegistry()
+    return MetricsExporter(registry, store, clock,
+                           gpu_usage=lambda node_id: samples.get(node_id, ((), None)))  # fmt: skip
+
+
+async def test_gpu_load_is_exported_per_node_and_gpu_for_its_tenant_only():
+    exporter = await _gpu_exporter(1)
+    labels = 'gpu="1",node="gpu-1",tenant="acme",uuid="GPU-aa"'
+    text = (await exporter.render()).decode()
+    assert f"vmafx_node_gpu_utilization_ratio{{{labels}}} 0.37" in text
+    assert f"vmafx_node_gpu_encoder_sessions{{{labels}}} 2.0" in text
+    assert "vmafx_node_gpu_memory_used_bytes{" not in text  # unknown: no sample at all
+    assert "gpu-1" not in (await exporter.render(tenant="globex")).decode()
+    anonymous = (await exporter.render(tenant=None)).decode()
+    assert 'vmafx_node_gpu_utilization_ratio{gpu="1",node="gpu-1",uuid="GPU-aa"} 0.37' in anonymous
+
+
+async def test_a_stale_gpu_sample_is_not_exported():
+    text = (await (await _gpu_exporter(600)).render()).decode()
+    assert "vmafx_node_gpu_utilization_ratio{" not in text

@@ -30,7 +30,10 @@ function slots(node) {
 }
 
 function queues(node) {
-  if (!node.queues.length) return "all queues";
+  if (!node.queues.length) {
+    const limits = Object.entries(node.concurrency).map(([queue, n]) => `${queue} ×${n}`);
+    return limits.length ? `all queues (${limits.join(", ")})` : "all queues";
+  }
   return node.queues.map((queue) => (queue in node.concurrency ? `${queue} ×${node.concurrency[queue]}` : queue)).join(", ");
 }
 
