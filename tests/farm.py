@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import math
 import shutil
 import threading
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,7 +85,14 @@ def migrated_template(folder: Path) -> Path:
 class Farm:
     """A controller in a thread: `grpc_target`, `http_url`, `media` (its scoring root)."""
 
-    def __init__(self, folder: Path, template: Path, *, auth_disabled: bool = True) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        template: Path,
+        *,
+        auth_disabled: bool = True,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         self.media = folder / "media"
         self.media.mkdir(parents=True)
         self.models = folder / "models"
@@ -94,7 +102,7 @@ class Farm:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="farm", daemon=True)
         self.thread.start()
-        settings = ControllerSettings(
+        config = ControllerSettings(
             grpc_listen="127.0.0.1:0",
             http_listen="127.0.0.1:0",
             store_url=f"sqlite:///{folder / 'controller.db'}",
@@ -107,7 +115,9 @@ class Farm:
             session_ttl_s=3600,
             lease_ttl_s=3600,
         )
-        self.running = self.run(main.start(settings))
+        if settings:  # e.g. the production sweep periods, for a farm holding 100,000 jobs
+            config = dataclasses.replace(config, **settings)
+        self.running = self.run(main.start(config))
         self.grpc_target = f"127.0.0.1:{self.running.grpc.port}"
         http = self.running.http
         assert http is not None

@@ -302,7 +302,12 @@ class ControllerService:
         return bulk.result(matched, changed, skipped)
 
     async def watch_jobs(
-        self, principal: Principal, where: JobFilter | None = None, *, snapshot_only: bool = False
+        self,
+        principal: Principal,
+        where: JobFilter | None = None,
+        *,
+        snapshot_only: bool = False,
+        with_snapshot: bool = True,
     ) -> AsyncIterator[Job]:
         """The matching jobs now (oldest first, at most `snapshot_limit`), then every change
         to a matching job until the caller stops iterating or the service closes."""
@@ -311,10 +316,11 @@ class ControllerService:
         tenant = principal.tenant
         subscription = self.bus.subscribe(listing.live_matcher(tenant, where))
         try:
-            for job in await listing.snapshot(
-                self.store, tenant, where, self.settings.snapshot_limit
-            ):
-                yield job
+            if with_snapshot:
+                for job in await listing.snapshot(
+                    self.store, tenant, where, self.settings.snapshot_limit
+                ):
+                    yield job
             if snapshot_only:
                 return
             async for job in subscription:

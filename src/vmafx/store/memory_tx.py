@@ -86,6 +86,10 @@ class MemoryTransaction:
         for job in jobs:
             self._jobs[job.id] = job
 
+    def save_cancels(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._jobs[job.id] = job
+
     def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         for job_id, reason in reasons.items():
             job = self.job(job_id)

@@ -370,13 +370,21 @@ def cancel(
 def cancel_many(
     tx: Transaction, job_ids: Sequence[str], now: datetime, tenant: str | None, reason: str
 ) -> list[Job]:
-    """Cancel each live job of `job_ids` (unknown, other tenants' and finished ones skipped)."""
+    """Cancel each live job of `job_ids` (unknown, other tenants' and finished ones skipped),
+    written back and logged in one statement each (`cancel` for one job)."""
     cancelled: list[Job] = []
     for job_id in dict.fromkeys(job_ids):
         job = tx.job(job_id)
         if job is None or job.is_terminal or (tenant is not None and job.tenant != tenant):
             continue
-        cancelled.append(cancel(tx, job_id, now, tenant, reason))
+        if job.state is JobState.RUNNING:
+            attempt = tx.attempt(job.id, job.attempt)
+            if attempt is not None:
+                ended = lifecycle.ended(attempt, AttemptOutcome.CANCELLED, now, error=reason)
+                tx.update_attempt(ended)
+        cancelled.append(lifecycle.cancelled(job, now, reason))
+    tx.save_cancels(cancelled)
+    tx.add_events([(job, EventType.CANCELLED, {"reason": reason}) for job in cancelled])
     return cancelled
 
 

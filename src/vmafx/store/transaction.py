@@ -36,6 +36,11 @@ class Transaction(Protocol):
         only what a claim changes: state, attempt, lease, start, progress, reason, update time."""
         ...
 
+    def save_cancels(self, jobs: Sequence[Job]) -> None:
+        """Write back jobs just cancelled (`lifecycle.cancelled`), at once; an adapter may write
+        only what a cancel changes: state, lease, error, finish and update times."""
+        ...
+
     def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         """Set the pending reason of each job still pending (others, and unknown ids, are left
         alone), in one round trip where the adapter can."""

@@ -70,6 +70,20 @@ def claim_values(job: Job) -> dict[str, Any]:
     }
 
 
+def cancel_values(job: Job) -> dict[str, Any]:
+    """`statements.UPDATE_JOB` parameters for what `lifecycle.cancelled` changes."""
+    return {
+        "_id": job.id,
+        "state": job.state.value,
+        "lease_session": None,
+        "lease_node": None,
+        "lease_expires_at": None,
+        "error": job.error,
+        "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
+    }
+
+
 def job_from_row(row: RowMapping) -> Job:
     lease = None
     if row["lease_session"] is not None:

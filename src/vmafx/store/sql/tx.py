@@ -64,6 +64,11 @@ class SqlTransaction:
         if values:
             self._conn.execute(st.UPDATE_JOB, values)
 
+    def save_cancels(self, cancelled: Sequence[Job]) -> None:
+        values = [rows.cancel_values(job) for job in cancelled]
+        if values:
+            self._conn.execute(st.UPDATE_JOB, values)
+
     def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         values = [{"_id": job_id, "reason": reason} for job_id, reason in reasons.items()]
         if values:

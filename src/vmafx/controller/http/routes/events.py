@@ -8,8 +8,9 @@ tenant as it changes (`/v1/events`, what the web UI follows).
 Reconnecting with `Last-Event-ID: SEQ` (or `?after=SEQ`) resumes after that event.
 
 `/v1/events` sends `event: job` with the job (as in GET /v1/jobs) for every matching job now,
-oldest first, then for every change, until the client leaves. It takes the filters of GET
-/v1/jobs. Both send `: keepalive` comments while idle and `event: error` (the API's error body)
+oldest first (none with `snapshot=false`: the Jobs page reads its page from GET /v1/jobs),
+then for every change, until the client leaves. It takes the filters of GET /v1/jobs.
+Both send `: keepalive` comments while idle and `event: error` (the API's error body)
 if the stream breaks, e.g. when it fell too far behind; reconnect then. Both re-check the token
 before every event and every few seconds while idle: once it is revoked or expired, the stream
 ends with `event: error` (type StreamAuthError) and sends nothing more.
@@ -90,19 +91,25 @@ async def job_events(
 
 
 async def _tenant_messages(
-    service: ControllerService, who: Principal, where: JobFilter
+    service: ControllerService, who: Principal, where: JobFilter, snapshot: bool
 ) -> AsyncGenerator[bytes]:
-    async with closing(service.watch_jobs(who, where)) as jobs:
+    async with closing(service.watch_jobs(who, where, with_snapshot=snapshot)) as jobs:
         async for job in jobs:
             yield frame("job", encode.job_out(job).model_dump_json())
 
 
 async def tenant_events(
-    ctx: Ctx, who: Caller, verify: TokenCheck, where: Filter
+    ctx: Ctx,
+    who: Caller,
+    verify: TokenCheck,
+    where: Filter,
+    snapshot: Annotated[
+        bool, Query(description="false: changes only (a page read from GET /v1/jobs instead)")
+    ] = True,
 ) -> StreamingResponse:
     """Every matching job of the tenant now, then each change, until the client leaves."""
     require(who, Action.READ)  # refused with 403 here, not inside a stream already sent as 200
-    return _stream(ctx, _tenant_messages(ctx.service, who, where), verify)
+    return _stream(ctx, _tenant_messages(ctx.service, who, where, snapshot), verify)
 
 
 def events_router() -> APIRouter:

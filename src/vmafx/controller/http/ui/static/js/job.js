@@ -164,6 +164,24 @@ function cancelControls(id, onDone) {
   return box;
 }
 
+/** "Retry": a new job doing the same work, linked to this one; the page then shows it. */
+function retryControls(id) {
+  const box = h("div", { class: "retry" });
+  const run = async () => {
+    replace(box, h("span", { class: "muted", text: "Retrying…" }));
+    try {
+      const fresh = await api(`/v1/jobs/${encodeURIComponent(id)}/retry`, { method: "POST" });
+      location.hash = `#/jobs/${encodeURIComponent(fresh.id)}`;
+    } catch (error) {
+      ask();
+      box.append(h("p", { class: "problem", role: "alert", text: `${error.message} ${error.hint || ""}` }));
+    }
+  };
+  const ask = () => replace(box, h("button", { type: "button", class: "retry-job", text: "Retry job", title: "Submit the same work again as a new job linked to this one", onclick: run }));
+  ask();
+  return box;
+}
+
 /** Everything the page shows of `job`, top to bottom. */
 function sections(job, { progress, elapsed, chart, refresh, tune }) {
   const waiting = job.state === "pending" && job.pending_reason;
@@ -171,7 +189,12 @@ function sections(job, { progress, elapsed, chart, refresh, tune }) {
     h("div", { class: "page-head" },
       h("h1", {}, "Job ", h("span", { class: "mono", title: job.id, text: f.shortId(job.id) })),
       h("span", { class: `badge state-${job.state}`, id: "job-state", text: job.state }),
-      f.isTerminal(job) ? null : cancelControls(job.id, refresh)),
+      f.isTerminal(job) ? null : cancelControls(job.id, refresh),
+      job.state === "failed" || job.state === "cancelled" ? retryControls(job.id) : null),
+    job.retry_of
+      ? h("p", { class: "muted retry-of" }, "A retry of job ",
+        h("a", { class: "mono", href: `#/jobs/${encodeURIComponent(job.retry_of)}`, text: f.shortId(job.retry_of) }))
+      : null,
     waiting ? h("p", { class: "callout why" }, h("strong", { text: "Waiting: " }), job.pending_reason) : null,
     job.error
       ? h("section", { class: "panel" },
