@@ -66,6 +66,7 @@ def test_every_page_fits_a_phone_screen(farm, node, tab):
         "jobs-phone": ("#/jobs", f'tbody.job[data-id="{job.id}"]'),
         "job-phone": (f"#/jobs/{job.id}", "svg.chart polyline.series"),
         "nodes-phone": ("#/nodes", "article.node"),
+        "stats-phone": ("#/stats", "#throughput svg g.column"),
     }
     for name, (route, ready) in pages.items():
         tab.open(f"{farm.http_url}/ui/{route}")
