@@ -83,6 +83,8 @@ def build_agent(
         timeout_s=timeout_s,
         on_scored=feedback_sender(feedback) if feedback else None,
         models=models,
+        decode=settings.decode,
+        nvidia_gpu=any(gpu.vendor == "nvidia" for gpu in machine.gpus),
     )
     queues = settings.queues or served_queues(handlers)
     capabilities = build_capabilities(

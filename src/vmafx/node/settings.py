@@ -34,6 +34,7 @@ from vmafx.client.tls import parse_address
 from vmafx.config import load, state_dir
 from vmafx.core.token_text import token_from_text
 from vmafx.errors import ConfigError
+from vmafx.media.hwdecode import DECODE_MODES
 from vmafx.node.labels import parse_labels
 
 MAX_SLOTS = 64
@@ -70,6 +71,8 @@ class NodeSettings:
     model_policy: str = "latest-stable"
     fake_gpus: Path | None = None
     declared_encoders: tuple[str, ...] = ()
+    #: How score jobs decode their inputs: cpu, cuda (NVDEC) or auto (`vmafx.media.hwdecode`).
+    decode: str = "cpu"
 
     @property
     def slot_count(self) -> int:
@@ -172,6 +175,12 @@ def _parsed(settings: NodeSettings) -> NodeSettings:
             hint="E.g. VMAFX_NODE_MODEL_POLL_S=5.",
         )
     parse_policy(settings.model_policy)  # raises ConfigError naming the three policies
+    if settings.decode not in DECODE_MODES:
+        raise ConfigError(
+            f"VMAFX_NODE_DECODE is {settings.decode!r}; it must be cpu, cuda or auto.",
+            hint="cpu (the default) decodes on the CPU; auto uses NVDEC on an NVIDIA GPU for "
+            "1080p and larger references.",
+        )
     parse_address(settings.controller, ca=settings.ca)  # raises ConfigError when unusable
     parsed = dataclasses.replace(
         settings,

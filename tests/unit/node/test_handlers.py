@@ -327,6 +327,17 @@ def test_score_metrics_become_libvmaf_features_or_ffmpeg_filters(root, tmp_path)
     )
 
 
+def test_score_jobs_decode_as_the_node_is_set_to(root, tmp_path):
+    scorer = FakeScorer()
+    ScoreHandler(scorer, tmp_path).run(context(JobKind.SCORE, score_spec(root), root))
+    ScoreHandler(scorer, tmp_path, decode="auto", nvidia_gpu=True).run(
+        context(JobKind.SCORE, score_spec(root), root)
+    )
+    plain, auto = scorer.requests
+    assert (plain.decode, plain.nvidia_gpu) == ("cpu", False)
+    assert (auto.decode, auto.nvidia_gpu) == ("auto", True)
+
+
 def test_a_distorted_input_outside_the_roots_is_refused(root, tmp_path):
     spec = score_spec(root, distorted=["/etc/passwd"])
     with pytest.raises(InputOutsideRootsError, match=r"distorted\[0\] /etc/passwd"):

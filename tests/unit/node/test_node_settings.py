@@ -117,3 +117,10 @@ def test_a_missing_or_empty_token_file_is_a_config_error(tmp_path, content):
         path.write_text(content)
     with pytest.raises(ConfigError, match="token file"):
         read_token(path)
+
+
+def test_the_decode_mode_is_checked(tmp_path):
+    assert node_settings(env={}).decode == "cpu"
+    assert node_settings(env={"VMAFX_NODE_DECODE": "auto"}).decode == "auto"
+    with pytest.raises(ConfigError, match="VMAFX_NODE_DECODE is 'gpu'"):
+        node_settings(env={"VMAFX_NODE_DECODE": "gpu"})

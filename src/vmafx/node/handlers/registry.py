@@ -29,13 +29,21 @@ def build_handlers(
     timeout_s: float | None = None,
     on_scored: OnScored | None = None,
     models: NodeModels | None = None,
+    decode: str = "cpu",
+    nvidia_gpu: bool = False,
 ) -> dict[JobKind, Handler]:
     """Every kind's handler; `infer` only with models (ONNX Runtime installed)."""
     scorer = LibvmafScorer(ffmpeg, runner)
     predict = models.predict_features if models is not None else None
     handlers: dict[JobKind, Handler] = {
         JobKind.SCORE: ScoreHandler(
-            scorer, results_dir, timeout_s=timeout_s, on_scored=on_scored, predict=predict
+            scorer,
+            results_dir,
+            timeout_s=timeout_s,
+            on_scored=on_scored,
+            predict=predict,
+            decode=decode,
+            nvidia_gpu=nvidia_gpu,
         ),
         JobKind.ENCODE: EncodeHandler(
             ffmpeg.path, runner, verified, devices=devices, scorer=scorer, timeout_s=timeout_s

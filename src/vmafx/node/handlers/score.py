@@ -154,8 +154,13 @@ class ScoreHandler:
         timeout_s: float | None = None,
         on_scored: OnScored | None = None,
         predict: Predict | None = None,
+        decode: str = "cpu",
+        nvidia_gpu: bool = False,
     ) -> None:
         self.scorer = scorer
+        #: The node's `VMAFX_NODE_DECODE`, and whether it has an NVIDIA GPU (for `auto`).
+        self.decode = decode
+        self.nvidia_gpu = nvidia_gpu
         self.results_dir = results_dir
         self.timeout_s = timeout_s
         self.on_scored = on_scored
@@ -164,6 +169,7 @@ class ScoreHandler:
     def run(self, context: JobContext) -> JobOutput:
         job, spec = context.job, context.spec_as(ScoreSpec)
         request = score_request(spec, timeout_s=self.timeout_s)
+        request = dataclasses.replace(request, decode=self.decode, nvidia_gpu=self.nvidia_gpu)
         remote: list[RemoteInput] = []
         for index, path in enumerate((request.reference, *request.distorted)):
             field = "reference" if index == 0 else f"distorted[{index - 1}]"
