@@ -55,6 +55,8 @@ class ChangeFeed(Protocol):
     """What `Crosstalk` needs of a feed (`PgChangeFeed` is one)."""
 
     connected: bool
+    dropped: int
+    reconnects: int
 
     def send(
         self,
@@ -162,6 +164,18 @@ class Crosstalk:
                 self._service.bus.publish(page.jobs, relay=False)
 
     # --- health and life ---------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._feed.connected
+
+    @property
+    def dropped(self) -> int:
+        return self._feed.dropped
+
+    @property
+    def reconnects(self) -> int:
+        return self._feed.reconnects
+
     def check_ready(self) -> None:
         if not self._feed.connected:
             raise UnavailableError(

@@ -31,7 +31,7 @@ from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
 from vmafx.controller.crosstalk import Crosstalk, new_origin
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
 from vmafx.controller.inputs import InputPolicy
-from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
+from vmafx.controller.metrics import ControllerMetrics, MetricsExporter, ReplicaFigures
 from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.controller.storage import StorageAccess
@@ -169,6 +169,14 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         pending_refresh_s=settings.pending_refresh_s,
         lock=store.try_sweep_lock,
         retention=Retention(days=settings.retention_days),
+    )
+    exporter.replica = lambda: ReplicaFigures(
+        sweeping=sweeper.sweeping,
+        feed_connected=crosstalk.connected if crosstalk else True,
+        notices_heard=crosstalk.heard if crosstalk else 0,
+        notices_dropped=crosstalk.dropped if crosstalk else 0,
+        feed_reconnects=crosstalk.reconnects if crosstalk else 0,
+        jobs_pruned=sweeper.pruned,
     )
     service.claims.supervisor = supervisor
     sweeping = supervisor.watch(

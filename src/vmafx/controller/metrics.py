@@ -16,6 +16,10 @@ implements its `JobMetrics` port); the queue gauges are read from the store at s
     vmafx_controller_job_queue_wait_seconds{tenant}
     vmafx_controller_job_duration_seconds{tenant,outcome}
     vmafx_quality_score{tenant,model,profile}
+    vmafx_controller_sweeping                     (this replica runs the periodic sweeps: 1/0)
+    vmafx_controller_replica_feed_connected       (hears the other replicas; 1 without any)
+    vmafx_controller_replica_notices_{heard,dropped}_total, _replica_feed_reconnects_total
+    vmafx_controller_jobs_pruned_total            (retention)
 
 Tenant names are the farm's customers, so a scrape sees only what its caller may: `render()`
 gives every series (auth off, loopback only), `render(tenant=T)` the per-tenant series of T
@@ -25,12 +29,13 @@ label (what an anonymous scrape gets while auth is on).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
 from vmafx import __version__
@@ -128,6 +133,43 @@ GpuUsageOf = Callable[[str], tuple[tuple[GpuUsage, ...], datetime | None]]
 _GPU_LABELS = ["tenant", "node", "gpu", "uuid"]
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReplicaFigures:
+    """How this controller replica stands among the others, read at scrape time."""
+
+    sweeping: bool = False
+    feed_connected: bool = True
+    notices_heard: int = 0
+    notices_dropped: int = 0
+    feed_reconnects: int = 0
+    jobs_pruned: int = 0
+
+
+class _ReplicaCollector:
+    def __init__(self, exporter: MetricsExporter) -> None:
+        self._exporter = exporter
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._exporter.replica()
+        yield GaugeMetricFamily(
+            "vmafx_controller_sweeping",
+            "1 while this replica holds the sweep lock and runs the periodic sweeps.",
+            value=float(now.sweeping),
+        )
+        yield GaugeMetricFamily(
+            "vmafx_controller_replica_feed_connected",
+            "1 while this replica hears the other replicas (PostgreSQL LISTEN; 1 without any).",
+            value=float(now.feed_connected),
+        )
+        for name, value, text in (
+            ("replica_notices_heard", now.notices_heard, "Change notices heard from replicas."),
+            ("replica_notices_dropped", now.notices_dropped, "Change notices not sent."),
+            ("replica_feed_reconnects", now.feed_reconnects, "LISTEN connections re-made."),
+            ("jobs_pruned", now.jobs_pruned, "Finished jobs deleted by retention."),
+        ):
+            yield CounterMetricFamily(f"vmafx_controller_{name}", text, value=value)
+
+
 def _no_usage(_node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
     return (), None
 
@@ -172,6 +214,9 @@ class MetricsExporter:
             registry=registry,
         )
         self._nodes = Gauge("vmafx_controller_nodes_live", "Live node sessions.", registry=registry)
+        #: Read at scrape time; the composition root points it at the sweeper and the feed.
+        self.replica: Callable[[], ReplicaFigures] = ReplicaFigures
+        registry.register(_ReplicaCollector(self))
 
     async def refresh(self) -> None:
         now = self._clock.now()

@@ -60,6 +60,8 @@ class Sweeper:
         self._last_prune = float("-inf")
         #: Jobs deleted by retention since the start (metrics, tests).
         self.pruned = 0
+        #: Whether the last round ran here (this replica holds the sweep lock).
+        self.sweeping = False
         self._interval_s = interval_s
         self._pending_refresh_s = pending_refresh_s
         self._last_refresh = float("-inf")
@@ -69,7 +71,9 @@ class Sweeper:
         """One round; False when another replica holds the sweep lock (nothing done)."""
         if self._lock is not None and not await self._lock():
             log.debug("another controller replica sweeps; round skipped")
+            self.sweeping = False
             return False
+        self.sweeping = True
         await self._service.expire_once()
         if refresh:
             try:

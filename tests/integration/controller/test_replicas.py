@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -27,10 +26,9 @@ from vmafx.controller.sweeper import Retention
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import JobFilter, JobRequest, NodeReport
 from vmafx.core.nodes import NodeCapabilities
-from vmafx.store.sql import upgrade
 from vmafx.store.sql.notify import APPLICATION_NAME
 
-from .conftest import fresh_postgres, postgres_server  # noqa: F401 - fixtures
+from .conftest import _contract, fresh_postgres, migrated_postgres, postgres_server  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.anyio]
 
@@ -59,9 +57,10 @@ class Replica:
 
 
 @pytest.fixture
-async def replicas(fresh_postgres: Any, tmp_path: Path) -> AsyncIterator[list[Replica]]:  # noqa: F811
-    url: str = fresh_postgres()
-    upgrade(url)
+async def replicas(migrated_postgres: str, tmp_path: Path) -> AsyncIterator[list[Replica]]:  # noqa: F811
+    url = migrated_postgres  # one database for the session, emptied for each test
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"TRUNCATE {_contract.TABLES} RESTART IDENTITY CASCADE")
     media = tmp_path / "media"
     media.mkdir()
     (media / "ref.y4m").write_bytes(b"")
@@ -200,3 +199,31 @@ async def test_retention_prunes_old_finished_jobs_on_the_sweeping_replica_only(r
     left = await b.client.list_jobs(JobFilter())
     assert [job.id for job in left.jobs] == [submitted[2].job.id]
     assert left.jobs[0].state is JobState.PENDING
+
+
+def sample(text: str, name: str) -> float:
+    (line,) = [line for line in text.splitlines() if line.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+async def test_metrics_say_which_replica_sweeps_and_that_each_hears_the_others(replicas):
+    a, b = replicas
+    await a.client.submit_job(request(media_of(a)))
+
+    async def scrape(replica: Replica) -> str:
+        response = await replica.http.get("/metrics")
+        assert response.status_code == 200
+        return response.text
+
+    deadline = time.monotonic() + WAIT_S
+    while sample(await scrape(b), "vmafx_controller_replica_notices_heard_total") == 0:
+        assert time.monotonic() < deadline, "B never counted A's notices"
+        await asyncio.sleep(0.05)
+    texts = [await scrape(replica) for replica in replicas]
+    sweeping = [sample(text, "vmafx_controller_sweeping") for text in texts]
+    assert sorted(sweeping) == [0.0, 1.0]
+    assert [sample(text, "vmafx_controller_replica_feed_connected") for text in texts] == [1, 1]
+    assert [sample(text, "vmafx_controller_replica_notices_dropped_total") for text in texts] == [
+        0,
+        0,
+    ]

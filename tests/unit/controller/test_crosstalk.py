@@ -34,6 +34,7 @@ class LoopbackFeed:
         self.wire = wire
         self.origin = origin
         self.connected = True
+        self.dropped = self.reconnects = 0
         self.sent: list[Notice] = []
         self._heard: Callable[[Any], None] | None = None
         self.reconnected: Callable[[], None] | None = None

@@ -346,6 +346,8 @@ def test_every_alert_asks_for_series_vmafx_exports(name: str) -> None:
     assert 'reason="lease_expired"' in alerts["VmafxLeasesLost"]
     assert "vmafx_controller_queue_oldest_job_age_seconds" in alerts["VmafxQueueBacklog"]
     assert "vmafx_training_feedback_dropped_total" in alerts["VmafxTrainingFeedbackDropped"]
+    assert "vmafx_controller_sweeping" in alerts["VmafxNoSweeper"]
+    assert "vmafx_controller_replica_feed_connected" in alerts["VmafxControllerDeaf"]
 
 
 @pytest.mark.parametrize("name", [f for f in FILES if "trainer" in f or "gpus" in f])
