@@ -34,6 +34,7 @@ from vmafx.core.messages import (
     cancel_answer,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.retries import BulkResult
 from vmafx.core.specs import JobSpec, parse_spec
 from vmafx.core.submissions import new_job
 from vmafx.media.runner import CancelToken, Progress, ProgressCallback, RunResult
@@ -188,6 +189,15 @@ class FakeControllerClient:
 
     async def cancel_job(self, job_id: str, reason: str | None = None) -> str:
         return cancel_answer(await self.service.cancel_job(self.principal, job_id, reason))
+
+    async def cancel_jobs(self, where: JobFilter, *, reason: str | None = None) -> BulkResult:
+        return await self.service.cancel_jobs(self.principal, where, reason)
+
+    async def retry_jobs(self, where: JobFilter) -> BulkResult:
+        return await self.service.retry_jobs(self.principal, where)
+
+    async def retry_job(self, job_id: str) -> Submitted:
+        return await self.service.retry_job(self.principal, job_id)
 
     def watch_jobs(
         self, where: JobFilter | None = None, *, snapshot_only: bool = False

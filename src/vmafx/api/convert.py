@@ -19,6 +19,7 @@ from vmafx.core.attempts import Attempt, AttemptOutcome
 from vmafx.core.jobs import Job, JobKind, JobState, JsonObject, Lease, Requirements, parse_kind
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
 from vmafx.core.nodes import GpuInfo
+from vmafx.core.retries import BulkResult
 from vmafx.core.scores import headline_score
 from vmafx.core.specs import parse_spec
 from vmafx.errors import UsageError
@@ -150,6 +151,7 @@ def stream_filter_from_pb(message: pb.StreamJobsRequest) -> JobFilter:
         job_ids=tuple(message.job_ids),
         batch_id=message.batch_id or None,
         parent_id=message.parent_id or None,
+        search=message.search or None,
     )
 
 
@@ -163,6 +165,37 @@ def list_filter_from_pb(message: pb.ListJobsRequest) -> JobFilter:
         parent_id=message.parent_id or None,
         created_after=from_millis(message.created_after_ms),
         created_before=from_millis(message.created_before_ms),
+        search=message.search or None,
+    )
+
+
+def bulk_filter_from_pb(message: pb.BulkJobsRequest) -> JobFilter:
+    """The jobs a bulk action takes: the listed ids, or every job matching the filter."""
+    if message.all_matching == bool(message.job_ids):
+        raise UsageError(
+            "name the jobs: either job_ids or all_matching with a filter.",
+            hint="e.g. `vmafx jobs cancel --filter 'state:pending crf38'`.",
+        )
+    if message.job_ids:
+        return JobFilter(job_ids=tuple(message.job_ids))
+    return list_filter_from_pb(message.filter)
+
+
+def bulk_to_pb(done: BulkResult) -> pb.BulkJobsResponse:
+    return pb.BulkJobsResponse(
+        matched=done.matched,
+        changed=done.changed,
+        job_ids=list(done.job_ids),
+        skipped=list(done.skipped),
+    )
+
+
+def bulk_from_pb(message: pb.BulkJobsResponse) -> BulkResult:
+    return BulkResult(
+        matched=message.matched,
+        changed=message.changed,
+        job_ids=tuple(message.job_ids),
+        skipped=tuple(message.skipped),
     )
 
 

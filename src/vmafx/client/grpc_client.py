@@ -42,9 +42,12 @@ from vmafx.core.messages import (
     Submitted,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.retries import BulkResult
 from vmafx.errors import VmafxError
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: Seconds a bulk cancel or retry may take beyond a call's timeout (a page per transaction).
+BULK_EXTRA_S = 600.0
 
 
 def _trailer(error: grpc.aio.AioRpcError) -> dict[str, str]:
@@ -63,7 +66,28 @@ def _filter_to_pb(where: JobFilter) -> dict[str, Any]:
         "queues": list(where.queues),
         "batch_id": where.batch_id or "",
         "parent_id": where.parent_id or "",
+        "search": where.search or "",
     }
+
+
+def _list_request(
+    where: JobFilter, limit: int = 0, cursor: str | None = None
+) -> pb.ListJobsRequest:
+    return pb.ListJobsRequest(
+        statuses=[cv.STATUS[state] for state in where.states],  # type: ignore[misc]
+        node_id=where.node_id or "",
+        created_after_ms=cv.millis(where.created_after),
+        created_before_ms=cv.millis(where.created_before),
+        page_size=limit,
+        page_token=cursor or "",
+        **_filter_to_pb(where),
+    )
+
+
+def _bulk_request(where: JobFilter, reason: str | None = None) -> pb.BulkJobsRequest:
+    if where.job_ids:
+        return pb.BulkJobsRequest(job_ids=list(where.job_ids), reason=reason or "")
+    return pb.BulkJobsRequest(all_matching=True, filter=_list_request(where), reason=reason or "")
 
 
 class GrpcControllerClient:
@@ -131,16 +155,7 @@ class GrpcControllerClient:
     async def list_jobs(
         self, where: JobFilter | None = None, *, limit: int = 100, cursor: str | None = None
     ) -> JobPage:
-        where = where or JobFilter()
-        request = pb.ListJobsRequest(
-            statuses=[cv.STATUS[state] for state in where.states],  # type: ignore[misc]
-            node_id=where.node_id or "",
-            created_after_ms=cv.millis(where.created_after),
-            created_before_ms=cv.millis(where.created_before),
-            page_size=limit,
-            page_token=cursor or "",
-            **_filter_to_pb(where),
-        )
+        request = _list_request(where or JobFilter(), limit, cursor)
         answer = await self._call("ListJobs", request)
         jobs = [cv.job_from_pb(job) for job in answer.jobs]
         return JobPage(jobs, answer.next_page_token or None)
@@ -149,6 +164,18 @@ class GrpcControllerClient:
         request = pb.CancelJobRequest(job_id=job_id, reason=reason or "")
         answer = await self._call("CancelJob", request)
         return str(answer.message)
+
+    async def cancel_jobs(self, where: JobFilter, *, reason: str | None = None) -> BulkResult:
+        request = _bulk_request(where, reason)
+        return cv.bulk_from_pb(await self._call("CancelJobs", request, extra_s=BULK_EXTRA_S))
+
+    async def retry_jobs(self, where: JobFilter) -> BulkResult:
+        request = _bulk_request(where)
+        return cv.bulk_from_pb(await self._call("RetryJobs", request, extra_s=BULK_EXTRA_S))
+
+    async def retry_job(self, job_id: str) -> Submitted:
+        answer = await self._call("RetryJob", pb.RetryJobRequest(job_id=job_id))
+        return cv.submitted_from_pb(answer)
 
     async def watch_jobs(
         self, where: JobFilter | None = None, *, snapshot_only: bool = False

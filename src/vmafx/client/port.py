@@ -30,6 +30,7 @@ from vmafx.core.messages import (
     Submitted,
 )
 from vmafx.core.nodes import NodeCapabilities
+from vmafx.core.retries import BulkResult
 
 
 class ControllerClient(Protocol):
@@ -50,6 +51,19 @@ class ControllerClient(Protocol):
 
     async def cancel_job(self, job_id: str, reason: str | None = None) -> str:
         """Cancel; returns the controller's message ("cancellation requested", "job already …")."""
+        ...
+
+    async def cancel_jobs(self, where: JobFilter, *, reason: str | None = None) -> BulkResult:
+        """Cancel in one call the jobs `where.job_ids` names, or (none named) every pending or
+        running job matching `where`."""
+        ...
+
+    async def retry_jobs(self, where: JobFilter) -> BulkResult:
+        """Retry in one call the failed jobs named or matching (`vmafx.core.retries`)."""
+        ...
+
+    async def retry_job(self, job_id: str) -> Submitted:
+        """A new job doing what failed job `job_id` did, linked to it; again: the same one."""
         ...
 
     def watch_jobs(

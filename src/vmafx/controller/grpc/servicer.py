@@ -153,3 +153,21 @@ class ControllerServicer:
             end_session=request.end_session,
         )
         return pb.ReleaseJobsResponse(ok=True, released_job_ids=released)
+
+    async def CancelJobs(
+        self, request: pb.BulkJobsRequest, caller: Principal
+    ) -> pb.BulkJobsResponse:
+        where = cv.bulk_filter_from_pb(request)
+        done = await self._service.cancel_jobs(caller, where, request.reason or None)
+        return cv.bulk_to_pb(done)
+
+    async def RetryJobs(
+        self, request: pb.BulkJobsRequest, caller: Principal
+    ) -> pb.BulkJobsResponse:
+        done = await self._service.retry_jobs(caller, cv.bulk_filter_from_pb(request))
+        return cv.bulk_to_pb(done)
+
+    async def RetryJob(
+        self, request: pb.RetryJobRequest, caller: Principal
+    ) -> pb.SubmitJobResponse:
+        return cv.submitted_to_pb(await self._service.retry_job(caller, request.job_id))

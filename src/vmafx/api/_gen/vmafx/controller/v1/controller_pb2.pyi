@@ -350,7 +350,7 @@ class CancelJobResponse(_message.Message):
     def __init__(self, ok: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
 
 class StreamJobsRequest(_message.Message):
-    __slots__ = ("status_filter", "kinds", "queues", "job_ids", "batch_id", "parent_id", "snapshot_only")
+    __slots__ = ("status_filter", "kinds", "queues", "job_ids", "batch_id", "parent_id", "snapshot_only", "search")
     STATUS_FILTER_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
@@ -358,6 +358,7 @@ class StreamJobsRequest(_message.Message):
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
     status_filter: _containers.RepeatedScalarFieldContainer[JobStatus]
     kinds: _containers.RepeatedScalarFieldContainer[str]
     queues: _containers.RepeatedScalarFieldContainer[str]
@@ -365,10 +366,11 @@ class StreamJobsRequest(_message.Message):
     batch_id: str
     parent_id: str
     snapshot_only: bool
-    def __init__(self, status_filter: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., kinds: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[str]] = ..., job_ids: _Optional[_Iterable[str]] = ..., batch_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., snapshot_only: _Optional[bool] = ...) -> None: ...
+    search: str
+    def __init__(self, status_filter: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., kinds: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[str]] = ..., job_ids: _Optional[_Iterable[str]] = ..., batch_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., snapshot_only: _Optional[bool] = ..., search: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("statuses", "kinds", "queues", "node_id", "batch_id", "parent_id", "created_after_ms", "created_before_ms", "page_size", "page_token")
+    __slots__ = ("statuses", "kinds", "queues", "node_id", "batch_id", "parent_id", "created_after_ms", "created_before_ms", "page_size", "page_token", "search")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
@@ -379,6 +381,7 @@ class ListJobsRequest(_message.Message):
     CREATED_BEFORE_MS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SEARCH_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[JobStatus]
     kinds: _containers.RepeatedScalarFieldContainer[str]
     queues: _containers.RepeatedScalarFieldContainer[str]
@@ -389,7 +392,38 @@ class ListJobsRequest(_message.Message):
     created_before_ms: int
     page_size: int
     page_token: str
-    def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., kinds: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[str]] = ..., node_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., created_after_ms: _Optional[int] = ..., created_before_ms: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    search: str
+    def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., kinds: _Optional[_Iterable[str]] = ..., queues: _Optional[_Iterable[str]] = ..., node_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., created_after_ms: _Optional[int] = ..., created_before_ms: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., search: _Optional[str] = ...) -> None: ...
+
+class BulkJobsRequest(_message.Message):
+    __slots__ = ("job_ids", "all_matching", "filter", "reason")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    ALL_MATCHING_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    all_matching: bool
+    filter: ListJobsRequest
+    reason: str
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., all_matching: _Optional[bool] = ..., filter: _Optional[_Union[ListJobsRequest, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class BulkJobsResponse(_message.Message):
+    __slots__ = ("matched", "changed", "job_ids", "skipped")
+    MATCHED_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    matched: int
+    changed: int
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    skipped: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, matched: _Optional[int] = ..., changed: _Optional[int] = ..., job_ids: _Optional[_Iterable[str]] = ..., skipped: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RetryJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")

@@ -112,6 +112,21 @@ class VmafxControllerStub:
                 request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsRequest.SerializeToString,
                 response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsResponse.FromString,
                 _registered_method=True)
+        self.CancelJobs = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/CancelJobs',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.FromString,
+                _registered_method=True)
+        self.RetryJobs = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/RetryJobs',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.FromString,
+                _registered_method=True)
+        self.RetryJob = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/RetryJob',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.FromString,
+                _registered_method=True)
 
 
 class VmafxControllerServicer:
@@ -232,6 +247,29 @@ class VmafxControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CancelJobs(self, request, context):
+        """Cancel many jobs in one call: the listed ones, or every pending or running job matching
+        the filter when `all_matching` is set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryJobs(self, request, context):
+        """Retry many jobs in one call: each failed job (cancelled too when the filter names that
+        state) becomes a new pending job linked to it by the idempotency key `retry-of:<id>`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryJob(self, request, context):
+        """Retry one failed or cancelled job; asking again answers the same retry (deduplicated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VmafxControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -309,6 +347,21 @@ def add_VmafxControllerServicer_to_server(servicer, server):
                     servicer.ReleaseJobs,
                     request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsRequest.FromString,
                     response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsResponse.SerializeToString,
+            ),
+            'CancelJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJobs,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.SerializeToString,
+            ),
+            'RetryJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryJobs,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.SerializeToString,
+            ),
+            'RetryJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryJob,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -719,6 +772,87 @@ class VmafxController:
             '/vmafx.controller.v1.VmafxController/ReleaseJobs',
             vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsRequest.SerializeToString,
             vmafx_dot_controller_dot_v1_dot_controller__pb2.ReleaseJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/CancelJobs',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/RetryJobs',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.BulkJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/RetryJob',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,6 +27,9 @@ class VmafxControllerStub:
     ResumeNode: grpc.UnaryUnaryMultiCallable
     SetNodeConcurrency: grpc.UnaryUnaryMultiCallable
     ReleaseJobs: grpc.UnaryUnaryMultiCallable
+    CancelJobs: grpc.UnaryUnaryMultiCallable
+    RetryJobs: grpc.UnaryUnaryMultiCallable
+    RetryJob: grpc.UnaryUnaryMultiCallable
 
 
 class VmafxControllerServicer:
@@ -75,6 +78,15 @@ class VmafxControllerServicer:
     def ReleaseJobs(
         self, request: _vmafx_controller_v1_controller_pb2.ReleaseJobsRequest, context: grpc.ServicerContext
     ) -> _vmafx_controller_v1_controller_pb2.ReleaseJobsResponse | Awaitable[_vmafx_controller_v1_controller_pb2.ReleaseJobsResponse]: ...
+    def CancelJobs(
+        self, request: _vmafx_controller_v1_controller_pb2.BulkJobsRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.BulkJobsResponse | Awaitable[_vmafx_controller_v1_controller_pb2.BulkJobsResponse]: ...
+    def RetryJobs(
+        self, request: _vmafx_controller_v1_controller_pb2.BulkJobsRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.BulkJobsResponse | Awaitable[_vmafx_controller_v1_controller_pb2.BulkJobsResponse]: ...
+    def RetryJob(
+        self, request: _vmafx_controller_v1_controller_pb2.RetryJobRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.SubmitJobResponse | Awaitable[_vmafx_controller_v1_controller_pb2.SubmitJobResponse]: ...
 
 
 def add_VmafxControllerServicer_to_server(
