@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
-from vmafx.cli import jobspecs
+from vmafx.cli import jobbatch, jobbulk, jobspecs
 from vmafx.cli import options as opts
 from vmafx.cli.jobspecs import Placement
 from vmafx.cli.jobviews import job_json, job_views, jobs_table
@@ -21,7 +24,7 @@ from vmafx.cli.watching import Display, follow
 from vmafx.client import ids
 from vmafx.client.port import ControllerClient
 from vmafx.core.attempts import Attempt
-from vmafx.core.jobs import Job, JobState, parse_kind, parse_state
+from vmafx.core.jobs import Job, JobState
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
 from vmafx.errors import NotFoundError, UsageError, VmafxError
 
@@ -59,16 +62,30 @@ NO_CHECK = typer.Option(
     False, "--no-check-inputs", help="Do not check that input files exist here (nodes only)."
 )
 WATCH = typer.Option(False, "--watch", help="Follow the job until it ends (as `jobs watch`).")
+QUIET = typer.Option(
+    False, "--quiet", "-q", help="Print only the job ids, one per line (for `id=$(…)`)."
+)
+FROM = typer.Option(
+    None,
+    "--from",
+    help="Submit one job per row of FILE.csv (header row) or FILE.jsonl, in batches; "
+    "columns name the arguments and options (see `vmafx jobs submit --help`).",
+)
 
 
 def _out() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
-def _submit(remote: Remote, request: JobRequest, fmt: Format, watch: bool) -> None:
+def _submit(
+    remote: Remote, request: JobRequest, fmt: Format, watch: bool, quiet: bool = False
+) -> None:
     submitted = remote.call(lambda client: client.submit_job(request))
     job = submitted.job
     if not watch:
+        if quiet:
+            typer.echo(job.id)
+            return
         if fmt is Format.json:
             sys.stdout.write(json.dumps(job_json(job)) + "\n")
             return
@@ -83,10 +100,33 @@ def _submit(remote: Remote, request: JobRequest, fmt: Format, watch: bool) -> No
     _watch(remote, job.id, fmt)
 
 
+def _submit_many(remote: Remote, requests: list[JobRequest], fmt: Format, quiet: bool) -> None:
+    """`--from FILE`: every row's job, in batches under one progress bar."""
+    progress = not quiet and fmt is Format.table and sys.stderr.isatty()
+    done, batch_id = remote.call(
+        lambda client: jobbatch.submit_all(client, requests, progress=progress)
+    )
+    if quiet:
+        sys.stdout.write("".join(f"{item.job.id}\n" for item in done))
+    elif fmt is Format.json:
+        sys.stdout.write("".join(json.dumps(job_json(item.job)) + "\n" for item in done))
+    else:
+        again = sum(item.deduplicated for item in done)
+        seen = f" ({again} seen before: same idempotency key)" if again else ""
+        typer.echo(f"submitted {len(done)} jobs{seen}, batch {batch_id}")
+        typer.echo("follow them with: vmafx jobs list")
+
+
+def _require(value: str | None, what: str) -> str:
+    if value is None:
+        raise UsageError(f"missing {what}.", hint="Give it, or submit many jobs with --from FILE.")
+    return value
+
+
 @submit_app.command("score", no_args_is_help=True)
 def submit_score(
-    reference: str = typer.Argument(..., help="The reference video (path or URL)."),
-    distorted: list[str] = typer.Argument(..., help="One or more distorted videos."),
+    reference: str | None = typer.Argument(None, help="The reference video (path or URL)."),
+    distorted: list[str] | None = typer.Argument(None, help="One or more distorted videos."),
     model: list[str] = opts.MODEL,
     feature: list[str] = FEATURE,
     subsample: int = opts.SUBSAMPLE,
@@ -98,6 +138,8 @@ def submit_score(
     gpu_vendor: str | None = GPU_VENDOR,
     no_check_inputs: bool = NO_CHECK,
     watch: bool = WATCH,
+    quiet: bool = QUIET,
+    from_file: Path | None = FROM,
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
@@ -105,35 +147,54 @@ def submit_score(
     fmt: Format = FORMAT,
 ) -> None:
     """Score DISTORTED videos against REFERENCE on the farm (paths are made absolute)."""
-    request = jobspecs.score_request(
-        reference,
-        distorted,
-        options={
-            "models": model,
-            "features": feature,
-            "subsample": subsample,
-            "no_scale": no_scale,
-            "threads": threads,
-        },
-        placement=Placement(
-            queue=queue, priority=priority, labels=require_label, gpu_vendor=gpu_vendor
-        ),
-        check_inputs=not no_check_inputs,
-    )
-    _submit(Remote.of(controller, token, token_file, ca), request, fmt, watch)
+    options = {
+        "models": model,
+        "features": feature,
+        "subsample": subsample,
+        "no_scale": no_scale,
+        "threads": threads,
+    }
+
+    def build(values: Mapping[str, Any]) -> JobRequest:
+        listed = values.get("distorted") or []
+        paths = listed.split(";") if isinstance(listed, str) else list(listed)
+        request = jobspecs.score_request(
+            _require(values.get("reference"), "REFERENCE"),
+            [path.strip() for path in paths if path.strip()] or [_require(None, "DISTORTED")],
+            options=options,
+            placement=Placement(
+                queue=values.get("queue"),
+                priority=values.get("priority", 0),
+                labels=require_label,
+                gpu_vendor=gpu_vendor,
+            ),
+            check_inputs=not no_check_inputs,
+        )
+        return dataclasses.replace(request, idempotency_key=values.get("idempotency_key"))
+
+    remote = Remote.of(controller, token, token_file, ca)
+    defaults = {"reference": reference, "distorted": distorted or [], "queue": queue,
+                "priority": priority, "idempotency_key": None}  # fmt: skip
+    if from_file is not None:
+        if reference is not None or distorted:
+            raise UsageError("give either REFERENCE DISTORTED… or --from FILE, not both.")
+        requests = jobbatch.requests_from(from_file, build, defaults, list(defaults))
+        _submit_many(remote, requests, fmt, quiet)
+        return
+    _submit(remote, build(defaults), fmt, watch, quiet)
 
 
 #: `submit encode` parameters that are not spec fields (the rest go to `jobspecs.encode_spec`).
 _NOT_SPEC = frozenset(
     {"source", "out", "queue", "priority", "require_label", "no_check_inputs", "watch"}
-    | {"controller", "token", "token_file", "fmt", "target_vmaf", "ca"}
+    | {"controller", "token", "token_file", "fmt", "target_vmaf", "ca", "quiet", "from_file"}
 )
 
 
 @submit_app.command("encode", no_args_is_help=True)
 def submit_encode(
-    source: str = typer.Argument(..., help="The video to encode (path or URL)."),
-    out: str = typer.Option(..., "--out", "-o", help="Output file, written by the node."),
+    source: str | None = typer.Argument(None, help="The video to encode (path or URL)."),
+    out: str | None = typer.Option(None, "--out", "-o", help="Output file, written by the node."),
     codec: str = typer.Option("h264", "--codec", help="h264, hevc, av1 or vp9."),
     hw: str = typer.Option("prefer", "--hw", help="Hardware encoder: prefer, require or never."),
     encoder: str | None = typer.Option(
@@ -163,6 +224,8 @@ def submit_encode(
     require_label: list[str] = LABELS,
     no_check_inputs: bool = NO_CHECK,
     watch: bool = WATCH,
+    quiet: bool = QUIET,
+    from_file: Path | None = FROM,
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
@@ -172,14 +235,38 @@ def submit_encode(
     """Encode SOURCE on the farm: hardware first when allowed, software fallback."""
     options = {key: value for key, value in locals().items() if key not in _NOT_SPEC}  # flags
     if target_vmaf is not None:
-        _encode_to_target(source, out, target_vmaf, options, priority, not no_check_inputs,
+        _encode_to_target(_require(source, "SOURCE"), _require(out, "--out"), target_vmaf,
+                          options, priority, not no_check_inputs,
                           Remote.of(controller, token, token_file, ca), fmt)  # fmt: skip
         return
-    placement = Placement(queue=queue, priority=priority, labels=require_label, encoder=encoder)
-    request = jobspecs.encode_request(
-        source, out, options=options, placement=placement, check_inputs=not no_check_inputs
-    )
-    _submit(Remote.of(controller, token, token_file, ca), request, fmt, watch)
+    remote = Remote.of(controller, token, token_file, ca)
+    defaults = {**options, "source": source, "out": out, "queue": queue, "priority": priority,
+                "idempotency_key": None}  # fmt: skip
+
+    def build(values: Mapping[str, Any]) -> JobRequest:
+        placement = Placement(
+            queue=values.get("queue"),
+            priority=values.get("priority", 0),
+            labels=require_label,
+            encoder=values.get("encoder"),
+        )
+        request = jobspecs.encode_request(
+            _require(values.get("source"), "SOURCE"),
+            _require(values.get("out") or values.get("output"), "--out"),
+            options=values,
+            placement=placement,
+            check_inputs=not no_check_inputs,
+        )
+        return dataclasses.replace(request, idempotency_key=values.get("idempotency_key"))
+
+    if from_file is not None:
+        if source is not None or out is not None:
+            raise UsageError("give either SOURCE --out … or --from FILE, not both.")
+        allowed = [*defaults, "output"]
+        requests = jobbatch.requests_from(from_file, build, defaults, allowed)
+        _submit_many(remote, requests, fmt, quiet)
+        return
+    _submit(remote, build(defaults), fmt, watch, quiet)
 
 
 def _encode_to_target(
@@ -242,12 +329,7 @@ async def _list(
     client: ControllerClient, where: JobFilter, node: str | None, limit: int
 ) -> list[tuple[Job, tuple[Attempt, ...]]]:
     if node is not None:
-        where = JobFilter(
-            states=where.states,
-            kinds=where.kinds,
-            queues=where.queues,
-            node_id=await _node_id(client, node),
-        )
+        where = dataclasses.replace(where, node_id=await _node_id(client, node))
     jobs: list[Job] = []
     cursor: str | None = None
     while len(jobs) < limit:
@@ -266,18 +348,16 @@ def list_jobs(
     queue: list[str] = typer.Option([], "--queue", help="Only jobs in this queue."),
     node: str | None = typer.Option(None, "--node", help="Only jobs running on this node."),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="Newest N jobs."),
+    search: str | None = jobbulk.SEARCH,
     controller: str = CONTROLLER,
     token: str | None = TOKEN,
     token_file: Path | None = TOKEN_FILE,
     ca: Path | None = CA,
     fmt: Format = FORMAT,
 ) -> None:
-    """The newest jobs first, with where each ran (`host / GPU`), progress and score."""
-    where = JobFilter(
-        states=tuple(parse_state(value) for value in state),
-        kinds=tuple(parse_kind(value) for value in kind),
-        queues=tuple(queue),
-    )
+    """The newest jobs first, with their files, where each ran (`host / GPU`), progress and
+    score. --search finds jobs by file name, id prefix, node or error text."""
+    where = jobbulk.job_filter(state, kind, queue, search)
     remote = Remote.of(controller, token, token_file, ca)
     rows = remote.call(lambda client: _list(client, where, node, limit))
     if fmt is Format.json:
@@ -347,25 +427,5 @@ def watch_job(
     _watch(Remote.of(controller, token, token_file, ca), job_id, fmt)
 
 
-@app.command("cancel")
-def cancel_job(
-    job_id: str = JOB_ID,
-    reason: str | None = typer.Option(None, "--reason", help="Recorded as the job's error."),
-    controller: str = CONTROLLER,
-    token: str | None = TOKEN,
-    token_file: Path | None = TOKEN_FILE,
-    ca: Path | None = CA,
-    fmt: Format = FORMAT,
-) -> None:
-    """Cancel a pending or running job (its node stops it); a finished job stays as it is."""
-
-    async def work(client: ControllerClient) -> tuple[str, JobDetails]:
-        full = await resolve_id(client, job_id)
-        message = await client.cancel_job(full, reason)
-        return message, await client.get_job(full)
-
-    message, details = Remote.of(controller, token, token_file, ca).call(work)
-    if fmt is Format.json:
-        sys.stdout.write(json.dumps(job_json(details.job, details.attempts)) + "\n")
-        return
-    typer.echo(f"job {details.job.id}: {message} (now {details.job.state.value})")
+app.command("cancel")(jobbulk.cancel_job)
+app.command("retry")(jobbulk.retry_jobs)

@@ -18,10 +18,12 @@ from rich.text import Text
 
 from vmafx.core.attempts import Attempt
 from vmafx.core.job_json import job_json, score_of, where
-from vmafx.core.jobs import Job, JobState
+from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.jobsearch import base_name, job_files
 from vmafx.core.messages import JobDetails, NodeView
 from vmafx.core.pooling import POOL_METHODS
 from vmafx.core.progress_text import progress_text
+from vmafx.core.retries import retry_of
 from vmafx.core.scores import shown_pooled
 
 STATE_STYLES = {
@@ -76,10 +78,21 @@ def note(job: Job) -> str:
     return (text or "").splitlines()[0] if text else ""
 
 
+def files_summary(job: Job) -> str:
+    """`ref.mp4 → crf38.mp4 (+2)`: the base names of the job's files (full paths: `jobs get`)."""
+    inputs, outputs = job_files(job.spec)
+    names = [base_name(path) for path in inputs[:2]]
+    more = f" (+{len(inputs) - 2})" if len(inputs) > 2 else ""
+    left = (" → " if job.kind is JobKind.SCORE else ", ").join(names) + more
+    right = ", ".join(base_name(path) for path in outputs)
+    return f"{left} → {right}" if right else left or NONE
+
+
 def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> Table:
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
     for name in ("id", "state", "kind", "queue", "host / GPU", "progress", "duration", "score"):
         table.add_column(name, justify="right" if name in ("progress", "score") else "left")
+    table.add_column("files", overflow="fold", ratio=1)
     table.add_column("note", overflow="fold", ratio=1)
     for job, attempts in rows:
         score = score_of(job)
@@ -92,6 +105,7 @@ def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> 
             fmt_progress(job),
             fmt_duration(duration_s(job, now)),
             f"{score:.2f}" if score is not None else NONE,
+            Text(files_summary(job)),
             Text(note(job), style="dim"),
         )
     return table
@@ -115,6 +129,8 @@ def _facts(details: JobDetails, now: datetime) -> Table:
     ]
     if job.state is JobState.PENDING and job.pending_reason:
         facts.append(("waiting because", Text(job.pending_reason)))
+    if retry_of(job):
+        facts.append(("retry of", Text(str(retry_of(job)))))
     for key in ("reference", "source", "output"):
         if key in job.spec:
             facts.append((key, Text(str(job.spec[key]))))

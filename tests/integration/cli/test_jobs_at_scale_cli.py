@@ -1,0 +1,180 @@
+"""`vmafx jobs` at scale, in process against a real controller (gRPC on loopback, auth on,
+SQLite): `submit -q` prints ids only, `submit --from FILE.csv|jsonl` submits every row in
+batches, `list --search` finds jobs by file name and shows the files, `cancel --filter` and
+`retry --filter` act on every match in one call, and `retry ID` makes a linked new job."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from tests.farm import FakeNode, Farm, migrated_template
+from tests.integration.cli.test_jobs_cli import run, submit
+
+from vmafx.core.tokens import Role
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
+    folder = tmp_path_factory.mktemp("jobs-scale-cli")
+    made = Farm(folder / "farm", migrated_template(folder), auth_disabled=False)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture(scope="module")
+def node(farm: Farm) -> Iterator[FakeNode]:
+    made = farm.node(token=farm.token(Role.NODE))
+    yield made
+    farm.run(made.close())
+
+
+@pytest.fixture(scope="module")
+def writer(farm: Farm) -> str:
+    return farm.token(Role.WRITER)
+
+
+def listed(farm: Farm, token: str, *args: str) -> list[dict]:
+    out = run(farm, token, "jobs", "list", "--format", "json", *args)
+    assert out.code == 0, out.stderr
+    return out.json()
+
+
+def test_submit_quiet_prints_only_the_job_id(farm, writer):
+    out = run(farm, writer, "jobs", "submit", "score", farm.path("ref.mp4"),
+              farm.path("dis.mp4"), "--queue", "q-quiet", "-q")  # fmt: skip
+    assert out.code == 0, out.stderr
+    [line] = out.stdout.splitlines()
+    assert str(uuid.UUID(line)) == line
+    assert [job["id"] for job in listed(farm, writer, "--queue", "q-quiet")] == [line]
+
+
+def test_submit_from_csv_submits_every_row_and_a_rerun_with_keys_adds_nothing(
+    farm, writer, tmp_path
+):
+    rows = ["reference,distorted,idempotency_key"]
+    for i in range(3):
+        rows.append(f"{farm.path('ref.mp4')},{farm.path('dis.mp4')};{farm.path('crf28.mp4')},k{i}")
+    table = tmp_path / "pairs.csv"
+    table.write_text("\n".join(rows) + "\n")
+    args = ("jobs", "submit", "score", "--from", str(table), "--queue", "q-csv", "-q")
+    first = run(farm, writer, *args)
+    assert first.code == 0, first.stderr
+    ids = first.stdout.split()
+    assert len(ids) == 3 and len(set(ids)) == 3
+    jobs = listed(farm, writer, "--queue", "q-csv")
+    assert {job["id"] for job in jobs} == set(ids)
+    assert all(job["inputs"][1:] == [farm.path("dis.mp4"), farm.path("crf28.mp4")] for job in jobs)
+    again = run(farm, writer, *args)
+    assert again.code == 0 and again.stdout.split() == ids
+    said = run(farm, writer, "jobs", "submit", "score", "--from", str(table), "--queue", "q-csv")
+    assert "submitted 3 jobs (3 seen before" in said.stdout
+
+
+def test_submit_encode_from_jsonl_takes_per_row_settings(farm, writer, tmp_path):
+    lines = [
+        {"source": farm.path("master.mov"), "out": farm.path(f"out_{crf}.mp4"), "crf": crf}
+        for crf in (23, 31)
+    ]
+    source = tmp_path / "encodes.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = run(farm, writer, "jobs", "submit", "encode", "--from", str(source), "--codec", "hevc",
+              "--queue", "q-jsonl", "--format", "json")  # fmt: skip
+    assert out.code == 0, out.stderr
+    made = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [job["spec"]["rate_control"]["value"] for job in made] == [23, 31]
+    assert {job["spec"]["codec"] for job in made} == {"hevc"}
+    assert [job["outputs"] for job in made] == [
+        [farm.path("out_23.mp4")],
+        [farm.path("out_31.mp4")],
+    ]
+
+
+def test_a_bad_row_is_named_by_its_line_and_nothing_is_submitted(farm, writer, tmp_path):
+    table = tmp_path / "broken.csv"
+    table.write_text(
+        "reference,distorted\n"
+        f"{farm.path('ref.mp4')},{farm.path('dis.mp4')}\n"
+        f"{farm.path('ref.mp4')},{tmp_path / 'missing.mp4'}\n"
+    )
+    out = run(farm, writer, "jobs", "submit", "score", "--from", str(table), "--queue", "q-bad")
+    assert out.code != 0
+    assert "broken.csv, line 3" in out.stderr and "missing.mp4" in out.stderr
+    assert listed(farm, writer, "--queue", "q-bad") == []
+
+
+def test_list_search_finds_jobs_by_file_name_and_shows_their_files(farm, writer):
+    crf = submit(farm, writer, "q-search")
+    run(farm, writer, "jobs", "submit", "score", farm.path("ref.mp4"), farm.path("crf28.mp4"),
+        "--queue", "q-search")  # fmt: skip
+    found = listed(farm, writer, "--search", "queue:q-search dis.mp4")
+    assert [job["id"] for job in found] == [crf]
+    table = run(farm, writer, "jobs", "list", "--search", "queue:q-search")
+    assert "ref.mp4 → crf28.mp4" in table.stdout and "ref.mp4 → dis.mp4" in table.stdout
+
+
+def test_a_search_that_cannot_be_read_is_exit_2_and_says_why(farm, writer):
+    out = run(farm, writer, "jobs", "list", "--search", "colour:blue")
+    assert out.code == 2
+    assert "unknown field 'colour'" in out.stderr
+
+
+def test_cancel_by_filter_cancels_every_match_in_one_call(farm, writer):
+    hits = [
+        run(farm, writer, "jobs", "submit", "score", farm.path("ref.mp4"), farm.path("crf28.mp4"),
+            "--queue", "q-bulk", "-q").stdout.strip()
+        for _ in range(3)
+    ]  # fmt: skip
+    other = submit(farm, writer, "q-bulk")
+    out = run(farm, writer, "jobs", "cancel", "--filter", "crf28", "--queue", "q-bulk")
+    assert out.code == 0, out.stderr
+    assert "cancelled 3 of 3 matching jobs" in out.stdout
+    states = {job["id"]: job["state"] for job in listed(farm, writer, "--queue", "q-bulk")}
+    assert states == {**dict.fromkeys(hits, "cancelled"), other: "pending"}
+
+
+def test_bulk_commands_need_ids_or_a_filter(farm, writer):
+    out = run(farm, writer, "jobs", "cancel")
+    assert out.code == 2 and "--filter" in out.stderr
+
+
+def test_retry_of_a_failed_job_is_a_new_linked_job_and_asking_again_gives_it_again(
+    farm, writer, node
+):
+    failed = submit(farm, writer, "q-retry")
+    claim = farm.run(node.claim("q-retry"))
+    farm.run(node.fail(claim, "ffmpeg: No space left on device"))
+    first = run(farm, writer, "jobs", "retry", failed[:8])
+    assert first.code == 0, first.stderr
+    retry = first.stdout.split()[3]
+    again = run(farm, writer, "jobs", "retry", failed)
+    assert again.stdout.split()[3] == retry and "asked before" in again.stdout
+    shown = run(farm, writer, "jobs", "get", retry, "--format", "json").json()
+    assert (shown["retry_of"], shown["state"]) == (failed, "pending")
+    assert (
+        shown["spec"] == run(farm, writer, "jobs", "get", failed, "--format", "json").json()["spec"]
+    )
+    refused = run(farm, writer, "jobs", "retry", retry)
+    assert refused.code != 0 and "cannot be retried" in refused.stderr
+
+
+def test_retry_by_filter_retries_the_failed_matches_once(farm, writer, node):
+    for _ in range(2):
+        submit(farm, writer, "q-retry-all")
+        claim = farm.run(node.claim("q-retry-all"))
+        farm.run(node.fail(claim, "decoder error at frame 12"))
+    out = run(
+        farm, writer, "jobs", "retry", "--filter", 'error:"frame 12"', "--queue", "q-retry-all"
+    )
+    assert out.code == 0, out.stderr
+    assert "retried 2 of 2 matching jobs" in out.stdout
+    again = run(farm, writer, "jobs", "retry", "--filter", "error:frame", "--queue", "q-retry-all")
+    assert "retried 0 of 2 matching jobs" in again.stdout
+    pending = listed(farm, writer, "--queue", "q-retry-all", "--state", "pending")
+    assert len(pending) == 2 and all(job["retry_of"] for job in pending)
