@@ -1,16 +1,22 @@
 """A farm job over objects in a real S3 server (SeaweedFS on loopback): the controller holds
 the tenant's credentials and signs URLs at each claim, the node (a subprocess whose
-environment has no AWS credentials) scores by those URLs, and neither the secret, the access
+environment has no AWS credentials) scores by those URLs, a corpus manifest of s3:// clips is
+scored through the farm, an encode's output is uploaded through a signed PUT, and neither the secret, the access
 key nor any signature reaches the store, the events, the logs, the metrics or the job JSON."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import urllib.request
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from tests.e2e.conftest import CONTROLLER_ENV, MEDIA, Farm
 from tests.storage_server import ACCESS_KEY, SECRET_KEY, SeaweedS3
@@ -64,6 +70,7 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
     dis = seaweed_s3.put("farm/dis.mp4", MEDIA / "dis.mp4")
     media = tmp_path / "media"
     media.mkdir()
+    shutil.copy(MEDIA / "ref.y4m", media / "ref.y4m")
     farm = Farm(tmp_path, media)
     http_port = _free_port()
     try:
@@ -76,16 +83,29 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         port = controller.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
         farm.target = f"127.0.0.1:{port}"
         farm.client = GrpcControllerClient(farm.target, timeout_s=10)
-        node = farm.start_node("n1", queues="score", env=NO_AWS)
+        node = farm.start_node("n1", queues="score,encode", env=NO_AWS)
         spec = {"reference": ref, "distorted": [dis]}
         job = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=spec))).job
+        out = "s3://media/farm/out/enc.mp4"
+        encode = {"source": str(media / "ref.y4m"), "output": out, "codec": "h264",
+                  "rate_control": {"mode": "crf", "value": 30}}  # fmt: skip
+        enc = await farm.client.submit_job(JobRequest.parse(kind=JobKind.ENCODE, spec=encode))
+        enc_id = enc.job.id
 
-        async def finished():
-            got = (await farm.client.get_job(job.id)).job
+        async def finished(job_id: str):
+            got = (await farm.client.get_job(job_id)).job
             return got if got.is_terminal else None
 
-        done = await farm.wait_for(finished, "the s3 score job to end", timeout_s=90)
+        done = await farm.wait_for(
+            lambda: finished(job.id), "the s3 score job to end", timeout_s=90
+        )
         assert done.state is JobState.COMPLETED, done.error
+        encoded = await farm.wait_for(lambda: finished(enc_id), "the encode to end", timeout_s=90)
+        assert encoded.state is JobState.COMPLETED, encoded.error
+        assert encoded.result["output"] == out
+        head = seaweed_s3.client().head_object(Bucket="media", Key="farm/out/enc.mp4")
+        assert head["ContentLength"] == encoded.result["bytes"] > 0
+        assert not list(Path(tempfile.gettempdir()).glob(f"vmafx-out-{enc_id[:8]}-*"))
         local = LibvmafScorer(locate_ffmpeg(), SubprocessRunner()).score(
             ScoreRequest(str(MEDIA / "ref.y4m"), (str(MEDIA / "dis.mp4"),))
         )
@@ -94,6 +114,25 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         assert result["pooled"]["vmaf_v0.6.1"]["mean"] == pytest.approx(
             local.results[0].pooled["vmaf_v0.6.1"].mean, abs=1e-6
         )
+
+        manifest = tmp_path / "clips.csv"
+        manifest.write_text(f"id,distorted,reference\na,{dis},{ref}\nb,{dis},{ref}\n")
+        corpus = subprocess.run(
+            [sys.executable, "-m", "vmafx", "corpus", "score", str(manifest),
+             "--out", str(tmp_path / "clips.parquet"), "--controller", farm.target],
+            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+            env=seaweed_s3.env(),  # the client probes width/height/fps with its own credentials
+        )  # fmt: skip
+        failures = tmp_path / "clips.failures.csv"
+        assert corpus.returncode == 0, corpus.stderr + (
+            failures.read_text() if failures.exists() else ""
+        )
+        table = pq.read_table(tmp_path / "clips.parquet").to_pylist()
+        assert sorted(row["id"] for row in table) == ["a", "b"]
+        for row in table:
+            assert row["vmaf_mean"] == pytest.approx(
+                local.results[0].pooled["vmaf_v0.6.1"].mean, abs=1e-6
+            )
 
         outside = {"reference": "s3://media/other/ref.y4m", "distorted": [dis]}
         with pytest.raises(ForbiddenError, match="not in tenant 'dev'.s storage allow-list"):

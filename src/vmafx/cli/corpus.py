@@ -35,7 +35,7 @@ from vmafx.corpus.executor import ClipExecutor, LocalExecutor
 from vmafx.corpus.farm_jobs import check_farm_settings
 from vmafx.corpus.manifest import Manifest, load_manifest
 from vmafx.corpus.output import OutputPaths
-from vmafx.errors import ClipsFailedError, RunInterruptedError
+from vmafx.errors import ClipsFailedError, RunInterruptedError, UsageError
 from vmafx.media.ffmpeg import ffmpeg_info
 from vmafx.media.scorer import default_threads
 
@@ -137,6 +137,7 @@ def score(
     farm = _farm(controller, token, token_file, ca, settings)
     loaded = _load(manifest, root, settings, paths)
     if farm is None:
+        _refuse_objects_here(loaded)
         summary = _score_here(
             loaded, out, settings, workers or default_threads(), fresh, retry_failed, pin_cores
         )
@@ -155,6 +156,20 @@ def validate(manifest: Path = MANIFEST, root: Path | None = ROOT) -> None:
         f"{manifest}: {len(loaded.clips)} clips, {loaded.no_reference_count} without a "
         f"reference; carried-through columns: {extra}"
     )
+
+
+def _refuse_objects_here(loaded: Manifest) -> None:
+    """Object URLs are read on a farm, by URLs its controller signs; not by local workers."""
+    from vmafx.core.remote import is_object_url  # noqa: PLC0415
+
+    for clip in loaded.clips:
+        for value in (clip.distorted_path, clip.reference_path):
+            if value is not None and is_object_url(value):
+                raise UsageError(
+                    f"clip {clip.id} names the object {value}; manifests of object URLs "
+                    "are scored on a farm, whose controller signs them for its nodes.",
+                    hint="Add --controller HOST:PORT (docs/storage.md), or give local paths.",
+                )
 
 
 def _load(path: Path, root: Path | None, settings: ClipSettings, paths: OutputPaths) -> Manifest:

@@ -30,7 +30,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vmafx.core.input_policy import multi_file_error, multi_file_name_kind
+from vmafx.core.input_policy import (
+    check_single_output_name,
+    multi_file_error,
+    multi_file_name_kind,
+)
 from vmafx.core.jobs import Job, JobKind
 from vmafx.core.remote import ObjectUrl, is_object_url, parse_object_url
 from vmafx.errors import ConfigError, ForbiddenError, UsageError
@@ -42,7 +46,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CLAIM_TTL_S = 6 * 3600
 #: Spec fields a job reads from and writes to, per kind, where object URLs are accepted.
 REMOTE_INPUTS: Mapping[JobKind, tuple[str, ...]] = {JobKind.SCORE: ("reference", "distorted")}
-REMOTE_OUTPUTS: Mapping[JobKind, tuple[str, ...]] = {}
+REMOTE_OUTPUTS: Mapping[JobKind, tuple[str, ...]] = {JobKind.ENCODE: ("output",)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,11 +99,13 @@ class StorageAccess:
         if base not in allowed:
             raise UsageError(
                 f"{field} {value!r}: object URLs are taken by score jobs' reference and "
-                f"distorted inputs so far, not by {kind.value} jobs' {base}.",
+                f"distorted inputs and encode jobs' output so far, not by {kind.value} jobs' "
+                f"{base}.",
                 hint="Give a local path under a scoring root for this field.",
             )
-        kind_name = multi_file_name_kind(url.key)
-        if kind_name is not None:
+        if base == "output":
+            check_single_output_name(url.key, field)
+        elif (kind_name := multi_file_name_kind(url.key)) is not None:
             raise multi_file_error(value, field, kind_name)
         segments = url.key.split("/")
         if "." in segments or ".." in segments:

@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from vmafx.core.jobs import Job, JobState
+from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest, Submitted
+from vmafx.core.remote import is_object_url
 from vmafx.corpus.clips import ClipFailed, ClipJob, ClipOutcome, ClipSettings
 from vmafx.corpus.farm_jobs import Probe, job_outcome, score_request
 from vmafx.errors import ConflictError, InputError, UsageError, VmafxError, exit_code_for
-from vmafx.media.probe import probe as probe_clip
+from vmafx.media.probe import probe
 
 T = TypeVar("T")
 RUN_ID_FILE = "farm-run-id"
@@ -127,7 +129,7 @@ class FarmExecutor:
         *,
         target: str = "",
         options: FarmOptions | None = None,
-        probe: Probe = probe_clip,
+        probe: Probe | None = None,
         runner: asyncio.Runner | None = None,
     ) -> None:
         """`connect` is called once, on this executor's event loop (`runner`, made here unless
@@ -137,7 +139,7 @@ class FarmExecutor:
         self._folder = run_folder
         self._target = target
         self._options = options or FarmOptions()
-        self._probe = probe
+        self._probe = probe or probe_clip
         self._runner = runner
         self._own_runner = runner is None
         self._client: FarmClient | None = None
@@ -350,3 +352,15 @@ async def _next(stream: AsyncIterator[ClipOutcome]) -> ClipOutcome | None:
         return await anext(stream)
     except StopAsyncIteration:
         return None
+
+
+def probe_clip(path: str, raw: RawFormat | None) -> VideoInfo:
+    """What the table's width, height and fps columns come from: the clip on this machine, or
+    an object read through a URL signed with this machine's own credentials (the `AWS_*`
+    variables; the nodes scored it by URLs the controller signed)."""
+    if not is_object_url(path):
+        return probe(path, raw)
+    from vmafx.storage.inputs import open_remote  # noqa: PLC0415 - only for object clips
+    from vmafx.storage.registry import store_for  # noqa: PLC0415
+
+    return probe(path, raw, open_remote(path, store_for))

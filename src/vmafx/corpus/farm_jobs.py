@@ -18,6 +18,7 @@ from vmafx.core.jobs import Job, JobState
 from vmafx.core.media import RawFormat, VideoInfo
 from vmafx.core.messages import JobRequest
 from vmafx.core.metrics import BY_ANY_NAME, METRIC_NAMES, VMAF, metric_names
+from vmafx.core.remote import is_object_url
 from vmafx.core.specs import ScoreSpec
 from vmafx.corpus.clips import (
     ClipFailed,
@@ -74,9 +75,9 @@ def score_spec(job: ClipJob, settings: ClipSettings) -> dict[str, Any]:
 def typed_score_spec(job: ClipJob, settings: ClipSettings) -> ScoreSpec:
     """The score job's spec for one clip (absolute paths; no-reference: the clip itself)."""
     options = settings.options
-    distorted = abspath(job.distorted)
+    distorted = _absolute(job.distorted)
     spec: dict[str, Any] = {
-        "reference": abspath(job.reference) if job.reference else distorted,
+        "reference": _absolute(job.reference) if job.reference else distorted,
         "distorted": [distorted],
         "models": list(options.models) or None,  # none: the default model, as locally
         "metrics": metric_names(options.features),
@@ -129,3 +130,8 @@ def _failed(clip: ClipJob, job: Job, elapsed: float) -> ClipFailed:
     if job.state is JobState.CANCELLED:
         error_type = "FarmJobCancelled"
     return ClipFailed(clip.id, error_type, f"{message} (farm job {job.id})", 1, elapsed)
+
+
+def _absolute(path: str) -> str:
+    """A local path made absolute (the nodes' view); an object URL as it is."""
+    return path if is_object_url(path) else abspath(path)

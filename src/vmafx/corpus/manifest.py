@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vmafx.core.input_policy import MAX_PATH_CHARS, multi_file_name_kind
+from vmafx.core.remote import is_object_url
 from vmafx.corpus.readers import RawTable, read_table
 from vmafx.errors import ManifestError
 
@@ -165,6 +166,8 @@ def _text(value: Any) -> str | None:
 
 
 def _resolve(path: str, base: Path) -> str:
+    if is_object_url(path):  # an object: scored on a farm by a URL the controller signs
+        return path
     full = Path(os.path.expanduser(path))
     return str(full if full.is_absolute() else base / full)
 
@@ -178,6 +181,10 @@ def _file_problems(where: str, label: str, given: str, full: str, raw_given: boo
     if kind is not None:
         why = "which would make ffmpeg open other files; name the video file itself"
         return [f"{where}: the {label} file {shown} is {kind}, {why}"]
+    if is_object_url(full):  # the controller checks its allow-list; the node sniffs it
+        if full.lower().endswith(_RAW_EXTENSIONS):
+            return [f"{where}: the {label} object {shown} is raw YUV, read from local files only"]
+        return []
     if not os.path.exists(full):
         return [f"{where}: the {label} file {shown} does not exist"]
     if not os.path.isfile(full):  # a folder, FIFO, device or socket (regular files only)

@@ -4,6 +4,7 @@ upload that fails half-way leaves no object under the final name (nor any open m
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,19 @@ def test_a_tampered_presigned_put_is_refused_and_writes_nothing(store, seaweed_s
         put_file(path, signed[:-2] + ("00" if not signed.endswith("00") else "11"), str(url))
     assert signed not in str(caught.value)
     assert not seaweed_s3.exists("up/tampered.bin")
+
+
+def test_a_signed_put_cut_off_half_way_leaves_nothing_under_the_name(store, seaweed_s3):
+    import socket
+    import urllib.parse
+
+    url = ObjectUrl("s3", "media", "up/cut.bin")
+    parts = urllib.parse.urlsplit(store.sign_put(url, 60))
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        head = (
+            f"PUT {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Length: 1000000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + os.urandom(400_000))  # then the sender dies
+    time.sleep(1)  # what the server does with the cut body, it has done by now
+    assert not seaweed_s3.exists("up/cut.bin")

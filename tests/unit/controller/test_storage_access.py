@@ -72,9 +72,12 @@ def test_dot_segments_and_playlists_are_refused(access):
         access.check("s3://media/acme/list.m3u8", "acme", JobKind.SCORE, "distorted[0]")
 
 
-def test_fields_that_do_not_read_objects_yet_say_so(access):
-    with pytest.raises(UsageError, match="score jobs' reference and distorted inputs so far"):
-        access.check("s3://media/acme/out.mp4", "acme", JobKind.ENCODE, "output")
+def test_fields_that_do_not_take_objects_yet_say_so(access):
+    with pytest.raises(UsageError, match="score jobs. reference and distorted inputs"):
+        access.check("s3://media/acme/in.mp4", "acme", JobKind.ENCODE, "source")
+    access.check("s3://media/acme/out.mp4", "acme", JobKind.ENCODE, "output")
+    with pytest.raises(UsageError, match="segment files"):
+        access.check("s3://media/acme/out.m3u8", "acme", JobKind.ENCODE, "output")
 
 
 def test_the_input_policy_sends_object_urls_to_the_allow_list(access, tmp_path):

@@ -49,6 +49,7 @@ from vmafx.node.handlers.files import (
     temp_output,
 )
 from vmafx.node.handlers.score_after import score_after
+from vmafx.node.handlers.uploads import remote_output
 
 #: The share of an encode job's progress that encoding takes when it is scored after.
 ENCODE_SHARE = 0.8
@@ -96,11 +97,30 @@ class EncodeHandler:
 
     def run(self, context: JobContext) -> JobOutput:
         job_spec = context.spec_as(specs.EncodeSpec)
-        spec = EncodeSpec.from_job_spec(job_spec)
+        remote = remote_output(job_spec.output, context)
+        if remote is None:
+            return self._encode_to(context, job_spec, EncodeSpec.from_job_spec(job_spec), None)
+        try:  # an object output: encoded to scratch, uploaded once complete (and scored)
+            local = dataclasses.replace(job_spec, output=str(remote.path))
+            spec = EncodeSpec.from_job_spec(local)
+            made = self._encode_to(context, local, spec, remote.path)
+            remote.upload()
+            made.result["output"] = remote.name
+            return made
+        finally:
+            remote.cleanup()
+
+    def _encode_to(
+        self,
+        context: JobContext,
+        job_spec: specs.EncodeSpec,
+        spec: EncodeSpec,
+        scratch: Path | None,
+    ) -> JobOutput:
         check_input(spec.source, context.scoring_roots, field="source")
         source_path = local_path(spec.source)
         info = probe(source_path) if source_path is not None else None
-        output = check_output(spec.output, context.scoring_roots)
+        output = scratch or check_output(spec.output, context.scoring_roots)
         order = choose_encoders(spec, self.verified)
         if not order:
             raise UsageError(
