@@ -34,6 +34,9 @@ ROUTES = {
     ("get", "/v1/events"),
     ("get", "/v1/nodes"),
     ("post", "/v1/nodes/{node_id}/drain"),
+    ("post", "/v1/nodes/{node_id}/resume"),
+    ("put", "/v1/nodes/{node_id}/concurrency"),
+    ("get", "/v1/stats"),
     ("get", "/v1/models"),
     ("post", "/v1/score"),
     ("get", "/healthz"),
@@ -71,6 +74,31 @@ async def test_draining_a_node_needs_admin_and_can_release_its_jobs(api: Api):
     assert response.json() == {"ok": True, "released_job_ids": [job_id]}
     listed = await api.client.get("/v1/nodes", headers=api.headers("reader"))
     assert listed.json()["nodes"][0]["state"] == "draining"
+
+
+async def test_resume_and_concurrency_need_admin_and_are_shown_in_the_listing(api: Api):
+    session = await api.register(queues=("score", "encode"))
+    base = f"/v1/nodes/{session.node_id}"
+    await api.client.post(f"{base}/drain", json={}, headers=api.headers("admin"))
+    assert (
+        await api.client.post(f"{base}/resume", headers=api.headers("writer"))
+    ).status_code == 403
+    resumed = await api.client.post(f"{base}/resume", headers=api.headers("admin"))
+    assert resumed.json() == {"ok": True, "was_drained": True}
+    body = {"concurrency": {"encode": 3}}
+    refused = await api.client.put(f"{base}/concurrency", json=body, headers=api.headers("reader"))
+    assert refused.status_code == 403
+    changed = await api.client.put(f"{base}/concurrency", json=body, headers=api.headers("admin"))
+    assert changed.json() == {"concurrency": {"encode": 3}, "slots": 4}  # 3 + score's 1
+    [node] = (await api.client.get("/v1/nodes", headers=api.headers("reader"))).json()["nodes"]
+    assert (node["state"], node["drain_requested"]) == ("live", False)
+    assert (node["concurrency"], node["slots"]) == ({"encode": 3}, 4)
+    bad = await api.client.put(
+        f"{base}/concurrency", json={"concurrency": {"encode": "3"}}, headers=api.headers("admin")
+    )
+    assert bad.status_code == 400 and "encode" in bad.text  # a string is not a limit
+    unknown = await api.client.post("/v1/nodes/nope/resume", headers=api.headers("admin"))
+    assert unknown.status_code == 404
 
 
 async def test_healthz_and_readyz_answer_without_a_token(api: Api):
