@@ -34,6 +34,8 @@ from vmafx.errors import UnavailableError, VmafxError
 from vmafx.store.port import MAX_PAGE, JobQuery
 
 log = logging.getLogger(__name__)
+#: Marks a relayed resume among the drained node ids of a notice.
+RESUMED = "-"
 
 
 class HeardNotice(Protocol):
@@ -108,6 +110,7 @@ class Crosstalk:
         service.work.relay = self._relay_work
         service.nodes_relay = self._relay_nodes
         service.sessions.drain_relay = self._relay_drain
+        service.sessions.resume_relay = self._relay_resume
         service.ready_checks.append(self.check_ready)
         self._fetcher = asyncio.create_task(self._fetch_loop(), name="vmafx-crosstalk")
         await self._feed.start(self._hear, self._reconnected, wait_s=wait_s)
@@ -126,6 +129,10 @@ class Crosstalk:
     def _relay_drain(self, node_id: str) -> None:
         self._feed.send(drained=(node_id,))
 
+    def _relay_resume(self, node_id: str) -> None:
+        # A resume rides with the drains, marked (node ids are hex: the mark never clashes).
+        self._feed.send(drained=(RESUMED + node_id,))
+
     # --- in -----------------------------------------------------------------------------------
     def _hear(self, notice: HeardNotice) -> None:
         self.heard += 1
@@ -133,7 +140,10 @@ class Crosstalk:
         if notice.work:
             service.work.notify(notice.work, relay=False)
         for node_id in notice.drained:
-            service.sessions.request_drain(node_id, relay=False)
+            if node_id.startswith(RESUMED):
+                service.sessions.resume(node_id.removeprefix(RESUMED), relay=False)
+            else:
+                service.sessions.request_drain(node_id, relay=False)
         if notice.nodes_changed or notice.drained:
             service.mark_nodes_changed(relay=False)
         if notice.job_ids and service.bus.subscribers:
@@ -192,6 +202,7 @@ class Crosstalk:
         service.work.relay = None
         service.nodes_relay = None
         service.sessions.drain_relay = None
+        service.sessions.resume_relay = None
         if self._fetcher is not None:
             self._fetcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -6,8 +6,9 @@ cached, since ids are random and never reused (liveness is still checked by the 
 claim and heartbeat). Drain requests, nodes that announced they are stopping, an operator's
 concurrency and the last GPU sample are kept in memory: they last until the node's session ends
 or the controller restarts (with several replicas, a drain request is relayed to the replicas
-running then; one started later misses it; concurrency and GPU samples are not relayed, but a
-node that applied new concurrency sends it with its pulls, so claims follow it on any replica).
+running then, and so is a resume; one started later misses them; concurrency and GPU samples are
+not relayed, but a node that applied new concurrency sends it with its pulls, so claims follow
+it on any replica).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class NodeSessions:
         self._stopping: set[str] = set()
         #: Told about drain requests made here (other controller replicas hear them).
         self.drain_relay: Callable[[str], None] | None = None
+        #: Told about resumes made here (other replicas forget the drain too).
+        self.resume_relay: Callable[[str], None] | None = None
         #: Capabilities with an operator's concurrency (claims use these instead).
         self._overrides: dict[str, NodeCapabilities] = {}
         #: Each node's last GPU sample and when it came.
@@ -91,10 +94,13 @@ class NodeSessions:
         if relay and self.drain_relay is not None:
             self.drain_relay(node_id)
 
-    def resume(self, node_id: str) -> bool:
-        """Take back an operator's drain; whether there was one."""
+    def resume(self, node_id: str, *, relay: bool = True) -> bool:
+        """Take back an operator's drain; whether there was one here (`relay=False`: another
+        replica said so)."""
         drained = node_id in self._drain_requested
         self._drain_requested.discard(node_id)
+        if relay and self.resume_relay is not None:
+            self.resume_relay(node_id)
         return drained
 
     def override(self, node_id: str, capabilities: NodeCapabilities) -> None:

@@ -169,6 +169,18 @@ async def test_a_drain_on_a_reaches_b_where_the_node_heartbeats(replicas):
     assert replicas.b.nodes_changed.is_set()
 
 
+async def test_a_resume_on_b_reaches_a_which_heard_the_drain(replicas):
+    session = await replicas.a.register("n1")
+    await replicas.a.service.drain_node(replicas.a.admin, session.node_id)
+    assert replicas.b.sessions.drain_requested(session.node_id)
+    result = await replicas.b.resume_node(replicas.a.admin, session.node_id)
+    assert result.was_drained
+    assert not replicas.a.service.sessions.drain_requested(session.node_id)
+    service = replicas.a.service
+    answer = await service.heartbeat(replicas.a.node, session.node_id, session.session_token)
+    assert not answer.drain
+
+
 async def test_a_reconnected_feed_wakes_every_waiting_puller(replicas):
     sessions = [await replicas.a.register(f"n{i}") for i in range(3)]
     pulls = [asyncio.create_task(replicas.pull_on_b(s, wait_s=30)) for s in sessions]
