@@ -51,9 +51,11 @@ def open_remote(
         )
     scheme = url_scheme(value)
     if scheme in HTTP_SCHEMES:
+        # named as given (the request and report carry it so); any signature in it is blanked
+        # from messages by `redact`'s safety net
         head, size = signed.read_head(value, name)
         _refuse_multi_file(head, name, field)
-        return RemoteInput(name=name, url=value, size=size)
+        return RemoteInput(name=value, url=value, size=size)
     if not is_object_url(value):
         raise UsageError(f"The {field} {name} is not a URL vmafx reads.")
     url = parse_object_url(value, field)

@@ -130,3 +130,17 @@ def test_without_boto3_an_s3_url_exits_19_with_the_install_command(seaweed_s3, o
     )  # fmt: skip
     assert out.returncode == 19
     assert "pip install 'vmafx[s3]'" in out.stderr
+
+
+def test_a_signed_https_style_url_given_directly_scores_like_the_file(seaweed_s3, objects):
+    client = seaweed_s3.client()
+    url = client.generate_presigned_url(
+        "get_object", Params={"Bucket": "media", "Key": "cli/dis.mp4"}, ExpiresIn=300
+    )
+    env = {k: v for k, v in seaweed_s3.env().items() if not k.startswith("AWS_")}
+    remote = vmafx("score", str(REF), url, "--format", "json", env=env)
+    local = vmafx("score", str(REF), str(DIS), "--format", "json", env=env)
+    assert _pooled(remote) == _pooled(local)
+    missing = vmafx("score", str(REF), url.replace("cli/dis.mp4", "cli/none.mp4"), env=env)
+    assert missing.returncode in (3, 16)  # the key is part of what was signed: 403 or 404
+    assert url.split("X-Amz-Signature=")[1] not in missing.stderr
