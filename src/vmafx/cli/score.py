@@ -27,12 +27,17 @@ Examples:
 
     vmafx score ref.mp4 enc_crf23.mp4 enc_crf28.mp4 --plot frames.svg
 
+    vmafx score s3://media/ref.mp4 s3://media/enc.mp4 --per-frame s3://media/frames.csv
+
 `-f psnr` and `-f ssim` are ffmpeg's own psnr and ssim filters (psnr_avg/y/u/v, ssim_all/y/u/v),
 in the same pass; libvmaf's keep their names: float_ssim (downsampled first: reads higher),
 float_psnr, ms_ssim. `--max-parallel N` scores N distorted inputs per run when memory is short.
 
 A distorted input of another size is scaled to the reference (bicubic) unless --no-scale;
 inputs whose frame rates or frame counts differ are refused unless you pass --sync.
+s3:// (gs://, az://, https://) inputs are read by ffmpeg from short-lived signed URLs, with the
+AWS_* credentials of the environment (AWS_ENDPOINT_URL for S3-compatible servers); see
+docs/storage.md.
 """
 
 

@@ -1,8 +1,8 @@
 """`FsspecObjectStore`: gs://, az:// and sftp:// through fsspec (gcsfs, adlfs, sshfs).
 
-NEVER RUN HERE (no Google Cloud, Azure or SFTP account on these machines): written against
-fsspec's documented interface (`info`, `cat_file`, `sign`, `put_file`, `mv`, `find`), which
-the S3 store's tests do not exercise. Credentials come from each SDK's own chain
+NEVER RUN HERE against a provider (no Google Cloud, Azure or SFTP account on these machines):
+written against fsspec's documented interface (`info`, `cat_file`, `sign`, `put_file`, `mv`,
+`find`) and tested only over fsspec's in-memory filesystem (tests/unit/storage). Credentials come from each SDK's own chain
 (`GOOGLE_APPLICATION_CREDENTIALS`; `AZURE_STORAGE_ACCOUNT_NAME` + `AZURE_STORAGE_ACCOUNT_KEY`
 or `AZURE_STORAGE_CONNECTION_STRING`; `~/.ssh` for sftp). gcsfs and adlfs sign GET URLs
 (V4 signed URLs, SAS); sshfs cannot sign, so an sftp input is refused with the reason
@@ -106,7 +106,11 @@ class FsspecObjectStore:
             raise _translate(error, prefix, "list") from None
         out = []
         for path, info in found.items():
-            bucket, _, key = str(path).partition("/")
+            text = str(path).lstrip("/")
+            if self._scheme == "sftp":  # the host is the "bucket", the path the key
+                bucket, key = prefix.bucket, text
+            else:
+                bucket, _, key = text.partition("/")
             out.append(ObjectInfo(ObjectUrl(prefix.scheme, bucket, key), int(info.get("size", 0))))
         return out
 
