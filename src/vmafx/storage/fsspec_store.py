@@ -2,9 +2,10 @@
 
 NEVER RUN HERE against a provider (no Google Cloud, Azure or SFTP account on these machines):
 written against fsspec's documented interface (`info`, `cat_file`, `sign`, `put_file`, `mv`,
-`find`) and tested only over fsspec's in-memory filesystem (tests/unit/storage). Credentials come from each SDK's own chain
-(`GOOGLE_APPLICATION_CREDENTIALS`; `AZURE_STORAGE_ACCOUNT_NAME` + `AZURE_STORAGE_ACCOUNT_KEY`
-or `AZURE_STORAGE_CONNECTION_STRING`; `~/.ssh` for sftp). gcsfs and adlfs sign GET URLs
+`find`) and tested only over fsspec's in-memory filesystem (tests/unit/storage). Credentials
+come from each SDK's own chain (`GOOGLE_APPLICATION_CREDENTIALS`; `AZURE_STORAGE_ACCOUNT_NAME`
++ `AZURE_STORAGE_ACCOUNT_KEY` or `AZURE_STORAGE_CONNECTION_STRING`; `~/.ssh` for sftp). gcsfs
+and adlfs sign GET URLs
 (V4 signed URLs, SAS); sshfs cannot sign, so an sftp input is refused with the reason
 (ffmpeg's own sftp protocol would need the password in its URL).
 
