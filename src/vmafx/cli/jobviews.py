@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vmafx.core.attempts import Attempt
+from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.job_json import job_json, score_of, where
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.jobsearch import base_name, job_files
@@ -199,10 +200,23 @@ def node_json(view: NodeView) -> dict[str, Any]:
         **session.capabilities.to_json(),
         "running_job_ids": list(view.running_job_ids),
         "slots_in_use": dict(view.slots_in_use),
+        "drain_requested": view.drain_requested,
+        "gpu_usage": [usage.to_json() for usage in view.gpu_usage],
+        "gpu_usage_at": _iso(view.gpu_usage_at) if view.gpu_usage_at else None,
         "created_at": _iso(session.created_at),
         "last_seen_at": _iso(session.last_seen_at),
         "expires_at": _iso(session.expires_at),
     }
+
+
+def _gpu_load(usage: GpuUsage | None) -> str:
+    """` 37% enc 61%` (busy GPU and encoder) from the node's last heartbeat, or ""."""
+    if usage is None or usage.utilization_pct is None:
+        return ""
+    encoder = usage.encoder_utilization_pct
+    return f" {usage.utilization_pct:.0f}%" + (
+        f" enc {encoder:.0f}%" if encoder is not None else ""
+    )
 
 
 def nodes_table(views: Sequence[NodeView], now: datetime) -> Table:
@@ -211,9 +225,15 @@ def nodes_table(views: Sequence[NodeView], now: datetime) -> Table:
         table.add_column(name, overflow="fold")
     for view in views:
         caps = view.session.capabilities
+        load = {usage.uuid: usage for usage in view.gpu_usage}
         gpus = ", ".join(
-            f"{gpu.name} ({gpu.memory_mb / 1024:.0f} GB)" if gpu.memory_mb else gpu.name
+            (f"{gpu.name} ({gpu.memory_mb / 1024:.0f} GB)" if gpu.memory_mb else gpu.name)
+            + _gpu_load(load.get(gpu.uuid))
             for gpu in caps.gpus
+        )
+        queues = ", ".join(
+            f"{queue}×{caps.concurrency[queue]}" if queue in caps.concurrency else queue
+            for queue in caps.queues
         )
         used = sum(view.slots_in_use.values())
         seen = (now - view.session.last_seen_at).total_seconds()
@@ -223,7 +243,7 @@ def nodes_table(views: Sequence[NodeView], now: datetime) -> Table:
             Text(caps.host or NONE),
             Text(gpus or caps.gpu_vendor),
             Text(", ".join(caps.encoders) or NONE),
-            Text(", ".join(caps.queues) or "all"),
+            Text(queues or "all"),
             f"{used}/{caps.slots}",
             f"{fmt_duration(seen)} ago",
         )

@@ -133,3 +133,20 @@ def test_two_live_nodes_of_one_name_are_told_apart_by_id(farm, admin, node):
         assert by_id.code == 0 and f"node {name} drained" in by_id.stdout
     finally:
         farm.run(twin.close())
+
+
+def test_nodes_list_shows_each_gpus_load_and_the_limits(farm, admin, node):
+    from tests.farm import L4
+
+    from vmafx.core.gpuusage import GpuUsage
+
+    usage = GpuUsage(uuid=L4.uuid, index=0, utilization_pct=37.0, encoder_utilization_pct=61.0,
+                     encoder_sessions=2)  # fmt: skip
+    farm.run(node.client.heartbeat(node.session, gpu_usage=[usage]))
+    name = _name(farm, node)
+    [mine] = [n for n in run(farm, admin, "nodes", "list", "--format", "json").json()
+              if n["name"] == name]  # fmt: skip
+    assert mine["gpu_usage"] == [usage.to_json()] and mine["drain_requested"] is False
+    table = run(farm, admin, "nodes", "list").stdout
+    [row] = [line for line in table.splitlines() if name in line]
+    assert "L4 (22 GB) 37% enc 61%" in row and "encode×1, score" in row
