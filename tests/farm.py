@@ -223,6 +223,11 @@ class FakeNode:
         )
         assert await self.client.report_result(self.session, report) == ""
 
+    async def complete_with(self, claim: Claim, result: dict[str, Any]) -> None:
+        """Complete the claimed job with `result` as its node's JSON."""
+        report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result)
+        assert await self.client.report_result(self.session, report) == ""
+
     async def fail(self, claim: Claim, error: str) -> None:
         report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, error=error)
         assert await self.client.report_result(self.session, report) == ""

@@ -10,6 +10,7 @@ from vmafx import __version__
 from vmafx.cli import controller as controller_cmd
 from vmafx.cli import corpus as corpus_cmd
 from vmafx.cli import demo as demo_cmd
+from vmafx.cli import health as health_cmd
 from vmafx.cli import jobs as jobs_cmd
 from vmafx.cli import mcp as mcp_cmd
 from vmafx.cli import models as models_cmd
@@ -21,6 +22,7 @@ from vmafx.cli import tokens as tokens_cmd
 from vmafx.cli import trainer as trainer_cmd
 from vmafx.cli import tune as tune_cmd
 from vmafx.cli import up as up_cmd
+from vmafx.cli import watch_folders as watch_cmd
 from vmafx.cli.entry import run
 from vmafx.cli.helptext import examples_kept
 
@@ -42,6 +44,14 @@ app.command(
     "demo", help=examples_kept(demo_cmd.HELP), short_help="An encode ladder with VMAF per rung."
 )(demo_cmd.demo)
 app.command("score", help=examples_kept(score_cmd.HELP), no_args_is_help=True)(score_cmd.score)
+app.command("health", help=examples_kept(health_cmd.HELP), no_args_is_help=True)(health_cmd.health)
+jobs_cmd.submit_app.command("health", no_args_is_help=True)(health_cmd.submit_health)
+app.command(
+    "watch",
+    help=examples_kept(watch_cmd.HELP),
+    short_help="Watch folders: new files become jobs.",
+    no_args_is_help=True,
+)(watch_cmd.watch)
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(nodes_cmd.app, name="nodes")
 app.add_typer(corpus_cmd.app, name="corpus", help="Score a corpus of clips, resumably.")

@@ -29,7 +29,8 @@ def run(app: typer.Typer, prog_name: str, args: list[str] | None = None) -> None
     import typer  # noqa: PLC0415 - not on `vmafx score`'s fast path
 
     try:
-        app(args=args, standalone_mode=False, prog_name=prog_name)
+        # Without standalone mode click *returns* a `typer.Exit`'s code instead of exiting.
+        code = app(args=args, standalone_mode=False, prog_name=prog_name)
     except VmafxError as error:
         sys.exit(report_error(error))
     except KeyboardInterrupt:
@@ -46,6 +47,8 @@ def run(app: typer.Typer, prog_name: str, args: list[str] | None = None) -> None
             show()
             sys.exit(code)
         raise
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
 
 
 def score_app() -> typer.Typer:

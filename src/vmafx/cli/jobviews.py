@@ -180,9 +180,39 @@ def _pooled(job: Job) -> list[Table]:
     return tables
 
 
+def _health(result: dict[str, Any]) -> Table:
+    """A health check's verdict, then each decode error with its stream, time and frame."""
+    expected = result.get("frames_expected")
+    frames = (
+        f"{result.get('frames_decoded')} of {expected}"
+        if expected
+        else result.get("frames_decoded")
+    )
+    verdict = "ok" if result.get("ok") else f"{result.get('error_count')} decode errors"
+    table = Table(
+        title=Text(f"health: {verdict}, {frames} frames decoded"),
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+    )
+    for name in ("stream", "time", "frame", "error"):
+        table.add_column(name, overflow="fold")
+    for error in result.get("errors") or []:
+        time_s, frame = error.get("time_s"), error.get("frame")
+        table.add_row(
+            Text(str(error.get("stream", ""))),
+            f"{time_s:.3f} s" if isinstance(time_s, int | float) else NONE,
+            str(frame) if frame is not None else NONE,
+            Text(str(error.get("message", ""))),
+        )
+    return table
+
+
 def job_views(details: JobDetails, now: datetime) -> list[Table | Text]:
     """`jobs get`: the facts, the pooled metrics, the attempts, and the error in full."""
     views: list[Table | Text] = [_facts(details, now), *_pooled(details.job)]
+    if details.job.kind is JobKind.HEALTH and details.job.result:
+        views.append(_health(details.job.result))
     if details.attempts:
         views.append(_attempts(details.attempts))
     if details.job.error:

@@ -47,6 +47,7 @@ PATH_FIELDS: Mapping[JobKind, tuple[str, ...]] = {
     JobKind.FILMSTRIP: ("source", "output"),
     JobKind.INFER: (),
     JobKind.TUNE: ("source", "output"),
+    JobKind.HEALTH: ("source",),
 }
 
 

@@ -30,6 +30,7 @@ class JobKind(StrEnum):
     FILMSTRIP = "filmstrip"
     INFER = "infer"
     TUNE = "tune"
+    HEALTH = "health"
 
 
 #: What `Job.progress_detail` may hold (the rest of a progress report is dropped).

@@ -1,9 +1,10 @@
 """Typed job specs, one frozen dataclass per job kind: the single schema of what a job asks for.
 
 Each kind's fields, their checks, defaults and examples live on its dataclass (`ScoreSpec`,
-`EncodeSpec`, `ThumbnailSpec`, `FilmstripSpec`, `InferSpec`, `TuneSpec`). A spec is parsed once
-where it enters (`parse_spec(kind, json)`, or `Spec.from_json`: UsageError naming the field and
-how to fix it; unknown fields refused so a typo never goes unnoticed) and carried typed from there;
+`EncodeSpec`, `ThumbnailSpec`, `FilmstripSpec`, `InferSpec`, `TuneSpec`, `HealthSpec`). A spec
+is parsed once where it enters (`parse_spec(kind, json)`, or `Spec.from_json`: UsageError naming
+the field and how to fix it; unknown fields refused so a typo never goes unnoticed) and carried
+typed from there;
 `to_json()` is its one JSON form (defaults filled in, what is unset left out), the form stored in
 a job and sent on the wire. `validate_spec(kind, json)` is both in one step.
 
@@ -227,11 +228,30 @@ class TuneSpec(_Spec):
             raise fail("tune spec.rungs", "and targets both pick rungs; give one of them")
 
 
-JobSpec = ScoreSpec | EncodeSpec | ThumbnailSpec | FilmstripSpec | InferSpec | TuneSpec
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HealthSpec(_Spec):
+    """A health check: decode every frame of `source`, report errors with their times."""
+
+    kind: ClassVar[JobKind] = JobKind.HEALTH
+
+    source: str = spec_field(text, example='"/media/master.mov"')
+    #: Errors listed in the result (all of them are counted).
+    max_errors: int = spec_field(number(1, 10000, integer=True), default=100)
+
+
+JobSpec = ScoreSpec | EncodeSpec | ThumbnailSpec | FilmstripSpec | InferSpec | TuneSpec | HealthSpec
 #: The typed spec of each kind.
 SPEC_TYPES: Mapping[JobKind, type[JobSpec]] = {
     spec.kind: spec
-    for spec in (ScoreSpec, EncodeSpec, ThumbnailSpec, FilmstripSpec, InferSpec, TuneSpec)
+    for spec in (
+        ScoreSpec,
+        EncodeSpec,
+        ThumbnailSpec,
+        FilmstripSpec,
+        InferSpec,
+        TuneSpec,
+        HealthSpec,
+    )
 }
 
 

@@ -113,6 +113,20 @@ class InMemoryJobStore:
             if _matches(job, query) and _matches_terms(job, query, self._state)
         ]
 
+    async def batch_counts(
+        self, prefix: str, *, tenant: str | None = None
+    ) -> dict[str, dict[JobState, int]]:
+        counts: dict[str, Counter[JobState]] = {}
+        with self._lock:
+            for job in self._state.jobs.values():
+                batch = job.batch_id
+                if batch is None or not batch.startswith(prefix):
+                    continue
+                if tenant is not None and job.tenant != tenant:
+                    continue
+                counts.setdefault(batch, Counter())[job.state] += 1
+        return {batch: dict(states) for batch, states in sorted(counts.items())}
+
     async def count_jobs(self, query: JobQuery) -> dict[JobState, int]:
         with self._lock:
             return dict(Counter(job.state for job in self._find(query)))

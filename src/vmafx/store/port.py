@@ -103,6 +103,13 @@ class JobStore(Protocol):
         """How many jobs match `query`, per state (states with none are left out)."""
         ...
 
+    async def batch_counts(
+        self, prefix: str, *, tenant: str | None = None
+    ) -> dict[str, dict[JobState, int]]:
+        """Per batch id starting with `prefix` (a watched folder's `watch:NAME`), how many of
+        its jobs are in each state."""
+        ...
+
     async def cancel_job(
         self, job_id: str, *, now: datetime, tenant: str | None = None, reason: str | None = None
     ) -> Job:

@@ -24,7 +24,7 @@ NOW = datetime(2025, 1, 1, tzinfo=UTC)
 SCORE_SPEC = {"reference": "/r.mp4", "distorted": "/d.mp4"}
 
 
-def test_kinds_are_the_six_the_design_names():
+def test_kinds_are_the_design_s_six_and_the_health_check():
     assert [kind.value for kind in JobKind] == [
         "score",
         "encode",
@@ -32,6 +32,7 @@ def test_kinds_are_the_six_the_design_names():
         "filmstrip",
         "infer",
         "tune",
+        "health",
     ]
 
 

@@ -38,6 +38,7 @@ EXAMPLES = {
     JobKind.FILMSTRIP: {"source": "/a.mov", "output": "/s.jpg", "count": 4},
     JobKind.INFER: {"model": "vmafx-tiny", "rows": [[0.5, 1], [0.25, 2]]},
     JobKind.TUNE: {"source": "/a.mov", "codec": "av1", "target_vmaf": 93},
+    JobKind.HEALTH: {"source": "/a.mkv", "max_errors": 20},
 }
 
 

@@ -42,6 +42,7 @@ from vmafx.controller.http.bodylimit import BodyLimit
 from vmafx.controller.http.context import HttpContext, HttpLimits
 from vmafx.controller.http.routes.events import events_router
 from vmafx.controller.http.routes.jobs import jobs_router
+from vmafx.controller.http.routes.libraries import libraries_router
 from vmafx.controller.http.routes.models import models_router
 from vmafx.controller.http.routes.nodes import nodes_router
 from vmafx.controller.http.routes.ops import ops_router
@@ -109,7 +110,8 @@ def build_http_app(
     app.state.vmafx = HttpContext(
         service=service, auth=auth, metrics=metrics, limits=limits, model_dir=model_dir
     )
-    for router in (jobs_router(), events_router(), nodes_router(), models_router(), stats_router()):
+    routers = (jobs_router(), events_router(), nodes_router(), models_router(), stats_router())
+    for router in (*routers, libraries_router()):
         app.include_router(router, responses=_API_ERRORS)
     app.include_router(ops_router())
     mount_ui(app)

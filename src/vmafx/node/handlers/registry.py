@@ -13,6 +13,7 @@ from vmafx.media.scorer import LibvmafScorer
 from vmafx.node.handlers.base import Handler
 from vmafx.node.handlers.encode import EncodeHandler
 from vmafx.node.handlers.filmstrip import FilmstripHandler
+from vmafx.node.handlers.health import HealthHandler
 from vmafx.node.handlers.infer import InferHandler
 from vmafx.node.handlers.score import OnScored, ScoreHandler
 from vmafx.node.handlers.thumbnail import ThumbnailHandler
@@ -50,6 +51,7 @@ def build_handlers(
         ),
         JobKind.THUMBNAIL: ThumbnailHandler(ffmpeg.path, runner, timeout_s=timeout_s),
         JobKind.FILMSTRIP: FilmstripHandler(ffmpeg.path, runner, timeout_s=timeout_s),
+        JobKind.HEALTH: HealthHandler(),
     }
     if models is not None:
         handlers[JobKind.INFER] = InferHandler(models)

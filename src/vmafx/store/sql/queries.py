@@ -101,6 +101,25 @@ def count_jobs(connection: Connection, query: JobQuery) -> dict[JobState, int]:
     return {JobState(state): count for state, count in connection.execute(stmt)}
 
 
+def batch_counts(
+    connection: Connection, prefix: str, tenant: str | None
+) -> dict[str, dict[JobState, int]]:
+    c = jobs.c
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = (
+        sa.select(c.batch_id, c.state, sa.func.count())
+        .where(c.batch_id.like(escaped + "%", escape="\\"))
+        .group_by(c.batch_id, c.state)
+        .order_by(c.batch_id)
+    )
+    if tenant is not None:
+        stmt = stmt.where(c.tenant == tenant)
+    counts: dict[str, dict[JobState, int]] = {}
+    for batch, state, count in connection.execute(stmt):
+        counts.setdefault(batch, {})[JobState(state)] = count
+    return counts
+
+
 def queue_depths(connection: Connection, tenant: str | None) -> list[QueueDepth]:
     c = jobs.c
     live = [JobState.PENDING.value, JobState.RUNNING.value]

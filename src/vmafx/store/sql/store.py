@@ -113,6 +113,11 @@ class SqlJobStore:
     ) -> JobPage:
         return await self._read(lambda c: queries.list_jobs(c, query, limit, cursor))
 
+    async def batch_counts(
+        self, prefix: str, *, tenant: str | None = None
+    ) -> dict[str, dict[JobState, int]]:
+        return await self._read(lambda c: queries.batch_counts(c, prefix, tenant))
+
     async def count_jobs(self, query: JobQuery) -> dict[JobState, int]:
         return await self._read(lambda c: queries.count_jobs(c, query))
 

@@ -2,7 +2,7 @@
 
 export const NONE = "—";
 export const STATES = ["pending", "running", "completed", "failed", "cancelled"];
-export const KINDS = ["score", "encode", "thumbnail", "filmstrip", "infer", "tune"];
+export const KINDS = ["score", "encode", "thumbnail", "filmstrip", "infer", "tune", "health"];
 
 export function isTerminal(job) {
   return job.state === "completed" || job.state === "failed" || job.state === "cancelled";

@@ -121,6 +121,28 @@ function encodeSection(job) {
   ]));
 }
 
+/** A health check: the verdict, frames decoded of expected, and each decode error's time. */
+function healthSection(job) {
+  const r = job.result || {};
+  if (job.kind !== "health" || typeof r.ok !== "boolean") return null;
+  const frames = r.frames_expected ? `${r.frames_decoded} of ${r.frames_expected}` : `${r.frames_decoded}`;
+  const rows = (r.errors || []).map((e) => [
+    e.stream,
+    typeof e.time_s === "number" ? `${e.time_s.toFixed(3)} s` : f.NONE,
+    e.frame === null || e.frame === undefined ? f.NONE : String(e.frame),
+    h("span", { class: "error-text", text: e.message }),
+  ]);
+  const listed = rows.length < r.error_count ? ` (first ${rows.length} listed)` : "";
+  return h("section", { class: "panel health" }, h("h2", { text: "Health check" }), facts("two", [
+    ["Verdict", h("span", { class: `badge state-${r.ok ? "completed" : "failed"}`, id: "health-verdict",
+      text: r.ok ? "healthy" : `${r.error_count} decode error${r.error_count === 1 ? "" : "s"}${listed}` })],
+    ["Frames decoded", frames],
+    ["Duration", r.decoded_s === null ? f.NONE : f.duration(r.decoded_s)],
+    ["Picture", r.width ? `${r.codec} ${r.width}×${r.height}` : f.NONE],
+    ["Checked in", f.duration(r.elapsed_s)],
+  ]), rows.length ? table(["Stream", "Time", "Frame", "Error"], rows, { class: "health-errors" }) : null);
+}
+
 function attemptsSection(job) {
   if (!job.attempts || !job.attempts.length) return null;
   const rows = job.attempts.map((a) => [
@@ -206,6 +228,7 @@ function sections(job, { progress, elapsed, chart, refresh, tune }) {
     tune ? tune.section : null,
     pooledSection(job),
     encodeSection(job),
+    healthSection(job),
     attemptsSection(job),
     h("details", { class: "panel" }, h("summary", { text: "Spec" }), h("pre", { text: JSON.stringify(job.spec, null, 2) })),
   ];

@@ -1,4 +1,4 @@
-// The page shell: a hash router (#/jobs, #/jobs/ID, #/nodes, #/stats, #/models), the live-updates
+// The page shell: a hash router (#/jobs, #/jobs/ID, #/nodes, #/libraries, #/stats, #/models), the live-updates
 // indicator, and the token form shown when the controller asks for a token.
 
 import { token } from "./api.js";
@@ -6,6 +6,7 @@ import { h, replace } from "./dom.js";
 import * as jobPage from "./job.js";
 import * as jobsPage from "./jobs.js";
 import * as modelsPage from "./models.js";
+import * as librariesPage from "./libraries.js";
 import * as nodesPage from "./nodes.js";
 import * as statsPage from "./stats.js";
 
@@ -19,6 +20,7 @@ function route() {
   const query = new URLSearchParams(search || "");
   if (parts[0] === "jobs" && parts[1]) return { name: "jobs", page: jobPage, params: { id: parts[1] }, query };
   if (parts[0] === "nodes") return { name: "nodes", page: nodesPage, params: {}, query };
+  if (parts[0] === "libraries") return { name: "libraries", page: librariesPage, params: {}, query };
   if (parts[0] === "stats") return { name: "stats", page: statsPage, params: {}, query };
   if (parts[0] === "models") return { name: "models", page: modelsPage, params: {}, query };
   return { name: "jobs", page: jobsPage, params: {}, query };
