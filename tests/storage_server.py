@@ -27,6 +27,10 @@ ACCESS_KEY = "VMAFXTESTKEY0000001"
 #: A recognisable secret: tests assert it appears in no output, log, row or event.
 SECRET_KEY = "vmafx-test-secret-7f3c2a9e51d84b06"
 BUCKET = "media"
+#: A second identity that may read and write `media/farm/*` only (SeaweedFS scopes actions by
+#: bucket and prefix): what a farm tenant's credentials look like, and a way to get a 403.
+SCOPED_KEY = "VMAFXSCOPEDKEY00001"
+SCOPED_SECRET = "vmafx-scoped-secret-5e8d1c7b2a"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +116,12 @@ def run_seaweed(folder: Path, timeout_s: float = 90) -> Iterator[SeaweedS3]:
                 "name": "vmafx-test",
                 "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                 "actions": ["Admin", "Read", "Write", "List"],
-            }
+            },
+            {
+                "name": "vmafx-scoped",
+                "credentials": [{"accessKey": SCOPED_KEY, "secretKey": SCOPED_SECRET}],
+                "actions": ["Read:media/farm/*", "Write:media/farm/*", "List:media"],
+            },
         ]
     }
     config = folder / "identities.json"

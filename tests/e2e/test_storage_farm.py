@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from tests.e2e.conftest import CONTROLLER_ENV, MEDIA, Farm
-from tests.storage_server import ACCESS_KEY, SECRET_KEY, SeaweedS3
+from tests.storage_server import ACCESS_KEY, SCOPED_KEY, SCOPED_SECRET, SECRET_KEY, SeaweedS3
 
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.core.jobs import JobKind, JobState
@@ -47,10 +47,10 @@ def _storage_dir(tmp: Path, server: SeaweedS3) -> Path:
     folder = tmp / "storage"
     folder.mkdir()
     tenant = folder / "dev.env"  # auth off: the caller is tenant `dev`
-    tenant.write_text(
-        f"AWS_ACCESS_KEY_ID={server.access_key}\nAWS_SECRET_ACCESS_KEY={server.secret_key}\n"
+    tenant.write_text(  # credentials that may read and write media/farm/* only
+        f"AWS_ACCESS_KEY_ID={SCOPED_KEY}\nAWS_SECRET_ACCESS_KEY={SCOPED_SECRET}\n"
         f"AWS_ENDPOINT_URL={server.endpoint}\nAWS_REGION=us-east-1\n"
-        "VMAFX_STORAGE_ALLOW=s3://media/farm/\n"
+        "VMAFX_STORAGE_ALLOW=s3://media/\n"
     )
     tenant.chmod(0o600)
     return folder
@@ -91,6 +91,11 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
                   "rate_control": {"mode": "crf", "value": 30}}  # fmt: skip
         enc = await farm.client.submit_job(JobRequest.parse(kind=JobKind.ENCODE, spec=encode))
         enc_id = enc.job.id
+        locked = seaweed_s3.put("locked/dis.mp4", MEDIA / "dis.mp4")  # the tenant may not read it
+        refused_spec = {"reference": ref, "distorted": [locked]}
+        refused_job = await farm.client.submit_job(
+            JobRequest.parse(kind=JobKind.SCORE, spec=refused_spec)
+        )
 
         async def finished(job_id: str):
             got = (await farm.client.get_job(job_id)).job
@@ -106,6 +111,14 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         head = seaweed_s3.client().head_object(Bucket="media", Key="farm/out/enc.mp4")
         assert head["ContentLength"] == encoded.result["bytes"] > 0
         assert not list(Path(tempfile.gettempdir()).glob(f"vmafx-out-{enc_id[:8]}-*"))
+        refused = await farm.wait_for(
+            lambda: finished(refused_job.job.id), "the refused job to end", timeout_s=90
+        )
+        assert refused.state is JobState.FAILED
+        assert "s3://media/locked/dis.mp4 (HTTP 403 Forbidden)" in (refused.error or "")
+        assert "refused on every attempt" in (refused.error or "")
+        attempts = (await farm.client.get_job(refused_job.job.id)).attempts
+        assert len(attempts) == 3  # each a new claim, with URLs signed afresh
         local = LibvmafScorer(locate_ffmpeg(), SubprocessRunner()).score(
             ScoreRequest(str(MEDIA / "ref.y4m"), (str(MEDIA / "dis.mp4"),))
         )
@@ -134,7 +147,7 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
                 local.results[0].pooled["vmaf_v0.6.1"].mean, abs=1e-6
             )
 
-        outside = {"reference": "s3://media/other/ref.y4m", "distorted": [dis]}
+        outside = {"reference": "s3://other-bucket/ref.y4m", "distorted": [dis]}
         with pytest.raises(ForbiddenError, match="not in tenant 'dev'.s storage allow-list"):
             await farm.client.submit_job(JobRequest.parse(kind=JobKind.SCORE, spec=outside))
 
@@ -155,7 +168,8 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         logs = "".join(proc.output() + proc.stderr.read_text() for proc in (controller, node))
         for where, text in [("store rows and events", stored), ("job JSON", job_json),
                             ("metrics", metrics), ("logs", logs), ("node results", results)]:  # fmt: skip
-            for secret in (SECRET_KEY, ACCESS_KEY, "X-Amz-Signature", "X-Amz-Credential"):
+            for secret in (SECRET_KEY, ACCESS_KEY, SCOPED_SECRET, SCOPED_KEY, "X-Amz-Signature",
+                           "X-Amz-Credential"):  # fmt: skip
                 assert secret not in text, f"{secret} found in the {where}"
         assert "farm/dis.mp4" in stored  # the store was read: the spec names the object
     finally:
