@@ -28,6 +28,7 @@ from vmafx.config import ControllerSettings
 from vmafx.controller import main
 from vmafx.controller.auth import create_token
 from vmafx.core.attempts import Attribution
+from vmafx.core.frames import attach, pack
 from vmafx.core.messages import Claim, NodeRegistration, NodeReport, RunningJob
 from vmafx.core.nodes import GpuInfo, NodeCapabilities
 from vmafx.core.tokens import Role
@@ -174,6 +175,29 @@ def score_result(reference: str, distorted: Sequence[str], frames: int) -> dict[
     return {"reference": reference, "results": results, "versions": {"libvmaf": "3.0.0"}}
 
 
+def ship_frames(result: dict[str, Any], frames_n: int) -> dict[str, Any]:
+    """`result` with each input's full per-frame series shipped as a real node ships them
+    (`vmafx.core.frames`): the model under its name, ffmpeg's `psnr_y`, a libvmaf feature."""
+    shipped: dict[int, bytes] = {}
+    items = result.get("results") or [result["score_after"]]
+    for index, item in enumerate(items):
+        vmaf = [round(90 - 5 * math.cos(i / 3) - index, 6) for i in range(frames_n)]
+        body = {
+            "distorted": item.get("distorted", "output"),
+            "frame_nums": list(range(frames_n)),
+            "series": {
+                "integer_adm2": [round(0.9 + i / 10_000, 6) for i in range(frames_n)],
+                "vmaf_v0.6.1": vmaf,
+                "psnr_y": [round(40 + i / 100, 6) for i in range(frames_n)],
+            },
+        }
+        item["pooled"] = {"vmaf_v0.6.1": {"mean": sum(vmaf) / frames_n}, "psnr_y": {"mean": 40.0}}
+        item["per_frame"] = {"frames": frames_n, "path": f"/node/results/frames-{index}.json.gz"}
+        shipped[index] = pack(body)
+    attach(result, shipped)
+    return result
+
+
 class FakeNode:
     """A node the test moves step by step; `queues` limits what it claims."""
 
@@ -213,12 +237,13 @@ class FakeNode:
         answer = await self.client.heartbeat(self.session, running=[running])
         assert answer.ok
 
-    async def complete(self, claim: Claim, frames: int = 48) -> None:
+    async def complete(self, claim: Claim, frames: int = 48, *, shipped: bool = False) -> None:
         spec = claim.job.spec
+        result = score_result(spec["reference"], spec["distorted"], frames)
         report = NodeReport(
             job_id=claim.job.id,
             attempt=claim.job.attempt,
-            result=score_result(spec["reference"], spec["distorted"], frames),
+            result=ship_frames(result, frames) if shipped else result,
             attribution=Attribution(gpu=L4),
         )
         assert await self.client.report_result(self.session, report) == ""

@@ -199,6 +199,9 @@ class FakeControllerClient:
     async def retry_job(self, job_id: str) -> Submitted:
         return await self.service.retry_job(self.principal, job_id)
 
+    async def job_frames(self, job_id: str) -> JsonObject:
+        return await self.service.job_frames(self.principal, job_id)
+
     def watch_jobs(
         self, where: JobFilter | None = None, *, snapshot_only: bool = False
     ) -> AsyncIterator[Job]:

@@ -23,10 +23,11 @@ from vmafx.cli.tables import fit_notes
 from vmafx.cli.watching import Display, follow
 from vmafx.client import ids
 from vmafx.client.port import ControllerClient
+from vmafx.core import frames
 from vmafx.core.attempts import Attempt
-from vmafx.core.jobs import Job, JobState
+from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
-from vmafx.errors import NotFoundError, UsageError, VmafxError
+from vmafx.errors import NotFoundError, OutputWriteError, UsageError, VmafxError
 
 HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel.
 
@@ -385,13 +386,43 @@ def get_job(
     token_file: Path | None = TOKEN_FILE,
     ca: Path | None = CA,
     fmt: Format = FORMAT,
+    per_frame: Path | None = typer.Option(
+        None,
+        "--per-frame",
+        help="Also write the job's full per-frame series to FILE.csv (as `vmafx score "
+        "--per-frame` writes it) or FILE.json.",
+    ),
 ) -> None:
     """One job: state, where it ran, pooled metrics, every attempt, the error in full."""
+    if per_frame is not None and per_frame.suffix.lower() not in (".csv", ".json"):
+        raise UsageError(f"--per-frame {per_frame}: name a .csv or .json file.")
 
-    async def work(client: ControllerClient) -> JobDetails:
-        return await client.get_job(await resolve_id(client, job_id))
+    async def work(client: ControllerClient) -> tuple[JobDetails, JsonObject | None]:
+        full = await resolve_id(client, job_id)
+        details = await client.get_job(full)
+        series = await client.job_frames(full) if per_frame is not None else None
+        return details, series
 
-    _show(Remote.of(controller, token, token_file, ca).call(work), fmt)
+    details, series = Remote.of(controller, token, token_file, ca).call(work)
+    if per_frame is not None and series is not None:
+        _write_frames(per_frame, series)
+        frames_done = sum(len(item.get("frame_nums", [])) for item in series["inputs"])
+        typer.echo(f"wrote {frames_done} frames to {per_frame}", err=True)
+    _show(details, fmt)
+
+
+def _write_frames(path: Path, series: JsonObject) -> None:
+    if path.suffix.lower() == ".json":
+        text = json.dumps(series)
+    else:
+        text = frames.to_csv(series["inputs"], series["pooled"])
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise OutputWriteError(
+            f"--per-frame {path} could not be written: {error.strerror or error}.",
+            path=str(path),
+        ) from None
 
 
 def _watch(remote: Remote, job_id: str, fmt: Format) -> None:

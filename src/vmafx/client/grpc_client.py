@@ -10,6 +10,7 @@ trusting the CA in `ca` or else the system's.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from vmafx.api.pb import controller_pb2_grpc as pb_grpc
 from vmafx.api.status import ERROR_METADATA, error_for
 from vmafx.client.tls import ControllerAddress, explain_unavailable, parse_address
 from vmafx.core.gpuusage import GpuUsage
-from vmafx.core.jobs import Job
+from vmafx.core.jobs import Job, JsonObject
 from vmafx.core.messages import (
     Claim,
     ConcurrencyResult,
@@ -172,6 +173,14 @@ class GrpcControllerClient:
     async def retry_jobs(self, where: JobFilter) -> BulkResult:
         request = _bulk_request(where)
         return cv.bulk_from_pb(await self._call("RetryJobs", request, extra_s=BULK_EXTRA_S))
+
+    async def job_frames(self, job_id: str) -> JsonObject:
+        answer = await self._call(
+            "GetJobFrames", pb.GetJobRequest(job_id=job_id), extra_s=BULK_EXTRA_S
+        )
+        body = json.loads(answer.frames_json)
+        assert isinstance(body, dict)
+        return body
 
     async def retry_job(self, job_id: str) -> Submitted:
         answer = await self._call("RetryJob", pb.RetryJobRequest(job_id=job_id))

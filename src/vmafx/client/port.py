@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol
 
 from vmafx.core.gpuusage import GpuUsage
-from vmafx.core.jobs import Job
+from vmafx.core.jobs import Job, JsonObject
 from vmafx.core.messages import (
     Claim,
     ConcurrencyResult,
@@ -60,6 +60,10 @@ class ControllerClient(Protocol):
 
     async def retry_jobs(self, where: JobFilter) -> BulkResult:
         """Retry in one call the failed jobs named or matching (`vmafx.core.retries`)."""
+        ...
+
+    async def job_frames(self, job_id: str) -> JsonObject:
+        """A completed job's full per-frame series (`vmafx.core.frames.document`)."""
         ...
 
     async def retry_job(self, job_id: str) -> Submitted:

@@ -21,6 +21,7 @@ from vmafx.controller import listing
 from vmafx.controller.events import JobBus, WorkSignal
 from vmafx.controller.observing import JobMetrics
 from vmafx.controller.sessions import NodeSessions, unknown_session
+from vmafx.core import frames
 from vmafx.core.clock import Clock
 from vmafx.core.gpuusage import MAX_GPUS, GpuUsage
 from vmafx.core.jobs import Job, JobState, JsonObject
@@ -179,14 +180,18 @@ async def report(desk: NodeDesk, tenant: str, node_id: str, report: NodeReport) 
             attribution=report.attribution,
         )
     else:
+        result = build_result(report)
+        shipped = frames.take(result)  # the full per-frame series stay out of the job row
         job = await store.complete_job(
             report.job_id,
             attempt=attempt,
             session_id=node_id,
             now=now,
-            result=build_result(report),
+            result=result,
             attribution=report.attribution,
         )
+        if shipped and job.state is JobState.COMPLETED and job.finished_at == now:
+            await store.save_frames(job.id, shipped)
     return _outcome(desk, job, now)
 
 

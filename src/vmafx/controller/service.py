@@ -33,10 +33,11 @@ from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.observing import NO_METRICS, JobMetrics
 from vmafx.controller.pending import PendingExplainer
 from vmafx.controller.sessions import NodeSessions
+from vmafx.core import frames
 from vmafx.core.clock import Clock
 from vmafx.core.events import JobEvent
 from vmafx.core.gpuusage import GpuUsage
-from vmafx.core.jobs import Job, JobKind, JobState
+from vmafx.core.jobs import Job, JobKind, JobState, JsonObject
 from vmafx.core.messages import (
     Claim,
     ConcurrencyResult,
@@ -278,6 +279,21 @@ class ControllerService:
                     if job.kind is JobKind.TUNE:
                         await self._cancel_children(principal, job, reason)
         return bulk.result(matched, changed, [])
+
+    async def job_frames(self, principal: Principal, job_id: str) -> JsonObject:
+        """A completed job's full per-frame series (`vmafx.core.frames.document`), or
+        NotFoundError saying why there is none here."""
+        require(principal, Action.READ)
+        job = await self.store.get_job(job_id, tenant=principal.tenant)
+        kept = await self.store.get_frames(job_id, tenant=principal.tenant)
+        if not kept:
+            raise NotFoundError(
+                frames.missing_reason(job.id, job.state.value, job.result),
+                hint="Per-frame series are kept when a job's compressed series fit "
+                f"{frames.SHIP_LIMIT // 1024 // 1024} MiB.",
+            )
+        inputs = [frames.unpack(kept[index]) for index in sorted(kept)]
+        return frames.document(job.id, inputs, frames.pooled_names(job.result))
 
     async def retry_job(self, principal: Principal, job_id: str) -> Submitted:
         """A new job doing what failed (or cancelled) job `job_id` did, linked to it

@@ -69,6 +69,7 @@ class InMemoryJobStore:
         self._policy = policy
         self._state = MemoryState()
         self._lock = threading.Lock()
+        self._frames: dict[str, dict[int, bytes]] = {}
 
     def _write(self, operation: Callable[[MemoryTransaction], T]) -> T:
         with self._lock:
@@ -140,6 +141,16 @@ class InMemoryJobStore:
         self, job_ids: Sequence[str], *, now: datetime, tenant: str | None = None, reason: str
     ) -> list[Job]:
         return self._write(lambda tx: ops.cancel_many(tx, job_ids, now, tenant, reason))
+
+    async def save_frames(self, job_id: str, frames: Mapping[int, bytes]) -> None:
+        await self.get_job(job_id)
+        with self._lock:
+            self._frames[job_id] = dict(frames)
+
+    async def get_frames(self, job_id: str, *, tenant: str | None = None) -> dict[int, bytes]:
+        await self.get_job(job_id, tenant=tenant)
+        with self._lock:
+            return dict(self._frames.get(job_id, {}))
 
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         self._write(lambda tx: ops.set_pending_reasons(tx, reasons))

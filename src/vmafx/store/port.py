@@ -123,6 +123,15 @@ class JobStore(Protocol):
         already terminal or unknown are skipped)."""
         ...
 
+    async def save_frames(self, job_id: str, frames: Mapping[int, bytes]) -> None:
+        """Keep a job's per-frame series (input index → packed bytes), replacing any before."""
+        ...
+
+    async def get_frames(self, job_id: str, *, tenant: str | None = None) -> dict[int, bytes]:
+        """A job's kept per-frame series by input index (empty when none was kept);
+        NotFoundError for an unknown job (or another tenant's)."""
+        ...
+
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         """Record why pending jobs cannot run (None clears); other jobs are left alone."""
         ...

@@ -6,6 +6,7 @@ batches, `list --search` finds jobs by file name and shows the files, `cancel --
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Iterator
 
@@ -178,3 +179,55 @@ def test_retry_by_filter_retries_the_failed_matches_once(farm, writer, node):
     assert "retried 0 of 2 matching jobs" in again.stdout
     pending = listed(farm, writer, "--queue", "q-retry-all", "--state", "pending")
     assert len(pending) == 2 and all(job["retry_of"] for job in pending)
+
+
+# --- per-frame series ---------------------------------------------------------------------------
+def test_get_per_frame_writes_the_series_the_node_shipped_as_csv_and_json(
+    farm, writer, node, tmp_path
+):
+    job_id = submit(farm, writer, "q-frames")
+    claim = farm.run(node.claim("q-frames"))
+    farm.run(node.complete(claim, frames=30, shipped=True))
+    stored = run(farm, writer, "jobs", "get", job_id, "--format", "json").json()
+    assert stored["result"]["results"][0]["per_frame"]["stored"] is True
+    assert "data" not in stored["result"]["results"][0]["per_frame"]  # kept out of the row
+    table = tmp_path / "frames.csv"
+    out = run(farm, writer, "jobs", "get", job_id[:8], "--per-frame", str(table))
+    assert out.code == 0, out.stderr
+    assert f"wrote 30 frames to {table}" in out.stderr
+    rows = table.read_text().splitlines()
+    assert rows[0] == "distorted,frame,vmaf_v0.6.1,psnr_y,integer_adm2"
+    assert len(rows) == 31 and rows[1].startswith(f"{farm.path('dis.mp4')},0,85.0,40.0,0.9")
+    document = tmp_path / "frames.json"
+    assert run(farm, writer, "jobs", "get", job_id, "--per-frame", str(document)).code == 0
+    body = json.loads(document.read_text())
+    expected = [round(90 - 5 * math.cos(i / 3), 6) for i in range(30)]  # as the fake node sends
+    assert body["inputs"][0]["series"]["vmaf_v0.6.1"] == expected
+
+
+def test_the_http_api_serves_the_per_frame_csv(farm, writer, node):
+    import httpx
+
+    job_id = submit(farm, writer, "q-frames-http")
+    claim = farm.run(node.claim("q-frames-http"))
+    farm.run(node.complete(claim, frames=5, shipped=True))
+    answer = httpx.get(
+        f"{farm.http_url}/v1/jobs/{job_id}/frames",
+        params={"format": "csv"},
+        headers={"Authorization": f"Bearer {writer}"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert answer.text.splitlines()[0] == "distorted,frame,vmaf_v0.6.1,psnr_y,integer_adm2"
+    assert len(answer.text.splitlines()) == 6
+
+
+def test_a_job_without_shipped_series_says_why(farm, writer, node, tmp_path):
+    job_id = submit(farm, writer, "q-frames-none")
+    pending = run(farm, writer, "jobs", "get", job_id, "--per-frame", str(tmp_path / "x.csv"))
+    assert pending.code == 14 and "is pending" in pending.stderr
+    claim = farm.run(node.claim("q-frames-none"))
+    farm.run(node.complete(claim))
+    done = run(farm, writer, "jobs", "get", job_id, "--per-frame", str(tmp_path / "x.csv"))
+    assert done.code == 14 and "has no per-frame series" in done.stderr
+    assert not (tmp_path / "x.csv").exists()

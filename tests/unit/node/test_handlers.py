@@ -3,6 +3,7 @@ input checks, per-frame storage. (tests/integration/node runs them with the real
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 import json
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from vmafx.core import frames
 from vmafx.core.features import NAMES_V1, FeatureVector
 from vmafx.core.jobs import Job, JobKind, Requirements
 from vmafx.core.nodes import GpuInfo
@@ -306,6 +308,16 @@ def test_a_score_keeps_every_series_in_a_compressed_file_and_a_decimated_one_inl
     assert output.score == pytest.approx(84.5)
     assert output.features["integer_adm2.mean"] == 0.5
     assert len(json.dumps(output.result)) < 20_000
+
+
+def test_a_score_ships_its_full_series_to_the_controller_when_they_fit(root, tmp_path):
+    output = ScoreHandler(FakeScorer(), tmp_path / "r").run(
+        context(JobKind.SCORE, score_spec(root), root)
+    )
+    stored = output.result["results"][0]["per_frame"]
+    shipped = base64.b64decode(stored["data"])
+    assert shipped == Path(stored["path"]).read_bytes()  # what the controller keeps: the file
+    assert frames.take(output.result) == {0: shipped}
 
 
 def test_a_score_without_per_frame_values_writes_no_file(root, tmp_path):

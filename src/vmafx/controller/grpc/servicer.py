@@ -7,6 +7,7 @@ maps errors); none holds a rule of its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 from vmafx.api import convert as cv
@@ -171,3 +172,9 @@ class ControllerServicer:
         self, request: pb.RetryJobRequest, caller: Principal
     ) -> pb.SubmitJobResponse:
         return cv.submitted_to_pb(await self._service.retry_job(caller, request.job_id))
+
+    async def GetJobFrames(
+        self, request: pb.GetJobRequest, caller: Principal
+    ) -> pb.JobFramesResponse:
+        body = await self._service.job_frames(caller, request.job_id)
+        return pb.JobFramesResponse(frames_json=json.dumps(body, separators=(",", ":")))

@@ -9,15 +9,15 @@ series are kept out of the job row:
   JSON file `<results dir>/<job id>/frames-<i>.json.gz` on the node, named in the result
   (`per_frame: {path, bytes, sha256, frames, series}`), when the job asks for per-frame values;
 - the result itself carries only each model's series decimated to at most `INLINE_POINTS`
-  points (the mean of each run of frames), enough for the Job page's chart.
+  points (the mean of each run of frames), enough for the Job page's chart;
+- the files' bytes also ride in the final report when a job's together fit
+  `vmafx.core.frames.SHIP_LIMIT`: the controller keeps them and serves them (API, UI, CLI).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
-import json
 import math
 import os
 import tempfile
@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
+from vmafx.core import frames
 from vmafx.core.features import FeatureVector
 from vmafx.core.input_policy import is_model_path
 from vmafx.core.jobs import JsonObject
@@ -102,14 +103,23 @@ def inline_series(result: ScoreResult) -> JsonObject:
     }
 
 
-def write_series(result: ScoreResult, folder: Path, index: int) -> JsonObject:
-    """Every per-frame series of `result` to a gzip JSON file; what the result says of it."""
-    body = {
+def series_body(result: ScoreResult) -> JsonObject:
+    """Every per-frame series of `result`, as the node keeps and ships it (`vmafx.core.frames`)."""
+    return {
         "distorted": result.distorted,
         "frame_nums": list(result.frame_nums),
         "series": {name: [round(v, 6) for v in values] for name, values in result.frames.items()},
     }
-    data = gzip.compress(json.dumps(body, separators=(",", ":")).encode(), mtime=0)
+
+
+def write_series(
+    result: ScoreResult, folder: Path, index: int, shipped: dict[int, bytes] | None = None
+) -> JsonObject:
+    """Every per-frame series of `result` to a gzip JSON file; what the result says of it.
+    With `shipped`, the file's bytes also go there (index → bytes) to ship to the controller."""
+    data = frames.pack(series_body(result))
+    if shipped is not None:
+        shipped[index] = data
     path = folder / f"frames-{index}.json.gz"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -198,14 +208,17 @@ class ScoreHandler:
 
     def _result(self, report: ScoreReport, job_id: str, per_frame: bool) -> JsonObject:
         result = report.as_dict()
+        shipped: dict[int, bytes] = {}
         for index, (item, scored) in enumerate(zip(result["results"], report.results, strict=True)):
             item["series"] = inline_series(scored)
             if per_frame:
-                item["per_frame"] = write_series(scored, self.results_dir / job_id, index)
+                folder = self.results_dir / job_id
+                item["per_frame"] = write_series(scored, folder, index, shipped)
             item["prediction"] = self.predict(scored.features) if self.predict else None
         # The headline input's prediction, beside the headline score.
         result["prediction"] = result["results"][0]["prediction"] if result["results"] else None
         result["elapsed_s"] = round(report.elapsed_s, 3)
         # Every input's warnings (a flat reference...), where the job's reader looks first.
         result["warnings"] = [f"{r.distorted}: {w}" for r in report.results for w in r.warnings]
+        frames.attach(result, shipped)  # the controller keeps them when they fit
         return result

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from vmafx.core import frames
 from vmafx.core.jobs import JsonObject
 from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import FfmpegCancelledError, VmafxError
@@ -21,6 +22,7 @@ from vmafx.media.runner import CancelToken, FfmpegRunner, check_returncode
 from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
 from vmafx.media.urls import output_url, source_url, whitelist_args
 from vmafx.node.handlers.files import local_path
+from vmafx.node.handlers.score import inline_series, series_body
 
 
 def reference_cut_argv(ffmpeg: str, spec: EncodeSpec, target: Path) -> list[str]:
@@ -69,11 +71,21 @@ def score_after(
     except VmafxError as error:
         return {"reference": spec.source, "trimmed": trimmed, "error": str(error)}
     scored = report.results[0]
-    return {
+    data = frames.pack(series_body(scored))
+    after: JsonObject = {
         "reference": spec.source,
         "trimmed": trimmed,
         "vmaf": scored.model_score(DEFAULT_MODEL),
         "pooled": scored.pooled_json(),
         "frame_count": scored.frame_count,
         "versions": dict(report.versions),
+        # The Job page's chart, and the full series shipped (when it fits) for download.
+        "series": inline_series(scored),
+        "per_frame": {
+            "frames": len(scored.frame_nums),
+            "series": sorted(scored.frames),
+            "bytes": len(data),
+        },
     }
+    frames.attach({"score_after": after}, {0: data})
+    return after

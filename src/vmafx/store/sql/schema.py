@@ -151,6 +151,16 @@ job_events = sa.Table(
     sa.Column("data", JSON, nullable=False),
 )
 
+#: A finished job's full per-frame series, one gzip JSON per scored input (migration 0006;
+#: `vmafx.core.frames`), kept out of the jobs row that listings read.
+job_frames = sa.Table(
+    "job_frames",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("input_index", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,

@@ -31,7 +31,7 @@ from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal,
 from vmafx.store.sql import queries, rows, stats
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
-from vmafx.store.sql.schema import api_tokens, jobs
+from vmafx.store.sql.schema import api_tokens, job_frames, jobs
 from vmafx.store.sql.tx import SqlTransaction
 
 T = TypeVar("T")
@@ -130,6 +130,28 @@ class SqlJobStore:
         self, job_ids: Sequence[str], *, now: datetime, tenant: str | None = None, reason: str
     ) -> list[Job]:
         return await self._write(lambda tx: ops.cancel_many(tx, job_ids, now, tenant, reason))
+
+    async def save_frames(self, job_id: str, frames: Mapping[int, bytes]) -> None:
+        await self.get_job(job_id)
+
+        def work(c: Connection) -> None:
+            c.execute(sa.delete(job_frames).where(job_frames.c.job_id == job_id))
+            if frames:
+                values = [
+                    {"job_id": job_id, "input_index": index, "data": data}
+                    for index, data in sorted(frames.items())
+                ]
+                c.execute(sa.insert(job_frames), values)
+
+        await asyncio.to_thread(self._run, work, write=True)
+
+    async def get_frames(self, job_id: str, *, tenant: str | None = None) -> dict[int, bytes]:
+        await self.get_job(job_id, tenant=tenant)
+        stmt = sa.select(job_frames.c.input_index, job_frames.c.data).where(
+            job_frames.c.job_id == job_id
+        )
+        found = await self._read(lambda c: c.execute(stmt).all())
+        return {int(index): bytes(data) for index, data in found}
 
     async def set_pending_reasons(self, reasons: Mapping[str, str | None]) -> None:
         await self._write(lambda tx: ops.set_pending_reasons(tx, reasons))

@@ -8,7 +8,8 @@ simply not found).
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -27,6 +28,7 @@ from vmafx.controller.http.schemas import (
     JobPageOut,
     SubmittedOut,
 )
+from vmafx.core import frames
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.messages import JobFilter
 from vmafx.core.retries import BulkResult
@@ -146,6 +148,23 @@ async def retry_job(job_id: str, ctx: Ctx, who: Caller, response: Response) -> S
     return encode.submitted_out(done)
 
 
+async def job_frames(
+    job_id: str,
+    ctx: Ctx,
+    who: Caller,
+    format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
+) -> Response:
+    """A completed job's full per-frame series: CSV as `vmafx score --per-frame` writes it
+    (distorted, frame, the pooled metrics' names, then libvmaf's features), or JSON."""
+    body = await ctx.service.job_frames(who, job_id)
+    name = f"vmafx-{job_id[:8]}-frames.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format == "json":
+        return Response(json.dumps(body), media_type="application/json", headers=headers)
+    text = frames.to_csv(body["inputs"], body["pooled"])
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
+
 async def get_job(job_id: str, ctx: Ctx, who: Caller) -> JobDetailOut:
     """A job with every attempt (node, host, GPU, encoder, outcome)."""
     return encode.details_out(await ctx.service.get_job(who, job_id))
@@ -174,6 +193,13 @@ def jobs_router() -> APIRouter:
     router.add_api_route("/retry", retry_jobs, methods=["POST"], response_model=BulkOut)
     router.add_api_route("/{job_id}", get_job, methods=["GET"], response_model=JobDetailOut)
     router.add_api_route("/{job_id}/cancel", cancel_job, methods=["POST"], response_model=JobOut)
+    router.add_api_route(
+        "/{job_id}/frames",
+        job_frames,
+        methods=["GET"],
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    )
     router.add_api_route(
         "/{job_id}/retry",
         retry_job,

@@ -419,6 +419,12 @@ class BulkJobsResponse(_message.Message):
     skipped: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, matched: _Optional[int] = ..., changed: _Optional[int] = ..., job_ids: _Optional[_Iterable[str]] = ..., skipped: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class JobFramesResponse(_message.Message):
+    __slots__ = ("frames_json",)
+    FRAMES_JSON_FIELD_NUMBER: _ClassVar[int]
+    frames_json: str
+    def __init__(self, frames_json: _Optional[str] = ...) -> None: ...
+
 class RetryJobRequest(_message.Message):
     __slots__ = ("job_id",)
     JOB_ID_FIELD_NUMBER: _ClassVar[int]

@@ -127,6 +127,11 @@ class VmafxControllerStub:
                 request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.SerializeToString,
                 response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.FromString,
                 _registered_method=True)
+        self.GetJobFrames = channel.unary_unary(
+                '/vmafx.controller.v1.VmafxController/GetJobFrames',
+                request_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.JobFramesResponse.FromString,
+                _registered_method=True)
 
 
 class VmafxControllerServicer:
@@ -270,6 +275,14 @@ class VmafxControllerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJobFrames(self, request, context):
+        """A completed job's full per-frame series, as the controller keeps them (NOT_FOUND, saying
+        why, when it has none: still running, per_frame off, too big to ship).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VmafxControllerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -362,6 +375,11 @@ def add_VmafxControllerServicer_to_server(servicer, server):
                     servicer.RetryJob,
                     request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.FromString,
                     response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.SerializeToString,
+            ),
+            'GetJobFrames': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJobFrames,
+                    request_deserializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.GetJobRequest.FromString,
+                    response_serializer=vmafx_dot_controller_dot_v1_dot_controller__pb2.JobFramesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -853,6 +871,33 @@ class VmafxController:
             '/vmafx.controller.v1.VmafxController/RetryJob',
             vmafx_dot_controller_dot_v1_dot_controller__pb2.RetryJobRequest.SerializeToString,
             vmafx_dot_controller_dot_v1_dot_controller__pb2.SubmitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJobFrames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vmafx.controller.v1.VmafxController/GetJobFrames',
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.GetJobRequest.SerializeToString,
+            vmafx_dot_controller_dot_v1_dot_controller__pb2.JobFramesResponse.FromString,
             options,
             channel_credentials,
             insecure,

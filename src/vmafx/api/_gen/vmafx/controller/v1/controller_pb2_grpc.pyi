@@ -30,6 +30,7 @@ class VmafxControllerStub:
     CancelJobs: grpc.UnaryUnaryMultiCallable
     RetryJobs: grpc.UnaryUnaryMultiCallable
     RetryJob: grpc.UnaryUnaryMultiCallable
+    GetJobFrames: grpc.UnaryUnaryMultiCallable
 
 
 class VmafxControllerServicer:
@@ -87,6 +88,9 @@ class VmafxControllerServicer:
     def RetryJob(
         self, request: _vmafx_controller_v1_controller_pb2.RetryJobRequest, context: grpc.ServicerContext
     ) -> _vmafx_controller_v1_controller_pb2.SubmitJobResponse | Awaitable[_vmafx_controller_v1_controller_pb2.SubmitJobResponse]: ...
+    def GetJobFrames(
+        self, request: _vmafx_controller_v1_controller_pb2.GetJobRequest, context: grpc.ServicerContext
+    ) -> _vmafx_controller_v1_controller_pb2.JobFramesResponse | Awaitable[_vmafx_controller_v1_controller_pb2.JobFramesResponse]: ...
 
 
 def add_VmafxControllerServicer_to_server(

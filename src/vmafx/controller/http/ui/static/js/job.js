@@ -2,7 +2,7 @@
 // fallback), live progress, the per-frame chart and pooled metrics of a score, the error with
 // ffmpeg's last lines, and a cancel button. Live from /v1/jobs/{id}/events.
 
-import { api, follow } from "./api.js";
+import { api, follow, token } from "./api.js";
 import { lineChart } from "./chart.js";
 import { h, replace, setText } from "./dom.js";
 import * as f from "./format.js";
@@ -50,12 +50,50 @@ function summary(job, progress, elapsed) {
   ]);
 }
 
-function seriesOf(result) {
+/** The scored inputs with a chart series: a score job's inputs, or an encode's output scored
+ * after encoding (`--score-after`), drawn the same way. */
+function seriesOf(result, job) {
+  const after = result.score_after;
+  if (after && after.series && after.series.frame_nums) {
+    return [{ distorted: (job && job.spec && job.spec.output) || "output", series: after.series, per_frame: after.per_frame }];
+  }
   return (result.results || []).filter((item) => item.series && item.series.frame_nums);
 }
 
+/** Links that download the full per-frame series the controller keeps (CSV as `vmafx score
+ * --per-frame` writes it, or JSON): fetched with the token, saved through a blob URL. */
+function framesLinks(job) {
+  const result = job.result || {};
+  const entries = [...(result.results || []).map((item) => item.per_frame), result.score_after && result.score_after.per_frame];
+  const kept = entries.filter((entry) => entry && entry.stored === true);
+  const left = entries.find((entry) => entry && entry.stored === false);
+  const box = h("p", { class: "frames-links" });
+  if (!kept.length) {
+    return left ? h("p", { class: "muted frames-links", text: `The full per-frame series stayed on the node: ${left.why || ""}` }) : null;
+  }
+  const fetchAs = async (format) => {
+    try {
+      const response = await fetch(`/v1/jobs/${encodeURIComponent(job.id)}/frames?format=${format}`, {
+        headers: token.get() ? { Authorization: `Bearer ${token.get()}` } : {},
+      });
+      if (!response.ok) throw new Error(`the controller answered HTTP ${response.status}`);
+      const url = URL.createObjectURL(await response.blob());
+      const link = h("a", { href: url, download: `vmafx-${f.shortId(job.id)}-frames.${format}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (error) {
+      box.append(h("span", { class: "problem", role: "alert", text: ` ${error.message}` }));
+    }
+  };
+  const button = (format, text) => h("button", { type: "button", class: `link frames-${format}`, text, onclick: () => fetchAs(format) });
+  box.append("Every frame: ", button("csv", "CSV"), " · ", button("json", "JSON"));
+  return box;
+}
+
 function chartSection(job) {
-  const scored = seriesOf(job.result || {});
+  const scored = seriesOf(job.result || {}, job);
   if (!scored.length) return null;
   const metrics = [...new Set(scored.flatMap((item) => Object.keys(item.series)))].filter((k) => k !== "frame_nums");
   let metric = metrics.find((m) => m === "vmaf") || metrics.find((m) => m.startsWith("vmaf")) || metrics[0];
@@ -81,7 +119,7 @@ function chartSection(job) {
   };
   const picker = h("select", { "aria-label": "metric", onchange: () => { metric = picker.value; draw(); } },
     metrics.map((m) => h("option", { value: m, text: m, selected: m === metric })));
-  const section = h("section", { class: "panel" }, h("div", { class: "section-head" }, h("h2", { text: "Per frame" }), picker), holder);
+  const section = h("section", { class: "panel" }, h("div", { class: "section-head" }, h("h2", { text: "Per frame" }), picker), holder, framesLinks(job));
   return { section, draw };
 }
 
