@@ -114,9 +114,9 @@ class Run:
                 return controller
         raise AssertionError("no controller left")
 
-    def request(self, key: str) -> JobRequest:
+    def request(self, key: str, queue: str | None = None) -> JobRequest:
         spec = {"reference": str(self.media / "ref.y4m"), "distorted": str(self.media / "ref.y4m")}
-        return JobRequest.parse(kind=JobKind.SCORE, spec=spec, idempotency_key=key)
+        return JobRequest.parse(kind=JobKind.SCORE, spec=spec, idempotency_key=key, queue=queue)
 
 
 class NodeDiedError(Exception):
@@ -130,6 +130,8 @@ class LightNode:
         self.run = run
         self.name = name
         self.at = home
+        #: The load's queue, and the probes aimed at the nodes of controller `home`.
+        self.queues = ["score", probe_queue(home)]
         self.dies_with_home = dies_with_home
         self.client = GrpcControllerClient(run.controllers[home].target, timeout_s=15)
         self.session: NodeRegistration | None = None
@@ -165,7 +167,7 @@ class LightNode:
         )
         while not self.run.stop.is_set():
             claim: Claim | None = await self._call(
-                lambda c: c.pull_work(self.session, wait_s=PULL_WAIT_S)
+                lambda c: c.pull_work(self.session, queues=self.queues, wait_s=PULL_WAIT_S)
             )
             if claim is None:
                 continue
@@ -236,13 +238,17 @@ async def submit_share(run: Run, home: int, keys: list[str]) -> None:
         await client.close()
 
 
-async def probe(run: Run, via: Controller, key: str) -> None:
-    """One job submitted on `via` while every node idles: how long until a node holds it, and
-    on which replica."""
+def probe_queue(home: int) -> str:
+    return f"probe-c{home}"
+
+
+async def probe(run: Run, via: Controller, key: str, target: Controller) -> None:
+    """One job submitted on `via` while every node idles, for the nodes long-polling `target`
+    (its own queue): how long until one of them holds it."""
     client = GrpcControllerClient(via.target, timeout_s=15)
     try:
         started = time.monotonic()
-        job = (await client.submit_job(run.request(key))).job
+        job = (await client.submit_job(run.request(key, probe_queue(target.index)))).job
     finally:
         await client.close()
     while job.id not in run.claimed_at:
@@ -347,8 +353,8 @@ async def test_three_controllers_one_killed_mid_run_lose_nothing_and_wake_the_su
 def _wait_for_holder(run: Run) -> Controller:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        holders = [c for c in run.controllers if TAKEOVER in c.proc.stderr.read_text()]
-        if holders:
+        live = [c for c in run.controllers if not c.dead]
+        if any(TAKEOVER in c.proc.stderr.read_text() for c in live):
             return sweep_holder(run)
         time.sleep(0.05)
     raise AssertionError("no controller took the sweep lock")
@@ -368,7 +374,9 @@ async def _run(
     await asyncio.sleep(1.0)  # every node long-polling, every watcher subscribed
     # 1. Wake probes: one job at a time on each controller while every node idles.
     for i in range(PROBES * CONTROLLERS):
-        await probe(run, run.controllers[i % CONTROLLERS], f"probe-a{i}")
+        via = run.controllers[i % CONTROLLERS]  # same replica, then another, in turn
+        target = via if i % 2 == 0 else run.controllers[(via.index + 1) % CONTROLLERS]
+        await probe(run, via, f"probe-a{i}", target)
         await idle(run)
 
     # 2. Load, spread over the controllers; the sweep holder dies a third of the way in.
@@ -401,7 +409,9 @@ async def _run(
     await idle(run)
     survivors = [c for c in run.controllers if not c.dead]
     for i in range(PROBES * len(survivors)):
-        await probe(run, survivors[i % len(survivors)], f"probe-b{i}")
+        via = survivors[i % len(survivors)]
+        target = via if i % 2 == 0 else survivors[(i + 1) % len(survivors)]
+        await probe(run, via, f"probe-b{i}", target)
         await idle(run)
     total += PROBES * len(survivors)
 

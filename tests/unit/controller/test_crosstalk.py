@@ -236,3 +236,13 @@ def test_many_ids_split_into_payloads_under_the_limit_with_counts_on_the_first()
 
 def test_nothing_to_say_is_one_empty_notice():
     assert split_notices("o", 0, [], False) == [Notice("o")]
+
+
+def test_drains_and_resumes_queued_together_keep_their_order():
+    from vmafx.store.sql.notify import PgChangeFeed
+
+    feed = PgChangeFeed("postgresql://nobody@127.0.0.1:1/none", origin="o")
+    for change in ("n1", "-n1", "n1"):  # drained, resumed, drained again: drained in the end
+        feed.send(drained=(change,))
+    (notice,) = split_notices("o", 0, [], False, tuple(feed._drained))
+    assert Notice.decode(notice.encode()).drained == ("n1", "-n1", "n1")

@@ -45,7 +45,7 @@ class Notice:
     work: int = 0
     job_ids: tuple[str, ...] = ()
     nodes_changed: bool = False
-    #: Node sessions an operator asked to drain.
+    #: An operator's drains ("NODE_ID") and resumes ("-NODE_ID") of node sessions, in order.
     drained: tuple[str, ...] = ()
 
     def encode(self) -> str:
@@ -125,7 +125,7 @@ class PgChangeFeed:
         self._work = 0
         self._job_ids: dict[str, None] = {}
         self._nodes_changed = False
-        self._drained: dict[str, None] = {}
+        self._drained: list[str] = []
         self._outbox = asyncio.Event()
         self._closing = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -144,7 +144,7 @@ class PgChangeFeed:
         self._work += work
         self._job_ids.update(dict.fromkeys(job_ids))
         self._nodes_changed = self._nodes_changed or nodes_changed
-        self._drained.update(dict.fromkeys(drained))
+        self._drained += drained
         self._outbox.set()
 
     async def _send_loop(self) -> None:
@@ -153,7 +153,7 @@ class PgChangeFeed:
             self._outbox.clear()
             work, job_ids, nodes = self._work, list(self._job_ids), self._nodes_changed
             drained = tuple(self._drained)
-            self._work, self._job_ids, self._nodes_changed, self._drained = 0, {}, False, {}
+            self._work, self._job_ids, self._nodes_changed, self._drained = 0, {}, False, []
             if not (work or job_ids or nodes or drained):
                 continue
             notices = split_notices(self.origin, work, job_ids, nodes, drained)
