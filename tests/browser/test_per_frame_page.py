@@ -1,0 +1,67 @@
+"""Per-frame series on the Job page: the download links of a score job whose node shipped its
+full series (the CSV is fetched with the page's token and saved through a blob), and the chart
+of an encode scored after encoding (`--score-after`)."""
+
+from __future__ import annotations
+
+import pytest
+from tests.browser.conftest import encode_job, score_job
+from tests.farm import ship_frames
+
+from vmafx.core.messages import NodeReport
+
+pytestmark = pytest.mark.browser
+
+#: Captures what a download link saves instead of saving it (a blob's text, the file name).
+CAPTURE = """
+window.saved = [];
+const make = URL.createObjectURL;
+URL.createObjectURL = (blob) => { window.saved.push(blob); return make(blob); };
+HTMLAnchorElement.prototype.click = function () { window.savedName = this.download; };
+"""
+
+
+def test_a_score_job_offers_its_full_per_frame_series_as_csv(farm, node, tab):
+    job = score_job(farm, "ui-frames", "dis.mp4")
+    claim = farm.run(node.claim("ui-frames"))
+    farm.run(node.complete(claim, frames=40, shipped=True))
+    tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
+    button = tab.find(".frames-links button.frames-csv")
+    assert "Every frame" in tab.text_of(".frames-links")
+    tab.js(CAPTURE)
+    button.click()
+    tab.until(lambda: tab.js("return window.saved.length === 1;"), "the CSV fetched")
+    text = tab.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1]; window.saved[0].text().then(done);"
+    )
+    lines = text.splitlines()
+    assert lines[0] == "distorted,frame,vmaf_v0.6.1,psnr_y,integer_adm2"
+    assert len(lines) == 41 and lines[1].startswith(f"{farm.path('dis.mp4')},0,")
+    assert tab.js("return window.savedName;") == f"vmafx-{job.id[:8]}-frames.csv"
+
+
+def test_an_encode_scored_after_encoding_charts_its_per_frame_vmaf(farm, node, tab):
+    job = encode_job(farm, "ui-encode-chart")
+    claim = farm.run(node.claim("ui-encode-chart"))
+    frames = 36
+    after = {
+        "reference": job.spec["source"],
+        "vmaf": 93.2,
+        "frame_count": frames,
+        "series": {
+            "frame_nums": list(range(frames)),
+            "vmaf_v0.6.1": [90 + (i % 6) for i in range(frames)],
+        },
+    }
+    encoded = {"output": job.spec["output"], "encoder": "libsvtav1", "hardware": False,
+               "bytes": 412_000, "bitrate_kbps": 2200, "width": 1280, "height": 720,
+               "frames": frames, "duration_s": 1.5, "score_after": after}  # fmt: skip
+    result = ship_frames(encoded, frames)
+    report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result)
+    assert farm.run(node.client.report_result(node.session, report)) == ""
+    tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
+    tab.until(lambda: len(tab.all("svg.chart polyline.series")) == 1, "the encode's series drawn")
+    points = tab.js("return document.querySelector('svg.chart polyline.series').dataset.points;")
+    assert points == str(frames)
+    assert tab.find(".frames-links button.frames-json")
+    tab.screenshot("job-encode-chart")
