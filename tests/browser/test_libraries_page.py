@@ -20,7 +20,7 @@ BROKEN = {
     "errors": [
         {"frame": 22, "time_s": 0.917, "stream": "video",
          "message": "error while decoding MB 15 10, bytestream -6"},
-        {"frame": 71, "time_s": 2.958, "stream": "video",
+        {"frame": 71, "time_s": None, "stream": "video",
          "message": "1 of 72 frames missing (71 decoded): the file ends early or frames were dropped"},
     ],
 }  # fmt: skip

@@ -19,8 +19,9 @@ per folder, or per machine) feed one farm; stopping the watcher stops nothing on
   `GET /v1/jobs?batch_id=watch:NAME` list them.
 - Rules: `health` (decode every frame); `score` against the reference a naming rule finds
   (`--reference '/media/refs/{base}.y4m'`; a file waits while its reference is missing); `encode`
-  to `--out-dir` at `--target-vmaf` (a tune job: the controller's tuner searches the CRF) or at a
-  fixed `--crf`.
+  to `--out-dir` at `--target-vmaf` (a tune job: the controller's tuner searches the CRF; once it
+  is done the watcher moves the chosen encode from the tuner's hidden `.NAME.tune/` folder into
+  `--out-dir` when it sees that folder) or at a fixed `--crf`.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ from vmafx.cli.jobspecs import Placement
 from vmafx.cli.remote import CA, CONTROLLER, TOKEN, TOKEN_FILE, Remote
 from vmafx.client.port import ControllerClient
 from vmafx.core import specs
+from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.libraries import file_key, library_batch_id, suggested_name, valid_name
-from vmafx.core.messages import JobRequest, Submitted
+from vmafx.core.messages import JobFilter, JobRequest, Submitted
 from vmafx.errors import UsageError, VmafxError
 
 HELP = """Watch folders: submit each new or changed file as a job (health, score or encode).
@@ -166,6 +168,8 @@ class FolderWatcher:
         #: Keys this process submitted (or found submitted): not sent again while it runs.
         self.done: set[str] = set()
         self.said: set[str] = set()
+        #: Tune jobs whose chosen encode is in --out-dir.
+        self.delivered: set[str] = set()
         self._out = Path(rule.out_dir).resolve() if rule.out_dir else None
 
     def files(self) -> Iterator[Path]:
@@ -348,6 +352,32 @@ def watch(
         raise typer.Exit(130) from None
 
 
+async def deliver_tuned(client: ControllerClient, watcher: FolderWatcher) -> list[str]:
+    """Move each finished tune job's chosen encode from its hidden `.NAME.tune/` folder to
+    `--out-dir` (`tune_farm.deliver`: only when this machine sees the file); the paths moved."""
+    from vmafx.cli.tune_farm import deliver  # noqa: PLC0415
+
+    where = JobFilter(batch_id=library_batch_id(watcher.name), kinds=(JobKind.TUNE,),
+                      states=(JobState.COMPLETED,))  # fmt: skip
+    moved: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await client.list_jobs(where, limit=500, cursor=cursor)
+        for job in page.jobs:
+            result = job.result or {}
+            chosen, wanted = result.get("output"), result.get("deliver_as")
+            if job.id in watcher.delivered or not chosen or not wanted:
+                continue
+            if os.path.isfile(str(chosen)):
+                deliver(dict(result))
+                moved.append(str(wanted))
+            if os.path.isfile(str(wanted)):
+                watcher.delivered.add(job.id)
+        cursor = page.next_cursor
+        if cursor is None:
+            return moved
+
+
 async def _loop(
     client: ControllerClient,
     watcher: FolderWatcher,
@@ -377,6 +407,9 @@ async def _loop(
                     counts.submitted += 1
                     console.print(f"submitted {request.kind.value} job {job.id}  "
                                   f"{escape(str(path))}")  # fmt: skip
+        if watcher.rule.target_vmaf is not None:
+            for moved in await deliver_tuned(client, watcher):
+                console.print(f"delivered {escape(moved)} (the tuner's chosen encode)")
         line = counts.line()
         if line != said:
             console.print(f"[dim]{escape(line)}[/]")

@@ -151,3 +151,16 @@ def test_watch_encode_submits_fixed_crf_encodes_or_tune_jobs_to_a_target(farm):
     assert job.kind is JobKind.TUNE and job.spec["target_vmaf"] == 93.0
     code, out = cli(farm, "watch", str(folder), "--rule", "encode", "--once")
     assert code != 0 and "--out-dir" in out
+
+
+def test_the_vmafx_process_exits_1_for_a_broken_file(tmp_path):
+    """Through `main()` (not CliRunner): the exit code a command asks for reaches the shell."""
+    import subprocess
+    import sys
+
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes((MEDIA / "dis.mp4").read_bytes()[:600])
+    run = [sys.executable, "-m", "vmafx", "health", str(broken)]
+    done = subprocess.run(run, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BROKEN" in done.stdout
