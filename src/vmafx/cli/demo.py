@@ -119,7 +119,7 @@ def _rows(job: Job) -> list[list[str]]:
             f"{rung['kbps']:.0f}",
             f"{rung['vmaf']:.2f}",
             result.get("encoder", ""),
-            rung.get("node") or "",
+            f"on {rung['node']}" if rung.get("node") else "",
         ]
         for rung in sorted(result["rungs"], key=lambda r: r["kbps"])
     ]
@@ -130,7 +130,8 @@ def print_table(jobs: list[Job], console: Console) -> None:
         title="per-title ladder (rungs on the convex hull, VMAF at the source's size)",
         header_style="bold",
     )
-    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "node"):
+    # "note": where the rung was encoded, or why the ladder failed (beside or under the table).
+    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "note"):
         table.add_column(name, justify="right" if name in ("CRF", "kbit/s", "VMAF") else "left")
     for job in jobs:
         for row in _rows(job):

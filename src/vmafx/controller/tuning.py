@@ -30,13 +30,14 @@ from pathlib import Path
 
 from vmafx.config import state_dir
 from vmafx.controller.auth import Principal
+from vmafx.controller.events import Subscription
 from vmafx.controller.service import ControllerService
 from vmafx.core.jobs import TUNE_QUEUE, Job, JobKind, JobState, Requirements
 from vmafx.core.messages import JobRequest, NodeRegistration, NodeReport, NodeState, RunningJob
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.core.specs import EncodeSpec, TuneSpec
 from vmafx.core.tokens import Role
-from vmafx.errors import NotFoundError, VmafxError
+from vmafx.errors import NotFoundError, UnavailableError, VmafxError
 from vmafx.store.port import JobQuery
 from vmafx.tune.farm import Child, Step, TuneDriver, child_spec, choose_encoder
 from vmafx.tune.history import History
@@ -79,16 +80,28 @@ class Tuner:
 
     # --- the loop ------------------------------------------------------------------------------
     async def run(self) -> None:
-        wake = self.service.bus.subscribe(self._concerns)
+        """Rounds until stopped: woken by changes to held tune jobs and their probes (a bus
+        subscription held only while it holds tune jobs), else every `interval_s`."""
+        wake: Subscription | None = None
         try:
             while not self._stop.is_set() and not self.service.closing:
                 try:
                     await self.run_once()
                 except VmafxError as error:  # the store away: next round retries
                     log.error("tuner round failed, retried: %s", error)
-                await wake.next_batch(timeout=self.interval_s)
+                if self._held and wake is None:
+                    wake = self.service.bus.subscribe(self._concerns)
+                elif not self._held and wake is not None:
+                    wake.close()
+                    wake = None
+                if wake is not None:
+                    await wake.next_batch(timeout=self.interval_s)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), self.interval_s)
         finally:
-            wake.close()
+            if wake is not None:
+                wake.close()
 
     def stop(self) -> None:
         self._stop.set()
@@ -162,7 +175,8 @@ class Tuner:
                 self._principal(tenant, Role.NODE),
                 session.node_id,
                 session.session_token,
-                running=running[: self.service.settings.max_running_ids],
+                # Too many to name: naming none renews every lease the session holds.
+                running=running if len(running) <= self.service.settings.max_running_ids else [],
             )
             if answer.session_unknown:
                 self._sessions.pop(tenant, None)
@@ -197,7 +211,12 @@ class Tuner:
             await self._end(held, step)
             return
         if step.submit:
-            await self._submit(job, held.driver, step)
+            try:
+                await self._submit(job, held.driver, step)
+            except UnavailableError:
+                raise  # the store away: the next round tries again
+            except VmafxError as error:  # refused as asked (input policy, spec): never better
+                await self._end(held, Step(error=f"a probe job was refused: {error.message}"))
 
     async def _driver(self, job: Job, children: dict[str, Child]) -> TuneDriver:
         spec = TuneSpec.from_json(job.spec)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from vmafx.core.messages import NodeReport
 from vmafx.errors import VmafxError
 
 pytestmark = pytest.mark.integration
+MEDIA = Path(__file__).resolve().parents[2] / "fixtures" / "media"
 
 
 def vmaf_at(crf: float) -> float:
@@ -111,3 +113,20 @@ def test_a_fixed_rate_flag_with_a_target_is_refused_before_anything_is_submitted
     code, _, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
                           "--out", farm.path("out/x.mkv"), "--target-vmaf", "90", "--crf", "23")  # fmt: skip
     assert code == 2 and "--crf cannot be combined with --target-vmaf" in stderr
+
+
+def test_tune_ladder_with_a_controller_prints_the_rungs_and_writes_the_plot(farm):
+    source = Path(farm.path("ladder_src.y4m"))
+    shutil.copy(MEDIA / "ref.y4m", source)  # 80x48: the CLI probes it for the ladder's sizes
+    plot = Path(farm.path("out/ladder.svg"))
+    code, stdout, stderr = run(farm, "tune", "ladder", str(source), "--resolutions", "48,24",
+                               "--points", "3", "--rungs", "2", "--out", farm.path("out/ladder"),
+                               "--plot", str(plot), "--format", "json",
+                               "--controller", farm.grpc_target)  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert {(p["width"], p["height"]) for p in result["points"]} == {(80, 48), (40, 24)}
+    assert len(result["points"]) == 6 and 1 <= len(result["rungs"]) <= 2
+    assert all(r["node"] == "cpu-a" and r["output"].startswith(farm.path("out/ladder/"))
+               for r in result["rungs"])  # fmt: skip
+    assert plot.read_text().startswith("<svg") and result["plot"] == str(plot)

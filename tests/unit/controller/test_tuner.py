@@ -147,3 +147,14 @@ async def test_a_tune_job_submitted_before_any_node_waits_for_one(farm):
     node = await farm.register("late", encoders=("libx264",))
     job = await run_until_ended(farm, tuner, tune.id, [node])
     assert job.state is JobState.COMPLETED, job.error
+
+
+async def test_a_probe_the_input_policy_refuses_fails_the_tune_job_saying_why(farm):
+    await farm.register("a", encoders=("libx264",))
+    tuner = Tuner(farm.service)
+    tune = (await farm.service.submit_job(farm.writer, tune_request(farm))).job
+    farm.service.inputs = type(farm.service.inputs)([])  # the roots withdrawn after submission
+    await tuner.run_once()
+    job = (await farm.service.get_job(farm.reader, tune.id)).job
+    assert job.state is JobState.FAILED
+    assert job.error.startswith("a probe job was refused:")
