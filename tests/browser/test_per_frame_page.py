@@ -1,6 +1,6 @@
-"""Per-frame series on the Job page: the download links of a score job whose node shipped its
-full series (the CSV is fetched with the page's token and saved through a blob), and the chart
-of an encode scored after encoding (`--score-after`)."""
+"""The Job page's new parts: the download links of a score job whose node shipped its full
+per-frame series (the CSV is fetched with the page's token and saved through a blob), the chart
+of an encode scored after encoding (`--score-after`), and Retry on a failed job."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from tests.browser.conftest import encode_job, score_job
 from tests.farm import ship_frames
 
+from vmafx.controller.auth import DEV_PRINCIPAL
 from vmafx.core.messages import NodeReport
 
 pytestmark = pytest.mark.browser
@@ -65,3 +66,22 @@ def test_an_encode_scored_after_encoding_charts_its_per_frame_vmaf(farm, node, t
     assert points == str(frames)
     assert tab.find(".frames-links button.frames-json")
     tab.screenshot("job-encode-chart")
+
+
+def test_a_failed_job_is_retried_from_its_page_as_a_linked_new_job(farm, node, tab):
+    job = score_job(farm, "ui-retry", "dis.mp4")
+    claim = farm.run(node.claim("ui-retry"))
+    farm.run(node.fail(claim, "ffmpeg: No space left on device"))
+    tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
+    tab.find("button.retry-job").click()
+    tab.until(lambda: job.id not in tab.driver.current_url, "the retry's page")
+    link = tab.find(".retry-of a")
+    assert link.text == job.id[:8]
+    retry_id = tab.driver.current_url.rsplit("/", 1)[-1]
+    retry = farm.run(farm.running.service.get_job(DEV_PRINCIPAL, retry_id)).job
+    assert (retry.spec, retry.queue, retry.idempotency_key) == (
+        job.spec,
+        "ui-retry",
+        f"retry-of:{job.id}",
+    )
+    assert tab.text_of("#job-state") == "pending"

@@ -231,3 +231,35 @@ def test_a_job_without_shipped_series_says_why(farm, writer, node, tmp_path):
     done = run(farm, writer, "jobs", "get", job_id, "--per-frame", str(tmp_path / "x.csv"))
     assert done.code == 14 and "has no per-frame series" in done.stderr
     assert not (tmp_path / "x.csv").exists()
+
+
+# --- the same over HTTP ---------------------------------------------------------------------------
+def _http(farm, token, method, path, **kwargs):
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.request(method, f"{farm.http_url}{path}", headers=headers, **kwargs)
+
+
+def test_http_counts_search_and_bulk_retry_in_one_call(farm, writer, node):
+    failed = []
+    for _ in range(2):
+        failed.append(submit(farm, writer, "q-http-bulk"))
+        claim = farm.run(node.claim("q-http-bulk"))
+        farm.run(node.fail(claim, "libvmaf: out of memory"))
+    submit(farm, writer, "q-http-bulk")
+    counts = _http(farm, writer, "GET", "/v1/jobs/counts", params={"q": "queue:q-http-bulk"})
+    assert counts.json() == {"total": 3, "states": {"failed": 2, "pending": 1}}
+    page = _http(farm, writer, "GET", "/v1/jobs", params={"q": "queue:q-http-bulk error:memory"})
+    assert {job["id"] for job in page.json()["jobs"]} == set(failed)
+    body = {"all_matching": True, "queue": ["q-http-bulk"], "q": "error:memory"}
+    done = _http(farm, writer, "POST", "/v1/jobs/retry", json=body).json()
+    assert (done["matched"], done["changed"], len(done["job_ids"])) == (2, 2, 2)
+    retried = [_http(farm, writer, "GET", f"/v1/jobs/{i}").json() for i in done["job_ids"]]
+    assert sorted(job["retry_of"] for job in retried) == sorted(failed)
+
+
+def test_http_bulk_needs_ids_or_all_matching(farm, writer):
+    answer = _http(farm, writer, "POST", "/v1/jobs/cancel", json={"q": "anything"})
+    assert answer.status_code == 400
+    assert "all_matching" in answer.json()["error"]["message"]
