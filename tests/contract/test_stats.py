@@ -132,3 +132,22 @@ async def test_another_tenant_and_jobs_outside_the_window_are_not_counted(busy_f
     empty = await busy_farm.store.farm_stats(later, tenant="acme")
     assert (empty.completed, empty.failed, empty.savings, sum(empty.vmaf_bins)) == (0, 0, (), 0)
     assert [(q.queue, q.count) for q in empty.queues] == [("waiting", 2)]  # queues are "now"
+
+
+@pytest.mark.parametrize("hours", [0.5, 1.2, 3])
+async def test_scanning_and_the_index_give_the_same_figures(busy_farm, hours):
+    """SQL stores read a wide window by scanning (SQLite) and a narrow one through the index:
+    both ways must agree, whichever the store picks by itself."""
+    from vmafx.store.sql import SqlJobStore
+    from vmafx.store.sql import stats as sql_stats
+
+    store = busy_farm.store
+    if not isinstance(store, SqlJobStore):
+        pytest.skip("the in-memory store has one way")
+    window = StatsWindow(
+        busy_farm.now - timedelta(hours=hours), busy_farm.now + timedelta(seconds=1)
+    )
+    scanned = await store._read(lambda c: sql_stats.farm_stats(c, window, "acme", wide=True))
+    indexed = await store._read(lambda c: sql_stats.farm_stats(c, window, "acme", wide=False))
+    assert scanned == indexed == await store.farm_stats(window, tenant="acme")
+    assert scanned.completed + scanned.failed > 0

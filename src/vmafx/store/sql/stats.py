@@ -2,8 +2,9 @@
 
 Nothing is read row by row: each query groups in the database and returns at most a few
 thousand rows (buckets × kinds × nodes for throughput; 10 failure reasons; one row per codec,
-VMAF bin, queue, or node and GPU). The window's filters use `ix_jobs_finished` (tenant,
-finished_at) and the attempts' primary key. The few expressions the two dialects spell
+VMAF bin, queue, or node and GPU). A short window's filters use `ix_jobs_finished` (tenant,
+finished_at) and `ix_attempts_ended`; on SQLite a window holding most of the jobs is scanned
+instead (see `WIDE_SHARE`). The few expressions the two dialects spell
 differently (epoch seconds, a floor, an error's first line) are compiled per dialect below.
 """
 
@@ -91,17 +92,48 @@ def _line_sqlite(element: first_line, compiler: SQLCompiler, **kw: Any) -> str:
     return f"SUBSTR({line}, 1, {REASON_CHARS})"
 
 
-def _ended(window: StatsWindow, tenant: str) -> list[sa.ColumnElement[bool]]:
+#: A window holding more than this share of the tenant's jobs is read by scanning them: an
+#: index range over most of a table costs SQLite a random row read per job (measured 3x slower
+#: than the scan at 100,000 jobs; benchmarks/stats.py). PostgreSQL's planner chooses itself.
+WIDE_SHARE = 0.25
+
+
+def _unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The same value, but an expression SQLite does not look up through an index."""
+    return sa.func.coalesce(column, column)
+
+
+def _ended(window: StatsWindow, tenant: str, wide: bool = False) -> list[sa.ColumnElement[bool]]:
     c = jobs.c
+    finished = _unindexed(c.finished_at) if wide else c.finished_at
     return [
         c.tenant == tenant,
-        c.finished_at >= window.since,
-        c.finished_at < window.until,
+        finished >= window.since,
+        finished < window.until,
         c.state.in_([JobState.COMPLETED.value, JobState.FAILED.value]),
     ]
 
 
-def throughput(connection: Connection, window: StatsWindow, tenant: str) -> list[Throughput]:
+def is_wide(connection: Connection, window: StatsWindow, tenant: str) -> bool:
+    """On SQLite, whether the window holds most of the tenant's jobs (two index-only counts);
+    elsewhere False (the planner knows)."""
+    if connection.dialect.name != "sqlite":
+        return False
+    c = jobs.c
+    total = connection.execute(
+        sa.select(sa.func.count()).select_from(jobs).where(c.tenant == tenant)
+    ).scalar_one()
+    inside = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(c.tenant == tenant, c.finished_at >= window.since, c.finished_at < window.until)
+    ).scalar_one()
+    return bool(total) and inside > total * WIDE_SHARE
+
+
+def throughput(
+    connection: Connection, window: StatsWindow, tenant: str, wide: bool = False
+) -> list[Throughput]:
     c = jobs.c
     bucket = (epoch(c.finished_at) // window.bucket_s) * window.bucket_s
     node = sa.func.coalesce(attempts.c.node_name, NO_NODE)
@@ -111,7 +143,7 @@ def throughput(connection: Connection, window: StatsWindow, tenant: str) -> list
     stmt = (
         sa.select(bucket.label("bucket"), c.kind, node.label("node"), c.state, sa.func.count())
         .select_from(joined)
-        .where(*_ended(window, tenant))
+        .where(*_ended(window, tenant, wide))
         .group_by(bucket, c.kind, node, c.state)
         .order_by(bucket, c.kind, node, c.state)
     )
@@ -131,13 +163,15 @@ def queues(connection: Connection, tenant: str) -> list[QueueCount]:
     return [QueueCount(q, s, n, oldest) for q, s, n, oldest in connection.execute(stmt)]
 
 
-def failures(connection: Connection, window: StatsWindow, tenant: str) -> dict[str, int]:
+def failures(
+    connection: Connection, window: StatsWindow, tenant: str, wide: bool = False
+) -> dict[str, int]:
     c = jobs.c
     reason = first_line(c.error)
     count = sa.func.count()
     stmt = (
         sa.select(reason, count)
-        .where(*_ended(window, tenant), c.state == JobState.FAILED.value)
+        .where(*_ended(window, tenant, wide), c.state == JobState.FAILED.value)
         .group_by(reason)
         .order_by(count.desc(), reason)
         .limit(10)
@@ -145,42 +179,49 @@ def failures(connection: Connection, window: StatsWindow, tenant: str) -> dict[s
     return {(text or "(no message)"): n for text, n in connection.execute(stmt)}
 
 
-def _encodes(window: StatsWindow, tenant: str) -> list[sa.ColumnElement[bool]]:
+def _encodes(window: StatsWindow, tenant: str, wide: bool) -> list[sa.ColumnElement[bool]]:
     c = jobs.c
     return [
-        *_ended(window, tenant),
+        *_ended(window, tenant, wide),
         c.state == JobState.COMPLETED.value,
         c.kind == JobKind.ENCODE.value,
     ]
 
 
-def savings(connection: Connection, window: StatsWindow, tenant: str) -> list[Savings]:
+def savings(
+    connection: Connection, window: StatsWindow, tenant: str, wide: bool = False
+) -> list[Savings]:
     result = jobs.c.result
     source = result["source_bytes"].as_integer()
     output = result["bytes"].as_integer()
     codec = sa.func.coalesce(result["codec"].as_string(), "")
     stmt = (
         sa.select(codec, sa.func.count(), sa.func.sum(source), sa.func.sum(output))
-        .where(*_encodes(window, tenant), source.is_not(None), output.is_not(None))
+        .where(*_encodes(window, tenant, wide), source.is_not(None), output.is_not(None))
         .group_by(codec)
         .order_by(codec)
     )
     return [Savings(name, n, int(s), int(o)) for name, n, s, o in connection.execute(stmt)]
 
 
-def vmaf_bins(connection: Connection, window: StatsWindow, tenant: str) -> tuple[int, ...]:
+def vmaf_bins(
+    connection: Connection, window: StatsWindow, tenant: str, wide: bool = False
+) -> tuple[int, ...]:
     vmaf = jobs.c.result[("score_after", "vmaf")].as_float()
     raw = floor_int(vmaf / VMAF_BIN)
     stmt = (
         sa.select(raw, sa.func.count())
-        .where(*_encodes(window, tenant), vmaf.is_not(None))
+        .where(*_encodes(window, tenant, wide), vmaf.is_not(None))
         .group_by(raw)
     )
     return fold_bins((int(b), n) for b, n in connection.execute(stmt))
 
 
-def busy(connection: Connection, window: StatsWindow, tenant: str) -> list[Busy]:
+def busy(
+    connection: Connection, window: StatsWindow, tenant: str, wide: bool = False
+) -> list[Busy]:
     a = attempts.c
+    ended_at = _unindexed(a.ended_at) if wide else a.ended_at
     since, until = epoch_s(window.since), epoch_s(window.until)
     start = epoch(a.started_at)
     end = sa.func.coalesce(epoch(a.ended_at), until)
@@ -194,7 +235,7 @@ def busy(connection: Connection, window: StatsWindow, tenant: str) -> list[Busy]
         .where(
             a.tenant == tenant,
             a.started_at < window.until,
-            sa.or_(a.ended_at.is_(None), a.ended_at > window.since),
+            sa.or_(a.ended_at.is_(None), ended_at > window.since),
         )
         .group_by(a.node_name, uuid, name)
         .order_by(a.node_name, uuid, name)
@@ -203,13 +244,18 @@ def busy(connection: Connection, window: StatsWindow, tenant: str) -> list[Busy]
             connection.execute(stmt)]  # fmt: skip
 
 
-def farm_stats(connection: Connection, window: StatsWindow, tenant: str) -> FarmStats:
+def farm_stats(
+    connection: Connection, window: StatsWindow, tenant: str, *, wide: bool | None = None
+) -> FarmStats:
+    """Every figure; `wide` (default: `is_wide`) scans the tenant's jobs instead of the index."""
+    if wide is None:
+        wide = is_wide(connection, window, tenant)
     return FarmStats(
         window=window,
-        throughput=tuple(throughput(connection, window, tenant)),
+        throughput=tuple(throughput(connection, window, tenant, wide)),
         queues=tuple(queues(connection, tenant)),
-        failures=top_reasons(failures(connection, window, tenant)),
-        savings=tuple(savings(connection, window, tenant)),
-        vmaf_bins=vmaf_bins(connection, window, tenant),
-        busy=tuple(busy(connection, window, tenant)),
+        failures=top_reasons(failures(connection, window, tenant, wide)),
+        savings=tuple(savings(connection, window, tenant, wide)),
+        vmaf_bins=vmaf_bins(connection, window, tenant, wide),
+        busy=tuple(busy(connection, window, tenant, wide)),
     )
