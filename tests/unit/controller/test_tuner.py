@@ -158,3 +158,28 @@ async def test_a_probe_the_input_policy_refuses_fails_the_tune_job_saying_why(fa
     job = (await farm.service.get_job(farm.reader, tune.id)).job
     assert job.state is JobState.FAILED
     assert job.error.startswith("a probe job was refused:")
+
+
+async def test_a_tuner_that_dies_mid_search_is_replaced_and_the_search_goes_on_from_its_probes(
+    farm,
+):
+    node = await farm.register("a", encoders=("libx264",))
+    first = Tuner(farm.service)
+    tune = (await farm.service.submit_job(farm.writer, tune_request(farm))).job
+    await first.run_once()
+    await work_once(farm, node)
+    await work_once(farm, node)
+    await first.run_once()  # submits the next probes, then "dies": no more rounds
+    before = (await farm.service.list_jobs(farm.reader, JobFilter(parent_id=tune.id))).jobs
+    farm.clock.advance(farm.service.lease_ttl_s + 1)
+    await farm.service.expire_once()  # the tune job's lease runs out: pending again
+    node = await farm.register("b", encoders=("libx264",))
+    farm.clock.advance(6)  # its backoff
+    job = await run_until_ended(farm, Tuner(farm.service), tune.id, [node])
+
+    assert job.state is JobState.COMPLETED, job.error
+    after = (await farm.service.list_jobs(farm.reader, JobFilter(parent_id=tune.id))).jobs
+    keys = [c.idempotency_key for c in after]
+    assert len(keys) == len(set(keys)) == len(job.result["probes"])  # nothing probed twice
+    assert {c.id for c in before} <= {c.id for c in after}
+    assert job.attempt == 2
