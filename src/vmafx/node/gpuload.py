@@ -85,8 +85,11 @@ class GpuLoadSampler:
         runner: ToolRunner | None = None,
         nvml: NvmlLoader | None = import_nvml,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        wait_s: float = 2.0,
     ) -> None:
         self.uuids = {uuid.lower() for uuid in uuids}
+        self.wait_s = wait_s
+        self._inflight: asyncio.Future[list[GpuUsage]] | None = None
         self.runner = runner or SubprocessToolRunner()
         self.timeout_s = timeout_s
         self._nvml_loader = nvml
@@ -131,11 +134,14 @@ class GpuLoadSampler:
         return mine[:MAX_GPUS]
 
     async def sample_async(self) -> list[GpuUsage]:
-        """`sample()` in a worker thread, given up after the timeout (an empty sample)."""
+        """`sample()` in a worker thread for the heartbeat, which waits at most `wait_s` for it
+        (an empty sample then). While a sample is still running (a wedged driver can hold NVML
+        or nvidia-smi), no other starts: the heartbeat goes out at once, without GPU load."""
+        if self._inflight is not None and not self._inflight.done():
+            return []
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self.sample))
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(self.sample), timeout=self.timeout_s * 2 + 1
-            )
+            return await asyncio.wait_for(asyncio.shield(self._inflight), timeout=self.wait_s)
         except TimeoutError:
-            log.debug("GPU load sample timed out")
+            log.debug("GPU load sample still running after %.1f s", self.wait_s)
             return []

@@ -139,3 +139,30 @@ def test_without_nvml_it_asks_nvidia_smi_then_again_without_the_encoder_field():
 def test_no_tool_at_all_is_an_empty_sample():
     sampler = GpuLoadSampler([P4], runner=FakeTools({}), nvml=None)
     assert (sampler.sample(), sampler.source) == ([], "")
+
+
+@pytest.mark.anyio
+async def test_a_stuck_sample_delays_the_heartbeat_by_wait_s_once_then_not_at_all():
+    import asyncio
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class StuckTools:
+        calls = 0
+
+        def run(self, argv, timeout_s):
+            StuckTools.calls += 1
+            release.wait(5)  # a wedged driver: nvidia-smi does not answer
+
+    sampler = GpuLoadSampler([P4], runner=StuckTools(), nvml=None, wait_s=0.1)
+    began = time.monotonic()
+    assert await sampler.sample_async() == []
+    first = time.monotonic() - began
+    began = time.monotonic()
+    assert await sampler.sample_async() == []  # the first is still running: none starts
+    second = time.monotonic() - began
+    assert StuckTools.calls == 1 and first >= 0.1 and second < first
+    release.set()
+    await asyncio.sleep(0.05)
