@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -237,7 +236,3 @@ def _env_allow(text: str) -> dict[str, tuple[ObjectUrl, ...]]:
             )
         found.setdefault(tenant.strip(), []).extend(_prefixes(prefix, "VMAFX_STORAGE_ALLOW"))
     return {tenant: tuple(prefixes) for tenant, prefixes in found.items()}
-
-
-def storage_from_environment(folder: Path | None) -> StorageAccess:
-    return StorageAccess.from_config(folder, os.environ)

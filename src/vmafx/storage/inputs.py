@@ -10,6 +10,7 @@ Raw YUV is not read remotely (it needs a size on disk and seeks by byte offset).
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Sequence
 
 from vmafx.core.input_policy import (
@@ -22,6 +23,7 @@ from vmafx.core.remote import (
     HTTP_SCHEMES,
     RemoteInput,
     is_object_url,
+    is_remote,
     parse_object_url,
     redact,
     url_scheme,
@@ -69,8 +71,6 @@ def open_all(
     values: Sequence[str], store_for: StoreFor, *, ttl_s: int = DEFAULT_TTL_S
 ) -> tuple[RemoteInput, ...]:
     """Every distinct remote value of `values`, opened; local paths are skipped."""
-    from vmafx.core.remote import is_remote  # noqa: PLC0415
-
     cache: dict[str, ObjectStore] = {}
 
     def cached(scheme: str) -> ObjectStore:
@@ -84,8 +84,6 @@ def open_all(
 
 def urlpath(value: str) -> str:
     """The path part of a URL (what its extension is read from)."""
-    import urllib.parse  # noqa: PLC0415
-
     return urllib.parse.urlsplit(value).path
 
 
