@@ -20,6 +20,8 @@ from vmafx.media.ffmpeg import locate
 from vmafx.media.runner import SubprocessRunner, check_returncode
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
+P4 = {"vendor": "nvidia", "name": "Tesla P4", "uuid": "GPU-5f3e4c8a-1b2d-7e9f-0a1b-2c3d4e5f6a7b",
+      "index": 0, "memory_mb": 7680, "driver": "535.183.01"}  # fmt: skip
 
 
 def make_clip(path: Path) -> None:
@@ -82,3 +84,26 @@ async def test_a_tune_job_spreads_probes_over_two_nodes_and_survives_one_dying(f
     assert {n for p in result["probes"] for n in p["nodes"]} >= {"steady"}
     tuner = await farm.raw_job(tune.id)
     assert [a.attribution.node_name for a in tuner.attempts] == ["controller-tuner"]
+
+
+async def test_a_hardware_encoder_that_fails_on_the_node_falls_back_and_the_search_says_so(farm):
+    make_clip(farm.media / "clip.mkv")
+    farm.start_controller()
+    farm.start_node("p4", queues="encode", gpus=[P4], declared="h264_nvenc")  # no driver here
+    await farm.node_live("p4")
+    spec = {"source": str(farm.media / "clip.mkv"), "codec": "h264", "hw": "prefer",
+            "target_vmaf": 88, "output": str(farm.media / "out" / "hw.mkv"),
+            "preset": "fast"}  # fmt: skip
+    tune = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.TUNE, spec=spec))).job
+
+    async def ended() -> bool:
+        return (await farm.client.get_job(tune.id)).job.is_terminal
+
+    await farm.wait_for(ended, "the tune job to end", timeout_s=120)
+    job = (await farm.client.get_job(tune.id)).job
+    assert job.state is JobState.COMPLETED, job.error
+    result = job.result
+    assert result["encoder"] == "h264_nvenc" and result["parameter"] == "cq"
+    assert (result["fallback"]["from"], result["fallback"]["to"]) == ("h264_nvenc", "libx264")
+    assert all(p["encoder"] == "libx264" and p["fallback"] for p in result["probes"])
+    assert Path(result["output"]).is_file()

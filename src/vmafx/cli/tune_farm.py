@@ -162,6 +162,10 @@ def print_target(result: Mapping[str, Any], fmt: Format) -> None:
         table.add_row(f"{p['crf']:g}", f"{p['vmaf']:.2f}", p["kind"], str(p["frames_encoded"]),
                       ", ".join(p["nodes"]) or "?", "yes" if p["used"] else "no")  # fmt: skip
     console.print(table)
+    fallback = result.get("fallback")
+    if fallback:
+        console.print(f"{fallback['from']} failed on the node ({fallback['reason']}); the probes "
+                      f"fell back to {fallback['to']}.")  # fmt: skip
     console.print(
         f"{result['encoder']} {result['parameter']} {result['crf']:g}: VMAF {result['vmaf']:.2f}"
         f", {result['kbps']} kbit/s; {result['full_encodes']} full encode(s), cost "

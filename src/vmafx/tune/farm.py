@@ -427,6 +427,8 @@ class TuneDriver:
             "sample_bias": round(result.sample_bias, 3),
             "output": (chosen.result or {}).get("output"),
             "deliver_as": str(self.deliver_as) if self.deliver_as else None,
+            # The chosen probe fell back to software (a failing hardware encoder): from, to, why.
+            "fallback": (chosen.result or {}).get("fallback"),
             "chosen_job": chosen.job_id,
             "chosen_where": chosen.where,
             "chosen_node": chosen.node,
