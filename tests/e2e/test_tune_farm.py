@@ -1,10 +1,11 @@
 """A tune job on a real controller and two real nodes: the controller's tuner spreads the
 search's probes over both nodes as encode jobs, a node killed in the middle of its probe costs
 only that probe (requeued by its lost lease, re-run on the other node), and the chosen encode is
-a node's output. The clip is tiny (160x90, 1 s) so the whole search takes seconds.
+a node's output. The clips are tiny (160x90, 1–3 s) so a whole search takes seconds.
 
 The doomed node runs ffmpeg through a wrapper that hangs on probe encodes (their outputs are in
-the tune's `.NAME.tune/` folder), so it is always mid-probe when it is killed: no race."""
+the tune's `.NAME.tune/` folder), so it is always mid-probe when it is killed: no race. That
+clip is 3 s (72 frames), long enough for cheap probes on two sample segments."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ P4 = {"vendor": "nvidia", "name": "Tesla P4", "uuid": "GPU-5f3e4c8a-1b2d-7e9f-0a
       "index": 0, "memory_mb": 7680, "driver": "535.183.01"}  # fmt: skip
 
 
-def make_clip(path: Path) -> None:
+def make_clip(path: Path, seconds: int = 1) -> None:
     argv = [locate(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi",
-            "-i", "testsrc2=size=160x90:rate=24:duration=1,noise=alls=12:allf=t",
+            "-i", f"testsrc2=size=160x90:rate=24:duration={seconds},noise=alls=12:allf=t",
             "-c:v", "ffv1", str(path)]  # fmt: skip
     check_returncode(SubprocessRunner().run(argv, timeout_s=60), "making the tune clip")
 
@@ -42,7 +43,7 @@ def hanging_ffmpeg(folder: Path) -> Path:
 
 
 async def test_a_tune_job_spreads_probes_over_two_nodes_and_survives_one_dying(farm):
-    make_clip(farm.media / "clip.mkv")
+    make_clip(farm.media / "clip.mkv", seconds=3)  # 72 frames: long enough for sample probes
     farm.start_controller()
     doomed = farm.start_node(
         "doomed", queues="encode", env={"VMAFX_FFMPEG": str(hanging_ffmpeg(farm.tmp))}
@@ -50,7 +51,9 @@ async def test_a_tune_job_spreads_probes_over_two_nodes_and_survives_one_dying(f
     await farm.node_live("doomed")
     out = farm.media / "out" / "best.mkv"
     spec = {"source": str(farm.media / "clip.mkv"), "codec": "h264", "encoder": "libx264",
-            "target_vmaf": 88, "output": str(out), "parallel": 2, "preset": "ultrafast"}  # fmt: skip
+            "target_vmaf": 88, "output": str(out), "parallel": 2, "preset": "ultrafast",
+            "source_width": 160, "source_height": 90, "source_frames": 72,
+            "source_fps": 24.0}  # fmt: skip
     tune = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.TUNE, spec=spec))).job
 
     async def doomed_mid_probe() -> bool:
@@ -72,6 +75,9 @@ async def test_a_tune_job_spreads_probes_over_two_nodes_and_survives_one_dying(f
     result = job.result
     assert result["hit"] and result["vmaf"] >= 88 and result["encoder"] == "libx264"
     assert Path(result["output"]).is_file() and result["deliver_as"] == str(out)
+    # Cheap probes: two trimmed sample segments each, scored against the same range.
+    assert {p["kind"] for p in result["probes"]} == {"sample", "full"}
+    assert all(len(p["jobs"]) == 2 for p in result["probes"] if p["kind"] == "sample")
 
     attempts = {}
     for child in (await farm.client.list_jobs(JobFilter(parent_id=tune.id))).jobs:
