@@ -17,7 +17,7 @@ from rich.console import Console
 from vmafx.cli import jobbatch, jobbulk, jobspecs
 from vmafx.cli import options as opts
 from vmafx.cli.jobspecs import Placement
-from vmafx.cli.jobviews import job_json, job_views, jobs_table
+from vmafx.cli.jobviews import FittedFiles, job_json, job_views, jobs_table
 from vmafx.cli.remote import CA, CONTROLLER, FORMAT, TOKEN, TOKEN_FILE, Format, Remote
 from vmafx.cli.tables import fit_notes
 from vmafx.cli.watching import Display, follow
@@ -366,7 +366,7 @@ def list_jobs(
     elif not rows:
         typer.echo("no jobs; submit one with `vmafx jobs submit score REF DIS`")
     else:
-        _out().print(fit_notes(jobs_table(rows, datetime.now(UTC))))
+        _out().print(FittedFiles(jobs_table(rows, datetime.now(UTC), files=True)))
 
 
 def _show(details: JobDetails, fmt: Format) -> None:

@@ -9,13 +9,17 @@ markup string, so `clip[x].mp4` keeps its brackets (and `[/]` cannot break the t
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from vmafx.cli.tables import fit_notes, natural_width
 from vmafx.core.attempts import Attempt
 from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.job_json import job_json, score_of, where
@@ -89,15 +93,54 @@ def files_summary(job: Job) -> str:
     return f"{left} → {right}" if right else left or NONE
 
 
-def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> Table:
+#: The narrowest the files column is shown (else it is left out; `--format json` has them).
+FILES_MIN = 18
+FILES_MAX = 48
+
+
+class FittedFiles:
+    """The jobs table with its files column when the terminal leaves it `FILES_MIN`
+    characters (cut with "…" at `FILES_MAX`), else without; notes then fit as `fit_notes`
+    fits them (beside the rows or under the table)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def _without(self, *headers: str) -> Table:
+        rest = copy.copy(self.table)
+        rest.columns = [c for c in self.table.columns if str(c.header) not in headers]
+        return rest
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        others = natural_width(console, options, self._without("files", "note"))
+        room = options.max_width - others - 2  # the column's padding and rule
+        if room < FILES_MIN:
+            yield fit_notes(self._without("files"))
+            return
+        fitted = copy.copy(self.table)
+        fitted.columns = [
+            dataclasses.replace(c, max_width=min(room, FILES_MAX))
+            if str(c.header) == "files"
+            else c
+            for c in self.table.columns
+        ]
+        yield fit_notes(fitted)
+
+
+def jobs_table(
+    rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime, *, files: bool = False
+) -> Table:
+    """The `jobs list` table; with `files`, a files column too (render it with `FittedFiles`,
+    which leaves it out when the terminal has no room for it)."""
     table = Table(header_style="bold", show_edge=False, pad_edge=False)
     for name in ("id", "state", "kind", "queue", "host / GPU", "progress", "duration", "score"):
         table.add_column(name, justify="right" if name in ("progress", "score") else "left")
-    table.add_column("files", overflow="fold", ratio=1)
+    if files:
+        table.add_column("files", no_wrap=True, overflow="ellipsis")
     table.add_column("note", overflow="fold", ratio=1)
     for job, attempts in rows:
         score = score_of(job)
-        table.add_row(
+        cells: list[str | Text] = [
             job.id[:8],  # `jobs get|watch|cancel` take a unique prefix; JSON has the full id
             state_text(job),
             job.kind.value,
@@ -106,9 +149,10 @@ def jobs_table(rows: Sequence[tuple[Job, Sequence[Attempt]]], now: datetime) -> 
             fmt_progress(job),
             fmt_duration(duration_s(job, now)),
             f"{score:.2f}" if score is not None else NONE,
-            Text(files_summary(job)),
-            Text(note(job), style="dim"),
-        )
+        ]
+        if files:
+            cells.append(Text(files_summary(job)))
+        table.add_row(*cells, Text(note(job), style="dim"))
     return table
 
 
