@@ -102,6 +102,11 @@ def test_the_stats_page_draws_the_store_figures(stats_farm, tab):
     assert "later" in tab.text_of("#queues") and "pending" in tab.text_of("#queues")
     assert "stats-node" in tab.text_of("#per-node")
     tab.screenshot("stats")
+    tab.find("#throughput button.by-node").click()
+    tab.until(lambda: tab.all('#throughput rect[data-key="stats-node"]'))
+    by_node = tab.all('#throughput rect[data-key="stats-node"]')
+    assert [r.get_attribute("data-value") for r in by_node] == ["5"]  # failures included
+    assert not tab.all('#throughput rect[data-key="failed"]')
     tab.find('a.chip[href="#/stats?hours=168"]').click()
     tab.until(lambda: len(tab.all("#throughput svg g.column")) in (7, 8))
     assert tab.find('a.chip.on[href="#/stats?hours=168"]')

@@ -77,23 +77,52 @@ function bucketLabel(iso, bucketS) {
   return at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
-function throughputChart(stats) {
+/** Jobs ended per bucket, stacked by kind (failures apart) or by node (`by` "kind"|"node"). */
+function throughputChart(stats, by) {
   const { bucket_s: bucketS, since, until } = stats.window;
   const first = Math.floor(Date.parse(since) / 1000 / bucketS) * bucketS;
   const last = Math.floor(Date.parse(until) / 1000 / bucketS) * bucketS;
-  const kinds = [...new Set(stats.throughput.filter((r) => r.state === "completed").map((r) => r.kind))].sort();
-  const keys = [...kinds, "failed"];
+  const counted = by === "node" ? stats.throughput : stats.throughput.filter((r) => r.state === "completed");
+  const groups = [...new Set(counted.map((r) => r[by]))].sort();
+  const keys = by === "node" ? groups : [...groups, "failed"];
   const columns = [];
   for (let at = first; at <= last; at += bucketS) {
     const iso = new Date(at * 1000).toISOString();
     const rows = stats.throughput.filter((r) => Date.parse(r.bucket) / 1000 === at);
-    const parts = kinds.map((kind) => ({ key: kind, value: rows.filter((r) => r.kind === kind && r.state === "completed").reduce((a, r) => a + r.count, 0) }));
-    parts.push({ key: "failed", value: rows.filter((r) => r.state === "failed").reduce((a, r) => a + r.count, 0) });
+    const sum = (keep) => rows.filter(keep).reduce((a, r) => a + r.count, 0);
+    const parts = groups.map((group) => ({
+      key: group,
+      value: sum((r) => r[by] === group && (by === "node" || r.state === "completed")),
+    }));
+    if (by !== "node") parts.push({ key: "failed", value: sum((r) => r.state === "failed") });
     columns.push({ label: iso, parts });
   }
   const every = Math.max(1, Math.ceil(columns.length / 8));
-  return barChart({ columns, keys, title: "jobs ended per bucket", xLabel: (c) => bucketLabel(c.label, bucketS), every });
+  return barChart({ columns, keys, title: `jobs ended per bucket, by ${by}`, xLabel: (c) => bucketLabel(c.label, bucketS), every });
 }
+
+function throughputPanel(stats, bucket) {
+  const holder = h("div", { class: "throughput-chart" });
+  const buttons = ["kind", "node"].map((by) => h("button", { type: "button", class: `chip by-${by}`, "data-by": by, text: `by ${by}` }));
+  const show = (by) => {
+    for (const button of buttons) button.classList.toggle("on", button.dataset.by === by);
+    replace(holder, throughputChart(stats, by));
+  };
+  for (const button of buttons) {
+    button.addEventListener("click", () => {
+      throughputBy = button.dataset.by;
+      show(throughputBy);
+    });
+  }
+  show(throughputBy);
+  return h("section", { class: "panel stat", id: "throughput" },
+    h("div", { class: "section-head" }, h("h2", { text: `Throughput (jobs ended per ${bucket})` }),
+      h("div", { class: "chips", role: "group", "aria-label": "Stack by" }, buttons)),
+    holder);
+}
+
+// Which grouping the throughput chart shows; kept across the page's refreshes.
+let throughputBy = "kind";
 
 function perNode(stats) {
   const hours = (Date.parse(stats.window.until) - Date.parse(stats.window.since)) / 3.6e6;
@@ -191,7 +220,7 @@ export function mount(root, ctx) {
       note.hidden = true;
       replace(body,
         totals(stats),
-        panel(`Throughput (jobs ended per ${chosen.bucket})`, "throughput", throughputChart(stats)),
+        throughputPanel(stats, chosen.bucket),
         h("div", { class: "stat-grid" },
           panel("Per node", "per-node", perNode(stats)),
           panel("Queues now", "queues", queues(stats)),
