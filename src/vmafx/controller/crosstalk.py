@@ -2,9 +2,9 @@
 replicas by a change feed (PostgreSQL LISTEN/NOTIFY, `vmafx.store.sql.notify.PgChangeFeed`).
 
 What a replica does locally it also tells the others, right after the store committed it:
-- new or requeued work (`WorkSignal.notify(n)`): each other replica wakes `n` of its long-polling
-  pullers (they owe no `pass_on`: the replica where the work appeared woke its own, and one job
-  must not ripple through every waiter of every replica);
+- new or requeued work (`WorkSignal.notify(n, queue=Q)`): each other replica wakes `n` of its
+  long-polling pullers of queue Q (they owe no `pass_on`: the replica where the work appeared
+  woke its own, and one job must not ripple through every waiter of every replica);
 - changed jobs (`JobBus.publish`): a replica with live watchers (StreamJobs, server-sent events)
   reads those jobs from the store, in batches, and publishes them to its watchers; one without
   watchers reads nothing;
@@ -44,7 +44,7 @@ class HeardNotice(Protocol):
     @property
     def origin(self) -> str: ...
     @property
-    def work(self) -> int: ...
+    def work(self) -> tuple[tuple[str, int], ...]: ...
     @property
     def job_ids(self) -> tuple[str, ...]: ...
     @property
@@ -64,6 +64,7 @@ class ChangeFeed(Protocol):
         self,
         *,
         work: int = 0,
+        queue: str | None = None,
         job_ids: tuple[str, ...] = (),
         nodes_changed: bool = False,
         drained: tuple[str, ...] = (),
@@ -120,8 +121,8 @@ class Crosstalk:
     def _relay_jobs(self, jobs: Sequence[Job]) -> None:
         self._feed.send(job_ids=tuple(job.id for job in jobs))
 
-    def _relay_work(self, count: int) -> None:
-        self._feed.send(work=count)
+    def _relay_work(self, count: int, queue: str | None) -> None:
+        self._feed.send(work=count, queue=queue)
 
     def _relay_nodes(self) -> None:
         self._feed.send(nodes_changed=True)
@@ -137,8 +138,8 @@ class Crosstalk:
     def _hear(self, notice: HeardNotice) -> None:
         self.heard += 1
         service = self._service
-        if notice.work:
-            service.work.notify(notice.work, relay=False)
+        for queue, count in notice.work:  # each queue's pullers ("": any puller)
+            service.work.notify(count, relay=False, queue=queue or None)
         for node_id in notice.drained:
             if node_id.startswith(RESUMED):
                 service.sessions.resume(node_id.removeprefix(RESUMED), relay=False)

@@ -130,57 +130,80 @@ class JobBus:
         return len(self._subscriptions)
 
 
+#: A waiter's queues: None takes work of any queue.
+Queues = frozenset[str] | None
+
+
 class WorkSignal:
     """Wakes waiting pullers when work may have appeared; `version` moves on every notify.
 
-    `notify(n)` wakes the `n` longest-waiting pullers (all when None), so one new job does not
-    start 32 claim transactions; a woken puller that finds nothing it may run hands the wake-up
-    on to the next waiter (`pass_on`), so a job only some nodes can run still reaches them.
+    `notify(n, queue=Q)` wakes the `n` longest-waiting pullers that take queue Q (any puller
+    when Q is None; all of them when n is None), so one new job does not start 32 claim
+    transactions, nor wake a puller of another pool; a woken puller that finds nothing it may
+    run (its requirements do not fit) hands the wake-up on to the next waiter (`pass_on`), so a
+    job only some nodes can run still reaches them.
     """
 
     def __init__(self) -> None:
         self.version = 0
-        self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
-        #: Told about every `notify(count)` with `relay=True` (other replicas wake theirs).
-        self.relay: Callable[[int], None] | None = None
+        self._waiters: collections.deque[tuple[asyncio.Future[bool], Queues]] = collections.deque()
+        #: Told about every `notify(count, queue=…)` with `relay=True` (other replicas wake theirs).
+        self.relay: Callable[[int, str | None], None] | None = None
 
     @property
     def waiting(self) -> int:
         """Pullers waiting now (for tests and metrics)."""
-        return sum(not waiter.done() for waiter in self._waiters)
+        return sum(not waiter.done() for waiter, _ in self._waiters)
 
-    def notify(self, count: int | None = None, *, relay: bool = True) -> None:
-        """Wake `count` waiters (None: all, never relayed). `relay=False` marks a wake-up from
-        another replica: its waiters owe no `pass_on`, since the replica where the work appeared
-        woke its own, and one job must not ripple through every waiter of every replica."""
+    def notify(
+        self, count: int | None = None, *, relay: bool = True, queue: str | None = None
+    ) -> None:
+        """Wake `count` waiters taking `queue` (None: all, never relayed). `relay=False` marks a
+        wake-up from another replica: its waiters owe no `pass_on`, since the replica where the
+        work appeared woke its own, and one job must not ripple through every waiter of every
+        replica."""
         self.version += 1
-        self._wake(len(self._waiters) if count is None else count, owes=relay)
+        self._wake(len(self._waiters) if count is None else count, owes=relay, queue=queue)
         if relay and count and self.relay is not None:
-            self.relay(count)
+            self.relay(count, queue)
+
+    def notify_jobs(self, jobs: Iterable[Job]) -> None:
+        """New or requeued `jobs`: wake, per queue, as many of that queue's pullers."""
+        for queue, count in collections.Counter(job.queue for job in jobs).items():
+            self.notify(count, queue=queue)
 
     def pass_on(self) -> None:
         """Wake one more waiter without moving `version` (the caller could not use it)."""
-        self._wake(1, owes=True)
+        self._wake(1, owes=True, queue=None)
 
-    def _wake(self, count: int, *, owes: bool) -> None:
+    def _wake(self, count: int, *, owes: bool, queue: str | None) -> None:
+        skipped: collections.deque[tuple[asyncio.Future[bool], Queues]] = collections.deque()
         while count > 0 and self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(owes)
-                count -= 1
+            waiter, queues = self._waiters.popleft()
+            if waiter.done():
+                continue
+            if queue is not None and queues is not None and queue not in queues:
+                skipped.append((waiter, queues))  # another pool's puller: left waiting
+                continue
+            waiter.set_result(owes)
+            count -= 1
+        skipped.extend(self._waiters)
+        self._waiters = skipped
 
-    async def wait(self, seen: int, timeout: float) -> bool:
+    async def wait(self, seen: int, timeout: float, queues: Iterable[str] | None = None) -> bool:
         """Return at once when `version` moved past `seen` (something changed while the caller
-        was busy), else wait up to `timeout` s. True only when a local notify woke this very
-        waiter (the caller then owes a `pass_on` if it cannot use the work)."""
+        was busy), else wait up to `timeout` s for work of `queues` (None: any). True only when a
+        local notify woke this very waiter (the caller then owes a `pass_on` if it cannot use
+        the work)."""
         if self.version != seen:
             return False
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        entry = (waiter, frozenset(queues) if queues else None)
+        self._waiters.append(entry)
         try:
             return await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             return False
         finally:
             with contextlib.suppress(ValueError):
-                self._waiters.remove(waiter)
+                self._waiters.remove(entry)

@@ -206,7 +206,7 @@ def _outcome(desk: NodeDesk, job: Job, now: datetime) -> ReportOutcome:
         )
     desk.metrics.finished(job)
     desk.publish([job])
-    desk.work.notify(1)  # a slot freed on the node
+    desk.work.notify(1, queue=job.queue)  # a slot of that queue freed on the node
     return ReportOutcome(job=job, applied=True)
 
 
@@ -241,7 +241,7 @@ def _requeued(desk: NodeDesk, jobs: Sequence[Job], reason: str) -> None:
     if jobs:
         desk.metrics.requeued(reason, len(jobs))
         desk.publish(jobs)
-        desk.work.notify(len(jobs))
+        desk.work.notify_jobs(jobs)
 
 
 async def list_nodes(desk: NodeDesk, tenant: str, include_offline: bool) -> list[NodeView]:
@@ -378,7 +378,7 @@ async def expire(desk: NodeDesk) -> list[Job]:
     desk.publish(changed)
     if requeued:
         desk.metrics.requeued("lease_expired", len(requeued))
-        desk.work.notify(len(requeued))
+        desk.work.notify_jobs(requeued)
     if gone:
         desk.sessions.forget(gone)
         desk.nodes_changed()

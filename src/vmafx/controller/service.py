@@ -189,7 +189,7 @@ class ControllerService:
         if fresh:
             self.metrics.submitted(fresh)
             self.publish(fresh)
-            self.work.notify(len(fresh))
+            self.work.notify_jobs(fresh)
         return [
             Submitted(job, deduplicated=job.id != asked.id)
             for job, asked in zip(stored, jobs, strict=True)
@@ -470,7 +470,9 @@ class ControllerService:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            woken = await self.work.wait(seen, min(remaining, self.settings.repoll_s))
+            woken = await self.work.wait(
+                seen, min(remaining, self.settings.repoll_s), request.queues
+            )
         return None
 
     async def report_result(

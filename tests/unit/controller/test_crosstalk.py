@@ -44,11 +44,13 @@ class LoopbackFeed:
         self,
         *,
         work: int = 0,
+        queue: str | None = None,
         job_ids: tuple[str, ...] = (),
         nodes_changed: bool = False,
         drained: tuple[str, ...] = (),
     ) -> None:
-        for notice in split_notices(self.origin, work, list(job_ids), nodes_changed, drained):
+        counts = {queue or "": work} if work else {}
+        for notice in split_notices(self.origin, counts, list(job_ids), nodes_changed, drained):
             self.sent.append(notice)
             payload = notice.encode()
             for other in self.wire:
@@ -130,7 +132,7 @@ async def test_work_submitted_on_a_wakes_as_many_pullers_on_b(replicas):
     assert replicas.b.work.waiting == 1 and len(waiting) == 1
     for task in waiting:
         task.cancel()
-    assert [notice.work for notice in replicas.feeds[0].sent if notice.work] == [1]
+    assert [notice.work for notice in replicas.feeds[0].sent if notice.work] == [(("score", 1),)]
 
 
 async def test_watchers_on_b_get_the_jobs_a_changed_read_from_the_store(replicas):
@@ -202,19 +204,64 @@ async def test_ready_only_while_the_feed_listens(replicas):
 
 async def test_a_relayed_wake_up_owes_no_pass_on_and_is_not_relayed_again():
     signal, relayed = WorkSignal(), []
-    signal.relay = relayed.append
+    signal.relay = lambda count, queue: relayed.append((count, queue))
     for relay, owes in ((False, False), (True, True)):
         waiter = asyncio.create_task(signal.wait(signal.version, 5))
         await until(lambda: signal.waiting == 1, "the waiter waits")
-        signal.notify(1, relay=relay)
+        signal.notify(1, relay=relay, queue="score")
         assert await waiter is owes
     signal.notify()  # wake everyone (shutdown): never relayed
-    assert relayed == [1]
+    assert relayed == [(1, "score")]
+
+
+async def test_work_of_a_queue_wakes_that_queues_pullers_only_in_their_order():
+    signal = WorkSignal()
+    waiters = {
+        name: asyncio.create_task(signal.wait(signal.version, 5, queues))
+        for name, queues in (
+            ("encode", ["encode"]),
+            ("any", None),
+            ("score-1", ["score", "thumbnail"]),
+            ("score-2", ["score"]),
+        )
+    }
+    await until(lambda: signal.waiting == 4, "four pullers wait")
+    signal.notify(2, queue="score")  # the longest-waiting pullers that take score
+    await until(lambda: sum(task.done() for task in waiters.values()) == 2, "two woke")
+    assert {name for name, task in waiters.items() if task.done()} == {"any", "score-1"}
+    signal.notify(1, queue="thumbnail")  # nobody left takes it: nobody woken
+    await asyncio.sleep(0.05)
+    assert signal.waiting == 2
+    signal.notify(1)  # any queue: the longest waiter
+    await until(waiters["encode"].done, "the encode puller woke")
+    assert not waiters["score-2"].done()
+    waiters["score-2"].cancel()
+
+
+async def test_a_job_for_another_pool_on_a_wakes_that_pools_puller_on_b(replicas):
+    farm = replicas.a
+    gpu = await farm.register("gpu-1")
+    cpu = await farm.register("cpu-1")
+
+    async def pull_on_b(session: Any, queues: list[str]) -> str | None:
+        claim = await replicas.b.pull_work(
+            farm.node, session.node_id, session.session_token, queues=queues, wait_s=5
+        )
+        return claim.job.id if claim else None
+
+    cpu_pull = asyncio.create_task(pull_on_b(cpu, ["score"]))  # waits longest
+    await until(lambda: replicas.b.work.waiting == 1, "the cpu puller waits on B")
+    gpu_pull = asyncio.create_task(pull_on_b(gpu, ["encode-gpu"]))
+    await until(lambda: replicas.b.work.waiting == 2, "both pullers wait on B")
+    job_id = await farm.submit(queue="encode-gpu")
+    assert await asyncio.wait_for(gpu_pull, 2) == job_id  # well before the 60 s re-poll
+    assert not cpu_pull.done()
+    cpu_pull.cancel()
 
 
 # --- notices ---------------------------------------------------------------------------------
 def test_a_notice_survives_its_payload_and_foreign_payloads_are_ignored():
-    notice = Notice("abc", 3, ("j1", "j2"), True, ("n1",))
+    notice = Notice("abc", (("score", 3), ("", 1)), ("j1", "j2"), True, ("n1",))
     assert Notice.decode(notice.encode()) == notice
     assert Notice.decode(Notice("abc").encode()) == Notice("abc")
     for foreign in ("", "hello", "[]", '{"w": 1}', '{"o": "x", "w": -1}', '{"o": "x", "j": [1]}'):
@@ -224,18 +271,19 @@ def test_a_notice_survives_its_payload_and_foreign_payloads_are_ignored():
 def test_many_ids_split_into_payloads_under_the_limit_with_counts_on_the_first():
     ids = [str(uuid.uuid4()) for _ in range(1000)]
     drained = tuple(f"node-{i}" for i in range(70))
-    notices = split_notices("origin", 7, ids, True, drained)
+    notices = split_notices("origin", {"score": 7}, ids, True, drained)
     assert len(notices) > 1
     assert all(len(n.encode().encode()) <= MAX_PAYLOAD for n in notices)
     assert [job_id for n in notices for job_id in n.job_ids] == ids
-    assert [n.work for n in notices] == [7] + [0] * (len(notices) - 1)
+    assert [n.work for n in notices] == [(("score", 7),)] + [()] * (len(notices) - 1)
     assert [n.nodes_changed for n in notices].count(True) == 1
     assert [node for n in notices for node in n.drained] == list(drained)
     assert json.loads(notices[0].encode())["o"] == "origin"
 
 
 def test_nothing_to_say_is_one_empty_notice():
-    assert split_notices("o", 0, [], False) == [Notice("o")]
+    assert split_notices("o", {}, [], False) == [Notice("o")]
+    assert Notice.decode('{"o": "x", "w": 2}') == Notice("x", (("", 2),))  # an older replica
 
 
 def test_drains_and_resumes_queued_together_keep_their_order():
@@ -244,5 +292,5 @@ def test_drains_and_resumes_queued_together_keep_their_order():
     feed = PgChangeFeed("postgresql://nobody@127.0.0.1:1/none", origin="o")
     for change in ("n1", "-n1", "n1"):  # drained, resumed, drained again: drained in the end
         feed.send(drained=(change,))
-    (notice,) = split_notices("o", 0, [], False, tuple(feed._drained))
+    (notice,) = split_notices("o", {}, [], False, tuple(feed._drained))
     assert Notice.decode(notice.encode()).drained == ("n1", "-n1", "n1")

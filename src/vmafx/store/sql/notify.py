@@ -19,11 +19,12 @@ counted: pullers re-poll the store anyway, so a lost notice costs latency, never
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 
@@ -42,7 +43,8 @@ class Notice:
     """What one replica tells the others: ids and counts only."""
 
     origin: str
-    work: int = 0
+    #: Pullers to wake per queue ("": pullers of any queue).
+    work: tuple[tuple[str, int], ...] = ()
     job_ids: tuple[str, ...] = ()
     nodes_changed: bool = False
     #: An operator's drains ("NODE_ID") and resumes ("-NODE_ID") of node sessions, in order.
@@ -51,7 +53,7 @@ class Notice:
     def encode(self) -> str:
         body: dict[str, object] = {"o": self.origin}
         if self.work:
-            body["w"] = self.work
+            body["w"] = dict(self.work)
         if self.job_ids:
             body["j"] = list(self.job_ids)
         if self.nodes_changed:
@@ -65,14 +67,21 @@ class Notice:
         """The notice in `payload`, or None (logged) for one vmafx did not write."""
         try:
             body = json.loads(payload)
-            origin, work = body["o"], body.get("w", 0)
+            origin, work = body["o"], body.get("w", {})
             job_ids, drained = body.get("j", []), body.get("d", [])
-            if not isinstance(origin, str) or not isinstance(work, int) or work < 0:
-                raise ValueError("bad origin or work count")
+            if not isinstance(origin, str):
+                raise ValueError("bad origin")
+            if isinstance(work, int) and not isinstance(work, bool):
+                work = {"": work}  # an older replica's plain count: pullers of any queue
+            if not isinstance(work, dict) or not all(
+                isinstance(q, str) and isinstance(n, int) and n >= 0 for q, n in work.items()
+            ):
+                raise ValueError("bad work counts")
             for ids in (job_ids, drained):
                 if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                     raise ValueError("bad ids")
-            return cls(origin, work, tuple(job_ids), bool(body.get("n")), tuple(drained))
+            counts = tuple((q, n) for q, n in work.items() if n)
+            return cls(origin, counts, tuple(job_ids), bool(body.get("n")), tuple(drained))
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             log.warning("ignored a notice on %s that vmafx did not write: %s", CHANNEL, error)
             return None
@@ -80,7 +89,7 @@ class Notice:
 
 def split_notices(
     origin: str,
-    work: int,
+    work: Mapping[str, int],
     job_ids: list[str],
     nodes_changed: bool,
     drained: tuple[str, ...] = (),
@@ -90,12 +99,14 @@ def split_notices(
     head, rest = drained[:64], drained[64:]
     per_id = max((len(job_id) + 3 for job_id in job_ids), default=1)
     used = 64 + len(origin) + sum(len(node) + 3 for node in head)
+    used += sum(len(queue) + 16 for queue in work)
     room = max(1, (MAX_PAYLOAD - used) // per_id)
     chunks = [tuple(job_ids[i : i + room]) for i in range(0, len(job_ids), room)] or [()]
     notices = [Notice(origin, job_ids=chunk) for chunk in chunks]
-    notices[0] = Notice(origin, work, notices[0].job_ids, nodes_changed, head)
+    counts = tuple((queue, count) for queue, count in work.items() if count)
+    notices[0] = Notice(origin, counts, notices[0].job_ids, nodes_changed, head)
     if rest:
-        notices += split_notices(origin, 0, [], False, rest)
+        notices += split_notices(origin, {}, [], False, rest)
     return notices
 
 
@@ -122,7 +133,7 @@ class PgChangeFeed:
         self.dropped = 0
         #: How many times the LISTEN connection came back after dropping.
         self.reconnects = 0
-        self._work = 0
+        self._work: collections.Counter[str] = collections.Counter()
         self._job_ids: dict[str, None] = {}
         self._nodes_changed = False
         self._drained: list[str] = []
@@ -136,12 +147,15 @@ class PgChangeFeed:
         self,
         *,
         work: int = 0,
+        queue: str | None = None,
         job_ids: tuple[str, ...] = (),
         nodes_changed: bool = False,
         drained: tuple[str, ...] = (),
     ) -> None:
-        """Queue a notice (merged with others queued meanwhile); never blocks."""
-        self._work += work
+        """Queue a notice (merged with others queued meanwhile); never blocks. `work` pullers
+        of `queue` (None: of any queue) are to be woken."""
+        if work:
+            self._work[queue or ""] += work
         self._job_ids.update(dict.fromkeys(job_ids))
         self._nodes_changed = self._nodes_changed or nodes_changed
         self._drained += drained
@@ -151,9 +165,10 @@ class PgChangeFeed:
         while not self._closing.is_set():
             await self._outbox.wait()
             self._outbox.clear()
-            work, job_ids, nodes = self._work, list(self._job_ids), self._nodes_changed
+            work, job_ids, nodes = dict(self._work), list(self._job_ids), self._nodes_changed
             drained = tuple(self._drained)
-            self._work, self._job_ids, self._nodes_changed, self._drained = 0, {}, False, []
+            self._work, self._job_ids = collections.Counter(), {}
+            self._nodes_changed, self._drained = False, []
             if not (work or job_ids or nodes or drained):
                 continue
             notices = split_notices(self.origin, work, job_ids, nodes, drained)
