@@ -380,7 +380,7 @@ def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
     @tool_errors
     async def submit_job(
         kind: Annotated[
-            Literal["score", "encode", "thumbnail", "filmstrip", "infer"],
+            Literal["score", "encode", "thumbnail", "filmstrip", "infer", "health"],
             Field(description="What the job does."),
         ],
         spec: Annotated[
@@ -390,7 +390,8 @@ def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
                     'The job\'s spec, e.g. score: {"reference": "/media/ref.mp4", "distorted": '
                     '["/media/crf28.mp4"]}; encode: {"source": "/media/master.mov", '
                     '"output": "/media/out.mp4", "codec": "hevc", '
-                    '"rate_control": {"mode": "crf", "value": 23}}.'
+                    '"rate_control": {"mode": "crf", "value": 23}}; health (decode every '
+                    'frame, errors with their times): {"source": "/media/master.mov"}.'
                 )
             ),
         ],

@@ -292,3 +292,12 @@ async def test_a_job_that_ends_failed_makes_score_a_tool_error(rig: Rig, tmp_pat
     )
     assert result.is_error
     assert "failed: input vanished" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_an_assistant_can_submit_a_health_check(rig: Rig, tmp_path: Path) -> None:
+    """Issue 18 item 5: the `health` kind through `submit_job` (decode every frame)."""
+    source = tmp_path / "master.mov"
+    source.write_bytes(b"m")
+    job = await rig.call("submit_job", kind="health", spec={"source": str(source)})
+    assert job["kind"] == "health" and job["state"] == "pending"
+    assert job["spec"] == {"source": str(source), "max_errors": 100}
