@@ -282,7 +282,6 @@ export function mount(root, ctx) {
     const query = params();
     query.set("limit", String(PAGE_SIZE));
     if (cursors[pageIndex]) query.set("cursor", cursors[pageIndex]);
-    loadCounts();
     try {
       const page = await api(`/v1/jobs?${query}`);
       if (seq !== loadSeq) return; // a newer load won
@@ -294,6 +293,7 @@ export function mount(root, ctx) {
     } catch (error) {
       if (seq === loadSeq) showError(error);
     }
+    if (seq === loadSeq) loadCounts(); // after the rows: they are what the page is for
   }
 
   function go(index) {
