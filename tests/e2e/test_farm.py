@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 
+from vmafx.core import frames
 from vmafx.core.jobs import JobKind, JobState, Requirements
 from vmafx.core.messages import JobFilter, JobRequest
 
@@ -87,6 +88,14 @@ async def test_heavy_encodes_run_only_on_the_heavy_gpu_node_and_a_failing_nvenc_
         job = await farm.raw_job(job_id)
         assert (job.status, job.attempts[0].attribution.node_name) == (2, "light-cpu")
         assert job.final_score > 0
+        # The node shipped its full per-frame series: the controller serves them.
+        body = await farm.client.job_frames(job_id)
+        [scored] = body["inputs"]
+        result = (await farm.client.get_job(job_id)).job.result
+        assert len(scored["frame_nums"]) == result["results"][0]["frame_count"] > 0
+        assert result["results"][0]["per_frame"]["stored"] is True
+        header = frames.to_csv(body["inputs"], body["pooled"]).splitlines()[0]
+        assert header.startswith("distorted,frame,vmaf_v0.6.1,")
     for job_id in light_ids:
         assert (await farm.raw_job(job_id)).status == 2
     with urllib.request.urlopen(f"http://{farm.http_address(heavy)}/metrics", timeout=5) as page:
