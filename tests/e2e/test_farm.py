@@ -98,6 +98,13 @@ async def test_heavy_encodes_run_only_on_the_heavy_gpu_node_and_a_failing_nvenc_
         assert header.startswith("distorted,frame,vmaf_v0.6.1,")
     for job_id in light_ids:
         assert (await farm.raw_job(job_id)).status == 2
+    # An encode scored after encoding charts and ships its output's series the same way.
+    [after_id] = await submit(farm, encode(farm, "after", hw="never", score_after=True))
+    await all_ended(farm, [after_id])
+    after = (await farm.client.get_job(after_id)).job.result["score_after"]
+    assert after["series"]["frame_nums"] and after["per_frame"]["stored"] is True, after
+    [output] = (await farm.client.job_frames(after_id))["inputs"]
+    assert len(output["series"]["vmaf_v0.6.1"]) == after["frame_count"]
     with urllib.request.urlopen(f"http://{farm.http_address(heavy)}/metrics", timeout=5) as page:
         metrics = page.read().decode()
     assert (
