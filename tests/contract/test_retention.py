@@ -1,5 +1,5 @@
 """Retention (issue 15 item 1): `prune_finished` deletes terminal jobs that finished before a
-time, oldest first and at most `limit` at once, with their attempts and events, on every store.
+time, oldest first and at most `limit` at once, with their attempts, events and per-frame series, on every store.
 Pending and running jobs stay whatever their age; a pruned job's idempotency key is free again.
 """
 
@@ -14,7 +14,7 @@ from vmafx.core.jobs import JobState
 from vmafx.errors import NotFoundError
 from vmafx.store.port import JobQuery
 from vmafx.store.sql import SqlJobStore
-from vmafx.store.sql.schema import attempts, job_events
+from vmafx.store.sql.schema import attempts, job_events, job_frames
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +31,7 @@ async def _finish(farm, node, job, how: str):
 async def test_prune_deletes_old_finished_jobs_oldest_first_with_their_attempts_and_events(farm):
     node = await farm.node(slots=2)
     done = await _finish(farm, node, await farm.submit(idempotency_key="k-old"), "complete")
+    await farm.store.save_frames(done.id, {0: b"per-frame series"})
     farm.clock.advance(5)
     failed = await _finish(farm, node, await farm.submit(), "fail")
     farm.clock.advance(5)
@@ -64,16 +65,20 @@ async def test_prune_deletes_old_finished_jobs_oldest_first_with_their_attempts_
 
 
 async def _rows_left(store, job_ids: list[str]) -> int:
-    """Attempt and event rows of `job_ids` still stored (SQL: the cascade really ran)."""
+    """Attempt, event and per-frame rows of `job_ids` still stored (SQL: the cascade ran)."""
     if not isinstance(store, SqlJobStore):
         state = store._state
+        frames = store._frames
         return sum(
-            len(state.attempts.get(i, {})) + len(state.events_by_job.get(i, [])) for i in job_ids
+            len(state.attempts.get(i, {}))
+            + len(state.events_by_job.get(i, []))
+            + len(frames.get(i, {}))
+            for i in job_ids
         )
     with store._engine.connect() as connection:
         return sum(
             connection.execute(
                 sa.select(sa.func.count()).select_from(table).where(table.c.job_id.in_(job_ids))
             ).scalar_one()
-            for table in (attempts, job_events)
+            for table in (attempts, job_events, job_frames)
         )

@@ -384,6 +384,7 @@ class InMemoryJobStore:
                     state.keys.pop((job.tenant, job.idempotency_key), None)
                 state.attempts.pop(job_id, None)
                 state.events_by_job.pop(job_id, None)
+                self._frames.pop(job_id, None)
             return len(old)
 
     # --- the store itself --------------------------------------------------------------------

@@ -271,7 +271,8 @@ class JobStore(Protocol):
 
     async def prune_finished(self, *, finished_before: datetime, limit: int = 1000) -> int:
         """Delete up to `limit` terminal jobs that finished before `finished_before` (oldest
-        first), with their attempts and events; returns how many went (retention)."""
+        first), with their attempts, events and per-frame series; returns how many went
+        (retention)."""
         ...
 
     # --- the store itself --------------------------------------------------------------------

@@ -99,6 +99,8 @@ jobs: sa.Table = sa.Table(
     sa.Index("ix_jobs_parent", "parent_id"),
     #: The Stats page's window of ended jobs (migration 0003).
     sa.Index("ix_jobs_finished", "tenant", "finished_at"),
+    #: Retention's oldest finished jobs first, across tenants (migration 0007).
+    sa.Index("ix_jobs_retention", "finished_at"),
 )
 
 attempts = sa.Table(
