@@ -587,7 +587,8 @@ def main() -> None:
     elapsed = time.monotonic() - started
     print(
         f"{len(clips)} clips ({len(synth)} synthetic, {len(real)} real footage), "
-        f"{args.seconds:g} s each, at most {args.size}; {elapsed:.0f} s wall in all\n"
+        f"{args.seconds:g} s each, at most {args.size}; this run {elapsed:.0f} s wall "
+        "(measurements already in the cache cost nothing)\n"
     )
     results: dict[str, Any] = {"pairs": pairs, "grids": grids}
     if pairs:
