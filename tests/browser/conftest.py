@@ -206,3 +206,10 @@ def score_job(farm: Farm, queue: str, *distorted: str) -> Job:
 def encode_job(farm: Farm, queue: str) -> Job:
     spec = {"source": farm.path("master.mov"), "output": farm.path(f"{queue}.mkv"), "codec": "av1"}
     return submit(farm, JobKind.ENCODE, spec, queue=queue)
+
+
+def press(tab: Browser, css: str) -> None:
+    """Click `css` in the page itself, once it is there: parts of a page are redrawn as data
+    arrives, so an element WebDriver found a moment before may be gone when it clicks."""
+    script = "const n = document.querySelector(arguments[0]); if (n) n.click(); return !!n;"
+    tab.until(lambda: tab.js(script, css), css)

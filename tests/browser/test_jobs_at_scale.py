@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.browser.conftest import press
 from tests.farm import Farm, migrated_template
 
 from vmafx.controller.auth import DEV_PRINCIPAL
@@ -157,10 +158,10 @@ def test_all_matching_jobs_are_cancelled_in_one_call(big_farm, tab, request):
     assert tab.wait_text("button.chip.state-all b", "2,500") == "2,500"
     tab.find("input.pick-page").click()
     tab.wait_text(".bulk .count", "50 jobs selected")
-    tab.find(".bulk button.all-matching").click()
+    press(tab, ".bulk button.all-matching")
     tab.wait_text(".bulk .count", "All 2,500 matching jobs selected")
-    tab.find(".bulk button.bulk-cancel").click()
-    tab.find(".bulk button.confirm").click()
+    press(tab, ".bulk button.bulk-cancel")
+    press(tab, ".bulk button.confirm")
     started = time.perf_counter()
     _wait(tab, lambda: "Cancelled 2,500 jobs of 2,500 matching" in tab.text_of(".bulk"))
     report(

@@ -5,7 +5,7 @@ of an encode scored after encoding (`--score-after`), and Retry on a failed job.
 from __future__ import annotations
 
 import pytest
-from tests.browser.conftest import encode_job, score_job
+from tests.browser.conftest import encode_job, press, score_job
 from tests.farm import ship_frames
 
 from vmafx.controller.auth import DEV_PRINCIPAL
@@ -27,10 +27,10 @@ def test_a_score_job_offers_its_full_per_frame_series_as_csv(farm, node, tab):
     claim = farm.run(node.claim("ui-frames"))
     farm.run(node.complete(claim, frames=40, shipped=True))
     tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
-    button = tab.find(".frames-links button.frames-csv")
+    tab.find(".frames-links button.frames-csv")
     assert "Every frame" in tab.text_of(".frames-links")
     tab.js(CAPTURE)
-    button.click()
+    press(tab, ".frames-links button.frames-csv")
     tab.until(lambda: tab.js("return window.saved.length === 1;"), "the CSV fetched")
     text = tab.driver.execute_async_script(
         "const done = arguments[arguments.length - 1]; window.saved[0].text().then(done);"
@@ -73,7 +73,7 @@ def test_a_failed_job_is_retried_from_its_page_as_a_linked_new_job(farm, node, t
     claim = farm.run(node.claim("ui-retry"))
     farm.run(node.fail(claim, "ffmpeg: No space left on device"))
     tab.open(f"{farm.http_url}/ui/#/jobs/{job.id}")
-    tab.find("button.retry-job").click()
+    press(tab, "button.retry-job")
     tab.until(lambda: job.id not in tab.driver.current_url, "the retry's page")
     link = tab.find(".retry-of a")
     assert link.text == job.id[:8]
