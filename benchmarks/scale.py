@@ -21,9 +21,8 @@ For each number of controller processes K (issue 15 item 5):
    serving them, of the simulators; database transactions (pg_stat_database) and SQL statements
    the controllers sent (counted by an SQLAlchemy event hook this script installs in the
    controller processes; nothing in vmafx counts them).
-5. Optionally (`--latency N`): on an empty database, N jobs submitted one at a time to the
-   controllers in turn while every session long-polls: submit→claim p50/p99 (a job submitted
-   on one replica, claimed through another, measures the cross-replica wake-up).
+5. First, the same sessions on an empty queue (`--no-idle` skips it): heartbeats and
+   long-polls only, so the cost of a heartbeat is measured on its own.
 
 The machine is shared: figures are absolute but noisy; the CPU split per claim is what says
 where the cost goes. Prints Markdown tables for docs/benchmarks.md / docs/scale.md.
@@ -319,17 +318,20 @@ def seed_template(target: str, work: Path) -> None:
     asyncio.run(one())
 
 
-def run_one(k: int, args: argparse.Namespace, work: Path) -> dict[str, float]:
+def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str, float]:
+    """One measurement: K controllers, `jobs` queued (0: an idle farm, heartbeats and
+    long-polls only)."""
     db = Database(args.postgres)
     controllers = Controllers(k, db.url, work)
     sims: list[subprocess.Popen[str]] = []
     try:
-        print(f"[K={k}] seeding {args.jobs:,} jobs", file=sys.stderr)
         controllers.start()
-        seed_template(controllers.targets[0], work)
-        t = time.monotonic()
-        db.clone_jobs(args.jobs)
-        print(f"[K={k}] seeded in {time.monotonic() - t:.0f} s", file=sys.stderr)
+        if jobs:
+            print(f"[K={k}] seeding {jobs:,} jobs", file=sys.stderr)
+            seed_template(controllers.targets[0], work)
+            t = time.monotonic()
+            db.clone_jobs(jobs)
+            print(f"[K={k}] seeded in {time.monotonic() - t:.0f} s", file=sys.stderr)
         ramp = max(5.0, args.nodes / 400)
         begin = time.time() + ramp + args.warmup
         stop_at = begin + args.window
@@ -364,7 +366,12 @@ def run_one(k: int, args: argparse.Namespace, work: Path) -> dict[str, float]:
     claims = [(t, lat) for r in results for t, lat in r["claims"] if begin <= t < stop_at]
     beats = [t for r in results for t in r["heartbeats"] if begin <= t < stop_at]
     n = max(1, len(claims))
+    b = max(1, len(beats))
     figures = {
+        "controller_cpu_per_beat_ms": (c1 - c0) * 1000 / b,
+        "db_cpu_per_beat_ms": (d1["cpu"] - d0["cpu"]) * 1000 / b,
+        "xacts_per_beat": (d1["xacts"] - d0["xacts"]) / b,
+        "statements_per_beat": (s1 - s0) / b,
         "registered": sum(r["registered"] for r in results),
         "errors": sum(r["error_count"] for r in results),
         "claims_s": len(claims) / args.window,
@@ -381,35 +388,58 @@ def run_one(k: int, args: argparse.Namespace, work: Path) -> dict[str, float]:
         "db_cores": (d1["cpu"] - d0["cpu"]) / args.window,
     }
     sample = [e for r in results for e in r["errors"]][:3]
-    print(f"[K={k}] {json.dumps(figures)} {sample}", file=sys.stderr)
+    print(f"[K={k} jobs={jobs}] {json.dumps(figures)} {sample}", file=sys.stderr)
     return figures
 
 
-def print_tables(results: dict[int, dict[str, float]], args: argparse.Namespace) -> None:
-    keys = sorted(results)
+def print_tables(
+    busy: dict[int, dict[str, float]], idle: dict[int, dict[str, float]], args: argparse.Namespace
+) -> None:
+    keys = sorted(busy or idle)
     head = "| | " + " | ".join(f"{k} controller{'s' if k > 1 else ''}" for k in keys) + " |"
-    print(f"\n{args.nodes:,} simulated nodes, {args.jobs:,} queued jobs, jobs of "
-          f"{args.job_seconds:g} s (demand {args.nodes / args.job_seconds:,.0f} claims/s), "
-          f"{args.window:g} s window\n")  # fmt: skip
-    print(head)
-    print("|---" * (len(keys) + 1) + "|")
-    rows = [
-        ("sessions registered", "registered", "{:,.0f}"),
-        ("claims/s", "claims_s", "{:,.0f}"),
-        ("claim latency p50", "p50_ms", "{:.0f} ms"),
-        ("claim latency p99", "p99_ms", "{:.0f} ms"),
-        ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
-        ("controller CPU per claim", "controller_cpu_ms", "{:.2f} ms"),
-        ("PostgreSQL CPU per claim", "db_cpu_ms", "{:.2f} ms"),
-        ("simulator CPU per claim", "sim_cpu_ms", "{:.2f} ms"),
-        ("controller cores busy", "controller_cores", "{:.2f}"),
-        ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
-        ("transactions per claim", "xacts", "{:.1f}"),
-        ("SQL statements per claim", "statements", "{:.1f}"),
-        ("errors (calls failed)", "errors", "{:,.0f}"),
-    ]
-    for label, key, fmt in rows:
-        print(f"| {label} | " + " | ".join(fmt.format(results[k][key]) for k in keys) + " |")
+    rule = "|---" * (len(keys) + 1) + "|"
+
+    def table(results: dict[int, dict[str, float]], rows: list[tuple[str, str, str]]) -> None:
+        print(head)
+        print(rule)
+        for label, key, fmt in rows:
+            cells = " | ".join(fmt.format(results[k][key]) for k in keys)
+            print(f"| {label} | {cells} |")
+
+    if idle:
+        print(f"\nIdle farm: {args.nodes:,} simulated nodes long-polling an empty queue and "
+              f"heartbeating, {args.window:g} s window\n")  # fmt: skip
+        table(idle, [
+            ("sessions registered", "registered", "{:,.0f}"),
+            ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
+            ("controller cores busy", "controller_cores", "{:.2f}"),
+            ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
+            ("controller CPU per heartbeat", "controller_cpu_per_beat_ms", "{:.2f} ms"),
+            ("PostgreSQL CPU per heartbeat", "db_cpu_per_beat_ms", "{:.2f} ms"),
+            ("transactions per heartbeat", "xacts_per_beat", "{:.2f}"),
+            ("SQL statements per heartbeat", "statements_per_beat", "{:.2f}"),
+            ("errors (calls failed)", "errors", "{:,.0f}"),
+        ])  # fmt: skip
+    if busy:
+        print(f"\nBusy farm: {args.nodes:,} simulated nodes, {args.jobs:,} queued jobs, jobs of "
+              f"{args.job_seconds:g} s (demand {args.nodes / args.job_seconds:,.0f} claims/s), "
+              f"{args.window:g} s window; per claim = everything in the window (heartbeats "
+              f"included) ÷ claims\n")  # fmt: skip
+        table(busy, [
+            ("sessions registered", "registered", "{:,.0f}"),
+            ("claims/s", "claims_s", "{:,.0f}"),
+            ("claim latency p50", "p50_ms", "{:.0f} ms"),
+            ("claim latency p99", "p99_ms", "{:.0f} ms"),
+            ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
+            ("controller cores busy", "controller_cores", "{:.2f}"),
+            ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
+            ("controller CPU per claim", "controller_cpu_ms", "{:.2f} ms"),
+            ("PostgreSQL CPU per claim", "db_cpu_ms", "{:.2f} ms"),
+            ("simulator CPU per claim", "sim_cpu_ms", "{:.2f} ms"),
+            ("transactions per claim", "xacts", "{:.1f}"),
+            ("SQL statements per claim", "statements", "{:.1f}"),
+            ("errors (calls failed)", "errors", "{:,.0f}"),
+        ])  # fmt: skip
 
 
 def main() -> None:
@@ -426,12 +456,17 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument("--channels", type=int, default=4, help="gRPC channels per controller")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-idle", action="store_true", help="skip the idle-farm phase")
     args = parser.parse_args()
-    results: dict[int, dict[str, float]] = {}
+    busy: dict[int, dict[str, float]] = {}
+    idle: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k in args.controllers:
-            results[k] = run_one(k, args, Path(tmp))
-    print_tables(results, args)
+            if not args.no_idle:
+                idle[k] = run_one(k, args, Path(tmp), 0)
+            if args.jobs:
+                busy[k] = run_one(k, args, Path(tmp), args.jobs)
+    print_tables(busy, idle, args)
 
 
 if __name__ == "__main__":
