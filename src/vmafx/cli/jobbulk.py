@@ -162,8 +162,9 @@ def retry_jobs(
     """Retry failed (or cancelled) jobs: each becomes a new pending job with the same spec,
     linked to the old one (`retry of` in `jobs get`); retrying again creates nothing new.
 
-    One id: prints the new job (its id alone with -q-like `--format json`). Several ids, or
-    --filter: all in one call, e.g. `vmafx jobs retry --filter 'error:"no space"'`."""
+    One id: prints the new job's id. Several ids, or --filter (failed jobs; add
+    --state cancelled for cancelled ones): all in one call, e.g.
+    `vmafx jobs retry --filter 'error:"no space"'`."""
     where = _bulk_filter(job_ids, search, state, kind, queue, "retry")
     remote = Remote.of(controller, token, token_file, ca)
     if where is None and job_ids and len(job_ids) == 1:

@@ -29,7 +29,7 @@ from vmafx.core.jobs import Job, JobState, JsonObject
 from vmafx.core.messages import JobDetails, JobFilter, JobRequest
 from vmafx.errors import NotFoundError, OutputWriteError, UsageError, VmafxError
 
-HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel.
+HELP = """Submit jobs to a farm and follow them: score, encode, list, get, watch, cancel, retry.
 
 Every command talks to the controller at --controller (VMAFX_CONTROLLER_ADDR, default
 127.0.0.1:9090) with the token from --token-file or VMAFX_TOKEN when it needs one.
@@ -38,14 +38,21 @@ Every command talks to the controller at --controller (VMAFX_CONTROLLER_ADDR, de
 
     vmafx jobs submit encode /media/master.mov --out /media/out/h264.mp4 --crf 23 --score-after
 
-    vmafx jobs list --state running        vmafx jobs watch 3f0c2a91
+    vmafx jobs submit score --from pairs.csv -q > ids.txt
+
+    vmafx jobs list --search 'state:failed crf38'        vmafx jobs watch 3f0c2a91
+
+    vmafx jobs cancel --filter 'state:pending node:gpu-2'    vmafx jobs retry 3f0c2a91
+
+    vmafx jobs get 3f0c2a91 --per-frame frames.csv
 """
 #: Job details read at once when `jobs list` finds out where each job ran.
 DETAIL_CONCURRENCY = 8
 
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 submit_app = typer.Typer(
-    help="Submit a score or encode job; prints its id (or the job object with --format json).",
+    help="Submit a score or encode job; prints its id (or the job object with --format json; "
+    "the id alone with -q). --from FILE.csv|FILE.jsonl submits one job per row, in batches.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -69,8 +76,10 @@ QUIET = typer.Option(
 FROM = typer.Option(
     None,
     "--from",
-    help="Submit one job per row of FILE.csv (header row) or FILE.jsonl, in batches; "
-    "columns name the arguments and options (see `vmafx jobs submit --help`).",
+    help="Submit one job per row of FILE.csv (header row) or FILE.jsonl, in batches of 500. "
+    "Columns: reference,distorted (several: a;b) for score, source,out and any option name "
+    "(crf, codec, preset…) for encode, plus queue, priority, idempotency_key; an empty cell "
+    "takes the command line's value.",
 )
 
 
