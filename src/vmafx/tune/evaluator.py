@@ -113,7 +113,9 @@ class FfmpegEvaluator:
         started = time.monotonic()
         if kind == "sample":
             reference = self._sample_reference()
-            encoded = self.work / f"sample-{key[:16]}.mkv"
+            # per process: the sample encode is removed once scored, and two searches of one
+            # source at once (the benchmark's pools did) must not remove each other's
+            encoded = self.work / f"sample-{key[:16]}-{os.getpid()}.mkv"
             frames = self._encode(reference, encoded, crf, kind)
             subsample = 1
         else:
