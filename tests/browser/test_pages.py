@@ -71,7 +71,12 @@ def test_every_page_fits_a_phone_screen(farm, node, tab):
     for name, (route, ready) in pages.items():
         tab.open(f"{farm.http_url}/ui/{route}")
         tab.find(ready)
-        assert tab.js("return window.innerWidth;") == PHONE[0]
+        widest = tab.js(
+            "let w = null; for (const n of document.querySelectorAll('body *')) {"
+            " const r = n.getBoundingClientRect(); if (r.right > window.innerWidth - 1 &&"
+            " (!w || r.right > w[1])) w = [n.tagName + '.' + n.className, r.right]; } return w;"
+        )
+        assert tab.js("return window.innerWidth;") == PHONE[0], f"{name}: {widest}"
         assert _fits(tab), f"{name} scrolls sideways on a phone"
         tab.screenshot(name)
         if name == "job-phone":

@@ -13,7 +13,7 @@ const WINDOWS = [
   { hours: 168, bucket: "day", label: "7 days" },
   { hours: 720, bucket: "day", label: "30 days" },
 ];
-const PAD = { left: 40, right: 10, top: 10, bottom: 26 };
+const PAD = { left: 40, right: 28, top: 10, bottom: 26 };
 
 function niceMax(value) {
   if (value <= 0) return 1;
@@ -98,7 +98,10 @@ function throughputChart(stats, by) {
     columns.push({ label: iso, parts });
   }
   const every = Math.max(1, Math.ceil(columns.length / 8));
-  return barChart({ columns, keys, title: `jobs ended per bucket, by ${by}`, xLabel: (c) => bucketLabel(c.label, bucketS), every });
+  // As wide as the page allows (drawn at its size, so the text stays the size of the page's).
+  const main = document.getElementById("page");
+  const width = Math.max(320, Math.min(1200, (main ? main.clientWidth : 760) - 60));
+  return barChart({ columns, keys, width, title: `jobs ended per bucket, by ${by}`, xLabel: (c) => bucketLabel(c.label, bucketS), every });
 }
 
 function throughputPanel(stats, bucket) {
@@ -186,7 +189,7 @@ function vmaf(stats) {
 
 function busy(stats) {
   return meters(stats.busy.map((r) => ({
-    label: r.gpu_uuid ? `${r.node} · ${r.gpu_name || "GPU"} (${r.gpu_uuid.slice(0, 12)})` : `${r.node} · CPU`,
+    label: r.gpu_uuid ? `${r.node} · ${r.gpu_name || "GPU"} …${r.gpu_uuid.slice(-4)}` : `${r.node} · CPU`,
     value: r.average_jobs,
     text: `${r.average_jobs.toFixed(2)} jobs on average · ${f.duration(r.busy_s)} · ${r.attempts} attempts`,
   })), { empty: "No attempt ran in this window." });
