@@ -1,6 +1,7 @@
 """The Job page's new parts: the download links of a score job whose node shipped its full
 per-frame series (the CSV is fetched with the page's token and saved through a blob), the chart
-of an encode scored after encoding (`--score-after`), and Retry on a failed job."""
+of an encode scored after encoding (`--score-after`), Retry on a failed job's page, and the
+Jobs page retrying the failed jobs ticked in one call."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from tests.browser.conftest import encode_job, press, score_job
 from tests.farm import ship_frames
 
 from vmafx.controller.auth import DEV_PRINCIPAL
-from vmafx.core.messages import NodeReport
+from vmafx.core.messages import JobFilter, NodeReport
 
 pytestmark = pytest.mark.browser
 
@@ -85,3 +86,27 @@ def test_a_failed_job_is_retried_from_its_page_as_a_linked_new_job(farm, node, t
         f"retry-of:{job.id}",
     )
     assert tab.text_of("#job-state") == "pending"
+
+
+def test_selected_failed_jobs_are_retried_in_one_call_from_the_jobs_page(farm, node, tab):
+    failed = []
+    for _ in range(2):
+        failed.append(score_job(farm, "ui-bulk-retry", "dis.mp4").id)
+        claim = farm.run(node.claim("ui-bulk-retry"))
+        farm.run(node.fail(claim, "decoder error"))
+    tab.open(f"{farm.http_url}/ui/#/jobs?state=failed&queue=ui-bulk-retry")
+    tab.until(lambda: len(tab.all("tbody.job")) == 2, "the two failed jobs")
+    press(tab, "input.pick-page")
+    tab.wait_text(".bulk .count", "2 jobs selected")
+    press(tab, ".bulk button.bulk-retry")
+    press(tab, ".bulk button.confirm")
+    tab.wait_text(".bulk .done", "Retried 2 jobs of 2 matching.")
+    service = farm.running.service
+    page = farm.run(
+        service.list_jobs(
+            DEV_PRINCIPAL, JobFilter(queues=("ui-bulk-retry",), search="state:pending")
+        )
+    )
+    assert sorted(job.idempotency_key for job in page.jobs) == sorted(
+        f"retry-of:{job_id}" for job_id in failed
+    )
