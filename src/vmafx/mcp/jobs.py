@@ -188,12 +188,14 @@ async def list_jobs(
     batch_id: str | None,
     limit: int,
     cursor: str | None,
+    search: str | None = None,
 ) -> JobsOut:
     where = JobFilter(
         states=tuple(parse_state(s) for s in states),
         kinds=tuple(parse_kind(k) for k in kinds),
         queues=(queue,) if queue else (),
         batch_id=batch_id,
+        search=search or None,
     )
     page = await client.list_jobs(where, limit=limit, cursor=cursor)
     return JobsOut(

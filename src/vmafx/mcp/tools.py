@@ -470,6 +470,14 @@ def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
         batch_id: str | None = None,
         limit: Annotated[int, Field(ge=1, le=1000)] = 20,
         cursor: Annotated[str | None, Field(description="next_cursor of a previous page.")] = None,
+        search: Annotated[
+            str | None,
+            Field(
+                description="Words that all match: a file name, the start of a job id, a node "
+                "or the error; file:, id:, node:, error:, state:, kind:, queue: narrow a word "
+                "(e.g. 'state:failed crf38')."
+            ),
+        ] = None,
     ) -> JobsOut:
         """The newest jobs first, each with state, where it runs, progress, score and why it
         waits (without spec and result: get_job has them)."""
@@ -482,6 +490,7 @@ def _farm_tools(server: MCPServer[Any], farm: Farm) -> None:
                 batch_id=batch_id,
                 limit=limit,
                 cursor=cursor,
+                search=search,
             ),
             bearer_of(ctx),
         )

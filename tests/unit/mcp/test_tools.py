@@ -190,6 +190,17 @@ async def test_list_jobs_filters_by_state(rig: Rig, tmp_path: Path) -> None:
     assert {job["id"] for job in everything["jobs"]} == {first, second}
 
 
+async def test_list_jobs_searches_by_id_prefix_and_file_name(rig: Rig, tmp_path: Path) -> None:
+    first = await submit_score(rig, tmp_path)
+    second = await submit_score(rig, tmp_path)
+    found = await rig.call("list_jobs", search=f"id:{second[:8]}")
+    assert [job["id"] for job in found["jobs"]] == [second]
+    by_file = await rig.call("list_jobs", search="file:dis.mp4")
+    assert {job["id"] for job in by_file["jobs"]} == {first, second}
+    none = await rig.call("list_jobs", search="file:no-such-clip")
+    assert none["jobs"] == []
+
+
 async def test_list_nodes_shows_host_gpus_and_slots(rig: Rig) -> None:
     await rig.node().register()
     body = await rig.call("list_nodes")
