@@ -143,13 +143,16 @@ class Database:
 
 
 class Controllers:
-    def __init__(self, count: int, store: str, work: Path) -> None:
+    def __init__(self, count: int, store: str, work: Path, repoll_s: float | None) -> None:
         self.count, self.store, self.work = count, store, work
+        self.repoll_s = repoll_s
         self.processes: list[subprocess.Popen[bytes]] = []
         self.targets: list[str] = []
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VMAFX_")}
+        if self.repoll_s is not None:
+            env["VMAFX_CONTROLLER_REPOLL_S"] = str(self.repoll_s)
         for index in range(self.count):
             env_i = {
                 **env,
@@ -322,7 +325,7 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
     """One measurement: K controllers, `jobs` queued (0: an idle farm, heartbeats and
     long-polls only)."""
     db = Database(args.postgres)
-    controllers = Controllers(k, db.url, work)
+    controllers = Controllers(k, db.url, work, args.repoll)
     sims: list[subprocess.Popen[str]] = []
     try:
         controllers.start()
@@ -457,6 +460,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=4, help="gRPC channels per controller")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-farm phase")
+    parser.add_argument(
+        "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: a waiting puller's store re-read"
+    )
     args = parser.parse_args()
     busy: dict[int, dict[str, float]] = {}
     idle: dict[int, dict[str, float]] = {}
