@@ -1,7 +1,9 @@
 """A farm job over objects in a real S3 server (SeaweedFS on loopback): the controller holds
 the tenant's credentials and signs URLs at each claim, the node (a subprocess whose
 environment has no AWS credentials) scores by those URLs, a corpus manifest of s3:// clips is
-scored through the farm, an encode's output is uploaded through a signed PUT, and neither the secret, the access
+scored through the farm, an encode's output is uploaded through a signed PUT, an encode reads
+its source object by a signed URL (and a source it may not read fails, named, after 3 claims each
+signed afresh), and neither the secret, the access
 key nor any signature reaches the store, the events, the logs, the metrics or the job JSON."""
 
 from __future__ import annotations
@@ -91,10 +93,18 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
                   "rate_control": {"mode": "crf", "value": 30}}  # fmt: skip
         enc = await farm.client.submit_job(JobRequest.parse(kind=JobKind.ENCODE, spec=encode))
         enc_id = enc.job.id
+        from_s3 = {"source": ref, "output": "s3://media/farm/out/from-s3.mp4", "codec": "h264",
+                   "rate_control": {"mode": "crf", "value": 30}, "score_after": True}  # fmt: skip
+        enc_s3 = await farm.client.submit_job(JobRequest.parse(kind=JobKind.ENCODE, spec=from_s3))
         locked = seaweed_s3.put("locked/dis.mp4", MEDIA / "dis.mp4")  # the tenant may not read it
         refused_spec = {"reference": ref, "distorted": [locked]}
         refused_job = await farm.client.submit_job(
             JobRequest.parse(kind=JobKind.SCORE, spec=refused_spec)
+        )
+        refused_source = {"source": locked, "output": "s3://media/farm/out/never.mp4",
+                          "codec": "h264"}  # fmt: skip
+        refused_enc = await farm.client.submit_job(
+            JobRequest.parse(kind=JobKind.ENCODE, spec=refused_source)
         )
 
         async def finished(job_id: str):
@@ -111,6 +121,28 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         head = seaweed_s3.client().head_object(Bucket="media", Key="farm/out/enc.mp4")
         assert head["ContentLength"] == encoded.result["bytes"] > 0
         assert not list(Path(tempfile.gettempdir()).glob(f"vmafx-out-{enc_id[:8]}-*"))
+        assert head["ETag"].strip('"') == encoded.result["md5"]  # the MD5 the server checked
+
+        # An encode whose source is an object: read by the URL signed for the claim, named by
+        # its s3:// name in the result (score_after's reference too).
+        encoded_s3 = await farm.wait_for(
+            lambda: finished(enc_s3.job.id), "the encode of an object to end", timeout_s=90
+        )
+        assert encoded_s3.state is JobState.COMPLETED, encoded_s3.error
+        assert encoded_s3.result["output"] == "s3://media/farm/out/from-s3.mp4"
+        after = encoded_s3.result["score_after"]
+        assert after["reference"] == ref and "error" not in after, after
+        assert 50 < after["vmaf"] <= 100
+        assert after["frame_count"] == encoded_s3.result["frames"] > 0
+        head_s3 = seaweed_s3.client().head_object(Bucket="media", Key="farm/out/from-s3.mp4")
+        assert head_s3["ContentLength"] == encoded_s3.result["bytes"]
+        refused_encode = await farm.wait_for(
+            lambda: finished(refused_enc.job.id), "the refused encode to end", timeout_s=90
+        )
+        assert refused_encode.state is JobState.FAILED
+        assert "s3://media/locked/dis.mp4 (HTTP 403 Forbidden)" in (refused_encode.error or "")
+        assert "refused on every attempt" in (refused_encode.error or "")
+        assert not seaweed_s3.exists("farm/out/never.mp4")
         refused = await farm.wait_for(
             lambda: finished(refused_job.job.id), "the refused job to end", timeout_s=90
         )
@@ -153,6 +185,9 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
 
         job_json = _get(f"http://127.0.0.1:{http_port}/v1/jobs/{job.id}")
         assert json.loads(job_json)["spec"]["reference"] == ref
+        for shown in (enc_s3.job.id, refused_enc.job.id):  # encodes of objects, as the API shows
+            job_json += _get(f"http://127.0.0.1:{http_port}/v1/jobs/{shown}")
+        assert "s3://media/locked/dis.mp4" in job_json
         metrics = _get(f"http://127.0.0.1:{http_port}/metrics")
         await farm.client.close()
         farm.client = None

@@ -44,7 +44,10 @@ log = logging.getLogger(__name__)
 #: long job outlives its lease; ffmpeg checks the URL at every range request.
 DEFAULT_CLAIM_TTL_S = 6 * 3600
 #: Spec fields a job reads from and writes to, per kind, where object URLs are accepted.
-REMOTE_INPUTS: Mapping[JobKind, tuple[str, ...]] = {JobKind.SCORE: ("reference", "distorted")}
+REMOTE_INPUTS: Mapping[JobKind, tuple[str, ...]] = {
+    JobKind.SCORE: ("reference", "distorted"),
+    JobKind.ENCODE: ("source",),
+}
 REMOTE_OUTPUTS: Mapping[JobKind, tuple[str, ...]] = {JobKind.ENCODE: ("output",)}
 
 
@@ -98,8 +101,8 @@ class StorageAccess:
         if base not in allowed:
             raise UsageError(
                 f"{field} {value!r}: object URLs are taken by score jobs' reference and "
-                f"distorted inputs and encode jobs' output so far, not by {kind.value} jobs' "
-                f"{base}.",
+                f"distorted inputs and encode jobs' source and output so far, not by "
+                f"{kind.value} jobs' {base}.",
                 hint="Give a local path under a scoring root for this field.",
             )
         if base == "output":

@@ -20,6 +20,7 @@ import re
 from collections.abc import Set
 
 from vmafx.core import specs
+from vmafx.core.remote import is_object_url, protocols_for
 from vmafx.core.specs import CODECS
 from vmafx.errors import UsageError
 from vmafx.media.encoder_options import (
@@ -140,13 +141,20 @@ class EncodeSpec:
     trim_duration_s: float | None = None
     pix_fmt: str | None = None
     audio: str = "copy"
+    #: For a `source` in object storage: the URL signed for this claim that ffmpeg opens (a
+    #: bearer credential: never in repr, messages or results, which name `source`).
+    source_signed: str | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         _choice("codec", self.codec, CODECS)
         _choice("hw", self.hw, HW_POLICIES)
         _choice("audio", self.audio, AUDIO_MODES)
-        source_url(self.source)
-        output_url(self.output)
+        if self.source_signed is not None:
+            protocols_for(self.source_signed)
+        elif not is_object_url(self.source):  # an object is signed by the controller per claim
+            source_url(self.source)
+        if not is_object_url(self.output):  # written to scratch, then uploaded by the node
+            output_url(self.output)
         if self.preset is not None and not re.fullmatch(r"[a-z0-9_]{1,16}", self.preset):
             raise UsageError(f"preset {self.preset!r} is not a preset name.")
         if self.pix_fmt is not None and self.pix_fmt not in _KNOWN_PIX_FMTS:
@@ -280,6 +288,14 @@ def video_args(spec: EncodeSpec, info: EncoderInfo, devices: HwDevices) -> list[
 _AUDIO_ARGS = {"copy": ["-c:a", "copy"], "none": ["-an"], "aac": ["-c:a", "aac", "-b:a", "160k"]}
 
 
+def source_input(spec: EncodeSpec) -> tuple[str, str]:
+    """The URL ffmpeg opens for the spec's source and its protocol whitelist: the signed URL
+    (`https,tls,tcp` or `http,tcp`, nothing else) for an object, else `source_url`'s."""
+    if spec.source_signed is not None:
+        return spec.source_signed, protocols_for(spec.source_signed)
+    return source_url(spec.source)
+
+
 def encode_argv(
     ffmpeg: str, spec: EncodeSpec, encoder: str, *, devices: HwDevices | None = None
 ) -> list[str]:
@@ -292,7 +308,7 @@ def encode_argv(
             hint=f"Candidates: {', '.join(candidates(spec))}.",
         )
     devices = devices or HwDevices()
-    url, whitelist = source_url(spec.source)
+    url, whitelist = source_input(spec)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "warning", "-y"]
     argv += ["-progress", "pipe:1", "-stats_period", "0.5"]
     argv += hw_init_args(info, devices)

@@ -49,10 +49,10 @@ def read_head(url: str, name: str, size: int = 4096, timeout_s: float = 30) -> t
     return body, length
 
 
-def put_file(path: Path, url: str, name: str, timeout_s: float = 300) -> None:
+def put_file(path: Path, url: str, name: str, timeout_s: float = 300) -> str:
     """Upload `path` with one PUT to the signed `url`, with its MD5 (Content-MD5) for the server
     to check: a corrupted body is refused, and nothing appears under the name unless the whole
-    PUT succeeded."""
+    PUT succeeded. Returns that MD5 (hex)."""
     size = path.stat().st_size
     if size > MAX_SIGNED_PUT:
         raise OutputWriteError(
@@ -85,6 +85,7 @@ def put_file(path: Path, url: str, name: str, timeout_s: float = 300) -> None:
             hint="Run again; check the network to the object store if it repeats.",
         ) from None
     _raise_for_status(answer.status, answer.reason, name, "write")
+    return digest.hexdigest()
 
 
 def _raise_for_status(status: int, reason: str, name: str, action: str) -> None:

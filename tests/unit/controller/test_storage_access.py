@@ -73,8 +73,11 @@ def test_dot_segments_and_playlists_are_refused(access):
 
 
 def test_fields_that_do_not_take_objects_yet_say_so(access):
-    with pytest.raises(UsageError, match="score jobs. reference and distorted inputs"):
-        access.check("s3://media/acme/in.mp4", "acme", JobKind.ENCODE, "source")
+    with pytest.raises(UsageError, match="encode jobs. source and output so far, not by tune"):
+        access.check("s3://media/acme/in.mp4", "acme", JobKind.TUNE, "source")
+    with pytest.raises(UsageError, match="not by thumbnail jobs. source"):
+        access.check("s3://media/acme/in.mp4", "acme", JobKind.THUMBNAIL, "source")
+    access.check("s3://media/acme/in.mp4", "acme", JobKind.ENCODE, "source")
     access.check("s3://media/acme/out.mp4", "acme", JobKind.ENCODE, "output")
     with pytest.raises(UsageError, match="segment files"):
         access.check("s3://media/acme/out.m3u8", "acme", JobKind.ENCODE, "output")
@@ -103,6 +106,20 @@ def test_a_claim_gets_one_signed_get_per_object_input_and_nothing_for_local_path
     assert [(kind, ttl) for kind, _, ttl in store.signed] == [("get", 600), ("get", 600)]
     again, _ = access.sign_claim(job)  # a retry: signed afresh
     assert again != inputs and len(store.signed) == 4
+
+
+def test_an_encode_claim_gets_a_get_for_its_source_and_a_put_for_its_output(access, store):
+    spec = {
+        "source": "s3://media/acme/in.mp4",
+        "output": "s3://media/acme/out.mp4",
+        "codec": "h264",
+    }
+    job = make_job(kind=JobKind.ENCODE, tenant="acme", spec=spec)
+    assert StorageAccess.names_objects(job)
+    inputs, outputs = access.sign_claim(job)
+    assert list(inputs) == ["s3://media/acme/in.mp4"] and "sig=" in inputs["s3://media/acme/in.mp4"]
+    assert list(outputs) == ["s3://media/acme/out.mp4"]
+    assert [kind for kind, _, _ in store.signed] == ["get", "put"]
 
 
 def test_the_secret_never_shows_in_a_repr(tmp_path):

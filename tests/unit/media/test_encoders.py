@@ -438,3 +438,17 @@ def test_a_job_can_ask_for_the_pixel_format_the_encoder_takes():
     assert after(encode_argv("ffmpeg", s, "libx265"), "-pix_fmt") == "yuv420p10le"
     with pytest.raises(UsageError, match="pixel format 'rgb48be' is not one vmafx encodes"):
         EncodeSpec.from_job_spec(dataclasses.replace(job_spec, pix_fmt="rgb48be"))
+
+
+def test_an_object_source_is_read_by_its_signed_url_with_only_its_protocols():
+    signed = "http://127.0.0.1:9000/media/in.mp4?X-Amz-Signature=abc"
+    spec = EncodeSpec(source="s3://media/in.mp4", output="/out/o.mp4", codec="h264")
+    with pytest.raises(UsageError, match="s3: scheme"):  # nothing signed: ffmpeg cannot read it
+        encode_argv("ffmpeg", spec, "libx264")
+    signed_spec = dataclasses.replace(spec, source_signed=signed)
+    argv = encode_argv("ffmpeg", signed_spec, "libx264")
+    assert argv[argv.index("-i") + 1] == signed
+    assert argv[argv.index("-protocol_whitelist") + 1] == "http,tcp"
+    assert "X-Amz-Signature" not in repr(signed_spec) and "s3://media/in.mp4" in repr(signed_spec)
+    with pytest.raises(UsageError, match="http"):
+        dataclasses.replace(spec, source_signed="file:/etc/passwd")

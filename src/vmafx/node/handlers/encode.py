@@ -24,6 +24,7 @@ from vmafx.core import specs
 from vmafx.core.jobs import JsonObject
 from vmafx.core.media import VideoInfo
 from vmafx.core.nodes import GpuInfo
+from vmafx.core.remote import RemoteInput, is_object_url
 from vmafx.errors import FfmpegCancelledError, FfmpegError, NotVideoError, UsageError
 from vmafx.media.encoders import (
     ENCODERS,
@@ -34,6 +35,7 @@ from vmafx.media.encoders import (
     encode_argv,
 )
 from vmafx.media.probe import probe
+from vmafx.media.remote import RedactingRunner, remote_error
 from vmafx.media.runner import FfmpegRunner, Progress, RunResult, stderr_tail
 from vmafx.media.scorer import Scorer
 from vmafx.node.capabilities import FAMILY_VENDORS
@@ -48,6 +50,7 @@ from vmafx.node.handlers.files import (
     raise_for_write_failure,
     temp_output,
 )
+from vmafx.node.handlers.score import signed_input
 from vmafx.node.handlers.score_after import score_after
 from vmafx.node.handlers.uploads import remote_output
 
@@ -97,14 +100,21 @@ class EncodeHandler:
 
     def run(self, context: JobContext) -> JobOutput:
         job_spec = context.spec_as(specs.EncodeSpec)
+        runner = self.runner
+        signed: str | None = None
+        if is_object_url(job_spec.source):  # read by the URL the controller signed for the claim
+            source = signed_input(job_spec.source, context, "source")
+            runner = RedactingRunner(self.runner, (source,))
+            signed = source.url
         remote = remote_output(job_spec.output, context)
         if remote is None:
-            return self._encode_to(context, job_spec, EncodeSpec.from_job_spec(job_spec), None)
+            spec = dataclasses.replace(EncodeSpec.from_job_spec(job_spec), source_signed=signed)
+            return self._encode_to(context, job_spec, spec, None, runner)
         try:  # an object output: encoded to scratch, uploaded once complete (and scored)
             local = dataclasses.replace(job_spec, output=str(remote.path))
-            spec = EncodeSpec.from_job_spec(local)
-            made = self._encode_to(context, local, spec, remote.path)
-            remote.upload()
+            spec = dataclasses.replace(EncodeSpec.from_job_spec(local), source_signed=signed)
+            made = self._encode_to(context, local, spec, remote.path, runner)
+            made.result["md5"] = remote.upload()
             made.result["output"] = remote.name
             return made
         finally:
@@ -116,8 +126,10 @@ class EncodeHandler:
         job_spec: specs.EncodeSpec,
         spec: EncodeSpec,
         scratch: Path | None,
+        runner: FfmpegRunner,
     ) -> JobOutput:
-        check_input(spec.source, context.scoring_roots, field="source")
+        if spec.source_signed is None:  # an object was checked against the allow-list
+            check_input(spec.source, context.scoring_roots, field="source")
         source_path = local_path(spec.source)
         info = probe(source_path) if source_path is not None else None
         output = scratch or check_output(spec.output, context.scoring_roots)
@@ -132,7 +144,7 @@ class EncodeHandler:
             )
         scoring = job_spec.score_after and self.scorer is not None
         span = (0.0, ENCODE_SHARE if scoring else 1.0)
-        run = self._encode(context, spec, output, order, info, span)
+        run = self._encode(context, runner, spec, output, order, info, span)
         result = self._result(spec, output, run)
         unverified = self._unverified_hardware(spec, context)
         if unverified and not ENCODERS[run.encoder].hardware:
@@ -161,7 +173,7 @@ class EncodeHandler:
             context.progress(JobProgress(fraction=ENCODE_SHARE, phase="scoring"))
             result["score_after"] = score_after(
                 self.scorer,
-                self.runner,
+                runner,
                 self.ffmpeg,
                 spec,
                 output,
@@ -193,6 +205,7 @@ class EncodeHandler:
     def _encode(
         self,
         context: JobContext,
+        runner: FfmpegRunner,
         spec: EncodeSpec,
         output: Path,
         order: list[str],
@@ -206,7 +219,7 @@ class EncodeHandler:
         started = time.monotonic()
         try:
             for position, name in enumerate(order):
-                trial = self._trial(context, spec, name, temp, total, span)
+                trial = self._trial(context, runner, spec, name, temp, total, span)
                 if trial.reason is None:
                     commit(temp, output)
                     elapsed = time.monotonic() - started
@@ -222,6 +235,7 @@ class EncodeHandler:
     def _trial(
         self,
         context: JobContext,
+        runner: FfmpegRunner,
         spec: EncodeSpec,
         name: str,
         temp: Path,
@@ -240,19 +254,21 @@ class EncodeHandler:
                 self.ffmpeg, dataclasses.replace(spec, output=str(temp)), name, devices=devices
             )
             try:
-                result = self._run(context, argv, total, name, span)
+                result = self._run(context, runner, argv, total, name, span)
             except FfmpegCancelledError as error:
                 if context.cancel.cancelled or not info.hardware:
                     raise  # a cancel, or a crash of a software encoder: the machine's fault
-                return Trial(argv, gpu, error.message, error.stderr_tail, error.returncode)
+                return Trial(error.argv, gpu, error.message, error.stderr_tail, error.returncode)
+        # The runner's argv, not ours: a signed source URL is replaced there by its name.
         if result.returncode == 0:
-            return Trial(argv, gpu, None, result.stderr, 0)
+            return Trial(result.argv, gpu, None, result.stderr, 0)
         reason = f"exit code {result.returncode}: {headline(result.stderr)}"
-        return Trial(argv, gpu, reason, result.stderr, result.returncode)
+        return Trial(result.argv, gpu, reason, result.stderr, result.returncode)
 
     def _run(
         self,
         context: JobContext,
+        runner: FfmpegRunner,
         argv: list[str],
         total: int | None,
         encoder: str,
@@ -271,7 +287,7 @@ class EncodeHandler:
                 )
             )
 
-        return self.runner.run(
+        return runner.run(
             argv, timeout_s=self.timeout_s, cancel=context.cancel, on_progress=on_progress
         )
 
@@ -319,6 +335,11 @@ def _fallback(tried: list[JsonObject], final: str) -> Fallback | None:
 
 def _encode_failure(spec: EncodeSpec, name: str, trial: Trial) -> Exception:
     tail = stderr_tail(trial.stderr)
+    if spec.source_signed is not None:  # 403 → released and re-signed; 404 → no such object
+        remote = RemoteInput(name=spec.source, url=spec.source_signed)
+        known = remote_error((remote,), trial.stderr)
+        if known is not None:
+            return known
     if "Invalid data found" in tail or "could not find codec parameters" in tail:
         return NotVideoError(
             f"ffmpeg could not decode the source {spec.source}; it may be corrupt or truncated.",

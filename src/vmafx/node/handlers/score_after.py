@@ -1,9 +1,11 @@
 """An encode job's optional `score_after`: VMAF of the output against its source.
 
 A trimmed encode is compared with the same range of the source, cut losslessly (FFV1) with the
-very `-ss`/`-t` the encode used, so both sides hold the same frames. A score that cannot be
-computed (a remote source, a frame count that differs) is recorded in the result with why; the
-encode itself still succeeded. A cancel, or ffmpeg killed by a signal, ends the job as usual.
+very `-ss`/`-t` the encode used, so both sides hold the same frames. A source in object storage
+is read by the URL signed for the claim (`EncodeSpec.source_signed`) and named by its s3://
+name in the result. A score that cannot be computed (a frame count that differs) is recorded in
+the result with why; the encode itself still succeeded. A cancel, or ffmpeg killed by a signal,
+ends the job as usual.
 """
 
 from __future__ import annotations
@@ -14,20 +16,21 @@ from pathlib import Path
 
 from vmafx.core import frames
 from vmafx.core.jobs import JsonObject
+from vmafx.core.remote import RemoteInput
 from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import FfmpegCancelledError, VmafxError
-from vmafx.media.encoders import EncodeSpec
+from vmafx.media.encoders import EncodeSpec, source_input
 from vmafx.media.graph import ScoreOptions
 from vmafx.media.runner import CancelToken, FfmpegRunner, check_returncode
 from vmafx.media.scorer import Scorer, ScoreRequest, default_threads
-from vmafx.media.urls import output_url, source_url, whitelist_args
+from vmafx.media.urls import output_url, whitelist_args
 from vmafx.node.handlers.files import local_path
 from vmafx.node.handlers.score import inline_series, series_body
 
 
 def reference_cut_argv(ffmpeg: str, spec: EncodeSpec, target: Path) -> list[str]:
     """The source's trimmed range, video only, losslessly to `target` (an .mkv)."""
-    url, whitelist = source_url(spec.source)
+    url, whitelist = source_input(spec)
     argv = [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-v", "error", "-y"]
     argv += whitelist_args(whitelist)
     if spec.trim_start_s > 0:
@@ -52,18 +55,22 @@ def score_after(
     try:
         with tempfile.TemporaryDirectory(prefix="vmafx-score-after-") as folder:
             reference = local_path(spec.source) or spec.source
+            remote: tuple[RemoteInput, ...] = ()
+            if spec.source_signed is not None:  # read by its signed URL, named by its s3:// name
+                remote = (RemoteInput(name=spec.source, url=spec.source_signed),)
             if trimmed:
                 cut = Path(folder) / "reference.mkv"
                 result = runner.run(
                     reference_cut_argv(ffmpeg, spec, cut), timeout_s=timeout_s, cancel=cancel
                 )
                 check_returncode(result, f"cutting {spec.source} for score_after")
-                reference = str(cut)
+                reference, remote = str(cut), ()
             request = ScoreRequest(
                 reference=reference,
                 distorted=(str(output),),
                 options=ScoreOptions(threads=default_threads()),
                 timeout_s=timeout_s,
+                remote=remote,
             )
             report = scorer.score(request, cancel=cancel, on_progress=on_progress)
     except FfmpegCancelledError:

@@ -34,8 +34,9 @@ class RemoteOutput:
     def __repr__(self) -> str:
         return f"RemoteOutput({self.name!r})"
 
-    def upload(self) -> None:
-        put_file(self.path, self._signed_url, self.name)
+    def upload(self) -> str:
+        """Upload the scratch file; its MD5 (hex), which the server checked."""
+        return put_file(self.path, self._signed_url, self.name)
 
     def cleanup(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)
