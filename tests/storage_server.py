@@ -67,14 +67,21 @@ class SeaweedS3:
         )
 
     def put(self, key: str, path: Path) -> str:
-        self.client().upload_file(str(path), self.bucket, key)
+        client = self.client()
+        try:
+            client.upload_file(str(path), self.bucket, key)
+        finally:
+            client.close()  # not left to the collector: its sockets would warn in a later test
         return f"s3://{self.bucket}/{key}"
 
     def exists(self, key: str) -> bool:
+        client = self.client()
         try:
-            self.client().head_object(Bucket=self.bucket, Key=key)
+            client.head_object(Bucket=self.bucket, Key=key)
         except Exception:
             return False
+        finally:
+            client.close()
         return True
 
 
