@@ -106,6 +106,12 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         refused_enc = await farm.client.submit_job(
             JobRequest.parse(kind=JobKind.ENCODE, spec=refused_source)
         )
+        corrupt = seaweed_s3.put("farm/corrupt.mp4", MEDIA / "corrupt.mp4")
+        corrupt_source = {"source": corrupt, "output": "s3://media/farm/out/corrupt.mp4",
+                          "codec": "h264"}  # fmt: skip
+        corrupt_enc = await farm.client.submit_job(
+            JobRequest.parse(kind=JobKind.ENCODE, spec=corrupt_source)
+        )
 
         async def finished(job_id: str):
             got = (await farm.client.get_job(job_id)).job
@@ -143,6 +149,14 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
         assert "s3://media/locked/dis.mp4 (HTTP 403 Forbidden)" in (refused_encode.error or "")
         assert "refused on every attempt" in (refused_encode.error or "")
         assert not seaweed_s3.exists("farm/out/never.mp4")
+        # ffmpeg's own words about the source (which name the URL it opened) reach the error
+        # with the object's name in place of the signed URL.
+        broken = await farm.wait_for(
+            lambda: finished(corrupt_enc.job.id), "the corrupt encode to end", timeout_s=90
+        )
+        assert broken.state is JobState.FAILED
+        assert f"could not decode the source {corrupt}" in (broken.error or ""), broken.error
+        assert f"Error opening input file {corrupt}." in (broken.error or ""), broken.error
         refused = await farm.wait_for(
             lambda: finished(refused_job.job.id), "the refused job to end", timeout_s=90
         )
@@ -185,7 +199,11 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
 
         job_json = _get(f"http://127.0.0.1:{http_port}/v1/jobs/{job.id}")
         assert json.loads(job_json)["spec"]["reference"] == ref
-        for shown in (enc_s3.job.id, refused_enc.job.id):  # encodes of objects, as the API shows
+        for shown in (
+            enc_s3.job.id,
+            refused_enc.job.id,
+            corrupt_enc.job.id,
+        ):  # encodes of objects, as the API shows
             job_json += _get(f"http://127.0.0.1:{http_port}/v1/jobs/{shown}")
         assert "s3://media/locked/dis.mp4" in job_json
         metrics = _get(f"http://127.0.0.1:{http_port}/metrics")

@@ -100,3 +100,19 @@ def test_labels_must_be_key_value(media):
     assert placement.requirements().labels == {"tier": "heavy", "site": "zampp2"}
     with pytest.raises(UsageError, match="KEY=VALUE"):
         Placement(labels=["heavy"]).requirements()
+
+
+def test_an_encode_of_objects_keeps_its_urls_for_the_controller_to_sign(media):
+    request = jobspecs.encode_request(
+        "s3://media/in/master.mov", "s3://media/out/enc.mp4", options={"codec": "h264"},
+        placement=Placement(),
+    )  # fmt: skip
+    spec = request.spec.to_json()
+    assert (spec["source"], spec["output"]) == (
+        "s3://media/in/master.mov",
+        "s3://media/out/enc.mp4",
+    )
+    with pytest.raises(UsageError, match="gopher: scheme"):  # what encodes never read
+        jobspecs.encode_request(
+            "gopher://h/x.mov", "out.mp4", options={"codec": "h264"}, placement=Placement()
+        )
