@@ -1,6 +1,8 @@
 """A node killed (SIGKILL) in the middle of uploading an encode's output to a real S3 server
 (SeaweedFS on loopback): nothing appears under the final key, and the job's next attempt, on
 another node, uploads the whole object (the MD5 the server checked is the downloaded bytes').
+The second node, sharing the first one's temp folder, removes the scratch folder (a whole
+encode) the killed node left there when it starts.
 
 The output is real and large (13 MB: a lossless encode of noise), larger than what the kernel
 buffers between the node and the server (the node's send buffer grows to 4 MiB at most), so
@@ -195,7 +197,9 @@ async def test_a_node_killed_mid_upload_leaves_no_object_and_the_retry_uploads_i
         assert len(left) == 1 and left[0].stat().st_size == relay.content_length
         assert not seaweed_s3.exists(KEY), "a killed upload left an object under the final key"
 
-        farm.start_node("n2", queues="encode", env=NO_AWS)
+        # n2 shares n1's temp folder (one machine): starting, it removes what n1 left there.
+        farm.start_node("n2", queues="encode", env={**NO_AWS, "TMPDIR": str(scratch)})
+        assert not left[0].parent.exists(), "the killed node's scratch folder was not removed"
 
         async def finished():
             got = (await farm.client.get_job(job_id)).job
@@ -219,6 +223,7 @@ async def test_a_node_killed_mid_upload_leaves_no_object_and_the_retry_uploads_i
         downloaded = tmp_path / "downloaded.mp4"
         downloaded.write_bytes(body)
         assert probe(str(downloaded)).frame_count == 30  # a whole, playable encode
+        assert not list(scratch.glob("vmafx-*")), "n2 left its scratch folder behind"
     finally:
         if farm.client is not None:
             await farm.client.close()

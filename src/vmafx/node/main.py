@@ -27,6 +27,7 @@ from vmafx.node.capabilities import build_capabilities
 from vmafx.node.gpuload import GpuLoadSampler
 from vmafx.node.handlers.registry import build_handlers, served_queues
 from vmafx.node.handlers.score import OnScored
+from vmafx.node.handlers.uploads import sweep_stale_scratch
 from vmafx.node.httpstatus import StatusServer
 from vmafx.node.metrics import NodeMetrics
 from vmafx.node.models import NodeModels, start_models
@@ -118,6 +119,7 @@ async def serve(settings: NodeSettings) -> None:
     token = read_token(settings.token_file)
     ffmpeg = ffmpeg_settings()
     machine = await asyncio.to_thread(inspect_machine, settings, ffmpeg.path)
+    await asyncio.to_thread(sweep_stale_scratch)  # whole encodes a killed node left in $TMPDIR
     feedback = None
     if settings.feedback_socket is not None:
         feedback = FeedbackClient(settings.feedback_socket).start()
