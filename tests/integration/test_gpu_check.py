@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ NO_GPU = shutil.which("nvidia-smi") is None
 
 def test_the_dry_run_writes_every_figure_without_the_missing_packages(tmp_path):
     out = tmp_path / "out"
-    env = {**os.environ, "VMAFX_FFMPEG": ffmpeg_info().path}
+    # PYTHON as scripts/test.sh sets it is relative to the repository root; the script runs
+    # from elsewhere here, so it gets this interpreter's absolute path.
+    env = {**os.environ, "VMAFX_FFMPEG": ffmpeg_info().path, "PYTHON": sys.executable}
     done = subprocess.run(
         ["bash", str(ROOT / "scripts" / "gpu-check.sh"), str(out), "--dry-run",
          "--without", "av,sqlalchemy,fastapi,imageio_ffmpeg", "--budget-s", "240"],

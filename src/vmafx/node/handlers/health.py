@@ -5,13 +5,16 @@ is the answer the job was asked for; only a file the node cannot find or read fa
 from __future__ import annotations
 
 from vmafx.core.specs import HealthSpec
-from vmafx.media.health import check_health
 from vmafx.node.handlers.base import JobContext, JobOutput, JobProgress
 from vmafx.node.handlers.files import check_input
 
 
 class HealthHandler:
     def run(self, context: JobContext) -> JobOutput:
+        # PyAV when a health job runs, not when the node starts: `vmafx node --probe` runs on
+        # machines without it (the GPU device image) and must not fail on an import.
+        from vmafx.media.health import check_health  # noqa: PLC0415
+
         spec = context.spec_as(HealthSpec)
         source = check_input(spec.source, context.scoring_roots, field="source")
 
