@@ -3,7 +3,7 @@ the tenant's credentials and signs URLs at each claim, the node (a subprocess wh
 environment has no AWS credentials) scores by those URLs, a corpus manifest of s3:// clips is
 scored through the farm, an encode's output is uploaded through a signed PUT, an encode reads
 its source object by a signed URL (and a source it may not read fails, named, after 3 claims each
-signed afresh), and neither the secret, the access
+signed afresh), a tune job searches an object through encode probes, and neither the secret, the access
 key nor any signature reaches the store, the events, the logs, the metrics or the job JSON."""
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from tests.storage_server import ACCESS_KEY, SCOPED_KEY, SCOPED_SECRET, SECRET_K
 
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.core.jobs import JobKind, JobState
-from vmafx.core.messages import JobRequest
-from vmafx.errors import ForbiddenError
+from vmafx.core.messages import JobFilter, JobRequest
+from vmafx.errors import ForbiddenError, UsageError
 from vmafx.media.inputprobe import locate_ffmpeg
 from vmafx.media.runner import SubprocessRunner
 from vmafx.media.scorer import LibvmafScorer, ScoreRequest
@@ -225,6 +225,78 @@ async def test_a_node_without_credentials_scores_objects_by_urls_the_controller_
                            "X-Amz-Credential"):  # fmt: skip
                 assert secret not in text, f"{secret} found in the {where}"
         assert "farm/dis.mp4" in stored  # the store was read: the spec names the object
+    finally:
+        if farm.client is not None:
+            await farm.client.close()
+        farm.kill_all()
+
+
+async def test_a_tune_job_searches_an_object_through_encode_probes_a_bare_node_reads(
+    tmp_path, seaweed_s3, monkeypatch
+):
+    """A tune job of an s3:// source: the controller's tuner sends encode probes of the object
+    (each claim signs it afresh; trimmed sample probes cut the reference from it too); the
+    chosen encode lands under the local output; no signature is stored."""
+    for name in [k for k in os.environ if k.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    media = tmp_path / "media"
+    media.mkdir()
+    clip = tmp_path / "clip.mkv"  # 72 frames: long enough for sample probes
+    subprocess.run(
+        [locate_ffmpeg(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=160x90:rate=24:duration=3,noise=alls=12:allf=t",
+         "-c:v", "ffv1", str(clip)],
+        check=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    source = seaweed_s3.put("farm/tune/clip.mkv", clip)
+    farm = Farm(tmp_path, media)
+    try:
+        args = ["controller", "--grpc-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+                "--store", f"sqlite:///{tmp_path / 'controller.db'}", "--auth-disabled",
+                "--scoring-root", str(media), "--storage-dir",
+                str(_storage_dir(tmp_path, seaweed_s3))]  # fmt: skip
+        controller = farm._spawn("controller", args, {**CONTROLLER_ENV, **NO_AWS})
+        port = controller.wait_for_line(r"gRPC on 127\.0\.0\.1:(\d+)").group(1)
+        farm.target = f"127.0.0.1:{port}"
+        farm.client = GrpcControllerClient(farm.target, timeout_s=10)
+        node = farm.start_node("n1", queues="encode", env=NO_AWS)
+        out = media / "out" / "best.mkv"
+        spec = {"source": source, "codec": "h264", "encoder": "libx264", "target_vmaf": 88,
+                "output": str(out), "parallel": 2, "preset": "ultrafast",
+                "source_width": 160, "source_height": 90, "source_frames": 72,
+                "source_fps": 24.0}  # fmt: skip
+        tune = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.TUNE, spec=spec))).job
+        no_output = JobRequest.parse(
+            kind=JobKind.TUNE, spec={k: v for k, v in spec.items() if k != "output"}
+        )
+        with pytest.raises(UsageError, match="names no output"):
+            await farm.client.submit_job(no_output)
+
+        async def ended():
+            got = (await farm.client.get_job(tune.id)).job
+            return got if got.is_terminal else None
+
+        job = await farm.wait_for(ended, "the tune job of an object to end", timeout_s=120)
+        assert job.state is JobState.COMPLETED, job.error
+        result = job.result
+        assert result["hit"] and result["vmaf"] >= 88
+        assert Path(result["output"]).is_file()
+        assert {p["kind"] for p in result["probes"]} == {"sample", "full"}
+        children = (await farm.client.list_jobs(JobFilter(parent_id=tune.id))).jobs
+        assert children and all(c.spec["source"] == source for c in children)
+        trimmed = [c for c in children if c.result and c.result["score_after"]["trimmed"]]
+        assert trimmed and all(c.result["score_after"]["reference"] == source for c in trimmed)
+        await farm.client.close()
+        farm.client = None
+        farm.kill_all()
+        stored = b"".join(
+            path.read_bytes() for path in tmp_path.glob("controller.db*") if path.is_file()
+        ).decode("latin-1")
+        logs = "".join(proc.output() + proc.stderr.read_text() for proc in (controller, node))
+        for text in (stored, logs):
+            for secret in (SCOPED_SECRET, SCOPED_KEY, "X-Amz-Signature", "X-Amz-Credential"):
+                assert secret not in text
+        assert "farm/tune/clip.mkv" in stored
     finally:
         if farm.client is not None:
             await farm.client.close()

@@ -96,6 +96,13 @@ class InputPolicy:
             if is_object_url(value) and self.storage.configured:
                 check_path_text(value, field)
                 self.storage.check(value, tenant, kind, field)
+                if kind is JobKind.TUNE and not spec.get("output"):
+                    raise UsageError(
+                        f"tune job of the object {value!r} names no output; its probes and "
+                        "the chosen encode go beside the source by default, which an object "
+                        "has not.",
+                        hint="Give output: a local path under a scoring root.",
+                    )
                 continue
             self.check(value, tenant, field=field)
         if kind is JobKind.SCORE:

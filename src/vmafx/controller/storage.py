@@ -47,6 +47,8 @@ DEFAULT_CLAIM_TTL_S = 6 * 3600
 REMOTE_INPUTS: Mapping[JobKind, tuple[str, ...]] = {
     JobKind.SCORE: ("reference", "distorted"),
     JobKind.ENCODE: ("source",),
+    # The controller's tuner reads nothing: its probes are encode jobs of this source.
+    JobKind.TUNE: ("source",),
 }
 REMOTE_OUTPUTS: Mapping[JobKind, tuple[str, ...]] = {JobKind.ENCODE: ("output",)}
 
@@ -101,8 +103,8 @@ class StorageAccess:
         if base not in allowed:
             raise UsageError(
                 f"{field} {value!r}: object URLs are taken by score jobs' reference and "
-                f"distorted inputs and encode jobs' source and output so far, not by "
-                f"{kind.value} jobs' {base}.",
+                f"distorted inputs, encode jobs' source and output and tune jobs' source so "
+                f"far, not by {kind.value} jobs' {base}.",
                 hint="Give a local path under a scoring root for this field.",
             )
         if base == "output":

@@ -73,8 +73,9 @@ def test_dot_segments_and_playlists_are_refused(access):
 
 
 def test_fields_that_do_not_take_objects_yet_say_so(access):
-    with pytest.raises(UsageError, match="encode jobs. source and output so far, not by tune"):
-        access.check("s3://media/acme/in.mp4", "acme", JobKind.TUNE, "source")
+    with pytest.raises(UsageError, match="tune jobs. source so far, not by tune jobs. output"):
+        access.check("s3://media/acme/out.mp4", "acme", JobKind.TUNE, "output")
+    access.check("s3://media/acme/in.mp4", "acme", JobKind.TUNE, "source")
     with pytest.raises(UsageError, match="not by thumbnail jobs. source"):
         access.check("s3://media/acme/in.mp4", "acme", JobKind.THUMBNAIL, "source")
     access.check("s3://media/acme/in.mp4", "acme", JobKind.ENCODE, "source")
@@ -106,6 +107,14 @@ def test_a_claim_gets_one_signed_get_per_object_input_and_nothing_for_local_path
     assert [(kind, ttl) for kind, _, ttl in store.signed] == [("get", 600), ("get", 600)]
     again, _ = access.sign_claim(job)  # a retry: signed afresh
     assert again != inputs and len(store.signed) == 4
+
+
+def test_a_tune_job_of_an_object_must_name_a_local_output(access, tmp_path):
+    policy = InputPolicy([tmp_path], storage=access)
+    spec = {"source": "s3://media/acme/in.mp4", "codec": "h264"}
+    with pytest.raises(UsageError, match="names no output"):
+        policy.check_spec(JobKind.TUNE, spec, "acme")
+    policy.check_spec(JobKind.TUNE, {**spec, "output": str(tmp_path / "best.mkv")}, "acme")
 
 
 def test_an_encode_claim_gets_a_get_for_its_source_and_a_put_for_its_output(access, store):
