@@ -150,7 +150,7 @@ def run_seaweed(folder: Path, timeout_s: float = 90) -> Iterator[SeaweedS3]:
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(10)
+            proc.wait(3)  # weed often ignores SIGTERM for 10 s or more; its data is scratch
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
