@@ -127,19 +127,36 @@ class Database:
             connection.execute("ANALYZE jobs")
 
     def stats(self) -> dict[str, float]:
-        """Transactions so far, and CPU seconds of every backend connected to this database."""
+        """Transactions so far on this database, and CPU seconds of every PostgreSQL process on
+        the machine (backends come and go with the controllers' pools, so they are not summed
+        one by one; the other databases here are idle)."""
         with psycopg.connect(self.admin, autocommit=True) as connection:
             (commits,) = connection.execute(
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                 (self.name,),
             ).fetchone() or (0,)
-            pids = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,)
-                )
-            ]
-        return {"xacts": float(commits), "cpu": sum(cpu_seconds(pid) for pid in pids)}
+        return {"xacts": float(commits), "cpu": postgres_cpu()}
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every process named postgres, the exited backends' included (a
+    process's children's times count once they are reaped, so the postmaster's cutime holds
+    the backends that ended)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        if not name.startswith("postgres"):
+            continue
+        fields = text.rsplit(")", 1)[1].split()
+        # utime stime cutime cstime
+        total += sum(int(x) for x in fields[11:15]) / CLK_TCK
+    return total
 
 
 class Controllers:
