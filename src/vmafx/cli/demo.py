@@ -119,7 +119,7 @@ def _rows(job: Job) -> list[list[str]]:
             f"{rung['kbps']:.0f}",
             f"{rung['vmaf']:.2f}",
             result.get("encoder", ""),
-            f"on {rung['node']}" if rung.get("node") else "",
+            str(rung.get("node") or ""),
         ]
         for rung in sorted(result["rungs"], key=lambda r: r["kbps"])
     ]
@@ -130,8 +130,12 @@ def print_table(jobs: list[Job], console: Console) -> None:
         title="per-title ladder (rungs on the convex hull, VMAF at the source's size)",
         header_style="bold",
     )
-    # "note": where the rung was encoded, or why the ladder failed (beside or under the table).
-    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "note"):
+    # The last column: the node that encoded each rung; "note" (beside or under the table, as
+    # `fit_notes` places notes) when a ladder failed and its row says why.
+    failed = any(
+        job.state is not JobState.COMPLETED or not (job.result or {}).get("rungs") for job in jobs
+    )
+    for name in ("clip", "size", "CRF", "kbit/s", "VMAF", "encoder", "note" if failed else "node"):
         table.add_column(name, justify="right" if name in ("CRF", "kbit/s", "VMAF") else "left")
     for job in jobs:
         for row in _rows(job):
