@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tests.farm import Farm, migrated_template
+from tests.farm import Farm
 from typer.testing import CliRunner
 
 from vmafx.cli.app import app
@@ -19,16 +18,6 @@ from vmafx.cli.entry import report_error
 from vmafx.errors import VmafxError
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
-    folder = tmp_path_factory.mktemp("cli-promises")
-    made = Farm(folder / "farm", migrated_template(folder), auth_disabled=False)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def vmafx(*args: str) -> tuple[int, str, str]:

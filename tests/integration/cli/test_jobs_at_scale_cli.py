@@ -8,37 +8,12 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from tests.farm import FakeNode, Farm, migrated_template
+from tests.farm import Farm
 from tests.integration.cli.test_jobs_cli import run, submit
 
-from vmafx.core.tokens import Role
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
-    folder = tmp_path_factory.mktemp("jobs-scale-cli")
-    made = Farm(folder / "farm", migrated_template(folder), auth_disabled=False)
-    try:
-        yield made
-    finally:
-        made.close()
-
-
-@pytest.fixture(scope="module")
-def node(farm: Farm) -> Iterator[FakeNode]:
-    made = farm.node(token=farm.token(Role.NODE))
-    yield made
-    farm.run(made.close())
-
-
-@pytest.fixture(scope="module")
-def writer(farm: Farm) -> str:
-    return farm.token(Role.WRITER)
 
 
 def listed(farm: Farm, token: str, *args: str) -> list[dict]:

@@ -8,13 +8,12 @@ import dataclasses
 import io
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from rich.console import Console
-from tests.farm import FakeNode, Farm, migrated_template
+from tests.farm import Farm
 from typer.testing import CliRunner
 
 from vmafx.cli.app import app
@@ -33,28 +32,6 @@ class Outcome:
 
     def json(self) -> object:
         return json.loads(self.stdout)
-
-
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
-    folder = tmp_path_factory.mktemp("jobs-cli")
-    made = Farm(folder / "farm", migrated_template(folder), auth_disabled=False)
-    try:
-        yield made
-    finally:
-        made.close()
-
-
-@pytest.fixture(scope="module")
-def node(farm: Farm) -> Iterator[FakeNode]:
-    made = farm.node(token=farm.token(Role.NODE))
-    yield made
-    farm.run(made.close())
-
-
-@pytest.fixture(scope="module")
-def writer(farm: Farm) -> str:
-    return farm.token(Role.WRITER)
 
 
 def run(farm: Farm, token: str | None, *args: str) -> Outcome:

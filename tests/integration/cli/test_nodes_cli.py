@@ -8,22 +8,12 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from tests.farm import FakeNode, Farm, migrated_template
+from tests.farm import FakeNode, Farm
 from tests.integration.cli.test_jobs_cli import run
 
 from vmafx.core.tokens import Role
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
-    folder = tmp_path_factory.mktemp("nodes-cli")
-    made = Farm(folder / "farm", migrated_template(folder), auth_disabled=False)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 @pytest.fixture(scope="module")
