@@ -113,11 +113,11 @@ def test_ctrl_c_keeps_the_probes_and_the_rerun_continues(clip: Path, tmp_path: P
     cache = tmp_path / "vmafx" / "tune" / "probes.jsonl"
     args = [sys.executable, "-m", "vmafx", "tune", "crf", str(clip), "--target", "93",
             "--format", "json"]  # fmt: skip
-    # Every ffmpeg run of the interrupted search starts 0.4 s late, so the search is still
+    # Every ffmpeg run of the interrupted search starts 1.5 s late, so the search is still
     # running when the first probe lands in the cache (a tiny clip would otherwise finish
-    # between the poll and the signal).
+    # between the poll and the signal; 0.4 s was once too short on a loaded CI machine).
     slow = tmp_path / "slow-ffmpeg"
-    slow.write_text(f'#!/bin/sh\nsleep 0.4\nexec "{locate()}" "$@"\n')
+    slow.write_text(f'#!/bin/sh\nsleep 1.5\nexec "{locate()}" "$@"\n')
     slow.chmod(0o755)
     env = {**env_for(tmp_path), "VMAFX_FFMPEG": str(slow)}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
