@@ -198,6 +198,27 @@ def _nvidia_gpu_present() -> bool:
     return bool(nvidia_gpus(timeout_s=3.0))
 
 
+#: Inputs up to this size in all are scored with no probe run first (`LibvmafScorer`'s
+#: `unprobed`): the probe's ~50 ms of CPU weighs on short clips, while on long ones its frame
+#: total is what gives the progress bar an end and an ETA.
+UNPROBED_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _unprobed_fits(args: ScoreArgs) -> bool:
+    """Whether to score without a probe run first: local inputs of at most UNPROBED_MAX_BYTES
+    in all, decoded on the CPU (the scorer checks the rest of what makes that safe)."""
+    inputs = (args.reference, *args.distorted)
+    if args.decode != "cpu" or args.sync == "fps" or any(is_remote(p) for p in inputs):
+        return False
+    if args.max_parallel is not None and args.max_parallel < len(args.distorted):
+        return False
+    try:
+        total = sum(os.path.getsize(p) for p in inputs)
+    except OSError:  # the probed path names what is wrong with the input
+        return False
+    return total <= UNPROBED_MAX_BYTES
+
+
 def run_score(args: ScoreArgs) -> None:
     """Score, then print the report as asked (table, JSON or CSV) and write the per-frame CSV
     and the per-frame plot. The probe of the inputs starts first, and the rest of the scoring
@@ -211,7 +232,8 @@ def run_score(args: ScoreArgs) -> None:
 
     ffmpeg = locate_ffmpeg(ffmpeg_settings().path)
     has_raw = args.width is not None or args.height is not None
-    runner = prestart_probe(ffmpeg, [args.reference, *args.distorted], has_raw)
+    unprobed = not has_raw and _unprobed_fits(args)
+    runner = prestart_probe(ffmpeg, [args.reference, *args.distorted], has_raw, early=not unprobed)
     try:
         from vmafx.media.scorer import LibvmafScorer  # noqa: PLC0415
 
@@ -227,7 +249,8 @@ def run_score(args: ScoreArgs) -> None:
             from vmafx.storage.registry import store_for  # noqa: PLC0415
 
             request = dataclasses.replace(request, remote=open_all(inputs, store_for))
-        report = _score_with_progress(LibvmafScorer(ffmpeg, runner), request)
+        scorer = LibvmafScorer(ffmpeg, runner, unprobed=unprobed)
+        report = _score_with_progress(scorer, request)
     finally:
         runner.close()
     _write_outputs(args, report, ffmpeg)

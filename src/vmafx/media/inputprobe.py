@@ -36,6 +36,7 @@ _STREAM = re.compile(r"^  Stream #(\d+):\d+\S*: Video: (.*)$")
 _DURATION = re.compile(r"^  Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _SIZE = re.compile(r"^(\d+)x(\d+)(?:\s|$)")
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)(k?) (fps|tbr)$")
+_REFS = re.compile(r"^\d+ reference frames?\b")
 _VERSION = re.compile(r"^ffmpeg version (\S+)", re.MULTILINE)
 
 
@@ -129,6 +130,8 @@ def parse_probe(text: str) -> tuple[str, bool, dict[int, _Seen]]:
     for line in text.splitlines():
         if match := _INPUT.match(line):
             current = seen.setdefault(int(match.group(1)), _Seen(container=match.group(2)))
+        elif line.startswith(("Output #", "Stream mapping:")):
+            current = None  # a scoring run's own output streams follow its inputs
         elif current is None:
             continue
         elif match := _DURATION.match(line):
@@ -143,7 +146,8 @@ def video_info(path: str, seen: _Seen) -> VideoInfo | None:
     """The VideoInfo an input's first video stream line gives, or None if it is not readable."""
     if seen.stream is None:
         return None
-    fields = _fields(seen.stream)
+    # at `-v verbose` (the scoring run's level) ffmpeg adds "1 reference frame" after the codec
+    fields = [f for f in _fields(seen.stream) if not _REFS.match(f)]
     if len(fields) < 3:
         return None
     codec = fields[0].split(" ", 1)[0]
@@ -213,6 +217,22 @@ def probe_inputs(
         info = video_info(path, got) if got is not None else None
         infos.append(info if info is not None else probe(path, raw, by_name.get(path)))
     return ProbeRun(version, has_libvmaf, tuple(infos))
+
+
+def described_inputs(stderr: str, paths: Sequence[str]) -> tuple[str, bool, list[VideoInfo]] | None:
+    """What a scoring run's own stderr says of its inputs, as `probe_inputs` would have said it
+    (ffmpeg prints the same banner and input dump before it scores): version, libvmaf built in,
+    each input in order; None where any input's description cannot be read (the caller then
+    probes as usual)."""
+    version, has_libvmaf, seen = parse_probe(stderr)
+    infos = []
+    for index, path in enumerate(paths):
+        got = seen.get(index)
+        info = video_info(path, got) if got is not None else None
+        if info is None:
+            return None
+        infos.append(info)
+    return version, has_libvmaf, infos
 
 
 def _refuse_unopened(path: str, stderr: str, remote: RemoteInput | None = None) -> None:

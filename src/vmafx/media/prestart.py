@@ -59,15 +59,18 @@ class PrestartedRunner:
             self._inner.discard(started)
 
 
-def prestart_probe(ffmpeg: str, paths: Sequence[str], has_raw: bool) -> PrestartedRunner:
+def prestart_probe(
+    ffmpeg: str, paths: Sequence[str], has_raw: bool, *, early: bool = True
+) -> PrestartedRunner:
     """A runner with the probe of `paths` already started where that is safe: local files that
     pass the input policy (no URL: those are probed as they always were), no raw YUV (whose
-    format comes from options checked later)."""
+    format comes from options checked later). `early=False`: none (the scorer was told to try
+    without a probe run, `LibvmafScorer(unprobed=True)`)."""
     from vmafx.media.inputprobe import probe_command  # noqa: PLC0415
     from vmafx.media.probe import _check_exists, is_raw  # noqa: PLC0415
 
     runner = SubprocessRunner()
-    if has_raw or any("://" in path or is_raw(path) for path in paths):
+    if not early or has_raw or any("://" in path or is_raw(path) for path in paths):
         return PrestartedRunner(runner, None)
     try:
         for path in paths:

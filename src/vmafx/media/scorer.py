@@ -17,6 +17,7 @@ import re
 import signal as signals
 import tempfile
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -39,6 +40,7 @@ from vmafx.media import graph, hwdecode
 from vmafx.media.ffmpeg import FfmpegInfo
 from vmafx.media.filterstats import parse_filter_stats
 from vmafx.media.metric_outputs import check_complete, expected, libvmaf_reasons
+from vmafx.media.probe import _check_exists as check_input
 from vmafx.media.probe import is_raw, probe
 from vmafx.media.runner import CancelToken, FfmpegRunner, Progress, RunResult
 from vmafx.media.size_limits import Frame, refuse_unscorable, unusual
@@ -129,10 +131,14 @@ class LibvmafScorer:
     frame-count mismatch is refused after the scoring run, from the frames ffmpeg decoded.
     """
 
-    def __init__(self, ffmpeg: FfmpegInfo | str, runner: FfmpegRunner) -> None:
+    def __init__(
+        self, ffmpeg: FfmpegInfo | str, runner: FfmpegRunner, *, unprobed: bool = False
+    ) -> None:
         self._path = ffmpeg if isinstance(ffmpeg, str) else ffmpeg.path
         self._version = None if isinstance(ffmpeg, str) else ffmpeg.version
         self._probe_once = isinstance(ffmpeg, str)
+        #: Score without a probe run first where that is safe (`_score_unprobed`).
+        self._unprobed = unprobed and self._probe_once
         self._runner = runner
 
     def _runner_for(self, request: ScoreRequest) -> FfmpegRunner:
@@ -172,7 +178,21 @@ class LibvmafScorer:
         on_progress: ScoreProgress | None = None,
         cancel: CancelToken | None = None,
     ) -> ScoreReport:
+        if self._unprobed and may_skip_probe(request):
+            report = self._score_unprobed(request, on_progress, cancel)
+            if report is not None:
+                return report
         reference, distorted = self.probe_all(request)
+        return self._score_probed(request, reference, distorted, on_progress, cancel)
+
+    def _score_probed(
+        self,
+        request: ScoreRequest,
+        reference: VideoInfo,
+        distorted: list[VideoInfo],
+        on_progress: ScoreProgress | None,
+        cancel: CancelToken | None,
+    ) -> ScoreReport:
         size = request.max_parallel or len(distorted)
         if size >= len(distorted):
             return self._score_pass(request, reference, distorted, on_progress, cancel)
@@ -240,31 +260,107 @@ class LibvmafScorer:
                 on_progress(p.frame, expected)
 
         with tempfile.TemporaryDirectory(prefix="vmafx-score-") as log_dir:
-            command = graph.build_score_command(
-                self._path,
-                (self._input(request.reference, request), reference),
-                [
-                    (self._input(p, request), i)
-                    for p, i in zip(request.distorted, distorted, strict=True)
-                ],
-                options,
-                log_dir,
-                shortest=request.shortest or options.sync_fps,
-            )
+            command = self._command(request, [reference, *distorted], options, log_dir)
             result = self._run(command.argv, request, frame, cancel, progress)
             if result.returncode != 0 and "cuda" in command.decoded and not _cancelled(cancel):
                 raise GpuDecodeFailedError(gpu_failure_line(result.stderr))
             self._raise_for_failure(result, request)
-            logs = [
-                self._read_log(path, dis, result.stderr)
-                for path, dis in zip(command.log_paths, request.distorted, strict=True)
-            ]
-            native = [
-                read_filter_stats(stats, log.frame_nums, dis)
-                for stats, log, dis in zip(
-                    command.stats_paths, logs, request.distorted, strict=True
+            return self._report(request, reference, distorted, options, choice, command, result)
+
+    def _score_unprobed(
+        self,
+        request: ScoreRequest,
+        on_progress: ScoreProgress | None,
+        cancel: CancelToken | None,
+    ) -> ScoreReport | None:
+        """Score with no probe run before (issue 13): the scoring run's own stderr says what the
+        probe would have (ffmpeg prints the same banner and input dump before it scores), and
+        every check the probe feeds runs after the fact. The run is built as if every input
+        matched the reference; the result stands only where the graph the real inputs call for
+        is that same graph (same size, pixel format and frame rate: no scale, format or fps
+        filter; the frame clock's time base does not change which frames pair). None where it
+        cannot stand or the run failed: the caller then probes and scores as before, so every
+        refusal and error is the one the probed path gives."""
+        from vmafx.media.inputprobe import described_inputs  # noqa: PLC0415
+
+        paths = [request.reference, *request.distorted]
+        for path in paths:
+            check_input(path)  # the input policy, before ffmpeg opens anything
+        options = dataclasses.replace(request.options, decode="cpu")
+        choice = hwdecode.DecodeChoice("cpu", "cpu", "asked for")
+
+        def progress(p: Progress) -> None:
+            if on_progress is not None:
+                on_progress(p.frame, 0)  # the total is in the dump, read after the run
+
+        with tempfile.TemporaryDirectory(prefix="vmafx-score-") as log_dir:
+            command = self._command(request, [_UNPROBED(path) for path in paths], options, log_dir)
+            argv = [arg for arg in command.argv if arg != "-hide_banner"]  # the banner: version
+            try:
+                result = self._runner_for(request).run(
+                    argv, timeout_s=request.timeout_s, cancel=cancel, on_progress=progress
                 )
-            ]
+            except FfmpegCancelledError:
+                if _cancelled(cancel):
+                    raise
+                return None  # a crash signal: the probed run says whose fault it is
+            described = described_inputs(result.stderr, paths)
+            if described is None or not described[1]:
+                return None  # an input ffmpeg could not describe, or no libvmaf: probe and say
+            self._version, _, infos = described
+            reference, distorted = infos[0], infos[1:]
+            for info in distorted:
+                check_compatible(reference, info, request)
+            frame = Frame(reference.width, reference.height, reference.pix_fmt)
+            refuse_unscorable(frame, reference.path, options.models, options.features)
+            same_rate = [dataclasses.replace(info, fps=_UNPROBED_RATE) for info in infos]
+            if self._command(request, same_rate, options, log_dir).argv != command.argv:
+                # the inputs need a scale, format or fps filter: run the graph they call for
+                # (what the probe would have told, without probing again)
+                return self._score_probed(request, reference, distorted, on_progress, cancel)
+            self._raise_for_failure(result, request)  # the run the probed path would have made
+            command = dataclasses.replace(command, argv=argv)
+            return self._report(request, reference, distorted, options, choice, command, result)
+
+    def _command(
+        self,
+        request: ScoreRequest,
+        infos: Sequence[VideoInfo],
+        options: graph.ScoreOptions,
+        log_dir: str,
+    ) -> graph.ScoreCommand:
+        return graph.build_score_command(
+            self._path,
+            (self._input(request.reference, request), infos[0]),
+            [
+                (self._input(p, request), i)
+                for p, i in zip(request.distorted, infos[1:], strict=True)
+            ],
+            options,
+            log_dir,
+            shortest=request.shortest or options.sync_fps,
+        )
+
+    def _report(
+        self,
+        request: ScoreRequest,
+        reference: VideoInfo,
+        distorted: Sequence[VideoInfo],
+        options: graph.ScoreOptions,
+        choice: hwdecode.DecodeChoice,
+        command: graph.ScoreCommand,
+        result: RunResult,
+    ) -> ScoreReport:
+        """A successful run's logs (still in the run's log folder) → checked, pooled results."""
+        frame = Frame(reference.width, reference.height, reference.pix_fmt)
+        logs = [
+            self._read_log(path, dis, result.stderr)
+            for path, dis in zip(command.log_paths, request.distorted, strict=True)
+        ]
+        native = [
+            read_filter_stats(stats, log.frame_nums, dis)
+            for stats, log, dis in zip(command.stats_paths, logs, request.distorted, strict=True)
+        ]
         models = {m.name: m.spec for m in command.models}
         for log, dis in zip(logs, request.distorted, strict=True):
             check_complete(
@@ -475,6 +571,31 @@ def _frames_expected(info: VideoInfo) -> int:
     if info.duration_s and info.fps:
         return round(info.duration_s * float(info.fps))
     return 0
+
+
+#: The frame clock's rate in a run built before the inputs are known (any rate pairs frame i
+#: with frame i: `graph.frame_clock` numbers frames, and both inputs share the time base).
+_UNPROBED_RATE = Fraction(1)
+
+
+def _UNPROBED(path: str) -> VideoInfo:  # noqa: N802 - a placeholder, read as a constant
+    """An input as the unprobed run assumes it: the reference's twin (no scale, format or fps
+    filter in the graph); `LibvmafScorer._score_unprobed` checks the assumption after the run."""
+    return VideoInfo(path, 0, 0, "unknown", 8, _UNPROBED_RATE, False, None, None, "", "")
+
+
+def may_skip_probe(request: ScoreRequest) -> bool:
+    """Whether a request may be scored with no probe run first: local files in containers
+    (raw YUV and remote inputs are described by other means), decoded on the CPU, one pass,
+    no frame-rate conversion (whose graph depends on both rates)."""
+    return (
+        not request.remote
+        and request.raw is None
+        and request.decode == "cpu"
+        and not request.options.sync_fps
+        and (request.max_parallel is None or request.max_parallel >= len(request.distorted))
+        and not any(is_raw(path) for path in (request.reference, *request.distorted))
+    )
 
 
 _DECODE_FAILURES = (

@@ -1,5 +1,6 @@
-"""`vmafx score` reaches its scoring ffmpeg quickly (issue 13): one ffmpeg run before it, and
-none of the heavy modules imported before it starts."""
+"""`vmafx score` reaches its scoring ffmpeg quickly (issue 13): no ffmpeg run before it for a
+small local pair (one where the graph needs both frame rates or the inputs are long), and none
+of the heavy modules imported before it starts."""
 
 from __future__ import annotations
 
@@ -52,23 +53,58 @@ def test_vmafx_score_imports_no_typer_rich_numpy_or_pyav_before_ffmpeg_starts(fm
     assert heavy == []
 
 
-def test_vmafx_score_starts_ffmpeg_once_before_the_scoring_run(tmp_path: Path):
+def _ffmpeg_runs(tmp_path: Path, *args: str) -> list[str]:
+    """The argv of every ffmpeg run `vmafx score ARGS` made, in order."""
     calls = tmp_path / "calls"
     fake = tmp_path / "ffmpeg"
     fake.write_text(f"#!/bin/sh\necho \"$*\" >> '{calls}'\nexec '{locate()}' \"$@\"\n")
     fake.chmod(0o755)
     env = {**os.environ, "VMAFX_FFMPEG": str(fake)}
     out = subprocess.run(
-        [sys.executable, "-m", "vmafx", "score", REF, str(MEDIA / "dis.mp4"), "--format", "json"],
+        [sys.executable, "-m", "vmafx", "score", *args, "--format", "json"],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    runs = calls.read_text().splitlines()
+    return calls.read_text().splitlines()
+
+
+def test_a_small_local_pair_is_scored_by_one_ffmpeg_run_and_no_probe(tmp_path: Path):
+    runs = _ffmpeg_runs(tmp_path, REF, str(MEDIA / "dis.mp4"))
+    assert len(runs) == 1
+    assert "-filter_complex" in runs[0]
+
+
+def test_a_pair_that_needs_scaling_costs_a_second_run_but_no_probe(tmp_path: Path):
+    """The first run's dump says the sizes differ: the scaled graph runs next, unprobed."""
+    runs = _ffmpeg_runs(tmp_path, REF, str(MEDIA / "dis_small.mp4"))
+    assert len(runs) == 2
+    assert all("-filter_complex" in run for run in runs)
+    assert "scale=" not in runs[0] and "scale=80:48:flags=bicubic" in runs[1]
+
+
+def test_a_frame_rate_sync_is_probed_once_before_the_scoring_run(tmp_path: Path):
+    """`--sync fps` builds its graph from both rates: one probe first, then the scoring run."""
+    runs = _ffmpeg_runs(tmp_path, REF, str(MEDIA / "dis.mp4"), "--sync", "fps")
     assert len(runs) == 2
     assert "-filter_complex" not in runs[0] and "-filter_complex" in runs[1]
+
+
+def test_inputs_over_the_size_limit_are_probed_first(tmp_path: Path):
+    """Long inputs keep the probe: its frame total gives the progress bar an end."""
+    from vmafx.cli.scoring import UNPROBED_MAX_BYTES, ScoreArgs, _unprobed_fits
+
+    big = tmp_path / "big.mp4"
+    with big.open("wb") as handle:
+        handle.truncate(UNPROBED_MAX_BYTES + 1)  # sparse: no disk used
+    assert _unprobed_fits(ScoreArgs(reference=REF, distorted=[str(MEDIA / "dis.mp4")]))
+    assert not _unprobed_fits(ScoreArgs(reference=str(big), distorted=[str(MEDIA / "dis.mp4")]))
+    assert not _unprobed_fits(
+        ScoreArgs(reference=REF, distorted=[str(MEDIA / "dis.mp4")], decode="auto")
+    )
+    assert not _unprobed_fits(ScoreArgs(reference=REF, distorted=[str(tmp_path / "missing.mp4")]))
 
 
 def test_a_frame_count_mismatch_is_still_refused_after_the_one_probe(tmp_path: Path):
@@ -135,9 +171,20 @@ main()
 
 
 def test_the_probe_starts_before_the_scorer_is_imported():
-    """The probe runs while the rest of the scoring path is imported (`vmafx.media.prestart`)."""
+    """Where a probe runs (here `--sync fps`), it runs while the rest of the scoring path is
+    imported (`vmafx.media.prestart`)."""
     out = subprocess.run(
-        [sys.executable, "-c", _ORDER, REF, str(MEDIA / "dis.mp4"), "--format", "json"],
+        [
+            sys.executable,
+            "-c",
+            _ORDER,
+            REF,
+            str(MEDIA / "dis.mp4"),
+            "--sync",
+            "fps",
+            "--format",
+            "json",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
