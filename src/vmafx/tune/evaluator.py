@@ -99,7 +99,9 @@ class FfmpegEvaluator:
         self.segments: tuple[Segment, ...] = (
             plan_samples(source.frames, source.fps) if settings.samples else ()
         )
-        self._scorer = LibvmafScorer(ffmpeg, runner)
+        # no probe run before each scoring run: the source and its encodes are checked after
+        # it, from the run's own input dump (`LibvmafScorer` unprobed, issue 13)
+        self._scorer = LibvmafScorer(ffmpeg.path, runner, unprobed=True)
         #: CRFs whose full encode this evaluator wrote into the work folder.
         self._made: set[float] = set()
 
