@@ -10,8 +10,9 @@ Every pair of commands runs alternately (a burst of load from elsewhere falls on
 each figure is a median. CPU time is the children's user+system time (ffmpeg included).
 
 Rows:
-  startup    milliseconds from process start to the scoring ffmpeg's exec (strace), and ffmpeg
-             runs before it, `vmafx score` against the previous commit if --baseline-src is given
+  startup    milliseconds from process start to the scoring ffmpeg's start (a wrapper stamps
+             each ffmpeg start), and ffmpeg runs before it, `vmafx score` against the
+             previous commit if --baseline-src is given
              (bytecode compiled first, as an installed package has it)
   vmaf1080   `vmafx score` ÷ bare `ffmpeg -lavfi libvmaf`, 1080p (real and generated)
   short540   the same on a 2 s 540p clip
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -83,9 +83,12 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
     """Wall and CPU seconds (children's user+system) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   env=env)  # fmt: skip
+    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                          check=False)  # fmt: skip
     wall = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = done.stderr.decode(errors="replace").strip().splitlines()[-8:]
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n" + "\n".join(tail))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
@@ -121,25 +124,41 @@ def fqm(ref: Path, dis: Path) -> list[str]:
 
 
 def ratio_row(name: str, a: tuple[float, float], b: tuple[float, float], target: str) -> str:
-    return (
+    row = (
         f"| {name} | {a[0]:.2f} s / {b[0]:.2f} s | {a[0] / b[0]:.3f} | {a[1] / b[1]:.3f} "
         f"| {target} |"
     )
+    print(row, file=sys.stderr, flush=True)  # as it comes: a later row's failure loses nothing
+    return row
 
 
-def startup_ms(argv: list[str], repeat: int, env: dict[str, str] | None = None) -> str:
-    """Median ms from exec to the scoring ffmpeg's exec, and the ffmpeg runs before it."""
-    values, before = [], set()
-    for _ in range(repeat):
-        strace = ["strace", "-f", "-ttt", "-e", "trace=execve", "-s", "400"]
-        out = subprocess.run([*strace, *argv], capture_output=True, text=True, env=env,
-                             check=False).stderr  # fmt: skip
-        execs = [x for x in out.splitlines() if re.search(r"\d+\.\d+ execve\(", x)]
-        stamp = [float(re.search(r"(\d+\.\d+) execve", x).group(1)) for x in execs]  # type: ignore[union-attr]
-        scoring = next(i for i, x in enumerate(execs) if "filter_complex" in x)
-        values.append((stamp[scoring] - stamp[0]) * 1000)
-        before.add(sum("ffmpeg" in x.split(", [")[0] for x in execs[1:scoring]))
-    return f"{statistics.median(values):.0f} ms (min {min(values):.0f}) | {sorted(before)}"
+def startup_ms(argv: list[str], repeat: int, envs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Per environment (alternated): median ms from launching `argv` to the scoring ffmpeg's
+    start, and the ffmpeg runs before it. A wrapper set as VMAFX_FFMPEG stamps each ffmpeg
+    start (strace, which stops the process at every system call, roughly triples such figures)."""
+    values: dict[str, list[float]] = {name: [] for name in envs}
+    before: dict[str, set[int]] = {name: set() for name in envs}
+    with tempfile.TemporaryDirectory() as folder:
+        log, wrapper = Path(folder) / "starts", Path(folder) / "ffmpeg"
+        wrapper.write_text(
+            f'#!/bin/sh\ncase "$*" in *-filter_complex*) k=score;; *) k=other;; esac\n'
+            f"echo \"$k $(date +%s.%N)\" >> '{log}'\nexec '{FFMPEG}' \"$@\"\n"
+        )
+        wrapper.chmod(0o755)
+        for _ in range(repeat):
+            for name, env in envs.items():
+                log.unlink(missing_ok=True)
+                start = time.time()
+                subprocess.run(argv, env={**env, "VMAFX_FFMPEG": str(wrapper)}, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                starts = [line.split() for line in log.read_text().splitlines()]
+                scoring = next(i for i, (kind, _) in enumerate(starts) if kind == "score")
+                values[name].append((float(starts[scoring][1]) - start) * 1000)
+                before[name].add(scoring)
+    return {
+        name: f"{statistics.median(v):.0f} ms (min {min(v):.0f}) | {sorted(before[name])}"
+        for name, v in values.items()
+    }
 
 
 def peak_rss_mib(argv: list[str]) -> float:
@@ -165,9 +184,8 @@ def main() -> None:
     out: list[str] = [f"\n{os.cpu_count()} cores, medians of {rep} alternated runs\n"]
 
     if want("startup"):
-        out += ["| `vmafx score`, 1080p pair | to the scoring ffmpeg | ffmpeg runs before |",
-                "|---|---|---|"]  # fmt: skip
-        argv = vmafx(bbb, bbb_dis[0])
+        out += ["| `vmafx score` | tree | to the scoring ffmpeg | ffmpeg runs before it |",
+                "|---|---|---|---|"]  # fmt: skip
         # An installed vmafx has its bytecode compiled (pip does it); a checkout run with
         # PYTHONDONTWRITEBYTECODE=1 (set on the development machines) would compile every
         # module on every run, ~2x the start-up measured. Compile first, as pip would.
@@ -175,10 +193,14 @@ def main() -> None:
 
         sources = [str(Path(package.__file__).parent), *filter(None, [args.baseline_src])]
         subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], check=True)
+        envs = {"this tree": dict(os.environ)}
         if args.baseline_src:
-            env = {**os.environ, "PYTHONPATH": args.baseline_src}
-            out.append(f"| baseline | {startup_ms(argv, rep, env)} |")
-        out.append(f"| this tree | {startup_ms(argv, rep)} |")
+            envs["baseline"] = {**os.environ, "PYTHONPATH": args.baseline_src}
+        short, short_dis = make_pair("bbb_540p_2s", "bigbuckbunny", "960x540", 2)
+        for label, argv in (("BBB 1080p 5 s", vmafx(bbb, bbb_dis[0])),
+                            ("BBB 540p 2 s", vmafx(short, short_dis[1]))):  # fmt: skip
+            for name, figure in startup_ms(argv, rep, envs).items():
+                out.append(f"| {label} | {name} | {figure} |")
         out.append("")
 
     rows = ["| case | vmafx / peer (wall) | wall ratio | CPU ratio | target |",
