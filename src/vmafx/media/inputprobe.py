@@ -47,16 +47,39 @@ def locate_ffmpeg(override: str | None = None) -> str:
 
     if override or os.environ.get("IMAGEIO_FFMPEG_EXE"):
         return locate(override)
+    bundled = _bundled_binary()
+    if bundled is not None:
+        return bundled
     try:
         from imageio_ffmpeg import _definitions  # noqa: PLC0415
-        from imageio_ffmpeg import binaries as bundled  # noqa: PLC0415
+        from imageio_ffmpeg import binaries as bundled_folder  # noqa: PLC0415
 
         name = _definitions.FNAME_PER_PLATFORM.get(_definitions.get_platform(), "")
-        folder = os.path.dirname(bundled.__file__ or "")
+        folder = os.path.dirname(bundled_folder.__file__ or "")
     except (ImportError, AttributeError):
         return locate(override)
     path = os.path.join(folder, name)
     return path if name and os.path.isfile(path) else locate(override)
+
+
+def _bundled_binary() -> str | None:
+    """imageio-ffmpeg's binary found without importing the package (whose __init__ imports
+    logging and its subprocess helpers, ~7 ms): a platform wheel ships one `ffmpeg-*` file in
+    `imageio_ffmpeg/binaries`. None where that is not so (the import path decides then)."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("imageio_ffmpeg")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = os.path.join(next(iter(spec.submodule_search_locations)), "binaries")
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith("ffmpeg-")]
+    except OSError:
+        return None
+    if len(names) != 1:
+        return None
+    path = os.path.join(folder, names[0])
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
 @dataclasses.dataclass(frozen=True)

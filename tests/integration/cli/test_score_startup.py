@@ -153,6 +153,16 @@ def test_a_whole_vmafx_score_run_never_imports_numpy_or_pyav():
     assert out.returncode == 0, out.stderr
     imported = {line.split("|")[-1].strip() for line in out.stderr.splitlines() if "|" in line}
     assert not {"numpy", "av", "typer", "pydantic"} & imported
+    # JSON output needs no rich, and the bundled ffmpeg is found without importing its package
+    assert not {"rich", "imageio_ffmpeg"} & imported
+
+
+def test_the_bundled_ffmpeg_is_found_where_imageio_ffmpeg_says():
+    import imageio_ffmpeg
+
+    from vmafx.media.inputprobe import _bundled_binary
+
+    assert _bundled_binary() == imageio_ffmpeg.get_ffmpeg_exe()
 
 
 _ORDER = """
