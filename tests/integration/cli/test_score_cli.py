@@ -145,7 +145,7 @@ def test_an_ffmpeg_without_libvmaf_is_named_with_the_fix(tmp_path):
         # an ffmpeg built without libvmaf: no such filter, and not in its configuration line
         'case "$2" in -filters) "$REAL" "$@" | grep -v libvmaf; exit;;\n'
         '  -version) "$REAL" "$@" | sed s/--enable-libvmaf//; exit;; esac\n'
-        'case "$*" in *filter_complex*) exec "$REAL" "$@";; esac\n'
+        'case "$*" in *filter_complex*) echo "No such filter: \'libvmaf\'" >&2; exit 8;; esac\n'
         '"$REAL" "$@" 2>&1 | sed s/--enable-libvmaf// >&2',
     )
     out = vmafx("score", REF, str(MEDIA / "dis.mp4"), env={"VMAFX_FFMPEG": fake})
