@@ -161,6 +161,30 @@ def startup_ms(argv: list[str], repeat: int, envs: dict[str, dict[str, str]]) ->
     }
 
 
+def import_times(argv: list[str], repeat: int, envs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Per environment (alternated): `python -X importtime` over a whole `vmafx score` run,
+    the median of the summed self times, the modules imported and the five largest."""
+    totals: dict[str, list[float]] = {name: [] for name in envs}
+    last: dict[str, dict[str, int]] = {}
+    for _ in range(repeat):
+        for name, env in envs.items():
+            done = subprocess.run([sys.executable, "-X", "importtime", *argv[1:]], env=env,
+                                  capture_output=True, text=True, check=True)  # fmt: skip
+            self_us: dict[str, int] = {}
+            for line in done.stderr.splitlines():
+                if line.startswith("import time:") and "|" in line and "self [us]" not in line:
+                    own, _, module = line.removeprefix("import time:").split("|")
+                    self_us[module.strip()] = int(own)
+            totals[name].append(sum(self_us.values()) / 1000)
+            last[name] = self_us
+    rows = {}
+    for name, values in totals.items():
+        top = sorted(last[name].items(), key=lambda kv: -kv[1])[:5]
+        named = ", ".join(f"{m} {us / 1000:.0f}" for m, us in top)
+        rows[name] = f"{statistics.median(values):.0f} ms | {len(last[name])} | {named}"
+    return rows
+
+
 def peak_rss_mib(argv: list[str]) -> float:
     """Peak resident memory of the largest process of the run (the scoring ffmpeg)."""
     out = subprocess.run(["/usr/bin/time", "-f", "%M", *argv], capture_output=True, text=True,
@@ -201,6 +225,14 @@ def main() -> None:
                             ("BBB 540p 2 s", vmafx(short, short_dis[1]))):  # fmt: skip
             for name, figure in startup_ms(argv, rep, envs).items():
                 out.append(f"| {label} | {name} | {figure} |")
+        out += [
+            "",
+            "| imports of a whole `vmafx score --format json` run, 540p pair | tree "
+            "| imports (self times) | modules | the largest (ms) |",
+            "|---|---|---|---|---|",
+        ]
+        for name, figure in import_times(vmafx(short, short_dis[1]), rep, envs).items():
+            out.append(f"| | {name} | {figure} |")
         out.append("")
 
     rows = ["| case | vmafx / peer (wall) | wall ratio | CPU ratio | target |",
