@@ -72,15 +72,6 @@ def _on_farm(
     return run_tune(remote, tune_request(source, fields), RemoteFormat.table)
 
 
-def _farm_refuses(**flags: object) -> None:
-    for name, value in flags.items():
-        if value:
-            raise UsageError(
-                f"--{name.replace('_', '-')} is not available with --controller yet.",
-                hint="Run without --controller for it (the search then runs on this machine).",
-            )
-
-
 def _target(value: float) -> float:
     from vmafx.tune.run import check_target  # noqa: PLC0415
 
@@ -144,12 +135,15 @@ def crf(
         from vmafx.cli.remote import Format as RemoteFormat  # noqa: PLC0415
         from vmafx.cli.tune_farm import print_target  # noqa: PLC0415
         from vmafx.tune.farm import encoder_family  # noqa: PLC0415
+        from vmafx.tune.plan import metric as check_metric  # noqa: PLC0415
 
-        _farm_refuses(scale=scale, metric=metric != "vmaf")
+        check_metric(metric)  # the local tuner's message, before anything is submitted
         codec, _ = encoder_family(encoder)
         fields = {"codec": codec, "encoder": encoder, "target_vmaf": target, "preset": preset,
-                  "crf_step": crf_step, "tolerance": tolerance, "min_crf": _whole(min_crf),
-                  "max_crf": _whole(max_crf), "output": str(out) if out else None}  # fmt: skip
+                  "metric": metric, "crf_step": crf_step, "tolerance": tolerance,
+                  "min_crf": _whole(min_crf), "max_crf": _whole(max_crf),
+                  "scale": {"width": size[0], "height": size[1]} if size else None,
+                  "output": str(out) if out else None}  # fmt: skip
         result = _on_farm(controller, token_file, ca, source, fields)
         print_target(result, RemoteFormat(fmt.value))
         return
@@ -183,9 +177,12 @@ def _print_crf(report: TuneReport, fmt: Format) -> None:
     from rich.console import Console  # noqa: PLC0415
     from rich.table import Table  # noqa: PLC0415
 
+    from vmafx.tune.plan import metric_label  # noqa: PLC0415
+
     console = Console(highlight=False)
+    label = metric_label(data["metric"])
     table = Table(title="probes")
-    for column in (data["parameter"], "VMAF", "kind", "frames encoded", "frames scored", "s"):
+    for column in (data["parameter"], label, "kind", "frames encoded", "frames scored", "s"):
         table.add_column(column, justify="right")
     for p in data["probes"]:
         table.add_row(
@@ -203,7 +200,7 @@ def _print_crf(report: TuneReport, fmt: Format) -> None:
             f"{fb['encoder']} failed mid-search ({fb['reason']}); fell back to {fb['to']}."
         )
     console.print(
-        f"{data['encoder']} {data['parameter']} {data['crf']:g}: VMAF {data['vmaf']:.2f}, "
+        f"{data['encoder']} {data['parameter']} {data['crf']:g}: {label} {data['vmaf']:.2f}, "
         f"{data['kbps']} kbit/s, {data['size_bytes']} bytes; {data['full_encodes']} full "
         f"encode(s), cost {data['cost']:.2f}× the input's frames ({data['reason']})."
         + (f" Written to {data['output']}." if data["output"] else "")
@@ -240,7 +237,6 @@ def ladder(
     if controller is not None:
         from vmafx.tune.farm import encoder_family  # noqa: PLC0415
 
-        _farm_refuses(hls=hls)
         if out is None:
             raise UsageError("--controller needs --out FOLDER for the rung encodes.")
         fields = {"mode": "ladder", "codec": encoder_family(encoder)[0], "encoder": encoder,
@@ -264,6 +260,10 @@ def ladder(
                 ladder_svg(points_of("points"), points_of("hull"), points_of("rungs"), title)
             )
             data["plot"] = str(plot)
+        if hls is not None:  # here, not on the controller: it never touches files
+            from vmafx.tune.run import farm_hls  # noqa: PLC0415
+
+            data["hls"] = farm_hls(data["rungs"], hls)
         _print_ladder(data, fmt)
         return
     with _progress() as bar:

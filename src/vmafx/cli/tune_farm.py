@@ -154,9 +154,12 @@ def print_target(result: Mapping[str, Any], fmt: Format) -> None:
         return
     from rich.table import Table  # noqa: PLC0415
 
+    from vmafx.tune.plan import metric_label  # noqa: PLC0415
+
     console = Console(highlight=False)
+    label = metric_label(result.get("metric"))
     table = Table(title=f"probes (tune job {result['job_id']})")
-    for column in (result["parameter"], "VMAF", "kind", "frames", "node", "used"):
+    for column in (result["parameter"], label, "kind", "frames", "node", "used"):
         table.add_column(column, justify="right")
     for p in result["probes"]:
         table.add_row(f"{p['crf']:g}", f"{p['vmaf']:.2f}", p["kind"], str(p["frames_encoded"]),
@@ -167,8 +170,10 @@ def print_target(result: Mapping[str, Any], fmt: Format) -> None:
         console.print(f"{fallback['from']} failed on the node ({fallback['reason']}); the probes "
                       f"fell back to {fallback['to']}.")  # fmt: skip
     console.print(
-        f"{result['encoder']} {result['parameter']} {result['crf']:g}: VMAF {result['vmaf']:.2f}"
-        f", {result['kbps']} kbit/s; {result['full_encodes']} full encode(s), cost "
+        f"{result['encoder']} {result['parameter']} {result['crf']:g}"
+        + (f" at {result['scale']}" if result.get("scale") else "")
+        + f": {label} {result['vmaf']:.2f}, {result['kbps']} kbit/s; "
+        f"{result['full_encodes']} full encode(s), cost "
         f"{result['cost']:.2f}× the input's frames ({result['reason']}). "
         f"Encoded on {result.get('chosen_node') or '?'}: {result['output']}"
     )

@@ -46,6 +46,16 @@ __all__ = ["MAX_INFER_ROWS"]
 MAX_JSON_DEPTH = 32
 MAX_DISTORTED = 32
 CODECS = ("h264", "hevc", "av1", "vp9")
+#: The models an encode's `score_after` may score with (libvmaf's built-in ones).
+SCORE_MODELS = ("vmaf_v0.6.1", "vmaf_v0.6.1neg", "vmaf_4k_v0.6.1", "vmaf_4k_v0.6.1neg")
+#: A tune job's `metric` → (libvmaf model, pooled statistic), as the local tuner measures it
+#: (`vmafx.tune.plan.METRICS` is this table).
+TUNE_METRICS: Mapping[str, tuple[str, str]] = {
+    "vmaf": ("vmaf_v0.6.1", "mean"),
+    "vmaf_neg": ("vmaf_v0.6.1neg", "mean"),
+    "vmaf_4k": ("vmaf_4k_v0.6.1", "mean"),
+    "p5": ("vmaf_v0.6.1", "p5"),
+}
 
 
 class _Spec:
@@ -142,6 +152,13 @@ class EncodeSpec(_Spec):
     pix_fmt: str | None = spec_field(text, default=None, example='"yuv420p10le"')
     audio: str = spec_field(one_of("copy", "none", "aac"), default="copy")
     score_after: bool = spec_field(flag, default=False)
+    #: The libvmaf model `score_after` scores with (unset: vmaf_v0.6.1); a tune job's probes
+    #: set it for `metric` vmaf_neg or vmaf_4k.
+    score_model: str | None = spec_field(one_of(*SCORE_MODELS), default=None)
+
+    def __post_init__(self) -> None:
+        if self.score_model is not None and not self.score_after:
+            raise fail("encode spec.score_model", "needs score_after true", '"score_after": true')
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +197,10 @@ class TuneSpec(_Spec):
     `score_after`, placed on the nodes like any encode; the search itself is the local tuner's.
 
     `output`: target mode, the file the chosen encode is delivered as (probes go in a hidden
-    folder beside it); ladder mode, the folder the rung encodes go in. The `source_*` facts
+    folder beside it); ladder mode, the folder the rung encodes go in. `metric` (target mode):
+    what the target is on, as `vmafx tune crf --metric` (p5: the 5th-percentile frame of
+    vmaf_v0.6.1). `scale` (target mode): encode every probe and the deliverable at that size,
+    scored after bicubic upscaling to the source's, as `--scale`. The `source_*` facts
     (filled by `vmafx tune --controller`, which probes the source) let cheap probes encode
     sample segments; without them every probe encodes the whole input.
     """
@@ -191,6 +211,10 @@ class TuneSpec(_Spec):
     codec: str = spec_field(one_of(*CODECS), example='"av1"')
     mode: str = spec_field(one_of("target", "ladder"), default="target")
     target_vmaf: float | None = spec_field(number(0, 100), default=None, example="93")
+    metric: str = spec_field(one_of(*TUNE_METRICS), default="vmaf")
+    scale: Size | None = spec_field(  # noqa: RUF009 (a field specifier)
+        _SIZE, default=None, example='{"width": 1280, "height": 720}'
+    )
     output: str | None = spec_field(text, default=None, example='"/media/out/master.mkv"')
     encoder: str | None = spec_field(text, default=None)
     hw: str = spec_field(one_of("prefer", "require", "never"), default="prefer")
@@ -226,6 +250,19 @@ class TuneSpec(_Spec):
             raise fail("tune spec.min_crf", f"({low}) must not exceed max_crf ({high})")
         if self.rungs is not None and self.targets:
             raise fail("tune spec.rungs", "and targets both pick rungs; give one of them")
+        if self.mode == "ladder" and self.metric != "vmaf":
+            raise fail(
+                "tune spec.metric",
+                f"is {self.metric!r}, but a ladder measures vmaf (its hull and rungs are on "
+                "vmaf_v0.6.1's mean); drop metric, or use mode 'target'",
+                '"metric": "vmaf"',
+            )
+        if self.mode == "ladder" and self.scale is not None:
+            raise fail(
+                "tune spec.scale",
+                "is for mode 'target'; a ladder's sizes are its resolutions",
+                '"resolutions": ["1280x720"]',
+            )
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -261,18 +261,27 @@ class FfmpegEvaluator:
 def package_hls(evaluator: FfmpegEvaluator, crf: float, folder: Path) -> tuple[Path, int, int]:
     """The full encode at `crf` as an HLS rendition (fMP4 segments) in `folder`: its media
     playlist, average and peak bit/s."""
-    from vmafx.tune.hls import segment_durations  # noqa: PLC0415 - only the ladder needs it
-
     encoded = evaluator.full_path(crf)
     if not encoded.exists():
         evaluator.encode_full(crf)
+    return package_rendition(evaluator.ffmpeg.path, evaluator.runner, encoded, folder)
+
+
+def package_rendition(
+    ffmpeg: str, runner: FfmpegRunner, encoded: Path, folder: Path
+) -> tuple[Path, int, int]:
+    """`encoded` remuxed (no re-encode) as an HLS rendition of fMP4 segments in `folder`: its
+    media playlist, average and peak bit/s. The local ladder's rungs and a farm ladder's
+    (the nodes' files) go through this one command."""
+    from vmafx.tune.hls import segment_durations  # noqa: PLC0415 - only the ladder needs it
+
     folder.mkdir(parents=True, exist_ok=True)
     playlist = folder / "index.m3u8"
-    argv = [evaluator.ffmpeg.path, "-hide_banner", "-nostdin", "-v", "error", "-y"]
+    argv = [ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-y"]
     argv += [*local_input_args(str(encoded)), "-map", "0:v:0", "-c", "copy", "-f", "hls"]
     argv += ["-hls_time", "4", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4"]
     argv += ["-hls_segment_filename", str(folder / "seg%03d.m4s"), str(playlist)]
-    FfmpegEvaluator._check(evaluator.runner.run(argv), f"packaging {folder} as HLS")
+    FfmpegEvaluator._check(runner.run(argv), f"packaging {folder} as HLS")
     segments = segment_durations(playlist.read_text())
     seconds = sum(d for _, d in segments) or 1.0
     total = sum((folder / uri).stat().st_size for uri, _ in segments)

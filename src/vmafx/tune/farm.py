@@ -16,9 +16,12 @@ submitted too (a cheap probe always; a full one only when it is the neighbouring
 one in flight: the bracket's two candidates, one of which proves the other). A guess that turns
 out wrong costs that probe; it is listed in the result as not used.
 
-Each probe is an `encode` child with `score_after`: a sample probe is one child per sample
-segment (trimmed; the VMAF is the frame-weighted mean of the segments'), a full probe one child
-of the whole input whose output is kept: the chosen one is the deliverable.
+Each probe is an `encode` child with `score_after` (scored with the metric's model): a sample
+probe is one child per sample segment (trimmed; the VMAF is the frame-weighted mean of the
+segments', or for `p5` the 5th percentile of all their frames, read from each segment's
+per-frame series), a full probe one child of the whole input whose output is kept: the chosen
+one is the deliverable. With `scale`, every probe encodes at that size (scored after bicubic
+upscaling to the source's size, as the node's scorer does for any smaller output).
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from vmafx.core.specs import CODECS, TuneSpec
+from vmafx.core.pooling import percentile
+from vmafx.core.scores import DEFAULT_MODEL
+from vmafx.core.specs import CODECS, TUNE_METRICS, TuneSpec
 from vmafx.errors import UsageError
 from vmafx.tune.curve import MonotoneCurve
 from vmafx.tune.hull import Gap, Point
 from vmafx.tune.ladder import LadderRequest, crf_grid, finish, plan_for, sizes
-from vmafx.tune.plan import Segment, plan_samples, quality_scale
+from vmafx.tune.plan import Segment, metric_label, plan_samples, quality_scale
 from vmafx.tune.prior import Record, predict
 from vmafx.tune.refine import next_probes
 from vmafx.tune.search import (
@@ -56,7 +61,10 @@ SOFTWARE = {
 }
 HARDWARE_FAMILIES = ("nvenc", "qsv", "vaapi", "amf")
 DEFAULT_HEIGHTS = (1080, 720, 540, 360, 240)
-METRIC = "vmaf"
+#: Most frames of a score_after's per-frame series kept whole in the job's result (the node's
+#: `vmafx.node.handlers.score.INLINE_POINTS`; longer ones are decimated). A p5 over sample
+#: segments needs every segment's frames: longer segments make the cheap probes whole-input.
+SERIES_POINTS = 200
 
 
 def encoder_family(name: str) -> tuple[str, str]:
@@ -176,15 +184,19 @@ class TuneDriver:
         self.facts = SourceFacts(
             spec.source_width, spec.source_height, spec.source_frames, spec.source_fps
         )
+        self.model, self.statistic = TUNE_METRICS[spec.metric]
+        self.size = (spec.scale.width, spec.scale.height) if spec.scale else None
         frames, fps = self.facts.frames, self.facts.fps
         planned = plan_samples(frames, fps) if spec.samples and frames and fps else ()
+        if self.statistic != "mean" and any(s.frames > SERIES_POINTS for s in planned):
+            planned = ()
         self.segments: tuple[Segment, ...] = planned
         self.cheap_kind = "sample" if self.segments else "full"
         self.prior: Prior = predict(
             records,
             encoder=encoder,
             preset=spec.preset or "",
-            metric=METRIC,
+            metric=spec.metric,
             target=spec.target_vmaf if spec.target_vmaf is not None else 93.0,
             cheap_kind=self.cheap_kind,
         )
@@ -215,11 +227,17 @@ class TuneDriver:
         if stage == CHEAP and self.segments:
             return [
                 ProbeJob(
-                    f"sample:{crf:g}:{i}", crf, "sample", self._out(f"sample{i}_{p}{crf:g}"), s
+                    f"sample:{crf:g}:{i}",
+                    crf,
+                    "sample",
+                    self._out(f"sample{i}_{p}{crf:g}"),
+                    s,
+                    self.size,
                 )
                 for i, s in enumerate(self.segments)
             ]
-        return [ProbeJob(f"full:{crf:g}", crf, "full", self._out(f"full_{p}{crf:g}"))]
+        out = self._out(f"full_{p}{crf:g}")
+        return [ProbeJob(f"full:{crf:g}", crf, "full", out, None, self.size)]
 
     def _out(self, name: str) -> str:
         return str(self.work / f"{name}.mkv")
@@ -234,15 +252,14 @@ class TuneDriver:
             if child is None or child.state != "completed" or child.result is None:
                 return None
             results.append(child.result)
-        vmafs, frames, seconds, size = [], [], 0.0, 0
+        frames, seconds, size = [], 0.0, 0
         for result in results:
             after = result.get("score_after") or {}
-            vmafs.append(float(after["vmaf"]))
             frames.append(int(after.get("frame_count") or result.get("frames") or 1))
             seconds += float(result.get("elapsed_s") or 0.0)
             size += int(result.get("bytes") or 0)
         total = sum(frames)
-        vmaf = sum(v * f for v, f in zip(vmafs, frames, strict=True)) / total
+        vmaf = self._pool([r["score_after"] for r in results], frames)
         full = probes[0].kind == "full"
         kbps = results[0].get("bitrate_kbps") if full else None
         return Measurement(
@@ -256,6 +273,38 @@ class TuneDriver:
             encoder=str(results[0].get("encoder") or self.encoder),
         )
 
+    def _pool(self, afters: Sequence[Mapping[str, Any]], frames: Sequence[int]) -> float:
+        """The metric over one probe's children: the model's mean (frame-weighted over
+        segments), or its p5 (of one child; over segments, of all their frames' values)."""
+        if self.statistic == "mean":
+            total = sum(frames)
+            return sum(float(a["vmaf"]) * f for a, f in zip(afters, frames, strict=True)) / total
+        if len(afters) == 1:
+            return float(afters[0]["pooled"][self.model][self.statistic])
+        values = [float(v) for a in afters for v in a["series"][self.model]]
+        return percentile(values, float(self.statistic.removeprefix("p")))
+
+    def _unscorable(self, child: Child) -> str | None:
+        """Why a completed probe cannot be measured with this tune's metric (None: it can)."""
+        after = (child.result or {}).get("score_after")
+        if not (isinstance(after, dict) and "vmaf" in after):
+            why = after.get("error") if isinstance(after, dict) else "no score_after"
+            return f"was not scored: {why}"
+        model = after.get("model", "vmaf_v0.6.1")
+        if model != self.model:
+            return f"was scored with {model}, not {self.model} (metric {self.spec.metric})"
+        if self.statistic == "mean":
+            return None
+        pooled = (after.get("pooled") or {}).get(self.model) or {}
+        series = (after.get("series") or {}).get(self.model)
+        if self.statistic not in pooled:
+            return f"has no {self.statistic} of {self.model} in its score_after"
+        if child.key.startswith("sample:") and (
+            not isinstance(series, list) or len(series) != after.get("frame_count")
+        ):
+            return f"has no whole per-frame series of {self.model} to pool {self.statistic} from"
+        return None
+
     # --- one step -------------------------------------------------------------------------------
     def step(self, children: Mapping[str, Child]) -> Step:
         """What to do now, given every probe job so far (by key)."""
@@ -263,10 +312,9 @@ class TuneDriver:
             if child.state in ("failed", "cancelled"):
                 return Step(error=f"probe {child.key} ({child.job_id}) {child.state}: "
                             f"{child.error or 'no reason given'}")  # fmt: skip
-            after = (child.result or {}).get("score_after")
-            if child.state == "completed" and not (isinstance(after, dict) and "vmaf" in after):
-                why = after.get("error") if isinstance(after, dict) else "no score_after"
-                return Step(error=f"probe {child.key} ({child.job_id}) was not scored: {why}")
+            why = self._unscorable(child) if child.state == "completed" else None
+            if why is not None:
+                return Step(error=f"probe {child.key} ({child.job_id}) {why}")
         if self.spec.mode == "ladder":
             return self._ladder_step(children)
         return self._search_step(children)
@@ -351,7 +399,8 @@ class TuneDriver:
     def _budget_error(self, children: Mapping[str, Child]) -> str:
         best = self._best_full(children)
         tail = (
-            f"; the best measured is VMAF {best[1]:.2f} at {self._name()} {best[0]:g}"
+            f"; the best measured is {self._metric_name()} {best[1]:.2f} at {self._name()} "
+            f"{best[0]:g}"
             if best
             else ""
         )
@@ -359,6 +408,9 @@ class TuneDriver:
 
     def _name(self) -> str:
         return self.scale.parameter
+
+    def _metric_name(self) -> str:
+        return metric_label(self.spec.metric)
 
     def _best_full(self, children: Mapping[str, Child]) -> tuple[float, float] | None:
         fulls = []
@@ -377,7 +429,7 @@ class TuneDriver:
             return Step(
                 cancel=cancel,
                 error=(
-                    f"no {name} from {self.lo:g} to {self.hi:g} reaches VMAF "
+                    f"no {name} from {self.lo:g} to {self.hi:g} reaches {self._metric_name()} "
                     f"{self.settings().target:g} with {self.encoder}: the best measured is "
                     f"{result.best.vmaf:.2f} at {name} {result.best.crf:g} ({result.reason})."
                 ),
@@ -386,7 +438,7 @@ class TuneDriver:
         record = Record(
             encoder=self.encoder,
             preset=self.spec.preset or "",
-            metric=METRIC,
+            metric=self.spec.metric,
             target=self.settings().target,
             crf=result.crf,
             slope=result.slope,
@@ -410,6 +462,10 @@ class TuneDriver:
         return {
             "mode": "target",
             "target": self.settings().target,
+            "metric": self.spec.metric,
+            "model": self.model,
+            "statistic": self.statistic,
+            "scale": f"{self.size[0]}x{self.size[1]}" if self.size else None,
             "crf": result.crf,
             "parameter": self.scale.parameter,
             "vmaf": round(m.vmaf, 3),
@@ -560,6 +616,7 @@ class TuneDriver:
         body["points"] = [located(p) for p in result.points]
         body["rungs"] = [located(p) for p in result.rungs]
         body["encoder"] = self.encoder
+        body["metric"] = self.spec.metric
         body["parameter"] = self.scale.parameter
         body["probes"] = self.probes_json(children)
         body["output"] = str(self.work)
@@ -598,6 +655,8 @@ def child_spec(driver: TuneDriver, probe: ProbeJob) -> dict[str, Any]:
         "audio": "none",
         "score_after": True,
     }
+    if driver.model != DEFAULT_MODEL:  # unset: what every node scores with, old ones included
+        body["score_model"] = driver.model
     if spec.preset:
         body["preset"] = spec.preset
     if probe.size is not None:

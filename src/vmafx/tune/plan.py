@@ -12,15 +12,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from vmafx.core.specs import TUNE_METRICS
 from vmafx.errors import UsageError
 
-#: --metric → (libvmaf model, pooled statistic).
-METRICS: dict[str, tuple[str, str]] = {
-    "vmaf": ("vmaf_v0.6.1", "mean"),
-    "vmaf_neg": ("vmaf_v0.6.1neg", "mean"),
-    "vmaf_4k": ("vmaf_4k_v0.6.1", "mean"),
-    "p5": ("vmaf_v0.6.1", "p5"),
-}
+#: --metric → (libvmaf model, pooled statistic); a farm tune job's `metric` takes the same.
+METRICS: dict[str, tuple[str, str]] = dict(TUNE_METRICS)
 SAMPLE_S = 2.0
 EVERY_S = 30.0
 MAX_SEGMENTS = 12
@@ -69,6 +65,11 @@ def metric(name: str) -> tuple[str, str]:
             f"metric {name!r} is not one the tuner knows.",
             hint=f"Use one of: {', '.join(METRICS)}.",
         ) from None
+
+
+def metric_label(name: str | None) -> str:
+    """How tables and messages name a metric: VMAF (vmaf_v0.6.1's mean), p5 VMAF, vmaf_neg…"""
+    return {None: "VMAF", "vmaf": "VMAF", "p5": "p5 VMAF"}.get(name, str(name))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -255,7 +255,7 @@ def ladder_outputs(
 ) -> dict[str, Any]:
     """Write the SVG (and PNG) plot and the HLS rungs with their master playlist, if asked."""
     from vmafx.tune.evaluator import package_hls, render_png  # noqa: PLC0415
-    from vmafx.tune.hls import Rendition, master_playlist  # noqa: PLC0415
+    from vmafx.tune.hls import Rendition  # noqa: PLC0415
     from vmafx.tune.plot import ladder_svg  # noqa: PLC0415
 
     ctx, result = run.context, run.result
@@ -270,12 +270,56 @@ def ladder_outputs(
     if hls is not None:
         renditions = []
         for rung in result.rungs:
-            folder = hls / f"{rung.height}p_crf{rung.crf:g}"
+            folder = hls / rendition_folder(rung.height, rung.crf)
             evaluator = run.evaluators[(rung.width, rung.height)]
             _, average, peak = package_hls(evaluator, rung.crf, folder)
             uri = f"{folder.name}/index.m3u8"
             renditions.append(Rendition(uri, rung.width, rung.height, average, peak))
-        hls.mkdir(parents=True, exist_ok=True)
-        (hls / "master.m3u8").write_text(master_playlist(renditions))
-        extra["hls"] = str(hls / "master.m3u8")
+        extra["hls"] = str(write_master(hls, renditions))
     return extra
+
+
+def rendition_folder(height: int, crf: float) -> str:
+    """The folder of one rung's HLS rendition inside the --hls folder (`360p_crf27`)."""
+    return f"{height}p_crf{crf:g}"
+
+
+def write_master(hls: Path, renditions: list[Any]) -> Path:
+    from vmafx.tune.hls import master_playlist  # noqa: PLC0415
+
+    hls.mkdir(parents=True, exist_ok=True)
+    master = hls / "master.m3u8"
+    master.write_text(master_playlist(renditions))
+    return master
+
+
+def farm_hls(rungs: list[dict[str, Any]], hls: Path) -> str:
+    """`--hls` for a ladder the farm built, run where the CLI runs: each rung's encode (a
+    node's file in the `--out` folder) remuxed into an HLS rendition under `hls`, then the
+    master playlist, exactly as the local ladder writes them. The controller never touches
+    files, so this needs the `--out` folder on storage this machine sees."""
+    from vmafx.config import ffmpeg_settings  # noqa: PLC0415
+    from vmafx.errors import InputNotFoundError  # noqa: PLC0415
+    from vmafx.media.ffmpeg import ffmpeg_info  # noqa: PLC0415
+    from vmafx.media.runner import SubprocessRunner  # noqa: PLC0415
+    from vmafx.tune.evaluator import package_rendition  # noqa: PLC0415
+    from vmafx.tune.hls import Rendition  # noqa: PLC0415
+
+    missing = [r["output"] for r in rungs if not r.get("output") or not Path(r["output"]).is_file()]
+    if missing:
+        raise InputNotFoundError(
+            f"--hls: the rung encode(s) {', '.join(map(str, missing))} written by the nodes "
+            "are not visible on this machine, so no HLS can be packaged here.",
+            path=str(missing[0]),
+            hint="Give --out a folder on storage both the nodes and this machine mount, or "
+            "run `vmafx tune ladder` with --hls on a machine that sees the --out folder.",
+        )
+    ffmpeg = ffmpeg_info(ffmpeg_settings().path).path
+    runner = SubprocessRunner()
+    renditions = []
+    for rung in rungs:
+        folder = hls / rendition_folder(rung["height"], rung["crf"])
+        _, average, peak = package_rendition(ffmpeg, runner, Path(rung["output"]), folder)
+        uri = f"{folder.name}/index.m3u8"
+        renditions.append(Rendition(uri, rung["width"], rung["height"], average, peak))
+    return str(write_master(hls, renditions))

@@ -60,6 +60,8 @@ class TuneReport:
     delivered: Path | None = None
     delivery_frames: int = 0
     fallback: Fallback | None = None
+    #: What `vmaf` and the target are on (`--metric`: vmaf, vmaf_neg, vmaf_4k, p5).
+    metric: str = "vmaf"
 
     @property
     def chosen(self) -> Probe | None:
@@ -88,6 +90,7 @@ class TuneReport:
         return {
             "crf": self.result.crf,
             "parameter": self.parameter,
+            "metric": self.metric,
             "vmaf": m.vmaf if m else None,
             "kbps": m.kbps if m else None,
             "size_bytes": m.size_bytes if m else None,
@@ -201,4 +204,5 @@ def _run(
         delivered=request.out,
         delivery_frames=frames,
         fallback=fallback,
+        metric=request.metric,
     )

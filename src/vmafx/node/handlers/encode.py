@@ -25,6 +25,7 @@ from vmafx.core.jobs import JsonObject
 from vmafx.core.media import VideoInfo
 from vmafx.core.nodes import GpuInfo
 from vmafx.core.remote import RemoteInput, is_object_url
+from vmafx.core.scores import DEFAULT_MODEL
 from vmafx.errors import FfmpegCancelledError, FfmpegError, NotVideoError, UsageError
 from vmafx.media.encoders import (
     ENCODERS,
@@ -180,6 +181,7 @@ class EncodeHandler:
                 context.cancel,
                 self.timeout_s,
                 on_progress=on_scored,
+                model=job_spec.score_model or DEFAULT_MODEL,
             )
         score = result.get("score_after", {}).get("vmaf")
         return JobOutput(

@@ -4,7 +4,8 @@ A trimmed encode is compared with the same range of the source, cut losslessly (
 very `-ss`/`-t` the encode used, so both sides hold the same frames. A source in object storage
 is read by the URL signed for the claim (`EncodeSpec.source_signed`) and named by its s3://
 name in the result. A score that cannot be computed (a frame count that differs) is recorded in
-the result with why; the encode itself still succeeded. A cancel, or ffmpeg killed by a signal,
+the result with why; the encode itself still succeeded. The model is the spec's `score_model`
+(vmaf_v0.6.1 when unset), named in the result's `model`. A cancel, or ffmpeg killed by a signal,
 ends the job as usual.
 """
 
@@ -50,7 +51,10 @@ def score_after(
     timeout_s: float | None,
     *,
     on_progress: Callable[[int, int], None] | None = None,
+    model: str = DEFAULT_MODEL,
 ) -> JsonObject:
+    """VMAF of `output` against `spec`'s source (its trimmed range) with `model`: `vmaf` is the
+    model's pooled mean, `pooled` every statistic of it (a tune probe on p5 reads its `p5`)."""
     trimmed = spec.trim_start_s > 0 or spec.trim_duration_s is not None
     try:
         with tempfile.TemporaryDirectory(prefix="vmafx-score-after-") as folder:
@@ -68,7 +72,7 @@ def score_after(
             request = ScoreRequest(
                 reference=reference,
                 distorted=(str(output),),
-                options=ScoreOptions(threads=default_threads()),
+                options=ScoreOptions(models=(model,), threads=default_threads()),
                 timeout_s=timeout_s,
                 remote=remote,
             )
@@ -82,7 +86,8 @@ def score_after(
     after: JsonObject = {
         "reference": spec.source,
         "trimmed": trimmed,
-        "vmaf": scored.model_score(DEFAULT_MODEL),
+        "vmaf": scored.model_score(model),
+        "model": model,
         "pooled": scored.pooled_json(),
         "frame_count": scored.frame_count,
         "versions": dict(report.versions),

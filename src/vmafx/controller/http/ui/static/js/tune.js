@@ -41,8 +41,20 @@ function frame({ width, height, xLow, xHigh, yLow, yHigh, xLog = false, title, x
   return { svg, x, y, right, bottom };
 }
 
+/** How the page names a tune's metric (the spec's `metric`): VMAF, p5 VMAF, vmaf_neg… */
+export function metricLabel(metric) {
+  return { vmaf: "VMAF", p5: "p5 VMAF" }[metric || "vmaf"] || metric;
+}
+
+/** A probe child's value on the tune's metric: its score_after's mean, or (p5) its 5th percentile. */
+function metricValue(after, metric) {
+  if (metric !== "p5") return typeof after.vmaf === "number" ? after.vmaf : null;
+  const pooled = (after.pooled || {})[after.model || "vmaf_v0.6.1"] || {};
+  return typeof pooled.p5 === "number" ? pooled.p5 : null;
+}
+
 /** The curve picture: probes as dots (full filled, sample hollow), the fit, the target. */
-export function curveChart(probes, { target, curve = [], chosen = null, parameter = "crf", width = 640 }) {
+export function curveChart(probes, { target, curve = [], chosen = null, parameter = "crf", label = "VMAF", width = 640 }) {
   const points = probes.filter((p) => typeof p.vmaf === "number");
   const all = [...points.map((p) => p.vmaf), ...curve.map((c) => c.vmaf), target].filter((v) => typeof v === "number");
   const crfs = [...points.map((p) => p.crf), ...curve.map((c) => c.crf)];
@@ -52,7 +64,7 @@ export function curveChart(probes, { target, curve = [], chosen = null, paramete
   const xLow = Math.min(...crfs) - 1;
   const xHigh = Math.max(...crfs) + 1;
   const height = width < 500 ? 220 : 280;
-  const g = frame({ width, height, xLow, xHigh, yLow, yHigh, title: `VMAF against ${parameter}`, xLabel: parameter, yLabel: "VMAF" });
+  const g = frame({ width, height, xLow, xHigh, yLow, yHigh, title: `${label} against ${parameter}`, xLabel: parameter, yLabel: label });
   if (typeof target === "number") {
     g.svg.append(
       s("line", { class: "target", x1: PAD.left, x2: g.right, y1: g.y(target), y2: g.y(target), "data-vmaf": target }),
@@ -63,12 +75,12 @@ export function curveChart(probes, { target, curve = [], chosen = null, paramete
       points: curve.map((c) => `${g.x(c.crf).toFixed(1)},${g.y(c.vmaf).toFixed(1)}`).join(" ") }));
   }
   for (const p of points) {
-    const label = `${parameter} ${p.crf}: VMAF ${p.vmaf.toFixed(2)} (${p.kind}${p.node ? ` on ${p.node}` : ""})`;
+    const text = `${parameter} ${p.crf}: ${label} ${p.vmaf.toFixed(2)} (${p.kind}${p.node ? ` on ${p.node}` : ""})`;
     g.svg.append(s("circle", {
       class: `probe probe-${p.kind}${p.crf === chosen ? " chosen" : ""}`,
       cx: g.x(p.crf).toFixed(1), cy: g.y(p.vmaf).toFixed(1), r: p.crf === chosen ? 6 : 4,
       "data-crf": p.crf, "data-vmaf": p.vmaf,
-    }, s("title", {}, label)));
+    }, s("title", {}, text)));
   }
   return h("figure", { class: "chart-figure" }, g.svg,
     h("figcaption", { class: "muted", text: "● full encode · ○ sample segments · line: the monotone fit" }));
@@ -112,7 +124,7 @@ const placed = (p) => [p.nodes.join(", "), (p.where || []).join(", ")].filter(Bo
 const jobLink = (id) => h("a", { href: `#/jobs/${encodeURIComponent(id)}`, class: "mono", text: f.shortId(id) });
 
 /** Probe rows from the probe jobs themselves (while the search runs, or after it failed). */
-export function probesFromChildren(children) {
+export function probesFromChildren(children, metric = "vmaf") {
   return children.map((c) => {
     const after = (c.result || {}).score_after || {};
     const key = c.idempotency_key || "";
@@ -120,7 +132,7 @@ export function probesFromChildren(children) {
     const res = (c.spec || {}).resolution;
     return {
       crf: (c.spec.rate_control || {}).value,
-      vmaf: typeof after.vmaf === "number" ? after.vmaf : null,
+      vmaf: metricValue(after, metric),
       kind: kind === "sample" ? "sample" : "full",
       segment: kind === "sample" ? Number(second) : null,
       size: res ? `${res.width}x${res.height}` : (kind === "ladder" ? first : null),
@@ -133,19 +145,21 @@ export function probesFromChildren(children) {
   }).sort((a, b) => a.crf - b.crf);
 }
 
-function probeTable(probes, parameter) {
+function probeTable(probes, parameter, label = "VMAF") {
   const rows = probes.map((p) => [
     String(p.crf), p.size || "", typeof p.vmaf === "number" ? p.vmaf.toFixed(2) : f.NONE, p.kind + (p.segment !== null && p.segment !== undefined ? ` #${p.segment}` : ""),
     p.node || f.NONE, p.kbps ? `${Number(p.kbps).toFixed(0)}` : f.NONE,
     p.state ? h("span", { class: `badge state-${p.state}`, text: p.state }) : (p.used === false ? "not used" : "used"),
     String(p.attempts ?? 1), h("span", {}, (p.jobs || []).map(jobLink)),
   ]);
-  return table([parameter, "size", "VMAF", "kind", "node", "kbit/s", "state", "tries", "job"], rows, { class: "numbers tune-probes" });
+  return table([parameter, "size", label, "kind", "node", "kbit/s", "state", "tries", "job"], rows, { class: "numbers tune-probes" });
 }
 
 function resultFacts(r) {
+  const scale = r.scale ? ` at ${r.scale} (scored at the source's size)` : "";
   const rows = [
-    ["Chosen", `${r.parameter} ${r.crf} → VMAF ${Number(r.vmaf).toFixed(2)}${r.kbps ? `, ${Number(r.kbps).toFixed(0)} kbit/s` : ""}`],
+    ["Chosen", `${r.parameter} ${r.crf}${scale} → ${metricLabel(r.metric)} ${Number(r.vmaf).toFixed(2)}${r.kbps ? `, ${Number(r.kbps).toFixed(0)} kbit/s` : ""}`],
+    ["Metric", `${metricLabel(r.metric)} (${r.model || "vmaf_v0.6.1"}, ${r.statistic || "mean"})`],
     ["Encoder", `${r.encoder}${r.preset ? ` (${r.preset})` : ""}`],
     ["Encoded on", r.chosen_where || r.chosen_node || f.NONE],
     ["Output", h("code", { text: r.output || f.NONE })],
@@ -162,6 +176,8 @@ export function tuneSection(job, width) {
   const section = h("section", { class: "panel", id: "tune" }, h("h2", { text: job.spec.mode === "ladder" ? "Ladder" : "Tune" }), holder);
   let timer = null;
   const chartWidth = () => Math.max(280, Math.floor(width() || 640));
+  const metric = job.spec.metric || "vmaf";
+  const label = metricLabel(metric);
   const draw = (children) => {
     const r = job.result;
     if (r && r.mode === "ladder") {
@@ -176,11 +192,11 @@ export function tuneSection(job, width) {
     if (r && r.mode === "target") {
       const probes = r.probes.map((p) => ({ ...p, node: placed(p) }));
       replace(holder, resultFacts(r),
-        curveChart(probes, { target: r.target, curve: r.curve, chosen: r.crf, parameter: r.parameter, width: chartWidth() }),
-        h("h3", { text: "Probes" }), probeTable(probes, r.parameter));
+        curveChart(probes, { target: r.target, curve: r.curve, chosen: r.crf, parameter: r.parameter, label, width: chartWidth() }),
+        h("h3", { text: "Probes" }), probeTable(probes, r.parameter, label));
       return;
     }
-    const probes = probesFromChildren(children || []);
+    const probes = probesFromChildren(children || [], metric);
     const parameter = ((children || [])[0]?.spec?.rate_control || {}).mode || "crf";
     if (job.spec.mode === "ladder") {
       const points = probes.filter((p) => typeof p.vmaf === "number" && p.kbps).map((p) => {
@@ -190,8 +206,8 @@ export function tuneSection(job, width) {
       replace(holder, hullChart(points, [], [], chartWidth()), h("h3", { text: "Probes" }), probeTable(probes, parameter));
       return;
     }
-    replace(holder, curveChart(probes, { target: job.spec.target_vmaf, parameter, width: chartWidth() }),
-      h("h3", { text: "Probes" }), probes.length ? probeTable(probes, parameter) : h("p", { class: "muted", text: "No probe job yet." }));
+    replace(holder, curveChart(probes, { target: job.spec.target_vmaf, parameter, label, width: chartWidth() }),
+      h("h3", { text: "Probes" }), probes.length ? probeTable(probes, parameter, label) : h("p", { class: "muted", text: "No probe job yet." }));
   };
   const load = async () => {
     try {
