@@ -198,6 +198,7 @@ def submit_score(
 _NOT_SPEC = frozenset(
     {"source", "out", "queue", "priority", "require_label", "no_check_inputs", "watch"}
     | {"controller", "token", "token_file", "fmt", "target_vmaf", "ca", "quiet", "from_file"}
+    | {"metric"}
 )
 
 
@@ -229,6 +230,9 @@ def submit_encode(
         help="Deliver the cheapest encode whose VMAF reaches this (a tune job: the farm "
         "searches the CRF; followed until it ends).",
     ),
+    metric: str | None = typer.Option(
+        None, "--metric", help="With --target-vmaf: vmaf (default), vmaf_neg, vmaf_4k or p5."
+    ),
     queue: str | None = QUEUE,
     priority: int = PRIORITY,
     require_label: list[str] = LABELS,
@@ -244,7 +248,12 @@ def submit_encode(
 ) -> None:
     """Encode SOURCE on the farm: hardware first when allowed, software fallback."""
     options = {key: value for key, value in locals().items() if key not in _NOT_SPEC}  # flags
+    if metric is not None and target_vmaf is None:
+        raise UsageError(
+            "--metric is what --target-vmaf is measured on.", hint="Add --target-vmaf, or drop it."
+        )
     if target_vmaf is not None:
+        options["metric"] = metric
         _encode_to_target(_require(source, "SOURCE"), _require(out, "--out"), target_vmaf,
                           options, priority, not no_check_inputs,
                           Remote.of(controller, token, token_file, ca), fmt)  # fmt: skip
@@ -292,15 +301,24 @@ def _encode_to_target(
     """`submit encode --target-vmaf`: a tune job whose chosen encode is delivered as --out."""
     from vmafx.cli.tune_farm import print_target, run_tune, tune_request  # noqa: PLC0415
 
-    clashing = ("crf", "cq", "qp", "bitrate", "width", "height", "start", "duration")
+    clashing = ("crf", "cq", "qp", "bitrate", "start", "duration")
     for name in clashing:
         if options.get(name) is not None:
             raise UsageError(
                 f"--{name} cannot be combined with --target-vmaf: the search picks the rate.",
                 hint="Drop it, or drop --target-vmaf to encode at a fixed setting.",
             )
+    width, height = options.get("width"), options.get("height")
+    if (width is None) != (height is None):
+        raise UsageError(
+            "--width and --height go together with --target-vmaf (the size every probe and "
+            "the delivered encode are made at).",
+            hint="Give both, e.g. --width 1280 --height 720, or neither.",
+        )
+    scale = {"width": width, "height": height} if width is not None else None
     fields = {"codec": options["codec"], "hw": options["hw"], "encoder": options["encoder"],
-              "preset": options["preset"], "target_vmaf": target, "output": out}  # fmt: skip
+              "preset": options["preset"], "target_vmaf": target, "output": out,
+              "metric": options.get("metric"), "scale": scale}  # fmt: skip
     request = tune_request(source, fields, check_inputs=check_inputs, priority=priority)
     print_target(run_tune(remote, request, fmt), fmt)
 
