@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from vmafx.errors import FfmpegError, TargetUnreachableError
+from vmafx.errors import FfmpegError, InputNotFoundError, TargetUnreachableError
 from vmafx.tune.history import History
 from vmafx.tune.hls import Rendition, master_playlist, segment_durations
 from vmafx.tune.hull import Point
 from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid, sizes
 from vmafx.tune.plot import ladder_svg
+from vmafx.tune.run import farm_hls
 from vmafx.tune.search import Measurement, SearchSettings
 from vmafx.tune.session import TuneRequest, run_search, software_fallback
 
@@ -139,3 +140,17 @@ def test_an_unreachable_target_names_the_best_vmaf_and_its_crf(tmp_path: Path) -
     assert caught.value.best_vmaf == 88.0 and caught.value.best_crf == 10
     assert "best measured is 88.00 at crf 10" in str(caught.value)
     assert caught.value.exit_code == 22
+
+
+def test_farm_hls_refuses_rungs_this_machine_cannot_see_and_says_where_to_run_it(
+    tmp_path: Path,
+) -> None:
+    seen = tmp_path / "90p_crf30.mkv"
+    seen.write_bytes(b"x")
+    rungs = [{"width": 160, "height": 90, "crf": 30.0, "output": str(seen)},
+             {"width": 96, "height": 54, "crf": 34.0, "output": "/node-only/54p_crf34.mkv"}]  # fmt: skip
+    with pytest.raises(InputNotFoundError, match="/node-only/54p_crf34.mkv") as error:
+        farm_hls(rungs, tmp_path / "hls")
+    assert "not visible on this machine" in str(error.value)
+    assert "storage both the nodes and this machine mount" in str(error.value.hint)
+    assert not (tmp_path / "hls").exists()  # nothing half-written
