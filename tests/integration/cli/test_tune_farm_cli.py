@@ -9,7 +9,7 @@ import asyncio
 import io
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,15 @@ def vmaf_at(crf: float) -> float:
     return 99.0 - 0.02 * (crf - 10) ** 2 - 0.5 * (crf - 10)
 
 
+def p5_at(crf: float) -> float:
+    """The worst frames: 3 below the mean, and falling faster."""
+    return vmaf_at(crf) - 3.0 - 0.1 * (crf - 10)
+
+
+#: The specs of the probe encode jobs the fake node took, newest last.
+SEEN: list[dict] = []
+
+
 async def answer_probes(node: FakeNode, stop: asyncio.Event) -> None:
     """Take encode jobs and report what a node would: the output written, its VMAF."""
     while not stop.is_set():
@@ -37,12 +46,15 @@ async def answer_probes(node: FakeNode, stop: asyncio.Event) -> None:
         if claim is None:
             continue
         spec = claim.job.spec
+        SEEN.append(spec)
         crf = spec["rate_control"]["value"]
+        model = spec.get("score_model", "vmaf_v0.6.1")
         Path(spec["output"]).parent.mkdir(parents=True, exist_ok=True)
         Path(spec["output"]).write_bytes(b"x" * int(10_000 / crf))
         result = {"output": spec["output"], "bytes": int(10_000 / crf), "frames": 24,
                   "bitrate_kbps": round(80 / crf, 2), "encoder": spec["encoder"],
-                  "score_after": {"vmaf": vmaf_at(crf), "frame_count": 24}}  # fmt: skip
+                  "score_after": {"vmaf": vmaf_at(crf), "frame_count": 24, "model": model,
+                                  "pooled": {model: {"mean": vmaf_at(crf), "p5": p5_at(crf)}}}}  # fmt: skip
         report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result)
         await node.client.report_result(node.session, report)
 
@@ -75,8 +87,8 @@ def run(farm: Farm, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def expected_crf(target: float) -> int:
-    return max(crf for crf in range(10, 46) if vmaf_at(crf) >= target)
+def expected_crf(target: float, at: Callable[[float], float] = vmaf_at) -> int:
+    return max(crf for crf in range(10, 46) if at(crf) >= target)
 
 
 def test_submit_encode_with_a_target_delivers_the_cheapest_passing_encode_as_out(farm):
@@ -130,3 +142,37 @@ def test_tune_ladder_with_a_controller_prints_the_rungs_and_writes_the_plot(farm
     assert all(r["node"] == "cpu-a" and r["output"].startswith(farm.path("out/ladder/"))
                for r in result["rungs"])  # fmt: skip
     assert plot.read_text().startswith("<svg") and result["plot"] == str(plot)
+
+
+def test_tune_crf_with_a_controller_searches_on_p5_and_names_it(farm):
+    code, stdout, stderr = run(farm, "tune", "crf", farm.path("master.mov"), "--target", "85",
+                               "--metric", "p5", "--controller", farm.grpc_target)  # fmt: skip
+    assert code == 0, stderr
+    assert expected_crf(85, p5_at) != expected_crf(85)  # the two metrics answer apart here
+    assert f"libx264 crf {expected_crf(85, p5_at)}: p5 VMAF" in stdout
+
+
+def test_submit_encode_with_a_target_takes_a_metric_and_a_size_for_every_probe(farm):
+    out = Path(farm.path("out/small.mkv"))
+    SEEN.clear()
+    code, stdout, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                               "--out", str(out), "--target-vmaf", "80", "--metric", "vmaf_neg",
+                               "--width", "96", "--height", "54", "--hw", "never",
+                               "--format", "json")  # fmt: skip
+    assert code == 0, stderr
+    result = json.loads(stdout)
+    assert (result["metric"], result["model"], result["scale"]) == ("vmaf_neg", "vmaf_v0.6.1neg",
+                                                                    "96x54")  # fmt: skip
+    assert SEEN and all(s["resolution"] == {"width": 96, "height": 54} for s in SEEN)
+    assert {s["score_model"] for s in SEEN} == {"vmaf_v0.6.1neg"}
+    assert result["crf"] == expected_crf(80) and out.is_file()
+
+
+def test_a_metric_without_a_target_or_half_a_size_is_refused_before_anything_is_submitted(farm):
+    code, _, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                          "--out", farm.path("out/x.mkv"), "--metric", "p5")  # fmt: skip
+    assert code == 2 and "--metric is what --target-vmaf is measured on" in stderr
+    code, _, stderr = run(farm, "jobs", "submit", "encode", farm.path("master.mov"),
+                          "--out", farm.path("out/x.mkv"), "--target-vmaf", "90",
+                          "--width", "96")  # fmt: skip
+    assert code == 2 and "--width and --height go together with --target-vmaf" in stderr
