@@ -8,7 +8,7 @@ media folder the node shares. The clip is 1.5 s (36 frames), shorter than the sa
 frame (n_subsample 1) and the farm's encode the whole input too, so both searches see the same
 numbers and take the same path. (Sample segments differ by design: the local tuner encodes them
 as one clip, the farm one trimmed encode each; `tests/unit/tune/test_farm_metric.py` covers how
-the farm pools p5 over them.)"""
+the farm pools p5 over them, and the last test here runs that pooling on a real node.)"""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 
+from vmafx.core.jobs import JobKind, JobState
+from vmafx.core.messages import JobFilter, JobRequest
+from vmafx.core.pooling import percentile
 from vmafx.media.ffmpeg import locate
 from vmafx.media.probe import probe
 from vmafx.media.runner import SubprocessRunner, check_returncode
@@ -28,9 +31,9 @@ from vmafx.media.runner import SubprocessRunner, check_returncode
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio, pytest.mark.slow]
 
 
-def make_clip(path: Path) -> Path:
+def make_clip(path: Path, seconds: float = 1.5) -> Path:
     argv = [locate(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi",
-            "-i", "testsrc2=size=160x90:rate=24:duration=1.5,noise=alls=12:allf=t",
+            "-i", f"testsrc2=size=160x90:rate=24:duration={seconds},noise=alls=12:allf=t",
             "-c:v", "ffv1", str(path)]  # fmt: skip
     check_returncode(SubprocessRunner().run(argv, timeout_s=60), "making the tune clip")
     return path
@@ -107,3 +110,30 @@ async def test_a_farm_ladder_writes_an_hls_master_playlist_that_ffmpeg_opens(far
         assert done.returncode == 0, done.stderr
         frames = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
         assert len(frames) == 36
+
+
+async def test_a_farm_p5_search_pools_each_sample_probe_over_every_frame_of_its_segments(farm):
+    source = make_clip(farm.media / "clip.mkv", seconds=3)  # 72 frames: two sample segments
+    farm.start_controller()
+    farm.start_node("n1", queues="encode")
+    await farm.node_live("n1")
+    spec = {"source": str(source), "codec": "h264", "encoder": "libx264", "target_vmaf": 85,
+            "metric": "p5", "preset": "ultrafast", "output": str(farm.media / "out" / "p5.mkv"),
+            "source_width": 160, "source_height": 90, "source_frames": 72,
+            "source_fps": 24.0}  # fmt: skip
+    tune_job = (await farm.client.submit_job(JobRequest.parse(kind=JobKind.TUNE, spec=spec))).job
+
+    async def ended() -> bool:
+        return (await farm.client.get_job(tune_job.id)).job.is_terminal
+
+    await farm.wait_for(ended, "the tune job to end", timeout_s=120)
+    job = (await farm.client.get_job(tune_job.id)).job
+    assert job.state is JobState.COMPLETED, job.error
+    children = {c.id: c for c in (await farm.client.list_jobs(JobFilter(parent_id=job.id))).jobs}
+    samples = [p for p in job.result["probes"] if p["kind"] == "sample"]
+    assert samples and all(len(p["jobs"]) == 2 for p in samples)
+    for probe_ in samples:
+        frames = [v for j in probe_["jobs"]
+                  for v in children[j].result["score_after"]["series"]["vmaf_v0.6.1"]]  # fmt: skip
+        assert len(frames) == probe_["frames_encoded"]
+        assert probe_["vmaf"] == pytest.approx(percentile(frames, 5), abs=1e-3)

@@ -290,7 +290,7 @@ class TuneDriver:
         if not (isinstance(after, dict) and "vmaf" in after):
             why = after.get("error") if isinstance(after, dict) else "no score_after"
             return f"was not scored: {why}"
-        model = after.get("model", "vmaf_v0.6.1")
+        model = after.get("model", DEFAULT_MODEL)
         if model != self.model:
             return f"was scored with {model}, not {self.model} (metric {self.spec.metric})"
         if self.statistic == "mean":
