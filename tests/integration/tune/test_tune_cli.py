@@ -113,13 +113,18 @@ def test_ctrl_c_keeps_the_probes_and_the_rerun_continues(clip: Path, tmp_path: P
     cache = tmp_path / "vmafx" / "tune" / "probes.jsonl"
     args = [sys.executable, "-m", "vmafx", "tune", "crf", str(clip), "--target", "93",
             "--format", "json"]  # fmt: skip
-    # Every ffmpeg run of the interrupted search starts 1.5 s late, so the search is still
-    # running when the first probe lands in the cache (a tiny clip would otherwise finish
-    # between the poll and the signal; 0.4 s was once too short on a loaded CI machine).
-    slow = tmp_path / "slow-ffmpeg"
-    slow.write_text(f'#!/bin/sh\nsleep 1.5\nexec "{locate()}" "$@"\n')
-    slow.chmod(0o755)
-    env = {**env_for(tmp_path), "VMAFX_FFMPEG": str(slow)}
+    # Once the first probe is in the cache, every later ffmpeg run of the interrupted search
+    # waits until the test has sent its SIGINT: the search is always still running when the
+    # signal lands (fixed delays were once too short on a loaded CI machine).
+    signalled = tmp_path / "signalled"
+    gate = tmp_path / "gated-ffmpeg"
+    gate.write_text(
+        f"#!/bin/sh\nif [ -s '{cache}' ]; then\n"
+        f"  while [ ! -e '{signalled}' ]; do sleep 0.05; done\nfi\n"
+        f'exec "{locate()}" "$@"\n'
+    )
+    gate.chmod(0o755)
+    env = {**env_for(tmp_path), "VMAFX_FFMPEG": str(gate)}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 120
@@ -127,7 +132,9 @@ def test_ctrl_c_keeps_the_probes_and_the_rerun_continues(clip: Path, tmp_path: P
         if cache.exists() and cache.read_text().count("\n") >= 1:
             break
         time.sleep(0.05)
+    assert proc.poll() is None, "the search ended before its first probe was cached"
     proc.send_signal(signal.SIGINT)
+    signalled.touch()
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert "every probe measured so far is cached" in stderr
