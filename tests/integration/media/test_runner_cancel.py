@@ -3,13 +3,16 @@ ffmpeg flushing a long-lookahead encoder after SIGTERM ran 8-11 s past a cancel.
 
 from __future__ import annotations
 
+import os
+import select
+import subprocess
 import sys
 import time
 
 import pytest
 
 from vmafx.errors import FfmpegCancelledError
-from vmafx.media.runner import CancelToken, Progress, SubprocessRunner
+from vmafx.media.runner import CancelToken, Progress, SubprocessRunner, _exit_watch
 
 pytestmark = pytest.mark.integration
 
@@ -38,3 +41,17 @@ def test_a_process_deaf_to_sigterm_is_gone_soon_after_cancel():
     after_cancel = time.monotonic() - cancelled_at[0]
     assert stopped.value.returncode == -9
     assert after_cancel < 2.5, f"still running {after_cancel:.1f} s after the cancel"  # was 3+
+
+
+def test_the_exit_watch_turns_readable_when_the_process_exits_and_not_before():
+    """`SubprocessRunner` waits on a pidfd: ffmpeg's exit is noticed at once, not at the next
+    50 ms poll (issue 13)."""
+    proc = subprocess.Popen(["sleep", "0.3"])
+    watch = _exit_watch(proc.pid)
+    assert watch is not None  # Linux 5.3+: these machines and CI
+    try:
+        assert select.select([watch], [], [], 0)[0] == []
+        assert select.select([watch], [], [], 30)[0] == [watch]
+        assert proc.wait(timeout=5) == 0
+    finally:
+        os.close(watch)
