@@ -16,15 +16,21 @@ spends most of its encodes on points far below it. `next_probes` spends a budget
    budget is spent. Predictions far under the hull (a resolution where another one wins)
    score zero, so the budget goes to the knees of each resolution's curve and to the
    crossovers where the hull switches resolution.
-3. **Exploration** when no prediction would move the hull: each prediction is pushed to the
-   best its measured neighbours allow by monotonicity alone (fewer bits of the next CRF up,
-   more VMAF of the next one down; most in the middle of a wide gap): the fits cannot see a
-   knee between two far-apart points, the box can.
+3. **Exploration** when no prediction would move the hull. First by the *expected* gain: a
+   prediction is uncertain (its error grows with the CRF distance to the nearest measured point
+   of its size, `PredictionNoise`), and the hull gain is zero for every outcome under the hull
+   but positive for the outcomes above it, so a prediction that lies just under the hull (or on
+   a flat stretch where the bitrate hardly moves and VMAF jumps by noise) still has a positive
+   expected gain; the best is measured. Only when no outcome within the noise would move the
+   hull, each prediction is pushed to the best its measured neighbours allow by monotonicity
+   alone (fewer bits of the next CRF up, more VMAF of the next one down; most in the middle of
+   a wide gap): the fits cannot see a knee between two far-apart points, the box can.
 
 How each choice was measured: `benchmarks/tune.py` replays ladders on exhaustive grids
 (docs/benchmarks.md, "Ladders"); what lost there (a sandwich-triangle bisection of the hull,
 bisecting hull segments by CRF, fewer coarse points with shapes borrowed across resolutions,
-linear instead of PCHIP fits, exploring every other pick) is not kept.
+linear instead of PCHIP fits, exploring every other pick, the expected gain in place of the
+predicted one for every pick) is not kept.
 
 A batch larger than one (a farm with idle nodes) is picked greedily, each pick counted as
 measured at its prediction before the next ("kriging believer"): the batch spreads over
@@ -54,6 +60,26 @@ EXPLORE = 1.0
 #: See `Plan.optimism`.
 OPTIMISM = 0.0
 _SAMPLES = 200
+#: Gauss–Hermite nodes and weights of a standard normal (3 points: exact for cubics).
+_NODES = ((-math.sqrt(3.0), 1 / 6), (0.0, 2 / 3), (math.sqrt(3.0), 1 / 6))
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictionNoise:
+    """How far a prediction may be off: a normal error of standard deviation `floor +
+    per_step × d`, d the CRF distance to the nearest measured CRF of its size (VMAF; natural
+    log of the bitrate).
+
+    Measured on the exhaustive grids of `benchmarks/tune.py` (24 titles, x264), the fits'
+    median absolute error at distance 1, 2, … 6 is 0.40 … 1.40 VMAF and 0.010 … 0.036 in log
+    bitrate (a standard deviation of about 0.3 + 0.3 d and 0.008 + 0.008 d; the two errors
+    barely correlate). The defaults are two thirds of that: from a third to all of it the
+    ladders come out alike (docs/benchmarks.md, "Ladders"), the full size loses one title."""
+
+    vmaf_floor: float = 0.2
+    vmaf_per_step: float = 0.2
+    log_kbps_floor: float = 0.005
+    log_kbps_per_step: float = 0.005
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +99,8 @@ class Plan:
     #: How far a prediction is pushed toward the best its measured neighbours allow (0: the
     #: fit as is; 1: the corner of their box), most in the middle of a wide gap.
     optimism: float = OPTIMISM
+    #: The predictions' uncertainty, for the expected gain of exploration; None: no such step.
+    noise: PredictionNoise | None = PredictionNoise()
 
 
 def make_plan(
@@ -281,7 +309,52 @@ def _gain(before: np.ndarray, current: Sequence[Point], extra: Point, ys: np.nda
     return 0.0 if after is None else float(np.mean(before - after[0]))
 
 
-def _best_guess(plan: Plan, believed: Sequence[Point]) -> tuple[float, Point] | None:
+def expected_gain(
+    current: Sequence[Point], guess: Point, distance: float, noise: PredictionNoise
+) -> float:
+    """The mean of `hull_gain` over where `guess` may really lie: its VMAF and log bitrate each
+    off by a normal error (`noise` at `distance` CRF steps from a measured point), independent,
+    integrated on a 3 × 3 Gauss–Hermite grid. Never below the gain of a point on the hull's
+    far side of every outcome (0), and above the plain gain where the prediction lies just under
+    the hull: some of its outcomes move the hull."""
+    hull = upper_hull(current)
+    if len(hull) < 2:
+        return 0.0
+    ys = np.linspace(hull[0].vmaf, hull[-1].vmaf, _SAMPLES)
+    before = _hull_x(hull, ys)
+    assert before is not None
+    return _expected(before[0], hull, guess, ys, distance, noise)
+
+
+def _expected(
+    before: np.ndarray,
+    hull: Sequence[Point],
+    guess: Point,
+    ys: np.ndarray,
+    distance: float,
+    noise: PredictionNoise,
+) -> float:
+    sv = noise.vmaf_floor + noise.vmaf_per_step * distance
+    sr = noise.log_kbps_floor + noise.log_kbps_per_step * distance
+    total = 0.0
+    for zv, wv in _NODES:
+        for zr, wr in _NODES:
+            outcome = dataclasses.replace(
+                guess, kbps=guess.kbps * math.exp(zr * sr), vmaf=guess.vmaf + zv * sv
+            )
+            total += wv * wr * _gain(before, hull, outcome, ys)
+    return total
+
+
+def _distance(measured: Sequence[Point], guess: Point) -> float:
+    crfs = [p.crf for p in _at(measured, (guess.width, guess.height))]
+    return min(abs(c - guess.crf) for c in crfs) if crfs else 0.0
+
+
+def _best_guess(
+    plan: Plan, believed: Sequence[Point], noise: PredictionNoise | None = None
+) -> tuple[float, Point] | None:
+    """The prediction with the largest gain (`noise`: expected gain) and that gain."""
     usable = _usable(plan, believed)
     hull = upper_hull(usable)
     if len(hull) < 2:
@@ -293,7 +366,10 @@ def _best_guess(plan: Plan, believed: Sequence[Point]) -> tuple[float, Point] | 
     for guess in predictions(plan, believed):
         if plan.max_kbps is not None and guess.kbps > plan.max_kbps:
             continue
-        gain = _gain(before[0], hull, guess, ys)
+        if noise is None:
+            gain = _gain(before[0], hull, guess, ys)
+        else:
+            gain = _expected(before[0], hull, guess, ys, _distance(believed, guess), noise)
         if best is None or gain > best[0]:
             best = (gain, guess)
     return best
@@ -305,8 +381,11 @@ def _refinements(plan: Plan, measured: Sequence[Point], count: int) -> list[Prob
     explore = dataclasses.replace(plan, optimism=EXPLORE)
     for _ in range(count):
         best = _best_guess(plan, believed)
+        if (best is None or best[0] <= plan.min_gain) and plan.noise is not None:
+            # the fits see nothing left to gain: what would the fits' usual errors uncover?
+            best = _best_guess(plan, believed, plan.noise)
         if best is None or best[0] <= plan.min_gain:
-            # the fits see nothing left to gain: explore, trusting only monotonicity
+            # not even that: explore, trusting only monotonicity
             best = _best_guess(explore, believed)
         if best is None or best[0] <= plan.min_gain:
             break

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vmafx.tune.hull import Point, bd_rate, upper_hull
 from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid
-from vmafx.tune.refine import make_plan, next_probes
+from vmafx.tune.refine import (
+    PredictionNoise,
+    expected_gain,
+    hull_gain,
+    make_plan,
+    next_probes,
+    predictions,
+)
 from vmafx.tune.search import Measurement
 
 SIZES = ((1280, 720), (854, 480), (640, 360))
@@ -136,3 +145,61 @@ def test_top_vmaf_puts_the_dearest_coarse_point_where_the_fit_reaches_it() -> No
     reaching = [c for w, h, c in asked if h == 720 and point(w, h, c).vmaf >= 95]
     assert reaching and not [c for c in top if c < max(reaching)]
     assert result.hull[-1].vmaf >= 95
+
+
+def test_a_resolution_the_others_dominate_gets_only_its_coarse_points() -> None:
+    # 480p costs nearly what 720p does for less VMAF than 360p gives at a third of the bits
+    point = title(34, 5, (100, 80, 88), (8000, 7000, 2000))
+    dominated = [point(854, 480, c) for c in range(18, 43)]
+    hull = grid_hull(point)
+    assert not [p for p in dominated if p in hull]  # the model title is what the test says
+    _, asked = ladder(point, refine=True)
+    assert len(asked) == 18
+    assert sorted(c for _, h, c in asked if h == 480) == [18.0, 30.0, 42.0]
+    assert len([1 for _, h, _ in asked if h != 480]) == 15  # the rest went to the others
+
+
+def test_expected_gain_sees_a_prediction_just_under_the_hull_and_not_one_far_under_it() -> None:
+    hull = [Point(640, 360, 42, 100, 40.0), Point(1280, 720, 30, 400, 80.0)]
+    on_chord = Point(854, 480, 36, 200, 60.0)  # log-midpoint, on the segment
+    just_under = dataclasses.replace(on_chord, vmaf=59.8)
+    far_under = dataclasses.replace(on_chord, vmaf=45.0)
+    noise = PredictionNoise()
+    assert hull_gain(hull, just_under, np.linspace(40, 80, 200)) == 0
+    assert expected_gain(hull, just_under, 3, noise) > 0
+    assert expected_gain(hull, far_under, 3, noise) == 0
+    # farther from a measured point, less is known: more of the outcomes move the hull
+    assert expected_gain(hull, just_under, 6, noise) > expected_gain(hull, just_under, 1, noise)
+    # and a point above the hull keeps roughly its plain gain (some outcomes gain less)
+    above = dataclasses.replace(on_chord, vmaf=66.0)
+    plain = hull_gain(hull, above, np.linspace(40, 80, 200))
+    assert plain > 0
+    assert expected_gain(hull, above, 1, noise) == pytest.approx(plain, rel=0.1)
+
+
+def test_when_no_prediction_gains_the_next_probe_is_the_best_expected_gain() -> None:
+    # every size on one convex curve in (log kbps, VMAF): the hull is the chord of its ends, no
+    # prediction rises above it, so the refinement explores
+    def flat(width: int, height: int, crf: float) -> Point:
+        k = [h for _, h in SIZES].index(height)
+        log_kbps = math.log(4000) - (crf - 18) * math.log(2) / 6 - 0.7 * k
+        return Point(width, height, crf, math.exp(log_kbps), 1.2 * log_kbps**2)
+
+    plan = make_plan(SIZES, crf_grid(18, 42, 6), budget=12)
+    measured: list[Point] = []
+    while len(measured) < 9:
+        measured += [flat(*p) for p in next_probes(plan, measured)]
+    (probe,) = next_probes(plan, measured)
+    guesses = predictions(plan, measured)
+    ys = np.linspace(min(p.vmaf for p in measured), max(p.vmaf for p in measured), 200)
+    assert max(hull_gain(measured, g, ys) for g in guesses) == 0
+    scores = {
+        (g.width, g.height, g.crf): expected_gain(
+            measured, g, min(abs(g.crf - c) for c in (18, 30, 42)), plan.noise or PredictionNoise()
+        )
+        for g in guesses
+    }
+    assert max(scores.values()) > 0
+    assert scores[probe] == max(scores.values())
+    without = dataclasses.replace(plan, noise=None)
+    assert next_probes(without, measured) != [probe]  # the box exploration would pick elsewhere
