@@ -12,10 +12,13 @@ spends most of its encodes on points far below it. `next_probes` spends a budget
    isotonic data) predict every unmeasured CRF. Each prediction is scored by how much it would
    move the hull: the mean log-bitrate saved, over the hull's VMAF range, by the hull with the
    predicted point added against the hull without it (the area between the two: what BD-rate
-   integrates). The best is measured, the fits are redone, the next is picked, until the
-   budget is spent. Predictions far under the hull (a resolution where another one wins)
-   score zero, so the budget goes to the knees of each resolution's curve and to the
-   crossovers where the hull switches resolution.
+   integrates; `vmafx.tune.gains`). Predictions far under the hull (a resolution where
+   another one wins) score zero, so the budget goes to the knees of each resolution's curve
+   and to the crossovers where the hull switches resolution. The pick looks two steps ahead:
+   of the LOOKAHEAD predictions of largest gain, the one whose gain plus half the gain of the
+   greedy pick after it plus a quarter of the next (each believed at its prediction) is
+   largest, so a pick that takes a little more now but spoils the next ones loses. It is
+   measured, the fits are redone, the next is picked, until the budget is spent.
 3. **Exploration** when no prediction would move the hull. First by the *expected* gain: a
    prediction is uncertain (its error grows with the CRF distance to the nearest measured point
    of its size, `PredictionNoise`), and the hull gain is zero for every outcome under the hull
@@ -30,7 +33,7 @@ How each choice was measured: `benchmarks/tune.py` replays ladders on exhaustive
 (docs/benchmarks.md, "Ladders"); what lost there (a sandwich-triangle bisection of the hull,
 bisecting hull segments by CRF, fewer coarse points with shapes borrowed across resolutions,
 linear instead of PCHIP fits, exploring every other pick, the expected gain in place of the
-predicted one for every pick) is not kept.
+predicted one for every pick, coarse CRFs shifted per resolution) is not kept.
 
 A batch larger than one (a farm with idle nodes) is picked greedily, each pick counted as
 measured at its prediction before the next ("kriging believer"): the batch spreads over
@@ -43,9 +46,8 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from vmafx.tune.curve import MonotoneCurve
+from vmafx.tune.gains import PredictionNoise, expected, gain, hull_x, levels
 from vmafx.tune.hull import Point, upper_hull
 
 Size = tuple[int, int]
@@ -59,27 +61,13 @@ MIN_GAIN = 0.0
 EXPLORE = 1.0
 #: See `Plan.optimism`.
 OPTIMISM = 0.0
-_SAMPLES = 200
-#: Gauss–Hermite nodes and weights of a standard normal (3 points: exact for cubics).
-_NODES = ((-math.sqrt(3.0), 1 / 6), (0.0, 2 / 3), (math.sqrt(3.0), 1 / 6))
-
-
-@dataclasses.dataclass(frozen=True)
-class PredictionNoise:
-    """How far a prediction may be off: a normal error of standard deviation `floor +
-    per_step × d`, d the CRF distance to the nearest measured CRF of its size (VMAF; natural
-    log of the bitrate).
-
-    Measured on the exhaustive grids of `benchmarks/tune.py` (24 titles, x264), the fits'
-    median absolute error at distance 1, 2, … 6 is 0.40 … 1.40 VMAF and 0.010 … 0.036 in log
-    bitrate (a standard deviation of about 0.3 + 0.3 d and 0.008 + 0.008 d; the two errors
-    barely correlate). The defaults are two thirds of that: from a third to all of it the
-    ladders come out alike (docs/benchmarks.md, "Ladders"), the full size loses one title."""
-
-    vmaf_floor: float = 0.2
-    vmaf_per_step: float = 0.2
-    log_kbps_floor: float = 0.005
-    log_kbps_per_step: float = 0.005
+#: The predictions' errors the exploration expects (see `PredictionNoise`).
+NOISE = PredictionNoise()
+#: Candidates of largest gain looked ahead from (1: the plain greedy pick); see `_looked_ahead`.
+LOOKAHEAD = 6
+#: Greedy picks played out after each of them, and the weight of each next one.
+LOOKAHEAD_DEPTH = 2
+LOOKAHEAD_DISCOUNT = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +88,9 @@ class Plan:
     #: fit as is; 1: the corner of their box), most in the middle of a wide gap.
     optimism: float = OPTIMISM
     #: The predictions' uncertainty, for the expected gain of exploration; None: no such step.
-    noise: PredictionNoise | None = PredictionNoise()
+    noise: PredictionNoise | None = NOISE
+    #: How many of the candidates of largest gain are looked ahead from (1: none).
+    lookahead: int = LOOKAHEAD
 
 
 def make_plan(
@@ -211,15 +201,6 @@ def _top_crf(plan: Plan, points: Sequence[Point], lowest: float) -> float:
     return max(reaching) if reaching else lowest
 
 
-def _hull_x(points: Sequence[Point], ys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    hull = upper_hull(points)
-    if len(hull) < 2:
-        return None
-    hx = np.array([math.log(p.kbps) for p in hull])
-    hy = np.array([p.vmaf for p in hull])
-    return np.interp(ys, hy, hx), hy
-
-
 def _usable(plan: Plan, points: Sequence[Point]) -> list[Point]:
     return [p for p in points if p.kbps > 0 and (plan.max_kbps is None or p.kbps <= plan.max_kbps)]
 
@@ -296,82 +277,61 @@ def predictions(plan: Plan, measured: Sequence[Point]) -> list[Point]:
     return out
 
 
-def hull_gain(current: Sequence[Point], extra: Point, ys: np.ndarray) -> float:
-    """Mean log-bitrate saved over the VMAF levels `ys` by adding `extra` to the hull."""
-    before = _hull_x(current, ys)
-    if before is None:
-        return 0.0
-    return _gain(before[0], current, extra, ys)
-
-
-def _gain(before: np.ndarray, current: Sequence[Point], extra: Point, ys: np.ndarray) -> float:
-    after = _hull_x([*current, extra], ys)
-    return 0.0 if after is None else float(np.mean(before - after[0]))
-
-
-def expected_gain(
-    current: Sequence[Point], guess: Point, distance: float, noise: PredictionNoise
-) -> float:
-    """The mean of `hull_gain` over where `guess` may really lie: its VMAF and log bitrate each
-    off by a normal error (`noise` at `distance` CRF steps from a measured point), independent,
-    integrated on a 3 × 3 Gauss–Hermite grid. Never below the gain of a point on the hull's
-    far side of every outcome (0), and above the plain gain where the prediction lies just under
-    the hull: some of its outcomes move the hull."""
-    hull = upper_hull(current)
-    if len(hull) < 2:
-        return 0.0
-    ys = np.linspace(hull[0].vmaf, hull[-1].vmaf, _SAMPLES)
-    before = _hull_x(hull, ys)
-    assert before is not None
-    return _expected(before[0], hull, guess, ys, distance, noise)
-
-
-def _expected(
-    before: np.ndarray,
-    hull: Sequence[Point],
-    guess: Point,
-    ys: np.ndarray,
-    distance: float,
-    noise: PredictionNoise,
-) -> float:
-    sv = noise.vmaf_floor + noise.vmaf_per_step * distance
-    sr = noise.log_kbps_floor + noise.log_kbps_per_step * distance
-    total = 0.0
-    for zv, wv in _NODES:
-        for zr, wr in _NODES:
-            outcome = dataclasses.replace(
-                guess, kbps=guess.kbps * math.exp(zr * sr), vmaf=guess.vmaf + zv * sv
-            )
-            total += wv * wr * _gain(before, hull, outcome, ys)
-    return total
-
-
 def _distance(measured: Sequence[Point], guess: Point) -> float:
     crfs = [p.crf for p in _at(measured, (guess.width, guess.height))]
     return min(abs(c - guess.crf) for c in crfs) if crfs else 0.0
+
+
+def _ranked(
+    plan: Plan, believed: Sequence[Point], noise: PredictionNoise | None = None
+) -> list[tuple[float, Point]]:
+    """Every prediction with its gain (`noise`: expected gain), largest first."""
+    hull = upper_hull(_usable(plan, believed))
+    if len(hull) < 2:
+        return []
+    ys = levels(hull)
+    before = hull_x(hull, ys)
+    assert before is not None
+    out: list[tuple[float, Point]] = []
+    for guess in predictions(plan, believed):
+        if plan.max_kbps is not None and guess.kbps > plan.max_kbps:
+            continue
+        if noise is None:
+            out.append((gain(before, hull, guess, ys), guess))
+        else:
+            distance = _distance(believed, guess)
+            out.append((expected(before, hull, guess, ys, distance, noise), guess))
+    return sorted(out, key=lambda t: -t[0])  # stable: ties keep the predictions' order
 
 
 def _best_guess(
     plan: Plan, believed: Sequence[Point], noise: PredictionNoise | None = None
 ) -> tuple[float, Point] | None:
     """The prediction with the largest gain (`noise`: expected gain) and that gain."""
-    usable = _usable(plan, believed)
-    hull = upper_hull(usable)
-    if len(hull) < 2:
-        return None
-    ys = np.linspace(hull[0].vmaf, hull[-1].vmaf, _SAMPLES)
-    before = _hull_x(hull, ys)
-    assert before is not None
+    ranked = _ranked(plan, believed, noise)
+    return ranked[0] if ranked else None
+
+
+def _looked_ahead(plan: Plan, believed: Sequence[Point]) -> tuple[float, Point] | None:
+    """Of the `plan.lookahead` predictions of largest gain, the one whose gain plus the gains
+    of the greedy picks that would follow it (each believed at its prediction, weighted
+    LOOKAHEAD_DISCOUNT, its square, …) is largest: a pick that leaves gains for the next ones
+    beats one that takes a little more now and spoils them. The score returned is that sum."""
+    ranked = _ranked(plan, believed)
+    if not ranked or plan.lookahead <= 1 or ranked[0][0] <= plan.min_gain:
+        return ranked[0] if ranked else None
     best: tuple[float, Point] | None = None
-    for guess in predictions(plan, believed):
-        if plan.max_kbps is not None and guess.kbps > plan.max_kbps:
-            continue
-        if noise is None:
-            gain = _gain(before[0], hull, guess, ys)
-        else:
-            gain = _expected(before[0], hull, guess, ys, _distance(believed, guess), noise)
-        if best is None or gain > best[0]:
-            best = (gain, guess)
+    for first, guess in ranked[: plan.lookahead]:
+        total, weight, then = first, 1.0, [*believed, guess]
+        for _ in range(LOOKAHEAD_DEPTH):
+            after = _best_guess(plan, then)
+            if after is None or after[0] <= 0:
+                break
+            weight *= LOOKAHEAD_DISCOUNT
+            total += weight * after[0]
+            then.append(after[1])
+        if best is None or total > best[0]:
+            best = (total, guess)
     return best
 
 
@@ -380,7 +340,7 @@ def _refinements(plan: Plan, measured: Sequence[Point], count: int) -> list[Prob
     picked: list[Probe] = []
     explore = dataclasses.replace(plan, optimism=EXPLORE)
     for _ in range(count):
-        best = _best_guess(plan, believed)
+        best = _looked_ahead(plan, believed)
         if (best is None or best[0] <= plan.min_gain) and plan.noise is not None:
             # the fits see nothing left to gain: what would the fits' usual errors uncover?
             best = _best_guess(plan, believed, plan.noise)

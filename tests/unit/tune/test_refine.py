@@ -11,16 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vmafx.tune.gains import PredictionNoise, expected_gain, hull_gain
 from vmafx.tune.hull import Point, bd_rate, upper_hull
 from vmafx.tune.ladder import LadderRequest, build_ladder, crf_grid
-from vmafx.tune.refine import (
-    PredictionNoise,
-    expected_gain,
-    hull_gain,
-    make_plan,
-    next_probes,
-    predictions,
-)
+from vmafx.tune.refine import make_plan, next_probes, predictions
 from vmafx.tune.search import Measurement
 
 SIZES = ((1280, 720), (854, 480), (640, 360))
@@ -203,3 +197,47 @@ def test_when_no_prediction_gains_the_next_probe_is_the_best_expected_gain() -> 
     assert scores[probe] == max(scores.values())
     without = dataclasses.replace(plan, noise=None)
     assert next_probes(without, measured) != [probe]  # the box exploration would pick elsewhere
+
+
+def _gains(plan, measured):  # type: ignore[no-untyped-def]
+    """Every prediction with its hull gain, largest first (ties in prediction order)."""
+    ys = np.linspace(upper_hull(measured)[0].vmaf, upper_hull(measured)[-1].vmaf, 200)
+    scored = [(hull_gain(measured, g, ys), g) for g in predictions(plan, measured)]
+    return sorted(scored, key=lambda t: -t[0])
+
+
+def _looked_ahead(plan, measured, gain: float, guess: Point) -> float:  # type: ignore[no-untyped-def]
+    """The gain of `guess` plus 1/2 and 1/4 of the greedy picks' gains after it."""
+    believed, total = [*measured, guess], gain
+    for weight in (0.5, 0.25):
+        after = _gains(plan, believed)
+        if not after or after[0][0] <= 0:
+            break
+        total += weight * after[0][0]
+        believed.append(after[0][1])
+    return total
+
+
+def test_each_pick_looks_two_greedy_picks_ahead_and_sometimes_that_changes_it() -> None:
+    changed = checked = 0
+    for point in TITLES:
+        plan = make_plan(SIZES, crf_grid(18, 42, 6), budget=18)
+        greedy = dataclasses.replace(plan, lookahead=1)
+        measured: list[Point] = []
+        while len(measured) < 9:
+            measured += [point(*p) for p in next_probes(plan, measured)]
+        while probes := next_probes(plan, measured):
+            ranked = _gains(plan, measured)
+            if ranked[0][0] > 0:  # (else it explores: test_when_no_prediction_gains_…)
+                first = ranked[0][1]
+                assert next_probes(greedy, measured) == [(first.width, first.height, first.crf)]
+                scores = {
+                    (p.width, p.height, p.crf): _looked_ahead(plan, measured, g, p)
+                    for g, p in ranked[:6]
+                }
+                assert scores[probes[0]] == pytest.approx(max(scores.values()))
+                changed += probes[0] != (first.width, first.height, first.crf)
+                checked += 1
+            measured.append(point(*probes[0]))
+    assert checked > 20
+    assert changed > 0  # the look-ahead is not the greedy pick under another name
