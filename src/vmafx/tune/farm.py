@@ -40,7 +40,7 @@ from vmafx.tune.hull import Gap, Point
 from vmafx.tune.ladder import LadderRequest, crf_grid, finish, plan_for, sizes
 from vmafx.tune.plan import Segment, metric_label, plan_samples, quality_scale
 from vmafx.tune.prior import Record, predict
-from vmafx.tune.refine import next_probes
+from vmafx.tune.refine import Probe, next_probes
 from vmafx.tune.search import (
     CHEAP,
     FULL,
@@ -216,6 +216,9 @@ class TuneDriver:
         else:
             self.work = out.parent / f".{out.stem}.tune"
             self.deliver_as = out
+        #: The ladder's last placement and the points it was made from: the tuner steps every
+        #: second, a placement (tens to hundreds of ms at 5 resolutions) only when one finishes.
+        self._placed: tuple[tuple[Point, ...], list[Probe]] | None = None
 
     # --- naming probes ------------------------------------------------------------------------
     def _probes(self, crf: float, stage: str, size: tuple[int, int] | None) -> list[ProbeJob]:
@@ -586,7 +589,10 @@ class TuneDriver:
                 if m is not None:
                     measured.append(Point(w, h, crf, m.kbps or 0.0, round(m.vmaf, 3)))
         running = [c for c in children.values() if not c.finished]
-        wanted = next_probes(plan, measured, batch=max(1, self.spec.parallel))
+        if self._placed is None or self._placed[0] != tuple(measured):
+            placed = next_probes(plan, measured, batch=max(1, self.spec.parallel))
+            self._placed = (tuple(measured), placed)
+        wanted = self._placed[1]
         if not wanted and not running:
             result = finish(request, measured, skipped, len(measured))
             return Step(result=self._ladder_json(children, result), progress=1.0)

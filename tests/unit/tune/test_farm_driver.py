@@ -10,8 +10,10 @@ import pytest
 
 from vmafx.core.specs import TuneSpec
 from vmafx.errors import UsageError
+from vmafx.tune import farm
 from vmafx.tune.farm import Child, ProbeJob, TuneDriver, child_spec, choose_encoder
 from vmafx.tune.prior import predict
+from vmafx.tune.refine import next_probes
 from vmafx.tune.search import Measurement, SearchSettings, search_crf
 
 
@@ -228,3 +230,30 @@ def test_a_ladder_asks_for_its_points_a_slot_at_a_time_and_ends_with_rungs(point
 def test_a_ladder_without_the_source_size_fails_saying_what_to_give():
     driver = TuneDriver("t1", spec(mode="ladder", target_vmaf=None), "libx264")
     assert "source_width" in (driver.step({}).error or "")
+
+
+def test_a_ladder_places_its_points_once_per_set_of_measured_points(monkeypatch):
+    calls = []
+
+    def counting(plan, measured, *, batch=1):
+        calls.append(len(measured))
+        return next_probes(plan, measured, batch=batch)
+
+    monkeypatch.setattr(farm, "next_probes", counting)
+    facts = {"source_width": 640, "source_height": 360, "source_frames": 24, "source_fps": 24.0}
+    driver = TuneDriver(
+        "t1",
+        spec(mode="ladder", target_vmaf=None, resolutions=["360", "180"], points=4, parallel=2,
+             output="/o/ladder", **facts),
+        "libx264",
+    )  # fmt: skip
+    first = driver.step({})
+    assert driver.step({}).submit == first.submit  # a round with nothing new: no placement
+    assert calls == [0]
+    [probe, *_] = first.submit
+    result = {"output": probe.output, "bitrate_kbps": 900.0, "encoder": "libx264",
+              "score_after": {"vmaf": 90.0, "frame_count": 24}}  # fmt: skip
+    done = {probe.key: Child(probe.key, "j0", "completed", result, None, "host", node="n1")}
+    driver.step(done)
+    driver.step(done)
+    assert calls == [0, 1]  # placed again once, when a point was measured
