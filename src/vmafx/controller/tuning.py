@@ -200,7 +200,9 @@ class Tuner:
             except VmafxError as error:
                 await self._end(held, Step(error=error.message))
                 return
-        step = held.driver.step(children)
+        # a ladder's placement can take ~0.5 s of pure Python: off the event loop, so claims
+        # and long-polls keep their latency (the loop gets the GIL back every switch interval)
+        step = await asyncio.to_thread(held.driver.step, children)
         held.progress = step.progress
         for job_id in step.cancel:
             with contextlib.suppress(VmafxError):
