@@ -38,7 +38,7 @@ ADMIN_URLS = (
         "postgresql://root@127.0.0.1:5432/test",
     ]
 )
-TABLES = "job_events, attempts, jobs, node_sessions, api_tokens"
+TABLES = "job_events, attempts, jobs, node_sessions, api_tokens, tune_probes"
 
 
 def _admin_url() -> str | None:

@@ -26,7 +26,14 @@ from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
 from vmafx.store.memory_tx import MemoryState, MemoryTransaction
 from vmafx.store.paging import check_limit, decode_cursor, encode_cursor, is_before
-from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import (
+    ClaimOutcome,
+    ClaimRequest,
+    JobQuery,
+    LeaseRenewal,
+    QueueDepth,
+    TuneProbe,
+)
 
 T = TypeVar("T")
 
@@ -70,6 +77,7 @@ class InMemoryJobStore:
         self._state = MemoryState()
         self._lock = threading.Lock()
         self._frames: dict[str, dict[int, bytes]] = {}
+        self._probes: dict[tuple[str, str], TuneProbe] = {}
 
     def _write(self, operation: Callable[[MemoryTransaction], T]) -> T:
         with self._lock:
@@ -385,6 +393,27 @@ class InMemoryJobStore:
                 state.attempts.pop(job_id, None)
                 state.events_by_job.pop(job_id, None)
                 self._frames.pop(job_id, None)
+            return len(old)
+
+    # --- tune probes kept across searches -----------------------------------------------------
+    async def save_tune_probe(self, tenant: str, probe: TuneProbe) -> None:
+        with self._lock:
+            self._probes[tenant, probe.key] = probe
+
+    async def find_tune_probes(self, tenant: str, keys: Sequence[str]) -> dict[str, TuneProbe]:
+        with self._lock:
+            found = (self._probes.get((tenant, key)) for key in keys)
+            return {probe.key: probe for probe in found if probe is not None}
+
+    async def prune_tune_probes(self, *, created_before: datetime, limit: int = 1000) -> int:
+        with self._lock:
+            old = sorted(
+                (probe.created_at, tenant, key)
+                for (tenant, key), probe in self._probes.items()
+                if probe.created_at < created_before
+            )[:limit]
+            for _, tenant, key in old:
+                del self._probes[tenant, key]
             return len(old)
 
     # --- the store itself --------------------------------------------------------------------

@@ -72,6 +72,21 @@ class LeaseRenewal:
     cancel: list[str]
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TuneProbe:
+    """One measured tune probe kept for later searches (`vmafx.controller.tuning`): the probe
+    job's result as its node reported it, who made it, and when it was kept. Looked up by
+    (tenant, key); the key names the source's content and the probe's whole encode spec."""
+
+    key: str
+    job_id: str
+    result: JsonObject
+    node: str | None = None
+    where: str | None = None
+    gpu: str | None = None
+    created_at: datetime
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class QueueDepth:
     queue: str
@@ -273,6 +288,20 @@ class JobStore(Protocol):
         """Delete up to `limit` terminal jobs that finished before `finished_before` (oldest
         first), with their attempts, events and per-frame series; returns how many went
         (retention)."""
+        ...
+
+    # --- tune probes kept across searches -----------------------------------------------------
+    async def save_tune_probe(self, tenant: str, probe: TuneProbe) -> None:
+        """Keep a measured probe under (tenant, probe.key), replacing one kept before."""
+        ...
+
+    async def find_tune_probes(self, tenant: str, keys: Sequence[str]) -> dict[str, TuneProbe]:
+        """The tenant's kept probes among `keys` (never another tenant's), by key."""
+        ...
+
+    async def prune_tune_probes(self, *, created_before: datetime, limit: int = 1000) -> int:
+        """Delete up to `limit` kept probes older than `created_before` (oldest first), of
+        every tenant; returns how many went (retention)."""
         ...
 
     # --- the store itself --------------------------------------------------------------------

@@ -163,6 +163,23 @@ job_frames = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
 )
 
+#: Measured tune probes kept for later searches of the same content (migration 0008;
+#: `vmafx.controller.tuning`): not tied to a job, so a pruned probe job keeps its measurement
+#: until retention removes the row by its own age.
+tune_probes = sa.Table(
+    "tune_probes",
+    metadata,
+    sa.Column("tenant", NAME, primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("job_id", ID, nullable=False),
+    sa.Column("result", JSON, nullable=False),
+    sa.Column("node", NAME),
+    sa.Column("where", sa.Text),
+    sa.Column("gpu", NAME),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_tune_probes_created", "created_at"),
+)
+
 api_tokens = sa.Table(
     "api_tokens",
     metadata,

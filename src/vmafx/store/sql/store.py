@@ -27,11 +27,18 @@ from vmafx.core.tokens import ApiToken
 from vmafx.errors import ConflictError, NotFoundError, UnavailableError, UsageError
 from vmafx.scheduler.policy import Scheduler
 from vmafx.store import operations as ops
-from vmafx.store.port import ClaimOutcome, ClaimRequest, JobQuery, LeaseRenewal, QueueDepth
+from vmafx.store.port import (
+    ClaimOutcome,
+    ClaimRequest,
+    JobQuery,
+    LeaseRenewal,
+    QueueDepth,
+    TuneProbe,
+)
 from vmafx.store.sql import queries, rows, stats
 from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, writer
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
-from vmafx.store.sql.schema import api_tokens, job_frames, jobs
+from vmafx.store.sql.schema import api_tokens, job_frames, jobs, tune_probes
 from vmafx.store.sql.tx import SqlTransaction
 
 T = TypeVar("T")
@@ -347,6 +354,63 @@ class SqlJobStore:
             return c.execute(
                 sa.delete(jobs).where(jobs.c.id.in_(doomed.scalar_subquery()))
             ).rowcount
+
+        return await asyncio.to_thread(self._run, work, write=True)
+
+    # --- tune probes kept across searches -----------------------------------------------------
+    async def save_tune_probe(self, tenant: str, probe: TuneProbe) -> None:
+        values = {
+            "tenant": tenant,
+            "key": probe.key,
+            "job_id": probe.job_id,
+            "result": probe.result,
+            "node": probe.node,
+            "where": probe.where,
+            "gpu": probe.gpu,
+            "created_at": probe.created_at,
+        }
+        mine = (tune_probes.c.tenant == tenant) & (tune_probes.c.key == probe.key)
+
+        def work(c: Connection) -> None:
+            c.execute(sa.delete(tune_probes).where(mine))
+            c.execute(sa.insert(tune_probes), [values])
+
+        await asyncio.to_thread(self._run, work, write=True)
+
+    async def find_tune_probes(self, tenant: str, keys: Sequence[str]) -> dict[str, TuneProbe]:
+        if not keys:
+            return {}
+        stmt = sa.select(tune_probes).where(
+            tune_probes.c.tenant == tenant, tune_probes.c.key.in_(list(keys))
+        )
+        found = await self._read(lambda c: c.execute(stmt).mappings().all())
+        return {
+            row["key"]: TuneProbe(
+                key=row["key"],
+                job_id=row["job_id"],
+                result=dict(row["result"]),
+                node=row["node"],
+                where=row["where"],
+                gpu=row["gpu"],
+                created_at=row["created_at"],
+            )
+            for row in found
+        }
+
+    async def prune_tune_probes(self, *, created_before: datetime, limit: int = 1000) -> int:
+        doomed = (
+            sa.select(tune_probes.c.tenant, tune_probes.c.key)
+            .where(tune_probes.c.created_at < created_before)
+            .order_by(tune_probes.c.created_at)
+            .limit(limit)
+        )
+
+        def work(c: Connection) -> int:
+            pairs = [tuple(row) for row in c.execute(doomed).all()]
+            if not pairs:
+                return 0
+            which = sa.tuple_(tune_probes.c.tenant, tune_probes.c.key).in_(pairs)
+            return c.execute(sa.delete(tune_probes).where(which)).rowcount
 
         return await asyncio.to_thread(self._run, work, write=True)
 
