@@ -51,7 +51,28 @@ def source_facts(source: str) -> dict[str, Any]:
     facts: dict[str, Any] = {"source_width": info.width, "source_height": info.height}
     if frames and fps:
         facts |= {"source_frames": frames, "source_fps": round(fps, 6)}
-    return facts
+    return facts | source_identity(source)
+
+
+def source_identity(source: str) -> dict[str, Any]:
+    """The source's content hash (as the local probe cache keys it), size and mtime, which
+    let the farm reuse probes measured by earlier searches of the same content; {} when the
+    file cannot be read or changed while it was hashed."""
+    from vmafx.tune.cache import content_hash  # noqa: PLC0415
+
+    try:
+        before = os.stat(source)
+        digest = content_hash(source)
+        after = os.stat(source)
+    except OSError:
+        return {}
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        return {}
+    return {
+        "source_sha256": digest,
+        "source_size": after.st_size,
+        "source_mtime_ns": after.st_mtime_ns,
+    }
 
 
 def tune_request(

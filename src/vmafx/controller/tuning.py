@@ -14,6 +14,13 @@ search no longer needs, or end the tune job with its result or error. A probe wh
 is requeued by the ordinary lease machinery; the tune job only waits for it. Cancelling a tune
 job cancels its probes (`ControllerService.cancel_job`).
 
+Probes kept across searches (`vmafx.tune.kept`): each completed probe whose node read the file
+the submitter hashed is kept in the store (`JobStore.save_tune_probe`); before submitting a
+probe, the tuner looks it up by (tenant, key), and a kept one stands in for the child job
+(`cached: true` in the result). The step is then asked again, until it wants only probes
+nobody measured. A chosen encode (or ladder rung) that was kept is encoded again for its file
+(a `deliver:` child, not scored). The sweeper prunes kept probes by age, as finished jobs.
+
 Learned priors: finished searches are remembered (`vmafx.tune.history`) in `tune-history.json`
 beside a SQLite store, else in `tune/farm-history.json` in the controller's state folder (so
 with PostgreSQL each replica keeps its own).
@@ -38,13 +45,16 @@ from vmafx.core.nodes import NodeCapabilities
 from vmafx.core.specs import EncodeSpec, TuneSpec
 from vmafx.core.tokens import Role
 from vmafx.errors import NotFoundError, UnavailableError, VmafxError
-from vmafx.store.port import JobQuery
-from vmafx.tune.farm import Child, Step, TuneDriver, child_spec, choose_encoder
+from vmafx.store.port import JobQuery, TuneProbe
+from vmafx.tune.farm import Child, ProbeJob, Step, TuneDriver, child_spec, choose_encoder
 from vmafx.tune.history import History
+from vmafx.tune.kept import cache_key, keepable, probe_for
 
 log = logging.getLogger(__name__)
 TUNER_NAME = "controller-tuner"
 MAX_CHILDREN = 1000
+#: Most times one round asks the step again after kept probes answered what it wanted.
+MAX_LOOKUPS = 64
 
 
 class _NoNodeYetError(Exception):
@@ -56,6 +66,10 @@ class _Held:
     job: Job
     driver: TuneDriver | None = None
     progress: float = 0.0
+    #: Probes answered by earlier searches' kept measurements, by probe key.
+    cached: dict[str, Child] = dataclasses.field(default_factory=dict)
+    #: Probe jobs already offered to the store's kept probes.
+    offered: set[str] = dataclasses.field(default_factory=set)
 
 
 class Tuner:
@@ -200,9 +214,8 @@ class Tuner:
             except VmafxError as error:
                 await self._end(held, Step(error=error.message))
                 return
-        # a ladder's placement can take ~0.5 s of pure Python: off the event loop, so claims
-        # and long-polls keep their latency (the loop gets the GIL back every switch interval)
-        step = await asyncio.to_thread(held.driver.step, children)
+        await self._keep(job, held.driver, held, children)
+        step = await self._step(job, held.driver, held, children)
         held.progress = step.progress
         for job_id in step.cancel:
             with contextlib.suppress(VmafxError):
@@ -219,6 +232,64 @@ class Tuner:
                 raise  # the store away: the next round tries again
             except VmafxError as error:  # refused as asked (input policy, spec): never better
                 await self._end(held, Step(error=f"a probe job was refused: {error.message}"))
+
+    async def _step(
+        self, job: Job, driver: TuneDriver, held: _Held, children: dict[str, Child]
+    ) -> Step:
+        """The driver's step with kept probes standing in for the children it would submit:
+        asked again while kept ones answer some of what it wants."""
+        step = Step()
+        for _ in range(MAX_LOOKUPS):
+            # a ladder's placement can take ~0.5 s of pure Python: off the event loop, so
+            # claims and long-polls keep their latency (the loop gets the GIL back every
+            # switch interval)
+            step = await asyncio.to_thread(driver.step, {**held.cached, **children})
+            if not step.submit or step.result is not None or step.error is not None:
+                return step
+            if not await self._lookup(job, driver, held, step.submit):
+                return step
+        fresh = tuple(p for p in step.submit if p.key not in held.cached)
+        return dataclasses.replace(step, submit=fresh)
+
+    async def _lookup(
+        self, job: Job, driver: TuneDriver, held: _Held, wanted: tuple[ProbeJob, ...]
+    ) -> bool:
+        """Answer what it can of `wanted` from kept probes; whether any was."""
+        keys = {key: p for p in wanted if (key := cache_key(driver, p)) is not None}
+        if not keys:
+            return False
+        found = await self.service.store.find_tune_probes(job.tenant, list(keys))
+        for key, kept in found.items():
+            probe = keys[key]
+            held.cached[probe.key] = Child(
+                probe.key, kept.job_id, "completed", kept.result, None, kept.where, kept.gpu,
+                1, kept.node, cached=True,
+            )  # fmt: skip
+        if found:
+            log.info("tune probes answered by kept ones",
+                     extra={"job_id": job.id, "probes": sorted(keys[k].key for k in found)})  # fmt: skip
+        return bool(found)
+
+    async def _keep(
+        self, job: Job, driver: TuneDriver, held: _Held, children: dict[str, Child]
+    ) -> None:
+        """Keep each newly finished probe whose node read the file the submitter hashed."""
+        for child in children.values():
+            if not child.finished or child.job_id in held.offered:
+                continue
+            held.offered.add(child.job_id)
+            probe = probe_for(driver, child.key)
+            key = cache_key(driver, probe) if probe is not None else None
+            if key is None or child.result is None or not keepable(driver, child):
+                continue
+            kept = TuneProbe(
+                key=key, job_id=child.job_id, result=dict(child.result), node=child.node,
+                where=child.where, gpu=child.gpu, created_at=self.service.clock.now(),
+            )  # fmt: skip
+            try:
+                await self.service.store.save_tune_probe(job.tenant, kept)
+            except VmafxError as error:  # the search goes on; a later one measures it again
+                log.warning("tune probe %s not kept: %s", child.job_id, error)
 
     async def _driver(self, job: Job, children: dict[str, Child]) -> TuneDriver:
         spec = TuneSpec.from_json(job.spec)

@@ -190,6 +190,12 @@ class InferSpec(_Spec):
     rows: tuple[tuple[float, ...], ...] = spec_field(rows, example="[[0.93, 0.71, ...]]")
 
 
+def _sha256(path: str, value: Any) -> str:
+    if not (isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)):
+        raise fail(path, f"must be 64 lower-case hex digits (a SHA-256), got {value!r}")
+    return value
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TuneSpec(_Spec):
     """A target-quality search (`mode` target) or a per-title ladder (`mode` ladder), run by the
@@ -241,8 +247,22 @@ class TuneSpec(_Spec):
     source_height: int | None = spec_field(number(2, 16384, integer=True), default=None)
     source_frames: int | None = spec_field(number(1, 10**9, integer=True), default=None)
     source_fps: float | None = spec_field(number(0.001, 1000), default=None)
+    #: The source's identity as the submitter saw it (`vmafx tune --controller` fills them
+    #: when it can read the source): the SHA-256 of its content (`vmafx.tune.cache.
+    #: content_hash`), its size and mtime. With them, probes measured by earlier searches of
+    #: the same content are reused (docs/tune.md, "Probes kept across searches").
+    source_sha256: str | None = spec_field(_sha256, default=None)
+    source_size: int | None = spec_field(number(0, 2**63 - 1, integer=True), default=None)
+    source_mtime_ns: int | None = spec_field(number(0, 2**63 - 1, integer=True), default=None)
 
     def __post_init__(self) -> None:
+        identity = (self.source_sha256, self.source_size, self.source_mtime_ns)
+        if any(v is not None for v in identity) and any(v is None for v in identity):
+            raise fail(
+                "tune spec.source_sha256",
+                "source_size and source_mtime_ns name the source together; give all three "
+                "or none",
+            )
         if self.mode == "target" and self.target_vmaf is None:
             raise fail("tune spec.target_vmaf", "is required when mode is 'target'", "93")
         low, high = self.min_crf, self.max_crf

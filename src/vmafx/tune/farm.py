@@ -60,6 +60,9 @@ SOFTWARE = {
     "libvpx-vp9": ("vp9", "vpx"),
 }
 HARDWARE_FAMILIES = ("nvenc", "qsv", "vaapi", "amf")
+#: The key prefix of a delivery: the encode of a chosen probe (or a ladder rung) whose
+#: measurement came from an earlier search, made again for its file (not scored).
+DELIVER = "deliver:"
 DEFAULT_HEIGHTS = (1080, 720, 540, 360, 240)
 #: Most frames of a score_after's per-frame series kept whole in the job's result (the node's
 #: `vmafx.node.handlers.score.INLINE_POINTS`; longer ones are decimated). A p5 over sample
@@ -137,6 +140,9 @@ class Child:
     attempts: int = 1
     #: The name of the node that finished it.
     node: str | None = None
+    #: Measured by an earlier search of the same content (`vmafx.tune.kept`): no job of
+    #: this search, its file not this search's.
+    cached: bool = False
 
     @property
     def finished(self) -> bool:
@@ -242,6 +248,14 @@ class TuneDriver:
         out = self._out(f"full_{p}{crf:g}")
         return [ProbeJob(f"full:{crf:g}", crf, "full", out, None, self.size)]
 
+    def probes_at(self, crf: float, stage: str, size: tuple[int, int] | None) -> list[ProbeJob]:
+        """The child jobs of one probe: at `crf`, cheap or full, at a ladder's `size`."""
+        return self._probes(crf, stage, size)
+
+    def unscorable(self, child: Child) -> str | None:
+        """Why a completed probe cannot be measured with this tune's metric (None: it can)."""
+        return self._unscorable(child)
+
     def _out(self, name: str) -> str:
         return str(self.work / f"{name}.mkv")
 
@@ -315,7 +329,8 @@ class TuneDriver:
             if child.state in ("failed", "cancelled"):
                 return Step(error=f"probe {child.key} ({child.job_id}) {child.state}: "
                             f"{child.error or 'no reason given'}")  # fmt: skip
-            why = self._unscorable(child) if child.state == "completed" else None
+            scored = child.state == "completed" and not child.key.startswith(DELIVER)
+            why = self._unscorable(child) if scored else None
             if why is not None:
                 return Step(error=f"probe {child.key} ({child.job_id}) {why}")
         if self.spec.mode == "ladder":
@@ -353,6 +368,10 @@ class TuneDriver:
     def _search_step(self, children: Mapping[str, Child]) -> Step:
         outcome = self._replay(children, {})
         if isinstance(outcome, SearchResult):
+            if outcome.crf is not None:
+                delivery = self._delivery(children, [(outcome.crf, None)])
+                if delivery is not None:
+                    return delivery
             return self._finish(children, outcome)
         running = sum(not c.finished for c in children.values())
         wanted = self._probes(outcome.crf, outcome.stage, None)
@@ -386,11 +405,39 @@ class TuneDriver:
         progress = min(0.95, measured / max(1, measured + running + len(submit) + 1))
         return Step(submit=tuple(submit), progress=progress)
 
+    def _delivery(
+        self, children: Mapping[str, Child], chosen: Sequence[tuple[float, tuple[int, int] | None]]
+    ) -> Step | None:
+        """The step that makes the chosen encodes measured by an earlier search again, for
+        their files (one unscored encode each), or None when every one is here."""
+        submit, waiting = [], False
+        for crf, size in chosen:
+            probe = self._probes(crf, FULL, size)[0]
+            if not children[probe.key].cached:
+                continue
+            key = DELIVER + probe.key
+            made = children.get(key)
+            if made is None:
+                submit.append(dataclasses.replace(probe, key=key, kind="deliver"))
+            elif not made.finished:
+                waiting = True
+        if not submit and not waiting:
+            return None
+        return Step(submit=tuple(submit), progress=0.95)
+
+    def _delivered(self, children: Mapping[str, Child], key: str) -> Child | None:
+        """The child that holds the file of probe `key`: its delivery when it was cached."""
+        child = children.get(key)
+        if child is not None and child.cached:
+            return children.get(DELIVER + key)
+        return child
+
     def _expected(self, children: Mapping[str, Child], crf: float, stage: str) -> float:
         """The VMAF the fit expects at (crf, stage) from what is measured so far."""
         kind = "sample" if stage == CHEAP and self.segments else "full"
         points = []
-        for value in sorted({c.key.split(":")[1] for c in children.values()}, key=float):
+        values = {c.key.split(":")[1] for c in children.values() if not c.key.startswith(DELIVER)}
+        for value in sorted(values, key=float):
             m = self._measure(children, self._probes(float(value), stage, None))
             if m is not None and m.kind == kind:
                 points.append((float(value), m.vmaf))
@@ -452,16 +499,21 @@ class TuneDriver:
 
     def _search_json(self, children: Mapping[str, Child], result: SearchResult) -> dict[str, Any]:
         assert result.crf is not None
-        chosen = children[f"full:{result.crf:g}"]
+        chosen = self._delivered(children, f"full:{result.crf:g}")
+        assert chosen is not None
         used = {(p.crf, p.measurement.kind) for p in result.probes}
         probes = self.probes_json(children, used)
         frames = self.facts.frames or int((chosen.result or {}).get("frames") or 0) or 1
-        spent = sum(p["frames_encoded"] for p in probes)
-        full_encodes = sum(p["kind"] == "full" for p in probes)
+        deliveries = [c for c in children.values() if c.key.startswith(DELIVER)]
+        spent = sum(p["frames_encoded"] for p in probes if not p["cached"]) + sum(
+            int((c.result or {}).get("frames") or 0) for c in deliveries
+        )
+        full_encodes = sum(p["kind"] == "full" and not p["cached"] for p in probes)
+        full_encodes += len(deliveries)
         m = self._measure(children, self._probes(result.crf, FULL, None))
         assert m is not None
         fitted = self.curve(probes, result.sample_bias)
-        outputs = [p["output"] for p in probes if p["kind"] == "full"]
+        outputs = [p["output"] for p in probes if p["kind"] == "full" and p["output"]]
         return {
             "mode": "target",
             "target": self.settings().target,
@@ -501,6 +553,8 @@ class TuneDriver:
         """Every finished probe (a sample probe's segments together), oldest key order."""
         groups: dict[tuple[float, str, str], list[Child]] = {}
         for child in children.values():
+            if child.key.startswith(DELIVER):
+                continue
             kind, first_part, *rest = child.key.split(":")
             size = first_part if kind == "ladder" else ""
             value = float(rest[0]) if kind == "ladder" else float(first_part)
@@ -513,6 +567,7 @@ class TuneDriver:
             if m is None:
                 continue
             first = members[0].result or {}
+            cached = all(c.cached for c in members)
             out.append(
                 {
                     "crf": crf,
@@ -525,8 +580,10 @@ class TuneDriver:
                     "kbps": m.kbps,
                     "encoder": m.encoder,
                     "fallback": first.get("fallback"),
-                    "output": first.get("output") if m.kind == "full" else None,
+                    # an earlier search's file: not this one's to deliver or remove
+                    "output": first.get("output") if m.kind == "full" and not cached else None,
                     "used": used is None or (crf, m.kind) in used,
+                    "cached": cached,
                     "jobs": [c.job_id for c in members],
                     "nodes": sorted({c.node for c in members if c.node}),
                     "where": sorted({c.where for c in members if c.where}),
@@ -594,7 +651,14 @@ class TuneDriver:
             self._placed = (tuple(measured), placed)
         wanted = self._placed[1]
         if not wanted and not running:
-            result = finish(request, measured, skipped, len(measured))
+            fresh_points = sum(
+                not c.cached for c in children.values() if c.key.startswith("ladder:")
+            )
+            result = finish(request, measured, skipped, fresh_points)
+            rungs = [(p.crf, (p.width, p.height)) for p in result.rungs]
+            delivery = self._delivery(children, rungs)
+            if delivery is not None:
+                return delivery
             return Step(result=self._ladder_json(children, result), progress=1.0)
         fresh = [
             probe
@@ -608,16 +672,18 @@ class TuneDriver:
 
     def _ladder_json(self, children: Mapping[str, Child], result: Any) -> dict[str, Any]:
         body: dict[str, Any] = {"mode": "ladder", **result.as_dict()}
-        by_point = {(c.key.split(":")[1], float(c.key.split(":")[2])): c for c in children.values()
-                    if c.key.startswith("ladder:")}  # fmt: skip
 
         def located(point: Point) -> dict[str, Any]:
-            child = by_point.get((f"{point.width}x{point.height}", point.crf))
+            key = self._probes(point.crf, FULL, (point.width, point.height))[0].key
+            measured = children.get(key)
+            # a point measured by an earlier search has its file only once delivered (rungs)
+            child = self._delivered(children, key) or measured
             extra: dict[str, Any] = {"output": None, "where": None, "node": None, "job": None}
             if child is not None:
-                extra = {"output": (child.result or {}).get("output"), "where": child.where,
-                         "node": child.node, "job": child.job_id}  # fmt: skip
-            return {**point.as_dict(), **extra}
+                output = None if child.cached else (child.result or {}).get("output")
+                extra = {"output": output, "where": child.where, "node": child.node,
+                         "job": child.job_id}  # fmt: skip
+            return {**point.as_dict(), **extra, "cached": bool(measured and measured.cached)}
 
         body["points"] = [located(p) for p in result.points]
         body["rungs"] = [located(p) for p in result.rungs]
@@ -659,9 +725,9 @@ def child_spec(driver: TuneDriver, probe: ProbeJob) -> dict[str, Any]:
         "encoder": driver.encoder,
         "rate_control": {"mode": driver.scale.parameter, "value": probe.crf},
         "audio": "none",
-        "score_after": True,
+        "score_after": probe.kind != "deliver",  # a delivery's measurement is an earlier one
     }
-    if driver.model != DEFAULT_MODEL:  # unset: what every node scores with, old ones included
+    if driver.model != DEFAULT_MODEL and probe.kind != "deliver":  # unset: every node's model
         body["score_model"] = driver.model
     if spec.preset:
         body["preset"] = spec.preset

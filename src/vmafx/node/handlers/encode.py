@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import time
 from collections.abc import Set
 from pathlib import Path
@@ -145,8 +146,14 @@ class EncodeHandler:
             )
         scoring = job_spec.score_after and self.scorer is not None
         span = (0.0, ENCODE_SHARE if scoring else 1.0)
+        before = _stat(source_path)
         run = self._encode(context, runner, spec, output, order, info, span)
         result = self._result(spec, output, run)
+        if before is not None and before == _stat(source_path):
+            # The source as this node read it (unchanged during the encode): the controller
+            # keeps a tune probe for later searches only when it matches what the submitter
+            # hashed (vmafx.controller.tuning).
+            result["source_stat"] = {"size": before[0], "mtime_ns": before[1]}
         unverified = self._unverified_hardware(spec, context)
         if unverified and not ENCODERS[run.encoder].hardware:
             # A GPU of that vendor is here but its encoder failed the node's trial encode (an
@@ -355,3 +362,14 @@ def _encode_failure(spec: EncodeSpec, name: str, trial: Trial) -> Exception:
         stderr_tail=tail,
         hint="The last lines of ffmpeg's output below say why.",
     )
+
+
+def _stat(path: str | None) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a local file, or None."""
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns
