@@ -35,7 +35,8 @@ POLL_S = 0.5
 
 
 def source_facts(source: str) -> dict[str, Any]:
-    """Width, height, frames and frame rate of a source this machine can read ({} if not)."""
+    """Width, height, frames and frame rate of a source this machine can read, and its
+    identity (`source_identity`); {} if it cannot read it."""
     if not os.path.exists(source):
         return {}
     from vmafx.media.probe import probe  # noqa: PLC0415
@@ -43,7 +44,7 @@ def source_facts(source: str) -> dict[str, Any]:
     try:
         info = probe(source)
     except VmafxError:
-        return {}
+        return source_identity(source)
     fps = float(info.fps) if info.fps else None
     frames = info.frame_count
     if frames is None and info.duration_s and fps:
@@ -183,7 +184,8 @@ def print_target(result: Mapping[str, Any], fmt: Format) -> None:
     for column in (result["parameter"], label, "kind", "frames", "node", "used"):
         table.add_column(column, justify="right")
     for p in result["probes"]:
-        table.add_row(f"{p['crf']:g}", f"{p['vmaf']:.2f}", p["kind"], str(p["frames_encoded"]),
+        kind = p["kind"] + (" (cached)" if p.get("cached") else "")
+        table.add_row(f"{p['crf']:g}", f"{p['vmaf']:.2f}", kind, str(p["frames_encoded"]),
                       ", ".join(p["nodes"]) or "?", "yes" if p["used"] else "no")  # fmt: skip
     console.print(table)
     fallback = result.get("fallback")

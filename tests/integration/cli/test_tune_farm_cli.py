@@ -51,10 +51,13 @@ async def answer_probes(node: FakeNode, stop: asyncio.Event) -> None:
         model = spec.get("score_model", "vmaf_v0.6.1")
         Path(spec["output"]).parent.mkdir(parents=True, exist_ok=True)
         Path(spec["output"]).write_bytes(b"x" * int(10_000 / crf))
+        source = Path(spec["source"]).stat()  # as the node reports the file it read
         result = {"output": spec["output"], "bytes": int(10_000 / crf), "frames": 24,
                   "bitrate_kbps": round(80 / crf, 2), "encoder": spec["encoder"],
-                  "score_after": {"vmaf": vmaf_at(crf), "frame_count": 24, "model": model,
-                                  "pooled": {model: {"mean": vmaf_at(crf), "p5": p5_at(crf)}}}}  # fmt: skip
+                  "source_stat": {"size": source.st_size, "mtime_ns": source.st_mtime_ns}}  # fmt: skip
+        if spec["score_after"]:
+            result["score_after"] = {"vmaf": vmaf_at(crf), "frame_count": 24, "model": model,
+                                     "pooled": {model: {"mean": vmaf_at(crf), "p5": p5_at(crf)}}}  # fmt: skip
         report = NodeReport(job_id=claim.job.id, attempt=claim.job.attempt, result=result)
         await node.client.report_result(node.session, report)
 
@@ -176,3 +179,34 @@ def test_a_metric_without_a_target_or_half_a_size_is_refused_before_anything_is_
                           "--out", farm.path("out/x.mkv"), "--target-vmaf", "90",
                           "--width", "96")  # fmt: skip
     assert code == 2 and "--width and --height go together with --target-vmaf" in stderr
+
+
+def test_the_same_search_again_reuses_every_probe_and_encodes_only_the_delivered_file(farm):
+    source = Path(farm.path("kept.mov"))
+    source.write_bytes(b"content measured once")
+    args = ("tune", "crf", str(source), "--target", "88", "--encoder", "libx264",
+            "--controller", farm.grpc_target, "--format", "json")  # fmt: skip
+    outs = [farm.path("out/kept1.mkv"), farm.path("out/kept2.mkv")]
+    code, stdout, stderr = run(farm, *args, "--out", outs[0])
+    assert code == 0, stderr
+    first = json.loads(stdout)
+    assert not any(p["cached"] for p in first["probes"])
+    seen = len(SEEN)
+    code, stdout, stderr = run(farm, *args, "--out", outs[1])
+    assert code == 0, stderr
+    second = json.loads(stdout)
+    [delivery] = SEEN[seen:]  # no probe: one unscored encode of the chosen CRF, for its file
+    assert delivery["score_after"] is False
+    assert delivery["rate_control"]["value"] == second["crf"] == first["crf"] == expected_crf(88)
+    assert all(p["cached"] for p in second["probes"]) and second["full_encodes"] == 1
+    assert Path(outs[1]).stat().st_size == int(10_000 / second["crf"])
+    code, stdout, stderr = run(farm, *args[:-2], "--out", outs[1])  # the table says so too
+    assert code == 0, stderr
+    assert "full (cached)" in stdout
+
+    source.write_bytes(b"content changed since")  # another content: probed again
+    seen = len(SEEN)
+    code, stdout, stderr = run(farm, *args, "--out", outs[1])
+    assert code == 0, stderr
+    assert not any(p["cached"] for p in json.loads(stdout)["probes"])
+    assert all(spec["score_after"] for spec in SEEN[seen:]) and len(SEEN) - seen >= 2

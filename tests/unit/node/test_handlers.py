@@ -375,3 +375,24 @@ def test_an_encode_reports_its_source_size_for_the_bytes_saved_unless_trimmed(ro
     trimmed = encode_spec(root, trim={"start_s": 0.1})
     cut = handler(FakeRunner(writes_output)).run(context(JobKind.ENCODE, trimmed, root))
     assert "source_bytes" not in cut.result  # a part of the source: no fair comparison
+
+
+def test_an_encode_reports_the_size_and_mtime_of_the_source_it_read_trimmed_too(root):
+    source = (root / "ref.y4m").stat()
+    whole = handler(FakeRunner(writes_output)).run(context(JobKind.ENCODE, encode_spec(root), root))
+    assert whole.result["source_stat"] == {"size": source.st_size, "mtime_ns": source.st_mtime_ns}
+    trimmed = encode_spec(root, trim={"start_s": 0.1})
+    cut = handler(FakeRunner(writes_output)).run(context(JobKind.ENCODE, trimmed, root))
+    assert cut.result["source_stat"] == whole.result["source_stat"]
+
+
+def test_a_source_changed_during_the_encode_reports_no_source_stat(root):
+    def rewrites_the_source(argv: list[str]) -> RunResult:
+        with (root / "ref.y4m").open("ab") as source:
+            source.write(b"more")
+        return writes_output(argv)
+
+    made = handler(FakeRunner(rewrites_the_source)).run(
+        context(JobKind.ENCODE, encode_spec(root), root)
+    )
+    assert "source_stat" not in made.result
