@@ -9,7 +9,8 @@ Retention (`Retention`): every `every_s`, the sweeping replica deletes jobs that
 than `days` ago, with their attempts and events, in batches of `batch` (at most `max_batches`
 per round, so a first run on a large backlog does not hold the sweep up; the next rounds go on).
 `days` 0 keeps every job. Tune probes kept for later searches (`JobStore.prune_tune_probes`)
-go by the same age, counted from when each was measured. Why prune rather than archive: docs/deploy.md, "Retention".
+go by the same age, counted from when each was measured. Why prune rather than archive:
+docs/deploy.md, "Retention".
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -102,9 +103,7 @@ class Sweeper:
                 if count < retention.batch:
                     break
             for _ in range(retention.max_batches):
-                count = await store.prune_tune_probes(
-                    created_before=before, limit=retention.batch
-                )
+                count = await store.prune_tune_probes(created_before=before, limit=retention.batch)
                 if count < retention.batch:
                     break
         except VmafxError as error:

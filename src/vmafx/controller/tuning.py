@@ -266,8 +266,9 @@ class Tuner:
                 1, kept.node, cached=True,
             )  # fmt: skip
         if found:
+            answered = sorted(keys[k].key for k in found)
             log.info("tune probes answered by kept ones",
-                     extra={"job_id": job.id, "probes": sorted(keys[k].key for k in found)})  # fmt: skip
+                     extra={"job_id": job.id, "probes": answered})  # fmt: skip
         return bool(found)
 
     async def _keep(

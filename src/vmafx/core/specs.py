@@ -191,7 +191,9 @@ class InferSpec(_Spec):
 
 
 def _sha256(path: str, value: Any) -> str:
-    if not (isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)):
+    if not (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    ):
         raise fail(path, f"must be 64 lower-case hex digits (a SHA-256), got {value!r}")
     return value
 
@@ -260,8 +262,7 @@ class TuneSpec(_Spec):
         if any(v is not None for v in identity) and any(v is None for v in identity):
             raise fail(
                 "tune spec.source_sha256",
-                "source_size and source_mtime_ns name the source together; give all three "
-                "or none",
+                "source_size and source_mtime_ns name the source together; give all three or none",
             )
         if self.mode == "target" and self.target_vmaf is None:
             raise fail("tune spec.target_vmaf", "is required when mode is 'target'", "93")

@@ -170,9 +170,9 @@ async def test_a_spec_without_the_source_identity_keeps_and_reuses_nothing(farm)
     tuner = Tuner(farm.service)
     bare = {"source_sha256": None, "source_size": None, "source_mtime_ns": None}
     await search(farm, tuner, node, tune_request(farm, **bare))
-    again, children = await search(farm, tuner, node, tune_request(farm))
+    _again, children = await search(farm, tuner, node, tune_request(farm))
     assert len(scored(children)) == len(children) >= 2  # nothing was kept to reuse
-    third, children = await search(farm, tuner, node, tune_request(farm, **bare))
+    _third, children = await search(farm, tuner, node, tune_request(farm, **bare))
     assert len(scored(children)) == len(children) >= 2  # and a bare spec never looks
 
 
@@ -182,7 +182,7 @@ async def test_a_second_identical_ladder_encodes_only_its_rungs_again(farm):
     ladder = {"mode": "ladder", "target_vmaf": None, "resolutions": ["720", "360"],
               "points": 3, "rungs": 2, "source_width": 1920, "source_height": 1080,
               "output": str(farm.root / "out" / "ladder")}  # fmt: skip
-    first, first_children = await search(farm, tuner, node, tune_request(farm, **ladder))
+    first, _first_children = await search(farm, tuner, node, tune_request(farm, **ladder))
     assert first.state is JobState.COMPLETED, first.error
     second, children = await search(farm, tuner, node, tune_request(farm, **ladder))
     assert second.state is JobState.COMPLETED, second.error
@@ -196,3 +196,19 @@ async def test_a_second_identical_ladder_encodes_only_its_rungs_again(farm):
     assert all(r["cached"] and r["job"] in {c.id for c in children} for r in rungs)
     assert all(p["cached"] for p in result["probes"])
     assert len(result["points"]) == len(first.result["points"])
+
+
+async def test_the_sweeper_prunes_kept_probes_older_than_the_retention(farm):
+    from datetime import timedelta
+
+    from vmafx.controller.sweeper import Retention, Sweeper
+
+    node = await node_of(farm)
+    await search(farm, Tuner(farm.service), node, tune_request(farm))
+    kept = farm.store._probes  # the in-memory store's rows
+    assert kept
+    sweeper = Sweeper(farm.service, retention=Retention(days=1.0))
+    assert await sweeper.prune_once(now=farm.clock.now() + timedelta(hours=23)) >= 0
+    assert farm.store._probes == kept  # younger than a day: kept
+    await sweeper.prune_once(now=farm.clock.now() + timedelta(days=1, seconds=1))
+    assert farm.store._probes == {}

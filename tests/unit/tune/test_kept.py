@@ -53,7 +53,7 @@ def test_half_an_identity_is_refused_where_the_spec_enters():
         driver(source_size=None)
 
 
-@pytest.mark.parametrize("stage,size", [("full", None), ("cheap", None), ("full", (96, 54))])
+@pytest.mark.parametrize(("stage", "size"), [("full", None), ("cheap", None), ("full", (96, 54))])
 def test_a_child_key_names_its_probe_back(stage, size):
     d = driver()
     for probe in d.probes_at(23, stage, size):

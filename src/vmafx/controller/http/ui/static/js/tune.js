@@ -133,7 +133,7 @@ export function probesFromChildren(children, metric = "vmaf") {
     return {
       crf: (c.spec.rate_control || {}).value,
       vmaf: metricValue(after, metric),
-      kind: kind === "sample" ? "sample" : "full",
+      kind: kind === "sample" ? "sample" : (kind === "deliver" ? "delivery" : "full"),
       segment: kind === "sample" ? Number(second) : null,
       size: res ? `${res.width}x${res.height}` : (kind === "ladder" ? first : null),
       node: c.where || (c.lease ? c.lease.node_name : null),
@@ -145,11 +145,14 @@ export function probesFromChildren(children, metric = "vmaf") {
   }).sort((a, b) => a.crf - b.crf);
 }
 
+/** A finished probe's use, and whether an earlier search measured it (no job of this one). */
+export const probeUse = (p) => (p.cached ? "cached, " : "") + (p.used === false ? "not used" : "used");
+
 function probeTable(probes, parameter, label = "VMAF") {
   const rows = probes.map((p) => [
     String(p.crf), p.size || "", typeof p.vmaf === "number" ? p.vmaf.toFixed(2) : f.NONE, p.kind + (p.segment !== null && p.segment !== undefined ? ` #${p.segment}` : ""),
     p.node || f.NONE, p.kbps ? `${Number(p.kbps).toFixed(0)}` : f.NONE,
-    p.state ? h("span", { class: `badge state-${p.state}`, text: p.state }) : (p.used === false ? "not used" : "used"),
+    p.state ? h("span", { class: `badge state-${p.state}`, text: p.state }) : probeUse(p),
     String(p.attempts ?? 1), h("span", {}, (p.jobs || []).map(jobLink)),
   ]);
   return table([parameter, "size", label, "kind", "node", "kbit/s", "state", "tries", "job"], rows, { class: "numbers tune-probes" });
