@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import types
 import typing
 from collections.abc import Mapping
@@ -94,6 +93,8 @@ def load(
     path = file if file is not None else config_file(env)
     from_file: Mapping[str, Any] = {}
     if path.is_file():
+        import tomllib  # noqa: PLC0415 - only with a config file: `vmafx score` starts without
+
         try:
             from_file = tomllib.loads(path.read_text()).get(section, {})
         except tomllib.TOMLDecodeError as exc:
