@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from vmafx.controller import listing
-from vmafx.controller.events import JobBus, WorkSignal
+from vmafx.controller.events import JobBus
 from vmafx.controller.observing import JobMetrics
 from vmafx.controller.sessions import NodeSessions, unknown_session
+from vmafx.controller.work import WorkSignal
 from vmafx.core import frames
 from vmafx.core.clock import Clock
 from vmafx.core.gpuusage import MAX_GPUS, GpuUsage

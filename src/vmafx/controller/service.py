@@ -22,17 +22,18 @@ import asyncio
 import dataclasses
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from datetime import timedelta
 
 from vmafx.controller import bulk, listing, nodeops
 from vmafx.controller.auth import Action, Principal, require
 from vmafx.controller.claims import ClaimBatcher
-from vmafx.controller.events import JobBus, WorkSignal
+from vmafx.controller.events import JobBus
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.observing import NO_METRICS, JobMetrics
 from vmafx.controller.pending import PendingExplainer
 from vmafx.controller.sessions import NodeSessions
+from vmafx.controller.work import Wake, WorkSignal, capability_key
 from vmafx.core import frames
 from vmafx.core.clock import Clock
 from vmafx.core.events import JobEvent
@@ -73,8 +74,9 @@ class ServiceSettings:
     """Limits and timings of the service (leases and backoff live in the Scheduler)."""
 
     heartbeat_interval_s: float = 10.0
-    #: Longest long-poll a PullWork may ask for, and how often a waiting puller re-reads the
-    #: store (finds work submitted through another replica, or whose backoff ended).
+    #: Longest long-poll a PullWork may ask for, and how often the store is re-read for each
+    #: group of alike waiting pullers (finds work whose backoff ended, or whose notice from
+    #: another replica was lost; `vmafx.controller.work`).
     max_wait_s: float = 30.0
     repoll_s: float = 1.0
     max_batch: int = 10_000
@@ -104,7 +106,7 @@ class ControllerService:
         self.settings = settings or ServiceSettings()
         self.metrics = metrics
         self.bus = JobBus()
-        self.work = WorkSignal()
+        self.work = WorkSignal(self.settings.repoll_s)
         self.claims = ClaimBatcher(
             store,
             clock,
@@ -434,46 +436,66 @@ class ControllerService:
     ) -> Claim | None:
         """Claim the next job the node is fit for, waiting up to `wait_s` for one to appear.
 
-        Waiting pullers wake when jobs are submitted or requeued, not by polling (they re-read
-        the store every `repoll_s` as well). None when nothing fits in time, when the node is
+        Waiting pullers wake when jobs are submitted or requeued, not by polling; besides, one
+        puller per group of alike pullers re-reads the store every `repoll_s`
+        (`vmafx.controller.work`). None when nothing fits in time, when the node is
         draining, or when the service shuts down.
         """
         await self.check_node(principal, node_id, session_token)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, min(wait_s, self.settings.max_wait_s))
-        woken = False
+        woken: Wake | None = None  # None: no wait yet
         override = self.sessions.overridden(node_id)
         if override is not None:  # an operator's concurrency wins until the node applied it
             capabilities = dataclasses.replace(
                 capabilities or override, concurrency=override.concurrency, slots=override.slots
             )
         request = ClaimRequest(node_id, tuple(queues) if queues else None, capabilities)
+        group = self._puller_group(principal.tenant, node_id, request)
         while not self.closing and not self.sessions.drain_requested(node_id):
             seen = self.work.version
-            job = await self.claims.claim(request)
+            job = None
+            # A puller that just came finds nothing where one of its group found nothing a
+            # moment ago and nothing changed since: it waits without a claim of its own.
+            if woken is not None or not self.work.knows_empty(group, seen):
+                job = await self.claims.claim(request)
             if job is not None:
-                self.metrics.claimed(job)
-                self.publish([job])
-                roots = self.inputs.roots_to_tell(job.tenant)
-                signed: tuple[dict[str, str], dict[str, str]] = ({}, {})
-                if self.inputs.storage.names_objects(job):  # fresh URLs for every attempt
-                    signed = await asyncio.to_thread(self.inputs.storage.sign_claim, job)
-                return Claim(
-                    job=job,
-                    lease_ttl_s=self.lease_ttl_s,
-                    scoring_roots=roots,
-                    signed_inputs=signed[0],
-                    signed_outputs=signed[1],
-                )
-            if woken:
+                if woken is Wake.SCOUT:  # the re-read found work: there may be more for the group
+                    self.work.scout(group)
+                return await self._claimed(job)
+            self.work.found_nothing(group, seen)
+            if woken is Wake.NOTIFIED:
                 self.work.pass_on()  # the new work was not for this node: wake the next one
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            woken = await self.work.wait(
-                seen, min(remaining, self.settings.repoll_s), request.queues
-            )
+            woken = await self.work.wait(seen, remaining, request.queues, group)
+            if woken is Wake.TIMEOUT:  # its group's scouts re-read the store meanwhile
+                break
         return None
+
+    def _puller_group(self, tenant: str, node_id: str, request: ClaimRequest) -> Hashable:
+        """Pullers whose claims would find the same jobs share one store re-read."""
+        caps = request.capabilities or self.sessions.capabilities(node_id)
+        if caps is None:
+            return ("node", node_id)
+        queues = tuple(sorted(request.queues)) if request.queues else None
+        return (tenant, queues, capability_key(caps))
+
+    async def _claimed(self, job: Job) -> Claim:
+        self.metrics.claimed(job)
+        self.publish([job])
+        roots = self.inputs.roots_to_tell(job.tenant)
+        signed: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        if self.inputs.storage.names_objects(job):  # fresh URLs for every attempt
+            signed = await asyncio.to_thread(self.inputs.storage.sign_claim, job)
+        return Claim(
+            job=job,
+            lease_ttl_s=self.lease_ttl_s,
+            scoring_roots=roots,
+            signed_inputs=signed[0],
+            signed_outputs=signed[1],
+        )
 
     async def report_result(
         self, principal: Principal, node_id: str, session_token: str, report: NodeReport
@@ -559,4 +581,5 @@ class ControllerService:
         """Stop: long-polls answer empty at once and live streams end."""
         self.closing = True
         self.work.notify()  # every waiter
+        await self.work.close()
         self.bus.close_all()

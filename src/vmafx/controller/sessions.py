@@ -1,8 +1,8 @@
 """Node sessions as the service checks them: token verification (cached), drain marks.
 
 A node sends its id and session token with every node call. The token is compared, in
-constant time, with the SHA-256 the store keeps; the (tenant, digest) of a verified session is
-cached, since ids are random and never reused (liveness is still checked by the store on every
+constant time, with the SHA-256 the store keeps; the (tenant, digest, capabilities) of a
+verified session is cached, since ids are random and never reused (liveness is still checked by the store on every
 claim and heartbeat). Drain requests, nodes that announced they are stopping, an operator's
 concurrency and the last GPU sample are kept in memory: they last until the node's session ends
 or the controller restarts (with several replicas, a drain request is relayed to the replicas
@@ -24,7 +24,9 @@ from vmafx.core.tokens import token_digest
 from vmafx.errors import ForbiddenError, NotFoundError
 from vmafx.store.port import JobStore
 
-CACHE_SIZE = 10_000
+#: Sessions whose token is cached: a farm's nodes and then some (a farm of 10,000 nodes on a
+#: cache of 10,000 re-read sessions from the store at every node restart).
+CACHE_SIZE = 100_000
 
 
 class UnknownSessionError(NotFoundError):
@@ -41,7 +43,7 @@ def unknown_session(node_id: str) -> UnknownSessionError:
 class NodeSessions:
     def __init__(self, store: JobStore) -> None:
         self._store = store
-        self._known: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[str, str, NodeCapabilities]] = OrderedDict()
         self._drain_requested: set[str] = set()
         self._stopping: set[str] = set()
         #: Told about drain requests made here (other controller replicas hear them).
@@ -54,7 +56,7 @@ class NodeSessions:
         self._gpu_usage: dict[str, tuple[tuple[GpuUsage, ...], datetime]] = {}
 
     def remember(self, session: NodeSession) -> None:
-        self._known[session.id] = (session.tenant, session.token_sha256)
+        self._known[session.id] = (session.tenant, session.token_sha256, session.capabilities)
         self._known.move_to_end(session.id)
         while len(self._known) > CACHE_SIZE:
             self._known.popitem(last=False)
@@ -70,8 +72,8 @@ class NodeSessions:
             except NotFoundError:
                 raise unknown_session(node_id) from None
             self.remember(session)
-            known = (session.tenant, session.token_sha256)
-        owner, digest = known
+            known = (session.tenant, session.token_sha256, session.capabilities)
+        owner, digest, _ = known
         if owner != tenant:
             raise unknown_session(node_id)
         if not hmac.compare_digest(digest, token_digest(session_token)):
@@ -79,6 +81,11 @@ class NodeSessions:
                 f"the session token does not match node {node_id}.",
                 hint="Send the session_token RegisterNode returned, or register again.",
             )
+
+    def capabilities(self, node_id: str) -> NodeCapabilities | None:
+        """The capabilities a verified session registered with (None: not cached)."""
+        known = self._known.get(node_id)
+        return known[2] if known is not None else None
 
     def forget(self, node_ids: Iterable[str]) -> None:
         for node_id in node_ids:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vmafx.controller.crosstalk import Crosstalk
-from vmafx.controller.events import WorkSignal
+from vmafx.controller.work import Wake, WorkSignal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.jobs import JobState
@@ -205,11 +205,11 @@ async def test_ready_only_while_the_feed_listens(replicas):
 async def test_a_relayed_wake_up_owes_no_pass_on_and_is_not_relayed_again():
     signal, relayed = WorkSignal(), []
     signal.relay = lambda count, queue: relayed.append((count, queue))
-    for relay, owes in ((False, False), (True, True)):
+    for relay, how in ((False, Wake.RELAYED), (True, Wake.NOTIFIED)):
         waiter = asyncio.create_task(signal.wait(signal.version, 5))
         await until(lambda: signal.waiting == 1, "the waiter waits")
         signal.notify(1, relay=relay, queue="score")
-        assert await waiter is owes
+        assert await waiter is how
     signal.notify()  # wake everyone (shutdown): never relayed
     assert relayed == [(1, "score")]
 

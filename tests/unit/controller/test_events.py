@@ -7,7 +7,8 @@ import dataclasses
 
 import pytest
 
-from vmafx.controller.events import JobBus, SubscriberLaggedError, WorkSignal
+from vmafx.controller.events import JobBus, SubscriberLaggedError
+from vmafx.controller.work import Wake, WorkSignal
 from vmafx.core.jobs import JobState
 from vmafx.testing import make_job
 
@@ -72,7 +73,7 @@ async def test_a_notify_before_the_wait_is_not_missed():
 
 async def test_a_waiter_times_out_without_notify():
     signal = WorkSignal()
-    assert await signal.wait(signal.version, timeout=0.01) is False
+    assert await signal.wait(signal.version, timeout=0.01) is Wake.TIMEOUT
 
 
 async def test_every_waiter_wakes_on_one_notify():
@@ -81,7 +82,7 @@ async def test_every_waiter_wakes_on_one_notify():
     waiters = [asyncio.ensure_future(signal.wait(seen, timeout=5)) for _ in range(8)]
     await asyncio.sleep(0)
     signal.notify()
-    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [True] * 8
+    assert await asyncio.wait_for(asyncio.gather(*waiters), 1) == [Wake.NOTIFIED] * 8
 
 
 async def test_notify_one_wakes_the_longest_waiting_puller_only():
@@ -92,10 +93,10 @@ async def test_notify_one_wakes_the_longest_waiting_puller_only():
     second = asyncio.ensure_future(signal.wait(seen, timeout=5))
     await asyncio.sleep(0)
     signal.notify(1)
-    assert await asyncio.wait_for(first, 1) is True
+    assert await asyncio.wait_for(first, 1) is Wake.NOTIFIED
     assert not second.done()
     signal.pass_on()
-    assert await asyncio.wait_for(second, 1) is True
+    assert await asyncio.wait_for(second, 1) is Wake.NOTIFIED
 
 
 async def test_a_job_only_one_node_can_run_reaches_it_through_hand_offs(farm):
