@@ -142,11 +142,18 @@ class ControllerSettings:
     lease_ttl_s: float = 60.0
     session_ttl_s: float = 60.0
     heartbeat_interval_s: float = 10.0
+    #: The farm's heartbeats per second: past `heartbeat_interval_s` × this many nodes, the
+    #: interval (and the lease and session TTLs with it) grows to stay under it (0: no cap).
+    max_heartbeats_per_s: float = 100.0
+    #: RegisterNode calls a second this controller admits (a burst of as many, then refused
+    #: with a retry-after the nodes honour; 0: no limit).
+    max_registrations_per_s: float = 200.0
     backoff_base_s: float = 5.0
     backoff_max_s: float = 300.0
     sweep_interval_s: float = 5.0
     pending_refresh_s: float = 10.0
-    #: How often a waiting PullWork re-reads the store besides being woken (seconds).
+    #: How often the store is re-read for each group of alike waiting PullWorks, besides the
+    #: wake-ups of new work (seconds).
     repoll_s: float = 1.0
     #: Finished jobs older than this are deleted with their attempts and events (0: keep all).
     retention_days: float = 30.0

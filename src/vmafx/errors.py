@@ -35,6 +35,7 @@ transports).
     │   ├── ForbiddenError                   exit 16  a valid token whose role may not do this
     │   └── SignedUrlError                   exit 16  object store refused a signed URL (403)
     ├── UnavailableError                     exit 17  a service (store, controller) is not reachable
+    │   └── OverloadedError                  exit 17  the controller refused for now: retry after
     ├── OutputWriteError                     exit 20  output not written: disk full, failed checks
     ├── ClipsFailedError                     exit 21  corpus run done, some clips failed (listed)
     ├── TargetUnreachableError               exit 22  no setting in range reaches a quality target
@@ -177,6 +178,15 @@ class SignedUrlError(AuthError):
 
 class UnavailableError(VmafxError):
     exit_code = 17
+
+
+class OverloadedError(UnavailableError):
+    """The controller refused the call for now (e.g. a registration storm): call again after
+    `retry_after_s` seconds, with some jitter."""
+
+    def __init__(self, message: str, *, retry_after_s: float, hint: str | None = None) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message, hint=hint)
 
 
 #: The CLI's exit-code table: one row per error class (most specific first).

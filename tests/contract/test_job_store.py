@@ -493,6 +493,15 @@ async def test_registered_node_is_listed_until_it_expires(farm):
         await farm.store.get_node(node.id)
 
 
+async def test_the_farms_size_counts_live_sessions_of_every_tenant(farm):
+    await farm.node("zampp2", gpus=(L4,))
+    farm.clock.advance(30)
+    await farm.node("zampp3", tenant="globex")
+    assert await farm.store.count_nodes(live_at=farm.now) == 2
+    farm.clock.advance(31)  # the first session's 60 s are over
+    assert await farm.store.count_nodes(live_at=farm.now) == 1
+
+
 async def test_forgetting_a_node_releases_its_running_jobs(farm):
     job, node = await _running(farm)
     [released] = await farm.store.forget_node(node.id, now=farm.now)

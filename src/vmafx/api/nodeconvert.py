@@ -166,6 +166,7 @@ def heartbeat_to_pb(answer: HeartbeatAnswer) -> pb.HeartbeatResponse:
         cancel_job_ids=list(answer.cancel_job_ids),
         session_unknown=answer.session_unknown,
         drain=answer.drain,
+        heartbeat_interval_ms=round((answer.heartbeat_interval_s or 0) * 1000),
     )
     if answer.concurrency is not None:
         message.concurrency.limits.update(answer.concurrency)
@@ -179,6 +180,7 @@ def heartbeat_from_pb(message: pb.HeartbeatResponse) -> HeartbeatAnswer:
         session_unknown=message.session_unknown or not message.ok,
         drain=message.drain,
         concurrency=(dict(message.concurrency.limits) if message.HasField("concurrency") else None),
+        heartbeat_interval_s=message.heartbeat_interval_ms / 1000 or None,
     )
 
 

@@ -2,7 +2,8 @@
 
 The server aborts a call with the code of the most specific error class listed and sends the
 class name in the `vmafx-error` trailing metadata, so a vmafx client raises the very same class
-(e.g. StaleAttemptError, which shares PERMISSION_DENIED with ForbiddenError). Errors vmafx did
+(e.g. StaleAttemptError, which shares PERMISSION_DENIED with ForbiddenError); an OverloadedError
+(RESOURCE_EXHAUSTED) carries its retry-after in `vmafx-retry-after-ms`. Errors vmafx did
 not raise on purpose become INTERNAL without details.
 """
 
@@ -15,6 +16,8 @@ import grpc
 from vmafx import errors as e
 
 ERROR_METADATA = "vmafx-error"
+#: Trailing metadata of an OverloadedError: milliseconds to wait before calling again.
+RETRY_AFTER_METADATA = "vmafx-retry-after-ms"
 
 #: Most specific first: the first class in an error's MRO found here decides its code.
 GRPC_CODES: Mapping[type[e.VmafxError], grpc.StatusCode] = {
@@ -27,6 +30,7 @@ GRPC_CODES: Mapping[type[e.VmafxError], grpc.StatusCode] = {
     e.UsageError: grpc.StatusCode.INVALID_ARGUMENT,
     e.InputError: grpc.StatusCode.INVALID_ARGUMENT,
     e.ConfigError: grpc.StatusCode.FAILED_PRECONDITION,
+    e.OverloadedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     e.UnavailableError: grpc.StatusCode.UNAVAILABLE,
     e.VmafxError: grpc.StatusCode.UNKNOWN,
 }
@@ -69,4 +73,7 @@ def error_for(
         return e.StaleAttemptError(details, job_id=job_id, attempt=int(str(attempt)))
     if issubclass(cls, e.InputError):
         return cls(details)
+    if issubclass(cls, e.OverloadedError):
+        retry_ms = fields.get("retry_after_ms") or 1000
+        return e.OverloadedError(details, retry_after_s=int(str(retry_ms)) / 1000)
     return cls(details or f"the controller answered {code.name}")

@@ -21,7 +21,7 @@ from vmafx.api import convert as cv
 from vmafx.api import nodeconvert as nc
 from vmafx.api.pb import controller_pb2 as pb
 from vmafx.api.pb import controller_pb2_grpc as pb_grpc
-from vmafx.api.status import ERROR_METADATA, error_for
+from vmafx.api.status import ERROR_METADATA, RETRY_AFTER_METADATA, error_for
 from vmafx.client.tls import ControllerAddress, explain_unavailable, parse_address
 from vmafx.core.gpuusage import GpuUsage
 from vmafx.core.jobs import Job, JsonObject
@@ -57,7 +57,11 @@ def _trailer(error: grpc.aio.AioRpcError) -> dict[str, str]:
 
 def _error(error: grpc.aio.AioRpcError) -> VmafxError:
     trailer = _trailer(error)
-    fields = {"job_id": trailer.get("vmafx-job-id", ""), "attempt": trailer.get("vmafx-attempt", 0)}
+    fields = {
+        "job_id": trailer.get("vmafx-job-id", ""),
+        "attempt": trailer.get("vmafx-attempt", 0),
+        "retry_after_ms": trailer.get(RETRY_AFTER_METADATA, 0),
+    }
     return error_for(error.code(), error.details() or "", trailer.get(ERROR_METADATA), **fields)
 
 

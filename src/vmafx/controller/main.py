@@ -148,6 +148,8 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         inputs=inputs,
         settings=ServiceSettings(
             heartbeat_interval_s=settings.heartbeat_interval_s,
+            max_heartbeats_per_s=settings.max_heartbeats_per_s,
+            max_registrations_per_s=settings.max_registrations_per_s,
             max_wait_s=settings.max_wait_ms / 1000,
             repoll_s=settings.repoll_s,
         ),

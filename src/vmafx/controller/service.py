@@ -26,11 +26,13 @@ from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from datetime import timedelta
 
 from vmafx.controller import bulk, listing, nodeops
+from vmafx.controller.admission import Admission
 from vmafx.controller.auth import Action, Principal, require
 from vmafx.controller.claims import ClaimBatcher
 from vmafx.controller.events import JobBus
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.observing import NO_METRICS, JobMetrics
+from vmafx.controller.pacing import HeartbeatPacing
 from vmafx.controller.pending import PendingExplainer
 from vmafx.controller.sessions import NodeSessions
 from vmafx.controller.work import Wake, WorkSignal, capability_key
@@ -64,6 +66,7 @@ from vmafx.core.submissions import new_job
 from vmafx.core.tokens import token_digest
 from vmafx.errors import NotFoundError, UnavailableError, UsageError
 from vmafx.scheduler import Scheduler
+from vmafx.scheduler.cadence import CadenceSettings
 from vmafx.store.port import MAX_PAGE, ClaimRequest, JobStore
 
 log = logging.getLogger(__name__)
@@ -73,7 +76,12 @@ log = logging.getLogger(__name__)
 class ServiceSettings:
     """Limits and timings of the service (leases and backoff live in the Scheduler)."""
 
+    #: The heartbeat interval of a small farm, and the farm's heartbeats per second it is
+    #: stretched to stay under as the farm grows (0: never stretched; `scheduler.cadence`).
     heartbeat_interval_s: float = 10.0
+    max_heartbeats_per_s: float = 100.0
+    #: RegisterNode calls admitted a second (0: no limit; `vmafx.controller.admission`).
+    max_registrations_per_s: float = 0.0
     #: Longest long-poll a PullWork may ask for, and how often the store is re-read for each
     #: group of alike waiting pullers (finds work whose backoff ended, or whose notice from
     #: another replica was lost; `vmafx.controller.work`).
@@ -114,6 +122,16 @@ class ControllerService:
             in_flight=self.settings.claim_batches_in_flight,
         )
         self.sessions = NodeSessions(store)
+        self.admission = Admission(self.settings.max_registrations_per_s)
+        self.pacing = HeartbeatPacing(
+            store,
+            clock,
+            scheduler,
+            CadenceSettings(
+                base_interval_s=self.settings.heartbeat_interval_s,
+                max_heartbeats_per_s=self.settings.max_heartbeats_per_s,
+            ),
+        )
         self.explainer = PendingExplainer(store, clock, draining=self.sessions.draining)
         #: Set when node changes call for fresh pending reasons (the Sweeper waits on it).
         self.nodes_changed = asyncio.Event()
@@ -134,7 +152,8 @@ class ControllerService:
 
     @property
     def lease_ttl_s(self) -> float:
-        return self.scheduler.settings.lease_ttl.total_seconds()
+        """Leases granted now (stretched with the heartbeat interval in a large farm)."""
+        return self.scheduler.lease_ttl.total_seconds()
 
     def publish(self, jobs: Sequence[Job]) -> None:
         """Tell live subscribers about jobs that just changed (internal to the service)."""
@@ -372,9 +391,15 @@ class ControllerService:
     async def register_node(
         self, principal: Principal, name: str, capabilities: NodeCapabilities
     ) -> NodeRegistration:
-        """Open a session for a node (node role); the token is returned once, kept hashed."""
+        """Open a session for a node (node role); the token is returned once, kept hashed.
+
+        OverloadedError, with a retry-after, while registrations come faster than admitted."""
         require(principal, Action.NODE)
         nodeops.check_node_name(name)
+        self.admission.admit()
+        await self.pacing.interval()  # a fresh count first, if due
+        self.pacing.registered()
+        interval = self.pacing.interval_s
         token = secrets.token_urlsafe(32)
         session = await self.store.register_node(
             tenant=principal.tenant,
@@ -389,7 +414,7 @@ class ControllerService:
         return NodeRegistration(
             node_id=session.id,
             session_token=token,
-            heartbeat_interval_s=self.settings.heartbeat_interval_s,
+            heartbeat_interval_s=interval,
             lease_ttl_s=self.lease_ttl_s,
         )
 
@@ -422,7 +447,9 @@ class ControllerService:
             await self.check_node(principal, node_id, session_token)
         except NotFoundError:
             return HeartbeatAnswer(ok=False, session_unknown=True)
-        return await nodeops.heartbeat(self.desk, node_id, running, draining, gpu_usage)
+        interval = await self.pacing.interval()  # before the renewal: it sets the TTL floor
+        answer = await nodeops.heartbeat(self.desk, node_id, running, draining, gpu_usage)
+        return dataclasses.replace(answer, heartbeat_interval_s=interval) if answer.ok else answer
 
     async def pull_work(
         self,

@@ -152,6 +152,9 @@ class HeartbeatAnswer:
     drain: bool = False
     #: Jobs at once per queue an operator set for the node (None: unchanged).
     concurrency: Mapping[str, int] | None = None
+    #: Seconds until the next heartbeat the controller wants (None: keep the one in use); it
+    #: grows with the farm (`vmafx.scheduler.cadence`).
+    heartbeat_interval_s: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,4 +1,5 @@
-"""The heartbeat: every interval the controller gave at registration, name the running jobs
+"""The heartbeat: every interval the controller gave (at registration, then in each answer: it
+grows with the farm, `vmafx.scheduler.cadence`), name the running jobs
 (with progress) and act on the answer. Progress has this one channel: between beats, each
 running job is named in a heartbeat of its own every second (`JobExecutor`), with its progress
 (phase, frames, fps, ETA, encoder); its answer is how a cancel reaches the job within a second
@@ -54,6 +55,8 @@ class Heartbeat:
         self.sampler = sampler
         self.on_concurrency = on_concurrency
         self.beats = 0
+        #: The interval of the last answer (None: the registration's).
+        self.interval_s: float | None = None
         self.drain_requested = False
         self.controller_away = False
 
@@ -64,7 +67,7 @@ class Heartbeat:
                 session = await unless_stopped(self.keeper.session(), stop)
             except StopRequestedError:
                 return
-            interval = session.heartbeat_interval_s
+            interval = self.interval_s or session.heartbeat_interval_s
             try:
                 answer = await self.beat(session)
             except UnavailableError as error:
@@ -84,7 +87,7 @@ class Heartbeat:
                 await pause(stop, interval)
                 continue
             if not answer.session_unknown:
-                await pause(stop, interval)
+                await pause(stop, answer.heartbeat_interval_s or interval)
 
     def _session_lost(self, session: NodeRegistration) -> None:
         stopped = self.running.cancel_session(session, LEASE_LOST)
@@ -104,6 +107,7 @@ class Heartbeat:
         self.controller_away = False
         self.beats += 1
         if answer.session_unknown or not answer.ok:
+            self.interval_s = None  # the next session's registration says
             self._session_lost(session)
             self.keeper.forget(session)
             return answer
@@ -113,6 +117,8 @@ class Heartbeat:
         if answer.drain and not self.drain_requested:
             log.warning("the controller asks this node to drain: it gets no new work")
         self.drain_requested = answer.drain
+        if answer.heartbeat_interval_s:
+            self.interval_s = answer.heartbeat_interval_s
         if answer.concurrency is not None and self.on_concurrency is not None:
             self.on_concurrency(answer.concurrency)
         return answer

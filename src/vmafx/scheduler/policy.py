@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from vmafx.core.attempts import Attempt
 from vmafx.core.jobs import Job
 from vmafx.scheduler import leases
+from vmafx.scheduler.cadence import Stretch
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -20,12 +21,22 @@ class Scheduler:
     """Scheduling settings (lease and session lengths, retry backoff) for a JobStore."""
 
     settings: leases.LeaseSettings = dataclasses.field(default_factory=leases.LeaseSettings)
+    #: The floor of both TTLs as heartbeats slow down in a large farm (`cadence`).
+    stretch: Stretch = dataclasses.field(default_factory=Stretch, compare=False)
+
+    @property
+    def lease_ttl(self) -> timedelta:
+        return max(self.settings.lease_ttl, self.stretch.floor)
+
+    @property
+    def session_ttl(self) -> timedelta:
+        return max(self.settings.session_ttl, self.stretch.floor)
 
     def lease_expiry(self, now: datetime) -> datetime:
-        return now + self.settings.lease_ttl
+        return now + self.lease_ttl
 
     def session_expiry(self, now: datetime) -> datetime:
-        return now + self.settings.session_ttl
+        return now + self.session_ttl
 
     def after_lost_lease(self, job: Job, lost: Sequence[Attempt], now: datetime) -> Job:
         """The running `job` whose lease just expired: pending with backoff, or failed.

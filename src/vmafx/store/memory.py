@@ -321,6 +321,10 @@ class InMemoryJobStore:
             sessions = [s for s in sessions if s.is_live(live_at)]
         return sorted(sessions, key=lambda s: (s.name, s.id))
 
+    async def count_nodes(self, *, live_at: datetime) -> int:
+        with self._lock:
+            return sum(s.is_live(live_at) for s in self._state.sessions.values())
+
     async def forget_node(self, session_id: str, *, now: datetime) -> list[Job]:
         return self._write(lambda tx: ops.forget_node(tx, session_id, now))
 

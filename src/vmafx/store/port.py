@@ -258,6 +258,10 @@ class JobStore(Protocol):
         self, *, tenant: str | None = None, live_at: datetime | None = None
     ) -> list[NodeSession]: ...
 
+    async def count_nodes(self, *, live_at: datetime) -> int:
+        """How many node sessions of every tenant are live at `live_at` (the farm's size)."""
+        ...
+
     async def forget_node(self, session_id: str, *, now: datetime) -> list[Job]:
         """Drop a session; its running jobs go back to pending (not counted as lost)."""
         ...

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from vmafx.controller.crosstalk import Crosstalk
-from vmafx.controller.work import Wake, WorkSignal
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.controller.work import Wake, WorkSignal
 from vmafx.core.jobs import JobState
 from vmafx.errors import UnavailableError
 from vmafx.store.sql.notify import MAX_PAYLOAD, Notice, split_notices

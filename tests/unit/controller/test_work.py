@@ -85,9 +85,7 @@ async def test_work_that_appeared_without_a_notify_reaches_every_waiting_puller(
     pullers = [asyncio.ensure_future(farm.pull(s, wait_s=30)) for s in sessions]
     await eventually(lambda: farm.service.work.waiting == 4)
     # Three jobs the service never heard of: as after a lost notice from another replica.
-    jobs = [
-        new_job(tenant="acme", spec=farm.score().spec, now=farm.clock.now()) for _ in range(3)
-    ]
+    jobs = [new_job(tenant="acme", spec=farm.score().spec, now=farm.clock.now()) for _ in range(3)]
     await farm.store.submit_jobs(jobs)
     await eventually(lambda: sum(p.done() for p in pullers) == 3)
     assert {p.result() for p in pullers if p.done()} == {job.id for job in jobs}

@@ -16,6 +16,7 @@ from vmafx.errors import (
     InputNotFoundError,
     NotVideoError,
     OutputWriteError,
+    OverloadedError,
     UnavailableError,
 )
 from vmafx.media.runner import CancelToken
@@ -168,3 +169,18 @@ async def test_a_forgotten_session_is_registered_again_on_next_use():
     keeper.forget(first)
     second = await keeper.session()
     assert (first.node_id, second.node_id, keeper.registrations) == ("node-1", "node-2", 2)
+
+
+@pytest.mark.anyio
+async def test_a_busy_controller_is_called_again_after_its_retry_after_with_jitter():
+    client = Refusing(2, OverloadedError("busy registering", retry_after_s=8.0))
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    draws = iter([0.0, 1.0])
+    keeper = SessionKeeper(client, "n", NodeCapabilities(), sleep=sleep, jitter=lambda: next(draws))  # type: ignore[arg-type]
+    session = await keeper.session()
+    assert session.node_id == "node-3"
+    assert slept == [8.0, 10.0]  # the retry-after, stretched by 0-25 %

@@ -20,10 +20,10 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 
 from vmafx.api.pb import controller_pb2 as pb
-from vmafx.api.status import ERROR_METADATA, code_for
+from vmafx.api.status import ERROR_METADATA, RETRY_AFTER_METADATA, code_for
 from vmafx.controller.auth import Authenticator, Principal
 from vmafx.controller.streamauth import STREAM_RECHECK_S, while_authorized
-from vmafx.errors import StaleAttemptError, UsageError, VmafxError
+from vmafx.errors import OverloadedError, StaleAttemptError, UsageError, VmafxError
 
 log = logging.getLogger(__name__)
 SERVICE = pb.DESCRIPTOR.services_by_name["VmafxController"]
@@ -59,6 +59,8 @@ async def abort(context: grpc.aio.ServicerContext, error: BaseException) -> NoRe
     trailer: list[tuple[str, str]] = [(ERROR_METADATA, type(error).__name__)]
     if isinstance(error, StaleAttemptError):
         trailer += [("vmafx-job-id", error.job_id), ("vmafx-attempt", str(error.attempt))]
+    if isinstance(error, OverloadedError):
+        trailer.append((RETRY_AFTER_METADATA, str(max(1, round(error.retry_after_s * 1000)))))
     await context.abort(code, str(error), trailing_metadata=tuple(trailer))
     raise AssertionError("unreachable")  # pragma: no cover - abort raises
 

@@ -24,6 +24,7 @@ The classes defined here are the HTTP layer's own; everything else comes from `v
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -117,7 +118,8 @@ def error_response(error: BaseException) -> JSONResponse:
     status = status_for(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 503:
-        headers = {"Retry-After": "5"}
+        retry_s = error.retry_after_s if isinstance(error, e.OverloadedError) else 5
+        headers = {"Retry-After": str(max(1, math.ceil(retry_s)))}
     return JSONResponse(error_body(error), status_code=status, headers=headers)
 
 

@@ -150,6 +150,11 @@ def list_nodes(
     return [rows.session_from_row(row) for row in connection.execute(stmt).mappings()]
 
 
+def count_nodes(connection: Connection, live_at: datetime) -> int:
+    stmt = sa.select(sa.func.count()).where(node_sessions.c.expires_at >= live_at)
+    return int(connection.execute(stmt).scalar_one())
+
+
 def list_events(connection: Connection, job_id: str, after: int, limit: int) -> list[JobEvent]:
     stmt = (
         sa.select(job_events)

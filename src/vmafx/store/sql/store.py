@@ -287,6 +287,9 @@ class SqlJobStore:
     ) -> list[NodeSession]:
         return await self._read(lambda c: queries.list_nodes(c, tenant, live_at))
 
+    async def count_nodes(self, *, live_at: datetime) -> int:
+        return await self._read(lambda c: queries.count_nodes(c, live_at))
+
     async def forget_node(self, session_id: str, *, now: datetime) -> list[Job]:
         return await self._write(lambda tx: ops.forget_node(tx, session_id, now))
 

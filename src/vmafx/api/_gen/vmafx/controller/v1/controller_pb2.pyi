@@ -624,18 +624,20 @@ class QueueConcurrency(_message.Message):
     def __init__(self, limits: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
-    __slots__ = ("ok", "cancel_job_ids", "session_unknown", "drain", "concurrency")
+    __slots__ = ("ok", "cancel_job_ids", "session_unknown", "drain", "heartbeat_interval_ms", "concurrency")
     OK_FIELD_NUMBER: _ClassVar[int]
     CANCEL_JOB_IDS_FIELD_NUMBER: _ClassVar[int]
     SESSION_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     DRAIN_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     cancel_job_ids: _containers.RepeatedScalarFieldContainer[str]
     session_unknown: bool
     drain: bool
+    heartbeat_interval_ms: int
     concurrency: QueueConcurrency
-    def __init__(self, ok: _Optional[bool] = ..., cancel_job_ids: _Optional[_Iterable[str]] = ..., session_unknown: _Optional[bool] = ..., drain: _Optional[bool] = ..., concurrency: _Optional[_Union[QueueConcurrency, _Mapping]] = ...) -> None: ...
+    def __init__(self, ok: _Optional[bool] = ..., cancel_job_ids: _Optional[_Iterable[str]] = ..., session_unknown: _Optional[bool] = ..., drain: _Optional[bool] = ..., heartbeat_interval_ms: _Optional[int] = ..., concurrency: _Optional[_Union[QueueConcurrency, _Mapping]] = ...) -> None: ...
 
 class PullWorkRequest(_message.Message):
     __slots__ = ("node_id", "session_token", "capability", "queues", "wait_ms")
