@@ -1,14 +1,14 @@
 """Node sessions as the service checks them: token verification (cached), drain marks.
 
-A node sends its id and session token with every node call. The token is compared, in
-constant time, with the SHA-256 the store keeps; the (tenant, digest, capabilities) of a
-verified session is cached, since ids are random and never reused (liveness is still checked
-by the store on every claim and heartbeat). Drain requests, nodes that announced they are stopping, an operator's
-concurrency and the last GPU sample are kept in memory: they last until the node's session ends
-or the controller restarts (with several replicas, a drain request is relayed to the replicas
-running then, and so is a resume; one started later misses them; concurrency and GPU samples are
-not relayed, but a node that applied new concurrency sends it with its pulls, so claims follow
-it on any replica).
+A node sends its id and session token with every node call. The token is compared, in constant
+time, with the SHA-256 the store keeps; the (tenant, digest, capabilities) of a verified session
+is cached, since ids are random and never reused (liveness is still checked by the store on
+every claim and heartbeat). Drain requests, nodes that announced they are stopping, an
+operator's concurrency and the last GPU sample are kept in memory: they last until the node's
+session ends or the controller restarts (with several replicas, a drain request is relayed to
+the replicas running then, and so is a resume; one started later misses them; concurrency and
+GPU samples are not relayed, but a node that applied new concurrency sends it with its pulls, so
+claims follow it on any replica).
 """
 
 from __future__ import annotations

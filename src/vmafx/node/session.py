@@ -3,11 +3,11 @@
 Registration is retried with jittered exponential backoff for as long as the controller is
 unreachable (`UnavailableError`); a controller that refuses for now (`OverloadedError`: a
 registration storm) is called again after the retry-after it gave, stretched by a random 0-25 %
-so that the refused nodes do not come back in lock step; a refused token, a refused
-registration or a failed TLS handshake (`TlsError`: an untrusted certificate, TLS on one side only) is not retried (it
-raises, and the node exits saying why). `forget(session)` drops a session the controller
-no longer knows, so the next `session()` registers again. Concurrent callers share one
-registration.
+so that the refused nodes do not come back in lock step; a refused token, a refused registration
+or a failed TLS handshake (`TlsError`: an untrusted certificate, TLS on one side only) is not
+retried (it raises, and the node exits saying why). `forget(session)` drops a session the
+controller no longer knows, so the next `session()` registers again. Concurrent callers share
+one registration.
 """
 
 from __future__ import annotations
