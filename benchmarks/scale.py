@@ -1,7 +1,7 @@
 """The farm at scale: many simulated nodes against a deep queue on PostgreSQL, 1–3 controllers.
 
     python benchmarks/scale.py [--nodes 10000] [--jobs 1000000] [--controllers 1 2 3]
-                               [--job-seconds 10] [--window 30] [--procs 4]
+                               [--job-seconds 60] [--window 30] [--procs 4]
                                [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 For each number of controller processes K (issue 15 item 5):
@@ -11,11 +11,16 @@ For each number of controller processes K (issue 15 item 5):
    benchmarks/controller.py; this one is about claiming from a deep queue).
 2. K `vmafx controller` processes on that database (auth off, loopback).
 3. `--nodes` simulated node sessions in `--procs` processes (grpc.aio, a few channels each),
-   spread round-robin over the controllers. Each session registers, heartbeats at the interval
-   the controller hands out, long-polls PullWork as `vmafx node` does, "runs" a claimed job for
+   spread round-robin over the controllers, all starting within a few seconds (a storm). Each
+   session registers as `vmafx node` does (`SessionKeeper`: it honours the controller's
+   retry-after when refused, with jitter), heartbeats at the interval the controller hands out
+   (at registration, then in each answer), long-polls PullWork, "runs" a claimed job for
    `--job-seconds` (± 20 %, no work done), reports it completed and pulls again: the demand is
-   nodes ÷ job-seconds claims per second.
-4. After every session has registered and a warm-up, a `--window`-second measurement:
+   nodes ÷ job-seconds claims per second. The default job length, 60 s, is the short end of a
+   VMAF/encode farm's jobs (a 1080p VMAF pass runs at ~29 fps on 2 cores: 60 s scores a 1-minute
+   segment; a per-title encode or ladder rung takes minutes).
+4. Once every session has registered (the store counts them; `--register-timeout`) and after a
+   warm-up, a `--window`-second measurement:
    claims/s, p50/p99 claim latency (the PullWork call that returned a job, as the node sees it),
    heartbeats/s, and per claim: CPU seconds of the controllers, of the PostgreSQL backends
    serving them, of the simulators; database transactions (pg_stat_database) and SQL statements
@@ -126,6 +131,22 @@ class Database:
                 )
             connection.execute("ANALYZE jobs")
 
+    def wait_for_sessions(self, count: int, started: float, timeout: float) -> float:
+        """Seconds from `started` until `count` node sessions are in the store (SystemExit
+        after `timeout`: the farm never registered)."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            while True:
+                (have,) = connection.execute("SELECT count(*) FROM node_sessions").fetchone() or (
+                    0,
+                )
+                if have >= count:
+                    return time.time() - started
+                if time.time() - started > timeout:
+                    raise SystemExit(
+                        f"only {have:,} of {count:,} sessions registered in {timeout:g} s"
+                    )
+                time.sleep(0.5)
+
     def stats(self) -> dict[str, float]:
         """Transactions so far on this database, and CPU seconds of every PostgreSQL process on
         the machine (backends come and go with the controllers' pools, so they are not summed
@@ -231,6 +252,8 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
     from vmafx.client.grpc_client import GrpcControllerClient  # noqa: PLC0415
     from vmafx.core.messages import NodeReport  # noqa: PLC0415
     from vmafx.core.nodes import NodeCapabilities  # noqa: PLC0415
+    from vmafx.errors import OverloadedError  # noqa: PLC0415
+    from vmafx.node.session import SessionKeeper  # noqa: PLC0415
 
     targets: list[str] = config["targets"]
     channels = [
@@ -242,38 +265,62 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
     caps = NodeCapabilities(host="sim", slots=1)
     claims: list[tuple[float, float]] = []  # (end time, latency)
     heartbeats: list[float] = []
+    pulls: list[float] = []  # PullWork calls made (start times)
     errors: list[str] = []
-    stop_at = config["stop_at"]
+    stop_file = Path(config["stop_file"])
     job_s = config["job_seconds"]
     registered = 0
+    refused = 0
+    running = [True]
+
+    async def watch_stop() -> None:
+        while not stop_file.exists():
+            await asyncio.sleep(0.5)
+        running[0] = False
+
+    class Counting:  # counts the refusals a SessionKeeper sleeps through
+        def __init__(self, client: GrpcControllerClient) -> None:
+            self.client = client
+
+        async def register_node(self, name: str, capabilities: NodeCapabilities) -> Any:
+            nonlocal refused
+            try:
+                return await self.client.register_node(name, capabilities)
+            except OverloadedError:
+                refused += 1
+                raise
 
     async def node(index: int) -> None:
         nonlocal registered
         target = (config["first"] + index) % len(targets)
         client = channels[target * per_target + index % per_target]
         await asyncio.sleep(random.random() * config["ramp_s"])
+        keeper = SessionKeeper(Counting(client), f"sim-{config['proc']}-{index}", caps)  # type: ignore[arg-type]
         try:
-            session = await client.register_node(f"sim-{config['proc']}-{index}", caps)
+            session = await keeper.session()
         except Exception as error:
             errors.append(f"register: {error}")
             return
         registered += 1
-        interval = max(1.0, session.heartbeat_interval_s or 10.0)
+        interval = [max(1.0, session.heartbeat_interval_s or 10.0)]
 
         async def beat() -> None:
-            await asyncio.sleep(random.random() * interval)
-            while time.time() < stop_at:
+            await asyncio.sleep(random.random() * interval[0])
+            while running[0]:
                 try:
-                    await client.heartbeat(session)
+                    answer = await client.heartbeat(session)
                     heartbeats.append(time.time())
+                    if answer.heartbeat_interval_s:
+                        interval[0] = answer.heartbeat_interval_s
                 except Exception as error:
                     errors.append(f"heartbeat: {error}")
-                await asyncio.sleep(interval)
+                await asyncio.sleep(interval[0])
 
         beating = asyncio.create_task(beat())
         try:
-            while time.time() < stop_at:
+            while running[0]:
                 started = time.time()
+                pulls.append(started)
                 try:
                     claim = await client.pull_work(session, wait_s=20)
                 except Exception as error:
@@ -295,15 +342,19 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
         finally:
             beating.cancel()
 
+    watcher = asyncio.create_task(watch_stop())
     await asyncio.gather(*(node(i) for i in range(config["nodes"])))
+    watcher.cancel()
     for client in channels:
         await client.close()
     return {
         "claims": claims,
         "heartbeats": heartbeats,
+        "pulls": pulls,
         "errors": errors[:20],
         "error_count": len(errors),
         "registered": registered,
+        "refused": refused,
     }
 
 
@@ -352,14 +403,15 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
             t = time.monotonic()
             db.clone_jobs(jobs)
             print(f"[K={k}] seeded in {time.monotonic() - t:.0f} s", file=sys.stderr)
-        ramp = max(5.0, args.nodes / 400)
-        begin = time.time() + ramp + args.warmup
-        stop_at = begin + args.window
+        ramp = args.ramp
+        stop_file = work / f"stop-{k}-{jobs}"
+        stop_file.unlink(missing_ok=True)
         per_proc = args.nodes // args.procs
+        started = time.time()
         for proc in range(args.procs):
             config = {
                 "targets": controllers.targets, "channels": args.channels, "proc": proc,
-                "first": proc, "nodes": per_proc, "stop_at": stop_at,
+                "first": proc, "nodes": per_proc, "stop_file": str(stop_file),
                 "job_seconds": args.job_seconds, "ramp_s": ramp,
             }  # fmt: skip
             sim = subprocess.Popen(
@@ -370,12 +422,21 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
             sim.stdin.write(json.dumps(config))
             sim.stdin.close()
             sims.append(sim)
+        registered_s = db.wait_for_sessions(per_proc * args.procs, started, args.register_timeout)
+        print(f"[K={k}] sessions registered after {registered_s:.0f} s", file=sys.stderr)
+        # Busy: one job length after the last registration, every node is in its steady
+        # claim-run-report cycle (the first claims came in the storm).
+        settle = max(args.warmup, args.job_seconds if jobs else 0.0)
+        begin = time.time() + settle
+        stop_at = begin + args.window
         time.sleep(max(0.0, begin - time.time()))
+        load = os.getloadavg()[0]
         c0, d0, s0 = controllers.cpu(), db.stats(), controllers.statements()
         sim_cpu0 = sum(cpu_seconds(s.pid) for s in sims)
         time.sleep(max(0.0, stop_at - time.time()))
         c1, d1, s1 = controllers.cpu(), db.stats(), controllers.statements()
         sim_cpu1 = sum(cpu_seconds(s.pid) for s in sims)
+        stop_file.touch()
         results = [json.loads(s.stdout.read()) for s in sims if s.stdout is not None]
     finally:
         for sim in sims:
@@ -385,6 +446,7 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         db.drop()
     claims = [(t, lat) for r in results for t, lat in r["claims"] if begin <= t < stop_at]
     beats = [t for r in results for t in r["heartbeats"] if begin <= t < stop_at]
+    pulls = [t for r in results for t in r["pulls"] if begin <= t < stop_at]
     n = max(1, len(claims))
     b = max(1, len(beats))
     figures = {
@@ -393,6 +455,10 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         "xacts_per_beat": (d1["xacts"] - d0["xacts"]) / b,
         "statements_per_beat": (s1 - s0) / b,
         "registered": sum(r["registered"] for r in results),
+        "registered_s": registered_s,
+        "load1": load,
+        "refused": sum(r["refused"] for r in results),
+        "pulls_s": len(pulls) / args.window,
         "errors": sum(r["error_count"] for r in results),
         "claims_s": len(claims) / args.window,
         "demand_s": args.nodes / args.job_seconds,
@@ -431,7 +497,10 @@ def print_tables(
               f"heartbeating, {args.window:g} s window\n")  # fmt: skip
         table(idle, [
             ("sessions registered", "registered", "{:,.0f}"),
+            ("seconds until all registered", "registered_s", "{:.0f} s"),
+            ("registrations refused (retried later)", "refused", "{:,.0f}"),
             ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
+            ("PullWork calls/s", "pulls_s", "{:,.0f}"),
             ("controller cores busy", "controller_cores", "{:.2f}"),
             ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
             ("controller CPU per heartbeat", "controller_cpu_per_beat_ms", "{:.2f} ms"),
@@ -439,6 +508,7 @@ def print_tables(
             ("transactions per heartbeat", "xacts_per_beat", "{:.2f}"),
             ("SQL statements per heartbeat", "statements_per_beat", "{:.2f}"),
             ("errors (calls failed)", "errors", "{:,.0f}"),
+            ("machine load (1 min) at window start", "load1", "{:.1f}"),
         ])  # fmt: skip
     if busy:
         print(f"\nBusy farm: {args.nodes:,} simulated nodes, {args.jobs:,} queued jobs, jobs of "
@@ -450,7 +520,10 @@ def print_tables(
             ("claims/s", "claims_s", "{:,.0f}"),
             ("claim latency p50", "p50_ms", "{:.0f} ms"),
             ("claim latency p99", "p99_ms", "{:.0f} ms"),
+            ("seconds until all registered", "registered_s", "{:.0f} s"),
+            ("registrations refused (retried later)", "refused", "{:,.0f}"),
             ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
+            ("PullWork calls/s", "pulls_s", "{:,.0f}"),
             ("controller cores busy", "controller_cores", "{:.2f}"),
             ("PostgreSQL cores busy", "db_cores", "{:.2f}"),
             ("controller CPU per claim", "controller_cpu_ms", "{:.2f} ms"),
@@ -459,6 +532,7 @@ def print_tables(
             ("transactions per claim", "xacts", "{:.1f}"),
             ("SQL statements per claim", "statements", "{:.1f}"),
             ("errors (calls failed)", "errors", "{:,.0f}"),
+            ("machine load (1 min) at window start", "load1", "{:.1f}"),
         ])  # fmt: skip
 
 
@@ -470,7 +544,13 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--controllers", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--job-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--job-seconds", type=float, default=60.0, help="simulated job length (± 20 %%)"
+    )
+    parser.add_argument(
+        "--ramp", type=float, default=5.0, help="seconds over which the nodes start (a storm)"
+    )
+    parser.add_argument("--register-timeout", type=float, default=600.0)
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=4)
@@ -478,7 +558,7 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-farm phase")
     parser.add_argument(
-        "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: a waiting puller's store re-read"
+        "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: each puller group's store re-read"
     )
     args = parser.parse_args()
     busy: dict[int, dict[str, float]] = {}
