@@ -47,6 +47,9 @@ _BY_CODE: Mapping[grpc.StatusCode, type[e.VmafxError]] = {
     grpc.StatusCode.UNAUTHENTICATED: e.AuthError,
     grpc.StatusCode.UNAVAILABLE: e.UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: e.UnavailableError,
+    # The server (or the network) dropped the call: a burst of thousands of calls at once has
+    # some refused by gRPC itself before vmafx sees them. A local cancel raises CancelledError.
+    grpc.StatusCode.CANCELLED: e.UnavailableError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: e.UsageError,
 }
 _BY_NAME: Mapping[str, type[e.VmafxError]] = {

@@ -15,7 +15,7 @@ from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.service import ControllerService, ServiceSettings
 from vmafx.core.jobs import JobState
 from vmafx.core.messages import HeartbeatAnswer
-from vmafx.errors import OverloadedError
+from vmafx.errors import OverloadedError, UnavailableError
 
 from .conftest import Farm
 
@@ -112,3 +112,8 @@ def test_the_retry_after_and_the_interval_cross_the_wire():
     assert nc.heartbeat_from_pb(nc.heartbeat_to_pb(answer)).heartbeat_interval_s == 42.5
     unset = nc.heartbeat_from_pb(nc.heartbeat_to_pb(HeartbeatAnswer(ok=True)))
     assert unset.heartbeat_interval_s is None
+
+
+def test_a_call_the_server_dropped_is_a_retryable_outage():
+    error = error_for(__import__("grpc").StatusCode.CANCELLED, "CANCELLED")
+    assert isinstance(error, UnavailableError)
