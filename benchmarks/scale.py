@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import random
 import re
@@ -426,7 +427,9 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         print(f"[K={k}] sessions registered after {registered_s:.0f} s", file=sys.stderr)
         # Busy: one job length after the last registration, every node is in its steady
         # claim-run-report cycle (the first claims came in the storm).
-        settle = max(args.warmup, args.job_seconds if jobs else 0.0)
+        # Idle or busy: one heartbeat interval (as the controller stretches it, at its default
+        # cap of 100/s) after the last registration, every node beats at the interval it got.
+        settle = max(args.warmup, args.nodes / 100, args.job_seconds if jobs else 0.0)
         begin = time.time() + settle
         stop_at = begin + args.window
         time.sleep(max(0.0, begin - time.time()))
@@ -554,13 +557,21 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--procs", type=int, default=4)
-    parser.add_argument("--channels", type=int, default=4, help="gRPC channels per controller")
+    parser.add_argument(
+        "--channels",
+        type=int,
+        help="gRPC channels per controller and simulator process (default: one per 100 "
+        "sessions; thousands of calls on a few channels have gRPC drop some)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-farm phase")
     parser.add_argument(
         "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: each puller group's store re-read"
     )
     args = parser.parse_args()
+    if args.channels is None:
+        per_channel = args.nodes / args.procs / min(args.controllers)
+        args.channels = max(1, math.ceil(per_channel / 100))
     busy: dict[int, dict[str, float]] = {}
     idle: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
