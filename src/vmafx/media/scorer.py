@@ -294,7 +294,7 @@ class LibvmafScorer:
                 on_progress(p.frame, 0)  # the total is in the dump, read after the run
 
         with tempfile.TemporaryDirectory(prefix="vmafx-score-") as log_dir:
-            command = self._command(request, [_UNPROBED(path) for path in paths], options, log_dir)
+            command = self._command(request, [_assumed(path) for path in paths], options, log_dir)
             argv = [arg for arg in command.argv if arg != "-hide_banner"]  # the banner: version
             try:
                 result = self._runner_for(request).run(
@@ -578,7 +578,7 @@ def _frames_expected(info: VideoInfo) -> int:
 _UNPROBED_RATE = Fraction(1)
 
 
-def _UNPROBED(path: str) -> VideoInfo:  # noqa: N802 - a placeholder, read as a constant
+def _assumed(path: str) -> VideoInfo:
     """An input as the unprobed run assumes it: the reference's twin (no scale, format or fps
     filter in the graph); `LibvmafScorer._score_unprobed` checks the assumption after the run."""
     return VideoInfo(path, 0, 0, "unknown", 8, _UNPROBED_RATE, False, None, None, "", "")
