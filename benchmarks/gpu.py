@@ -411,7 +411,7 @@ def trainer(run: Run, steps: int) -> dict[str, Any]:
     from vmafx.ai.trainer.learner import Learner  # noqa: PLC0415
     from vmafx.ai.trainer.model import QualityMlp  # noqa: PLC0415
     from vmafx.ai.trainer.replay import Batch  # noqa: PLC0415
-    from vmafx.config import SidecarSettings  # noqa: PLC0415
+    from vmafx.ai.trainer.settings import SidecarSettings  # noqa: PLC0415
 
     settings = SidecarSettings(checkpoint_dir=run.work / "models")
     rng = np.random.default_rng(1)

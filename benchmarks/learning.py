@@ -40,7 +40,7 @@ from vmafx.ai.registry import ModelStatus, ModelVersion, Registry, write_registr
 from vmafx.ai.samples import synthetic_samples
 from vmafx.ai.trainer.app import TrainerApp
 from vmafx.ai.trainer.export import MlpWeights, export_checkpoint
-from vmafx.config import SidecarSettings
+from vmafx.ai.trainer.settings import SidecarSettings
 
 N = 80
 

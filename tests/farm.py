@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 from vmafx.ai.figures import Figures
 from vmafx.ai.registry import ModelStatus, ModelVersion, Registry, write_registry
 from vmafx.client.grpc_client import GrpcControllerClient
-from vmafx.config import ControllerSettings
 from vmafx.controller import main
 from vmafx.controller.auth import create_token
+from vmafx.controller.settings import ControllerSettings
 from vmafx.core.attempts import Attribution
 from vmafx.core.frames import attach, pack
 from vmafx.core.messages import Claim, NodeRegistration, NodeReport, RunningJob

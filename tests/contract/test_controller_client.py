@@ -18,9 +18,9 @@ import pytest
 
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.client.port import ControllerClient
-from vmafx.config import controller_settings
 from vmafx.controller import main
 from vmafx.controller.auth import Principal, create_token
+from vmafx.controller.settings import controller_settings
 from vmafx.core.jobs import JobKind, JobState
 from vmafx.core.messages import JobFilter, JobRequest
 from vmafx.core.nodes import NodeCapabilities

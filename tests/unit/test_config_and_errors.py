@@ -3,6 +3,7 @@ import dataclasses
 import pytest
 
 from vmafx import config
+from vmafx.controller.settings import controller_settings
 from vmafx.errors import (
     EXIT_CODES,
     ConfigError,
@@ -41,11 +42,11 @@ def test_state_dir_follows_xdg_and_never_the_working_directory():
 
 def test_the_controller_lists_the_trainers_default_folder_unless_told_otherwise(tmp_path):
     env = {"XDG_STATE_HOME": str(tmp_path), "VMAFX_CONFIG": str(tmp_path / "none.toml")}
-    assert config.controller_settings(env=env).model_dir == tmp_path / "vmafx" / "models"
+    assert controller_settings(env=env).model_dir == tmp_path / "vmafx" / "models"
     env["VMAFX_CONTROLLER_MODEL_DIR"] = str(tmp_path / "mine")
-    assert config.controller_settings(env=env).model_dir == tmp_path / "mine"
+    assert controller_settings(env=env).model_dir == tmp_path / "mine"
     flags = {"model_dir": tmp_path / "flag"}
-    assert config.controller_settings(flags=flags, env=env).model_dir == tmp_path / "flag"
+    assert controller_settings(flags=flags, env=env).model_dir == tmp_path / "flag"
 
 
 def test_vmafx_ffmpeg_selects_the_binary():

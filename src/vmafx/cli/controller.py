@@ -130,8 +130,8 @@ def controller(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
-    from vmafx.config import controller_settings  # noqa: PLC0415
     from vmafx.controller.main import run  # noqa: PLC0415
+    from vmafx.controller.settings import controller_settings  # noqa: PLC0415
 
     settings = controller_settings(
         flags={
@@ -167,9 +167,9 @@ def migrate(
     ),
 ) -> None:
     """Bring the store's schema up to date (safe to run from several replicas at once)."""
-    from vmafx.config import controller_settings  # noqa: PLC0415
     from vmafx.controller.main import migrate as run_migrate  # noqa: PLC0415
     from vmafx.controller.main import store_url  # noqa: PLC0415
+    from vmafx.controller.settings import controller_settings  # noqa: PLC0415
 
     url = store_url(controller_settings(flags={"store_url": store}))
     revision = run_migrate(url)

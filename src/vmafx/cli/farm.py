@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from vmafx.config import default_checkpoint_dir, sidecar_settings, state_dir
+from vmafx.ai.trainer.settings import sidecar_settings
+from vmafx.config import default_checkpoint_dir, state_dir
 from vmafx.errors import ConfigError, UnavailableError
 from vmafx.media.runner import die_with_parent
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from vmafx.ai.registry import Policy, Registry, read_registry
-from vmafx.config import sidecar_settings
+from vmafx.ai.trainer.settings import sidecar_settings
 from vmafx.errors import NotFoundError
 
 app = typer.Typer(help="Model checkpoints written by `vmafx trainer`.", no_args_is_help=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import sys
 import time
@@ -250,10 +251,20 @@ def run_score(args: ScoreArgs) -> None:
 
             request = dataclasses.replace(request, remote=open_all(inputs, store_for))
         scorer = LibvmafScorer(ffmpeg, runner, unprobed=unprobed)
+        _resume_collection()
         report = _score_with_progress(scorer, request)
     finally:
         runner.close()
     _write_outputs(args, report, ffmpeg)
+
+
+def _resume_collection() -> None:
+    """Where the console script paused the garbage collector for start-up (`cli.entry.main`),
+    turn it back on for the run (a long run's progress bar makes garbage), with what start-up
+    loaded frozen out of every later collection."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
 
 
 def run_torch_score(args: ScoreArgs) -> None:

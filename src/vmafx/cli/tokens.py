@@ -42,8 +42,8 @@ STORE_HELP = (
 
 
 def _with_store(store: str | None, work: Callable[[JobStore], Awaitable[T]]) -> T:
-    from vmafx.config import controller_settings  # noqa: PLC0415
     from vmafx.controller.main import prepare_store, store_url  # noqa: PLC0415
+    from vmafx.controller.settings import controller_settings  # noqa: PLC0415
     from vmafx.scheduler import Scheduler  # noqa: PLC0415
     from vmafx.store import open_job_store  # noqa: PLC0415
 

@@ -10,7 +10,7 @@ from types import FrameType
 import typer
 
 from vmafx.ai.trainer import require_torch
-from vmafx.config import sidecar_settings
+from vmafx.ai.trainer.settings import sidecar_settings
 
 HELP = """Run the online trainer: learn from every scored job, publish gated ONNX checkpoints.
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
-from vmafx.config import ControllerSettings, state_dir
+from vmafx.config import state_dir
 from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
 from vmafx.controller.crosstalk import Crosstalk, new_origin
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
@@ -34,6 +34,7 @@ from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter, ReplicaFigures
 from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.controller.settings import ControllerSettings
 from vmafx.controller.storage import StorageAccess
 from vmafx.controller.sweeper import Retention, Sweeper
 from vmafx.controller.tls import ServerTls, load_server_tls

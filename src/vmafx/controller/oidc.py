@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from vmafx.config import ControllerSettings
+from vmafx.controller.settings import ControllerSettings
 from vmafx.core.tokens import Role
 from vmafx.errors import AuthError, ConfigError, UnavailableError
 

@@ -49,6 +49,8 @@ NAMES_V1: tuple[str, ...] = tuple(f"{f}.{s}" for f in BASE_FEATURES_V1 for s in 
 
 @dataclasses.dataclass(frozen=True)
 class FeatureVector:
+    """The per-pair feature vector the quality model learns from (`schema` names its layout)."""
+
     schema: str
     names: tuple[str, ...]
     values: tuple[float, ...]

@@ -11,6 +11,8 @@ POOL_METHODS: tuple[str, ...] = ("mean", "harmonic_mean", "min", "max", "p5", "p
 
 @dataclasses.dataclass(frozen=True)
 class Pooled:
+    """One metric's per-frame values pooled: mean, harmonic mean, extremes and percentiles."""
+
     mean: float
     harmonic_mean: float
     min: float

@@ -70,6 +70,8 @@ class ScoreResult:
 
 @dataclasses.dataclass(frozen=True)
 class ScoreReport:
+    """Everything one scoring call returns: one result per distorted input, and the versions."""
+
     reference: str
     results: tuple[ScoreResult, ...]
     versions: dict[str, str]

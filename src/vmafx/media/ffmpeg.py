@@ -20,6 +20,8 @@ _INSTALL_HINT = (
 
 @dataclasses.dataclass(frozen=True)
 class FfmpegInfo:
+    """An ffmpeg binary: where it is, its version and the filters it was built with."""
+
     path: str
     version: str
     filters: frozenset[str]

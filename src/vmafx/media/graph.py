@@ -147,6 +147,8 @@ class Input:
 
 @dataclasses.dataclass(frozen=True)
 class ScoreOptions:
+    """How to score: models, features, subsampling, threads, and the conversions allowed."""
+
     models: tuple[str, ...] = ("vmaf_v0.6.1",)
     features: tuple[str, ...] = ()
     subsample: int = 1
@@ -167,6 +169,8 @@ class ScoreOptions:
 
 @dataclasses.dataclass(frozen=True)
 class ScoreCommand:
+    """One scoring run's ffmpeg argv, with where each input's libvmaf log goes and what it holds."""
+
     argv: list[str]
     log_paths: list[str]
     models: list[ModelRef]

@@ -42,6 +42,8 @@ class Progress:
 
 @dataclasses.dataclass(frozen=True)
 class RunResult:
+    """A finished ffmpeg run: its argv, exit status, stderr (and stdout) and wall time."""
+
     argv: list[str]
     returncode: int
     stderr: str

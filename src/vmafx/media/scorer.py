@@ -62,6 +62,8 @@ _CRASH_SIGNALS = frozenset(
 
 @dataclasses.dataclass(frozen=True)
 class ScoreRequest:
+    """One reference and its distorted inputs, with the options to score them by."""
+
     reference: str
     distorted: tuple[str, ...]
     options: graph.ScoreOptions = dataclasses.field(default_factory=graph.ScoreOptions)

@@ -1,6 +1,6 @@
 """VmafxModelTraining → the trainer's settings, and the trainer's `GET /status` into `.status`.
 
-The trainer sidecar reads `VMAFX_SIDECAR_*` (vmafx.config.SidecarSettings); the operator writes
+The trainer sidecar reads `VMAFX_SIDECAR_*` (`vmafx.ai.trainer.settings`); the operator writes
 them into the ConfigMap `vmafx-trainer-<nodePool>`, which the pool's trainer sidecar loads with
 `envFrom` (a restart of the pods applies a change). The status comes from the first running pod
 of the pool (label `vmafx.dev/pool`), at `http://<pod IP>:9475/status`.

@@ -56,7 +56,7 @@ def start_trainer(tmp_path: Path, short_dir: Path, needs_torch: None):
     import dataclasses
 
     from vmafx.ai.trainer.app import TrainerApp
-    from vmafx.config import SidecarSettings
+    from vmafx.ai.trainer.settings import SidecarSettings
 
     apps = []
 

@@ -19,15 +19,27 @@ pytestmark = pytest.mark.integration
 REF = str(MEDIA / "ref.y4m")
 
 #: What the import-time work took off `vmafx score`'s path before its scoring ffmpeg starts.
-NOT_BEFORE_SCORING = ("typer", "click", "pydantic", "rich", "numpy", "av", "vmafx.cli.app")
+NOT_BEFORE_SCORING = (
+    "typer",
+    "click",
+    "pydantic",
+    "rich",
+    "numpy",
+    "av",
+    "vmafx.cli.app",
+    # the services' settings: large dataclasses, ~5 ms to build (they left `vmafx.config`)
+    "vmafx.controller.settings",
+    "vmafx.ai.trainer.settings",
+)
 
 _PROBE = """
-import json, sys
+import gc, json, sys
 from vmafx.media import runner
 real = runner.SubprocessRunner.run
 def run(self, argv, **kw):
     if "-filter_complex" in argv:
         print("MODULES " + json.dumps(sorted(sys.modules)), file=sys.stderr)
+        print("GC " + json.dumps([gc.isenabled(), gc.get_freeze_count()]), file=sys.stderr)
     return real(self, argv, **kw)
 runner.SubprocessRunner.run = run
 sys.argv = ["vmafx", "score", *sys.argv[1:]]
@@ -36,13 +48,22 @@ main()
 """
 
 
-def _modules_when_scoring_starts(*args: str) -> set[str]:
+def _when_scoring_starts(*args: str) -> dict[str, object]:
+    """What `_PROBE` printed as the scoring ffmpeg started, by label (MODULES, GC)."""
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, *args], capture_output=True, text=True, timeout=120
     )
     assert out.returncode == 0, out.stderr
-    line = next(x for x in out.stderr.splitlines() if x.startswith("MODULES "))
-    return set(json.loads(line.removeprefix("MODULES ")))
+    return {
+        label: json.loads(line.removeprefix(label + " "))
+        for line in out.stderr.splitlines()
+        for label in ("MODULES", "GC")
+        if line.startswith(label + " ")
+    }
+
+
+def _modules_when_scoring_starts(*args: str) -> set[str]:
+    return set(_when_scoring_starts(*args)["MODULES"])  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("fmt", ["table", "json"])
@@ -51,6 +72,16 @@ def test_vmafx_score_imports_no_typer_rich_numpy_or_pyav_before_ffmpeg_starts(fm
     heavy = sorted(m for m in modules if m.split(".")[0] in NOT_BEFORE_SCORING)
     heavy += [m for m in NOT_BEFORE_SCORING if "." in m and m in modules]
     assert heavy == []
+
+
+def test_the_garbage_collector_is_back_on_for_the_run_with_start_up_frozen():
+    """The console script pauses collection while `vmafx score` loads (cli.entry.main); the run
+    itself (a long one's progress bar makes garbage) has it on again, with what start-up
+    loaded moved out of every later collection."""
+    seen = _when_scoring_starts(REF, str(MEDIA / "dis.mp4"), "--format", "json")
+    enabled, frozen = seen["GC"]  # type: ignore[misc]
+    assert enabled is True
+    assert frozen > 10_000  # the objects of ~150 modules
 
 
 def _ffmpeg_runs(tmp_path: Path, *args: str) -> list[str]:

@@ -23,9 +23,9 @@ from google.protobuf.message import Message
 from grpc_tools import protoc
 from tests.contract_helpers import load_contract_conftest
 
-from vmafx.config import controller_settings
 from vmafx.controller import main
 from vmafx.controller.auth import create_token
+from vmafx.controller.settings import controller_settings
 from vmafx.core.tokens import Role
 from vmafx.store.sql import upgrade
 

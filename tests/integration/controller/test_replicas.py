@@ -20,8 +20,8 @@ import psycopg
 import pytest
 
 from vmafx.client.grpc_client import GrpcControllerClient
-from vmafx.config import controller_settings
 from vmafx.controller import main
+from vmafx.controller.settings import controller_settings
 from vmafx.controller.sweeper import Retention
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.messages import JobFilter, JobRequest, NodeReport

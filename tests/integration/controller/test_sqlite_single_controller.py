@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from vmafx.cli.app import app
-from vmafx.config import ControllerSettings, controller_settings
 from vmafx.controller import main
+from vmafx.controller.settings import ControllerSettings, controller_settings
 from vmafx.errors import ConfigError, exit_code_for
 from vmafx.supervision import Supervisor
 

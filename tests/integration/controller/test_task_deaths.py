@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from vmafx.config import controller_settings
 from vmafx.controller import main
 from vmafx.controller.service import ControllerService
+from vmafx.controller.settings import controller_settings
 from vmafx.errors import exit_code_for
 from vmafx.supervision import TaskDiedError
 

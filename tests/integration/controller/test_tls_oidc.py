@@ -40,8 +40,8 @@ from vmafx.cli.app import app
 from vmafx.cli.entry import report_error
 from vmafx.client.grpc_client import GrpcControllerClient
 from vmafx.client.tls import TlsError
-from vmafx.config import ControllerSettings
 from vmafx.controller import main
+from vmafx.controller.settings import ControllerSettings
 from vmafx.core.jobs import JobKind
 from vmafx.core.messages import JobRequest
 from vmafx.errors import AuthError, ForbiddenError, NotFoundError, UnavailableError, VmafxError

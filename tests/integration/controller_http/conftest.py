@@ -19,12 +19,12 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from vmafx.config import ControllerSettings
 from vmafx.controller.auth import Authenticator, Principal, create_token
 from vmafx.controller.http import HttpLimits, build_http_app
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter
 from vmafx.controller.service import ControllerService, ServiceSettings
+from vmafx.controller.settings import ControllerSettings
 from vmafx.core.clock import FakeClock
 from vmafx.core.messages import Claim, NodeRegistration
 from vmafx.core.nodes import GpuInfo, NodeCapabilities

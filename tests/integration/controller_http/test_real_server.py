@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vmafx.config import ControllerSettings
 from vmafx.controller import main
 from vmafx.controller.httpserving import HttpServer, start_http_server
+from vmafx.controller.settings import ControllerSettings
 
 from .conftest import WAIT_S, Api
 

@@ -16,7 +16,7 @@ from vmafx.ai.trainer.device import training_device
 from vmafx.ai.trainer.learner import Learner
 from vmafx.ai.trainer.model import QualityMlp
 from vmafx.ai.trainer.replay import Batch
-from vmafx.config import sidecar_settings
+from vmafx.ai.trainer.settings import sidecar_settings
 
 
 def test_the_cpu_unless_asked():

@@ -10,7 +10,7 @@ import pytest
 from tests.unit.ai.conftest import N
 
 from vmafx.ai.samples import synthetic_samples
-from vmafx.config import SidecarSettings
+from vmafx.ai.trainer.settings import SidecarSettings
 
 pytestmark = pytest.mark.usefixtures("needs_torch")
 

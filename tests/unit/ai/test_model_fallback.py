@@ -231,7 +231,7 @@ def test_a_restarted_trainer_resumes_from_the_newest_intact_active_version(
     publish, needs_torch, caplog
 ):
     from vmafx.ai.trainer.app import initial_model
-    from vmafx.config import SidecarSettings
+    from vmafx.ai.trainer.settings import SidecarSettings
 
     publish(1, random_weights(1))
     publish(2, good_weights())
@@ -251,7 +251,7 @@ def test_a_trainer_whose_every_checkpoint_is_corrupt_starts_fresh_and_says_so(
     publish, needs_torch, caplog
 ):
     from vmafx.ai.trainer.app import initial_model
-    from vmafx.config import SidecarSettings
+    from vmafx.ai.trainer.settings import SidecarSettings
 
     truncate(publish(1, good_weights()))
     settings = SidecarSettings(checkpoint_dir=publish.folder, seed=3)

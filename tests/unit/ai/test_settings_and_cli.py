@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vmafx import config
 from vmafx.ai.checkpoints import checkpoint_name
 from vmafx.ai.figures import Figures
 from vmafx.ai.registry import ModelStatus, ModelVersion, Registry, write_registry
+from vmafx.ai.trainer.settings import sidecar_settings
 from vmafx.cli.app import app
 from vmafx.errors import ConfigError, MissingExtraError, exit_code_for
 
@@ -32,7 +32,7 @@ def test_every_sidecar_setting_of_the_design_is_read_from_the_environment(tmp_pa
         "VMAFX_BASE_MODEL_PATH": str(tmp_path / "base.pt"),
         "VMAFX_SIDECAR_STATUS_PORT": "",
     }
-    s = config.sidecar_settings(env=env)
+    s = sidecar_settings(env=env)
     assert s.socket == tmp_path / "t.sock"
     assert s.checkpoint_dir == tmp_path / "models"
     assert (s.replay_capacity, s.batch_size, s.replay_mix, s.lr, s.ema_decay) == (
@@ -48,7 +48,7 @@ def test_every_sidecar_setting_of_the_design_is_read_from_the_environment(tmp_pa
 
 
 def test_the_defaults_are_the_originals():
-    s = config.sidecar_settings(env={"XDG_STATE_HOME": "/state"})
+    s = sidecar_settings(env={"XDG_STATE_HOME": "/state"})
     assert s.socket == Path("/tmp/vmafx-sidecar.sock")
     assert s.checkpoint_dir == Path("/state/vmafx/models")
     assert (s.replay_capacity, s.batch_size, s.replay_mix, s.lr) == (10_000, 32, 0.5, 1e-4)
@@ -71,7 +71,7 @@ def test_the_defaults_are_the_originals():
 )
 def test_impossible_settings_are_config_errors(key, value, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(")", r"\)")):
-        config.sidecar_settings(env={f"VMAFX_SIDECAR_{key}": value})
+        sidecar_settings(env={f"VMAFX_SIDECAR_{key}": value})
 
 
 def test_a_missing_extra_names_the_exact_install_command(monkeypatch):

@@ -15,7 +15,7 @@ from tests.unit.ai.conftest import N
 from vmafx.ai import protocol
 from vmafx.ai.protocol import encode_sample
 from vmafx.ai.samples import synthetic_samples
-from vmafx.config import SidecarSettings
+from vmafx.ai.trainer.settings import SidecarSettings
 from vmafx.errors import BadSampleError
 
 pytestmark = pytest.mark.usefixtures("needs_torch")

@@ -12,7 +12,7 @@ from tests.unit.ai.conftest import N, good_weights
 
 from vmafx.ai.protocol import encode_sample
 from vmafx.ai.samples import synthetic_samples
-from vmafx.config import SidecarSettings
+from vmafx.ai.trainer.settings import SidecarSettings
 
 pytestmark = pytest.mark.usefixtures("needs_torch")
 ROWS, SCORES = synthetic_samples(600, seed=4)

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from tests.tlskeys import AUDIENCE, ISSUER, SigningKey, ec_key, mint, rsa_key
 
-from vmafx.config import ControllerSettings
 from vmafx.controller.auth import Authenticator, create_token
 from vmafx.controller.oidc import (
     Jwks,
@@ -22,6 +21,7 @@ from vmafx.controller.oidc import (
     oidc_verifier,
     parse_role_map,
 )
+from vmafx.controller.settings import ControllerSettings
 from vmafx.core.clock import FakeClock
 from vmafx.core.tokens import Role
 from vmafx.errors import AuthError, ConfigError, UnavailableError

@@ -51,7 +51,9 @@ def known_env_names() -> frozenset[str]:
     import dataclasses
     import re
 
-    from vmafx.config import ControllerSettings, FfmpegSettings, SidecarSettings
+    from vmafx.ai.trainer.settings import SidecarSettings
+    from vmafx.config import FfmpegSettings
+    from vmafx.controller.settings import ControllerSettings
     from vmafx.node.settings import NodeSettings
 
     sections: dict[str, type[Any]] = {

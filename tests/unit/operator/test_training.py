@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vmafx import config
+from vmafx.ai.trainer.settings import sidecar_settings
 from vmafx.errors import UsageError
 from vmafx.operator.training import config_map_of, environment_of, status_of, status_url
 
@@ -27,7 +27,7 @@ SPEC = {
 def test_the_spec_becomes_the_sidecar_variables_the_trainer_reads() -> None:
     env = environment_of(SPEC)
     assert env["VMAFX_BASE_MODEL_PATH"] == "/models/base.onnx"
-    settings = config.sidecar_settings(env=env)  # the trainer's own loader accepts every one
+    settings = sidecar_settings(env=env)  # the trainer's own loader accepts every one
     assert (settings.ckpt_interval_s, settings.min_samples_ckpt) == (300, 500)
     assert (settings.batch_size, settings.replay_capacity, settings.replay_mix) == (64, 20000, 0.25)
     assert (settings.lr, settings.ema_decay) == (0.0002, 0.99)

@@ -1,6 +1,6 @@
 """The trainer sidecar (`vmafx trainer`): online fine-tuning of a tiny quality model.
 
-    settings  vmafx.config.SidecarSettings (every VMAFX_SIDECAR_* of DESIGN.md §6)
+    settings.py   SidecarSettings and its loader (every VMAFX_SIDECAR_* of DESIGN.md §6)
     replay.py     replay buffer, pending queue, batch composition (pure Python + numpy)
     model.py      the MLP (torch), EMA update, base-model loading, weights as numpy arrays
     export.py     ONNX opset 17 graph of the weights (onnx.helper), atomic checkpoint files

@@ -26,8 +26,8 @@ from vmafx.ai.trainer.learner import Learner
 from vmafx.ai.trainer.model import QualityMlp, load_base_model, resume_model
 from vmafx.ai.trainer.server import SocketServer
 from vmafx.ai.trainer.service import CheckpointPublisher, TrainerService
+from vmafx.ai.trainer.settings import SidecarSettings
 from vmafx.ai.trainer.status import StatusServer
-from vmafx.config import SidecarSettings
 from vmafx.core.features import SCHEMA_V1
 from vmafx.supervision import Supervisor
 

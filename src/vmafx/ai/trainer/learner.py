@@ -30,7 +30,7 @@ from vmafx.ai.trainer.export import MlpWeights
 from vmafx.ai.trainer.model import QualityMlp, clip_grad_norm, ema_update, weights_of
 from vmafx.ai.trainer.replay import Batch, PendingQueue, ReplayBuffer, compose_batch
 from vmafx.ai.trainer.running import RunningStats
-from vmafx.config import SidecarSettings
+from vmafx.ai.trainer.settings import SidecarSettings
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from vmafx import __version__
-from vmafx.config import ControllerSettings, default_checkpoint_dir
+from vmafx.config import default_checkpoint_dir
 from vmafx.controller.auth import Authenticator
 from vmafx.controller.http import errors
 from vmafx.controller.http.bodylimit import BodyLimit
@@ -51,6 +51,7 @@ from vmafx.controller.http.schemas import ErrorOut
 from vmafx.controller.http.ui import mount_ui
 from vmafx.controller.metrics import MetricsExporter
 from vmafx.controller.service import ControllerService
+from vmafx.controller.settings import ControllerSettings
 from vmafx.errors import UnavailableError, VmafxError
 
 log = logging.getLogger(__name__)
