@@ -269,6 +269,7 @@ def _resume_collection() -> None:
 
 def run_torch_score(args: ScoreArgs) -> None:
     """`--backend torch-cuda`: vmaf-torch on the GPU, each result labelled as not libvmaf."""
+    _resume_collection()  # torch makes garbage of its own
     import json  # noqa: PLC0415
 
     from vmafx.config import ffmpeg_settings  # noqa: PLC0415
