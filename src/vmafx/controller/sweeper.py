@@ -11,6 +11,9 @@ per round, so a first run on a large backlog does not hold the sweep up; the nex
 `days` 0 keeps every job. Tune probes kept for later searches (`JobStore.prune_tune_probes`)
 go by the same age, counted from when each was measured. Why prune rather than archive:
 docs/deploy.md, "Retention".
+Vacuum: every `vacuum_every_s`, the sweeping replica asks the store to vacuum the queue's hot
+tables where their dead rows passed the threshold (`JobStore.vacuum_queue`; PostgreSQL only,
+a cover for a server whose autovacuum is off or behind).
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -55,11 +58,14 @@ class Sweeper:
         pending_refresh_s: float = 10.0,
         lock: Callable[[], Awaitable[bool]] | None = None,
         retention: Retention | None = None,
+        vacuum_every_s: float = 60.0,
     ) -> None:
         self._service = service
         self._lock = lock
         self.retention = retention or Retention(days=0)
         self._last_prune = float("-inf")
+        self._vacuum_every_s = vacuum_every_s
+        self._last_vacuum = time.monotonic()  # not in the first round: a start is busy enough
         #: Jobs deleted by retention since the start (metrics, tests).
         self.pruned = 0
         #: Whether the last round ran here (this replica holds the sweep lock).
@@ -85,7 +91,21 @@ class Sweeper:
             self._last_refresh = time.monotonic()
         if time.monotonic() - self._last_prune >= self.retention.every_s:
             await self.prune_once()
+        if time.monotonic() - self._last_vacuum >= self._vacuum_every_s:
+            await self.vacuum_once()
         return True
+
+    async def vacuum_once(self) -> list[str]:
+        """Vacuum the store's hot tables that need it; the tables vacuumed."""
+        self._last_vacuum = time.monotonic()
+        try:
+            done = await self._service.store.vacuum_queue()
+        except VmafxError as error:
+            log.warning("the queue's tables not vacuumed: %s", error)
+            return []
+        if done:
+            log.info("vacuumed %s", ", ".join(done))
+        return done
 
     async def prune_once(self, *, now: datetime | None = None) -> int:
         """Delete finished jobs older than the retention (in batches); how many went."""

@@ -424,6 +424,9 @@ class InMemoryJobStore:
     async def try_sweep_lock(self) -> bool:
         return True  # one controller per memory store
 
+    async def vacuum_queue(self) -> list[str]:
+        return []
+
     async def ping(self) -> None:
         return None
 

@@ -319,6 +319,14 @@ class JobStore(Protocol):
         """
         ...
 
+    async def vacuum_queue(self) -> list[str]:
+        """Reclaim the dead rows the queue's churn left in its hot tables, where they passed
+        the threshold the jobs table's autovacuum settings name (migration 0009); the tables
+        vacuumed. PostgreSQL: `VACUUM (ANALYZE)`, a cover for servers whose autovacuum is off
+        or behind (it normally gets there first, and then this finds nothing to do). SQLite
+        and memory: nothing (no dead index entries to step over)."""
+        ...
+
     async def ping(self) -> None:
         """Raise UnavailableError unless the store answers and its schema is current."""
         ...

@@ -40,6 +40,7 @@ from vmafx.store.sql.engine import create_engine, parse_store_url, redacted, wri
 from vmafx.store.sql.migrate import SchemaStatus, schema_status
 from vmafx.store.sql.schema import api_tokens, job_frames, jobs, tune_probes
 from vmafx.store.sql.tx import SqlTransaction
+from vmafx.store.sql.vacuum import vacuum_due
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -452,6 +453,14 @@ class SqlJobStore:
             else:
                 connection.close()
             return bool(held)
+
+    async def vacuum_queue(self) -> list[str]:
+        if self._url.get_backend_name() != "postgresql":
+            return []
+        try:
+            return await asyncio.to_thread(vacuum_due, self._engine)
+        except sa.exc.DBAPIError as error:
+            raise self._translate(error) from error
 
     def _drop_sweep_holder(self) -> None:
         """Close the lock's connection for real (a pooled one would keep the lock)."""
