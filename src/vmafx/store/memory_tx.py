@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from vmafx.core import lifecycle
 from vmafx.core.attempts import Attempt
 from vmafx.core.events import EventType, JobEvent
 from vmafx.core.jobs import Job, JobState, JsonObject
@@ -66,6 +67,10 @@ class MemoryTransaction:
     def job(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id) or self._state.jobs.get(job_id)
 
+    def job_and_attempt(self, job_id: str, number: int) -> tuple[Job | None, Attempt | None]:
+        job = self.job(job_id)
+        return job, self.attempt(job_id, number) if job is not None else None
+
     def job_by_key(self, tenant: str, key: str) -> Job | None:
         for job in self._jobs.values():
             if (job.tenant, job.idempotency_key) == (tenant, key):
@@ -101,8 +106,10 @@ class MemoryTransaction:
             job for job in self._jobs.values() if job.id not in self._state.jobs
         ]
 
-    def running_by_queue(self, session_id: str) -> dict[str, int]:
-        return dict(Counter(job.queue for job in self.running_jobs(session_id)))
+    def running_by_queue(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        return {
+            sid: dict(Counter(job.queue for job in self.running_jobs(sid))) for sid in session_ids
+        }
 
     def running_jobs(self, session_id: str) -> list[Job]:
         held = [
@@ -200,6 +207,22 @@ class MemoryTransaction:
 
     def save_session(self, session: NodeSession) -> None:
         self._sessions[session.id] = session
+
+    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
+        session = self.session(session_id)
+        if session is None or not session.is_live(now):
+            return False
+        self.save_session(dataclasses.replace(session, last_seen_at=now, expires_at=expires_at))
+        return True
+
+    def renew_leases(
+        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        held = self.running_jobs(session_id)
+        chosen = held if job_ids is None else [job for job in held if job.id in set(job_ids)]
+        for job in chosen:
+            self.update_job(lifecycle.renewed(job, expires_at, now))
+        return {job.id for job in chosen}
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         for session_id in session_ids:

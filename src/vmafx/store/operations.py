@@ -43,13 +43,6 @@ def load_job(tx: Transaction, job_id: str, tenant: str | None = None) -> Job:
     return job
 
 
-def live_session(tx: Transaction, session_id: str, now: datetime) -> NodeSession:
-    session = tx.session(session_id)
-    if session is None or not session.is_live(now):
-        raise _unknown_session(session_id)
-    return session
-
-
 def submit(tx: Transaction, jobs: Sequence[Job]) -> list[Job]:
     """Store new jobs; a known idempotency key answers with the earlier job instead."""
     answers: list[Job] = []
@@ -117,19 +110,19 @@ def claim_batch(
     """
     claimants = tx.claim_sessions(list({request.session_id for request in requests}))
     held = _Held(tx, policy, {sid: bound for sid, (_, bound) in claimants.items()})
+    live = [_claimant(claimants, request, now) for request in requests]
+    held.count_first(
+        [(s.id, s.capabilities, r.queues) for s, r in zip(live, requests, strict=True) if s]
+    )
     pools: dict[tuple[object, ...], _Candidates] = {}
     taken: set[str] = set()  # across pools: queries with other filters can return the same job
     outcomes: list[ClaimOutcome] = []
     claimed: list[tuple[Job, Attempt]] = []
     expiry = policy.lease_expiry(now)
-    for request in requests:
-        found = claimants.get(request.session_id)
-        if found is None or not found[0].is_live(now):
+    for request, session in zip(requests, live, strict=True):
+        if session is None:
             outcomes.append(_unknown_session(request.session_id))
             continue
-        session = found[0]
-        if request.capabilities is not None:
-            session = dataclasses.replace(session, capabilities=request.capabilities)
         caps = session.capabilities
         selection = held.selection(session.id, caps, request.queues)
         if selection.is_empty:
@@ -165,6 +158,18 @@ def claim_batch(
     return outcomes
 
 
+def _claimant(
+    claimants: Mapping[str, tuple[NodeSession, object]], request: ClaimRequest, now: datetime
+) -> NodeSession | None:
+    """The request's session if it is live, with the capabilities the request names."""
+    found = claimants.get(request.session_id)
+    if found is None or not found[0].is_live(now):
+        return None
+    if request.capabilities is None:
+        return found[0]
+    return dataclasses.replace(found[0], capabilities=request.capabilities)
+
+
 class _Held:
     """Jobs each session of a batch runs per queue: its stored bound (or, when that is not
     enough to decide, its exact count) plus the jobs it claims in this batch."""
@@ -184,19 +189,37 @@ class _Held:
             counts[queue] = counts.get(queue, 0) + count
         return counts
 
+    def _needs_count(
+        self, session_id: str, caps: NodeCapabilities, queues: Sequence[str] | None
+    ) -> bool:
+        """Whether the bound decides nothing: unknown, or it closes a queue the jobs claimed
+        in this batch alone would leave open."""
+        if session_id in self._exact:
+            return False
+        if self._base.get(session_id) is None:
+            return True
+        open_queues = matching.open_queues
+        bounded = open_queues(caps, self._counts(session_id), queues)
+        return bounded != open_queues(caps, self._fresh.get(session_id, {}), queues)
+
+    def _count(self, session_ids: Sequence[str]) -> None:
+        if session_ids:
+            self._base.update(self._tx.running_by_queue(session_ids))
+            self._exact.update(session_ids)
+
+    def count_first(
+        self, claimants: Sequence[tuple[str, NodeCapabilities, Sequence[str] | None]]
+    ) -> None:
+        """Count, in one read, the running jobs of every session whose bound decides nothing
+        (with single-slot nodes: each that claimed before), instead of one read each."""
+        self._count(list({sid for sid, caps, q in claimants if self._needs_count(sid, caps, q)}))
+
     def selection(
         self, session_id: str, caps: NodeCapabilities, queues: Sequence[str] | None
     ) -> QueueSelection:
-        open_queues = matching.open_queues
-        selection = open_queues(caps, self._counts(session_id), queues)
-        if session_id in self._exact:
-            return selection
-        unknown = self._base.get(session_id) is None
-        if unknown or selection != open_queues(caps, self._fresh.get(session_id, {}), queues):
-            self._base[session_id] = self._tx.running_by_queue(session_id)
-            self._exact.add(session_id)
-            selection = open_queues(caps, self._counts(session_id), queues)
-        return selection
+        if self._needs_count(session_id, caps, queues):  # a second request of one session
+            self._count([session_id])
+        return matching.open_queues(caps, self._counts(session_id), queues)
 
     def add(self, session_id: str, queue: str) -> None:
         fresh = self._fresh.setdefault(session_id, {})
@@ -260,22 +283,15 @@ def renew(
     now: datetime,
     job_ids: Sequence[str] | None,
 ) -> LeaseRenewal:
-    session = live_session(tx, session_id, now)
-    tx.save_session(
-        dataclasses.replace(session, last_seen_at=now, expires_at=policy.session_expiry(now))
+    """A heartbeat: the session seen, its leases renewed; two writes, no reads."""
+    if not tx.touch_session(session_id, now=now, expires_at=policy.session_expiry(now)):
+        raise _unknown_session(session_id)
+    held = tx.renew_leases(session_id, job_ids, now=now, expires_at=policy.lease_expiry(now))
+    named = sorted(held) if job_ids is None else job_ids
+    return LeaseRenewal(
+        renewed=[job_id for job_id in named if job_id in held],
+        cancel=[job_id for job_id in named if job_id not in held],
     )
-    held = {job.id: job for job in tx.running_jobs(session_id)}
-    expiry = policy.lease_expiry(now)
-    renewed: list[str] = []
-    cancel: list[str] = []
-    for job_id in sorted(held) if job_ids is None else job_ids:
-        job = held.get(job_id)
-        if job is None:
-            cancel.append(job_id)
-            continue
-        tx.update_job(lifecycle.renewed(job, expiry, now))
-        renewed.append(job_id)
-    return LeaseRenewal(renewed=renewed, cancel=cancel)
 
 
 def report(
@@ -288,8 +304,9 @@ def report(
     change: Change,
 ) -> Job:
     """Apply a node's report for attempt `number` if that attempt still holds the job."""
-    job = load_job(tx, job_id)
-    attempt = tx.attempt(job_id, number)
+    job, attempt = tx.job_and_attempt(job_id, number)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist.")
     verdict = check_report(job, attempt, number, session_id)
     if verdict is not ReportVerdict.APPLY or attempt is None:
         return job

@@ -23,6 +23,10 @@ OrderKey = tuple[int, datetime, str]
 class Transaction(Protocol):
     def job(self, job_id: str) -> Job | None: ...
 
+    def job_and_attempt(self, job_id: str, number: int) -> tuple[Job | None, Attempt | None]:
+        """The job (locked, as `job` does) and its attempt `number`, in one read."""
+        ...
+
     def job_by_key(self, tenant: str, key: str) -> Job | None: ...
 
     def insert_jobs(self, jobs: Sequence[Job]) -> None:
@@ -83,8 +87,21 @@ class Transaction(Protocol):
 
     def expired_sessions(self, now: datetime) -> list[str]: ...
 
-    def running_by_queue(self, session_id: str) -> dict[str, int]:
-        """How many jobs a session runs per queue (no locks taken)."""
+    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
+        """Mark a live session seen at `now`, lasting until `expires_at`, in one write; False
+        (nothing written) when it is unknown or expired."""
+        ...
+
+    def renew_leases(
+        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        """Extend to `expires_at` the leases of the jobs running under the session (those of
+        `job_ids`, or all), in one write; the ids renewed."""
+        ...
+
+    def running_by_queue(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """How many jobs each session runs per queue, in one read (no locks taken); a session
+        that runs nothing maps to {}."""
         ...
 
     def running_jobs(self, session_id: str) -> list[Job]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -145,7 +146,7 @@ def attempt_values(attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def attempt_from_row(row: RowMapping) -> Attempt:
+def attempt_from_row(row: Mapping[Any, Any]) -> Attempt:
     return Attempt(
         job_id=row["job_id"],
         number=row["number"],

@@ -39,10 +39,11 @@ SET_PENDING_REASON = (
     .values(pending_reason=P("reason"))
 )
 
+#: Executed with `{"session_ids": [...]}`: (session, queue, count) rows.
 RUNNING_BY_QUEUE = (
-    sa.select(c.queue, sa.func.count())
-    .where(c.lease_session == P("session_id"), c.state == _RUNNING)
-    .group_by(c.queue)
+    sa.select(c.lease_session, c.queue, sa.func.count())
+    .where(c.lease_session.in_(P("session_ids", expanding=True)), c.state == _RUNNING)
+    .group_by(c.lease_session, c.queue)
 )
 RUNNING_JOBS = (
     sa.select(jobs).where(c.lease_session == P("session_id"), c.state == _RUNNING).order_by(c.id)
@@ -52,6 +53,18 @@ RUNNING_JOBS_LOCKED = RUNNING_JOBS.with_for_update()
 ATTEMPT = sa.select(attempts).where(
     attempts.c.job_id == P("job_id"), attempts.c.number == P("number")
 )
+#: Attempt columns beside a job's, prefixed: `JOB_AND_ATTEMPT` rows hold both.
+ATTEMPT_PREFIX = "attempt_"
+#: Executed with `{"job_id": …, "number": …}`: the job's row with its attempt `number`'s
+#: columns (prefixed); no row when either is missing. Locked, both rows are: a report that
+#: waited for a cancel's or an expiry's lock then reads the attempt as that left it (a row of
+#: the join that were not locked would come from the statement's older snapshot).
+JOB_AND_ATTEMPT = (
+    sa.select(jobs, *(col.label(ATTEMPT_PREFIX + col.name) for col in attempts.c))
+    .join(attempts, sa.and_(attempts.c.job_id == c.id, attempts.c.number == P("number")))
+    .where(c.id == P("job_id"))
+)
+JOB_AND_ATTEMPT_LOCKED = JOB_AND_ATTEMPT.with_for_update(of=[jobs, attempts])
 ATTEMPTS = sa.select(attempts).where(attempts.c.job_id == P("job_id")).order_by(attempts.c.number)
 INSERT_ATTEMPT = sa.insert(attempts)
 #: Executed with `{"_job_id": …, "_number": …, **column values}`.
@@ -72,6 +85,27 @@ SAVE_RUNNING_BOUND = (
     .where(node_sessions.c.id == P("_id"))
     .values(running_bound=P("running_bound"))
 )
+#: Executed with `{"_id": session id, "now": …, "expires_at": …}`; touches a live session only.
+TOUCH_SESSION = (
+    sa.update(node_sessions)
+    .where(
+        node_sessions.c.id == P("_id"),
+        node_sessions.c.expires_at >= P("now", type_=node_sessions.c.expires_at.type),
+    )
+    .values(last_seen_at=P("now"), expires_at=P("expires_at"))
+)
+#: Executed with `{"session_id": …, "now": …, "expires_at": …}` (and "job_ids" when the
+#: renewal names them): the leases of the jobs running under the session, renewed; their ids.
+RENEW_LEASES = (
+    sa.update(jobs)
+    .where(c.lease_session == P("session_id"), c.state == _RUNNING)
+    .values(
+        lease_expires_at=P("expires_at", type_=c.lease_expires_at.type),
+        updated_at=P("now", type_=c.updated_at.type),
+    )
+    .returning(c.id)
+)
+RENEW_NAMED_LEASES = RENEW_LEASES.where(c.id.in_(P("job_ids", expanding=True)))
 #: Executed with `{"_id": session id, **column values}`.
 UPDATE_SESSION = sa.update(node_sessions).where(node_sessions.c.id == P("_id"))
 INSERT_SESSION = sa.insert(node_sessions)

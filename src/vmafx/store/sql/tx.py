@@ -46,6 +46,18 @@ class SqlTransaction:
         stmt = st.JOB_BY_ID_LOCKED if self._locks else st.JOB_BY_ID
         return self._first_job(stmt, {"job_id": job_id})
 
+    def job_and_attempt(self, job_id: str, number: int) -> tuple[Job | None, Attempt | None]:
+        stmt = st.JOB_AND_ATTEMPT_LOCKED if self._locks else st.JOB_AND_ATTEMPT
+        row = self._conn.execute(stmt, {"job_id": job_id, "number": number}).mappings().first()
+        if row is None:  # no such job or attempt (rare): read them one after the other
+            job = self.job(job_id)
+            return job, self.attempt(job_id, number) if job is not None else None
+        prefix = st.ATTEMPT_PREFIX
+        attempt = {
+            key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)
+        }
+        return rows.job_from_row(row), rows.attempt_from_row(attempt)
+
     def job_by_key(self, tenant: str, key: str) -> Job | None:
         stmt = st.JOB_BY_KEY_LOCKED if self._locks else st.JOB_BY_KEY
         return self._first_job(stmt, {"tenant": tenant, "key": key})
@@ -74,8 +86,13 @@ class SqlTransaction:
         if values:
             self._conn.execute(st.SET_PENDING_REASON, values)
 
-    def running_by_queue(self, session_id: str) -> dict[str, int]:
-        return dict(self._conn.execute(st.RUNNING_BY_QUEUE, {"session_id": session_id}).all())
+    def running_by_queue(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {sid: {} for sid in session_ids}
+        if session_ids:
+            params = {"session_ids": sorted(session_ids)}
+            for session_id, queue, count in self._conn.execute(st.RUNNING_BY_QUEUE, params):
+                counts[session_id][queue] = count
+        return counts
 
     def running_jobs(self, session_id: str) -> list[Job]:
         stmt = st.RUNNING_JOBS_LOCKED if self._locks else st.RUNNING_JOBS
@@ -190,6 +207,21 @@ class SqlTransaction:
         values = rows.session_values(session)
         if self._conn.execute(st.UPDATE_SESSION, {"_id": session.id, **values}).rowcount == 0:
             self._conn.execute(st.INSERT_SESSION, [values])
+
+    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
+        params = {"_id": session_id, "now": now, "expires_at": expires_at}
+        return self._conn.execute(st.TOUCH_SESSION, params).rowcount == 1
+
+    def renew_leases(
+        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        params: dict[str, Any] = {"session_id": session_id, "now": now, "expires_at": expires_at}
+        if job_ids is None:
+            return set(self._conn.execute(st.RENEW_LEASES, params).scalars())
+        if not job_ids:
+            return set()
+        params["job_ids"] = sorted(set(job_ids))
+        return set(self._conn.execute(st.RENEW_NAMED_LEASES, params).scalars())
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         if session_ids:

@@ -1,0 +1,92 @@
+"""How many SQL statements a claim, a heartbeat and a report send (issue 15 item 5): each is
+a round trip and its CPU on both sides, so the hot paths keep to a fixed few, whatever the
+batch size. Counted with an SQLAlchemy hook on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from vmafx.store.port import ClaimRequest
+from vmafx.store.sql import SqlJobStore
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        if verb != "BEGIN":  # SQLite's BEGIN IMMEDIATE: transaction control, as COMMIT is
+            self.sent.append(verb)
+
+    def take(self) -> list[str]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+@pytest.fixture
+def statements(store) -> Iterator[Statements]:
+    if not isinstance(store, SqlJobStore):
+        pytest.skip("the in-memory store sends no SQL")
+    counter = Statements()
+    sa.event.listen(sa.Engine, "before_cursor_execute", counter)
+    yield counter
+    sa.event.remove(sa.Engine, "before_cursor_execute", counter)
+
+
+async def claim_round(farm, nodes) -> list[Any]:
+    requests = [ClaimRequest(node.id, None, None) for node in nodes]
+    return await farm.store.claim_batch(requests, now=farm.now)
+
+
+async def test_a_claim_batch_sends_seven_statements_however_many_single_slot_nodes_ask(
+    farm, statements
+):
+    nodes = [await farm.node(f"node-{i}", slots=1) for i in range(8)]
+    await farm.store.submit_jobs([farm.job() for _ in range(16)])
+    first = await claim_round(farm, nodes)
+    for job in first:
+        await farm.store.complete_job(
+            job.id, attempt=1, session_id=job.lease.session_id, now=farm.now, result={}
+        )
+    statements.take()
+    second = await claim_round(farm, nodes)  # every bound is full: each node is counted
+    assert all(job is not None and not isinstance(job, Exception) for job in second)
+    assert statements.take() == [
+        "SELECT",  # the sessions, locked
+        "SELECT",  # their running jobs per queue, all of them at once
+        "SELECT",  # the candidates
+        "UPDATE",  # the jobs claimed
+        "INSERT",  # their attempts
+        "INSERT",  # their events
+        "UPDATE",  # the sessions' running bounds
+    ]
+
+
+async def test_a_heartbeat_sends_two_writes_and_no_read(farm, statements):
+    node = await farm.node(slots=4)
+    await farm.store.submit_jobs([farm.job() for _ in range(3)])
+    held = [await farm.store.claim_next(node.id, now=farm.now) for _ in range(3)]
+    statements.take()
+    renewal = await farm.store.renew_leases(
+        node.id, now=farm.now, job_ids=[job.id for job in held] + ["gone"]
+    )
+    assert sorted(renewal.renewed) == sorted(job.id for job in held)
+    assert renewal.cancel == ["gone"]
+    assert statements.take() == ["UPDATE", "UPDATE"]  # the session seen, the leases renewed
+
+
+async def test_a_final_report_reads_its_job_and_attempt_in_one_statement(farm, statements):
+    node = await farm.node()
+    await farm.submit()
+    job = await farm.store.claim_next(node.id, now=farm.now)
+    statements.take()
+    done = await farm.store.complete_job(
+        job.id, attempt=1, session_id=node.id, now=farm.now, result={"vmaf": 90.0}
+    )
+    assert done.result == {"vmaf": 90.0}
+    assert statements.take() == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
