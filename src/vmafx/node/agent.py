@@ -48,7 +48,7 @@ class AgentSettings:
     name: str
     queues: tuple[str, ...] = ()
     slots: int = 1
-    poll_wait_s: float = 5.0
+    poll_wait_s: float = 20.0
     drain_timeout_s: float = 30.0
     burst: bool = False
     progress_interval_s: float = 1.0

@@ -58,7 +58,10 @@ class NodeSettings:
     drain_timeout_s: float = 30.0
     burst: bool = False
     gpu: str | None = None
-    poll_wait_s: float = 5.0
+    #: One PullWork's long-poll. A waiting puller costs the controller nothing between
+    #: wake-ups (one store re-read per group of alike pullers), so only the call itself counts:
+    #: 20 s (under the controller's 30 s cap) is 1/4 of the calls of 5 s (docs/scale.md).
+    poll_wait_s: float = 20.0
     rpc_timeout_s: float = 10.0
     results_dir: Path | None = None
     encoders: tuple[str, ...] = ()

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from vmafx.controller.service import ServiceSettings
 from vmafx.errors import ConfigError
+from vmafx.node.agent import AgentSettings
 from vmafx.node.settings import (
     node_settings,
     parse_concurrency,
@@ -124,3 +126,11 @@ def test_the_decode_mode_is_checked(tmp_path):
     assert node_settings(env={"VMAFX_NODE_DECODE": "auto"}).decode == "auto"
     with pytest.raises(ConfigError, match="VMAFX_NODE_DECODE is 'gpu'"):
         node_settings(env={"VMAFX_NODE_DECODE": "gpu"})
+
+
+def test_a_node_long_polls_20_s_by_default_within_the_controllers_cap():
+    # A waiting puller costs the controller no store work, so fewer, longer calls are cheaper.
+    default = node_settings(env={}).poll_wait_s
+    assert default == AgentSettings(name="n").poll_wait_s == 20.0
+    assert default < ServiceSettings().max_wait_s
+    assert node_settings(env={"VMAFX_NODE_POLL_WAIT_S": "5"}).poll_wait_s == 5.0
