@@ -16,16 +16,16 @@ from vmafx.store.sql import SqlJobStore
 
 class Statements:
     def __init__(self) -> None:
-        self.sent: list[str] = []
+        self.texts: list[str] = []
 
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        verb = statement.split(None, 1)[0].upper()
-        if verb != "BEGIN":  # SQLite's BEGIN IMMEDIATE: transaction control, as COMMIT is
-            self.sent.append(verb)
+        if not statement.upper().startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: as COMMIT
+            self.texts.append(statement)
 
     def take(self) -> list[str]:
-        sent, self.sent = self.sent, []
-        return sent
+        """The verbs of the statements sent since the last take."""
+        texts, self.texts = self.texts, []
+        return [text.split(None, 1)[0].upper() for text in texts]
 
 
 @pytest.fixture
@@ -90,3 +90,17 @@ async def test_a_final_report_reads_its_job_and_attempt_in_one_statement(farm, s
     )
     assert done.result == {"vmaf": 90.0}
     assert statements.take() == ["SELECT", "UPDATE", "UPDATE", "INSERT"]
+
+
+async def test_a_report_writes_back_what_it_changed_and_not_the_spec(farm, statements):
+    node = await farm.node()
+    await farm.submit()
+    job = await farm.store.claim_next(node.id, now=farm.now)
+    statements.take()
+    await farm.store.report_progress(
+        job.id, attempt=1, session_id=node.id, now=farm.clock.advance(1), progress=0.5
+    )
+    [update] = [text for text in statements.texts if text.startswith("UPDATE jobs")]
+    assert "progress=" in update
+    assert "spec" not in update and "state=" not in update
+    assert (await farm.store.get_job(job.id)).progress == 0.5

@@ -84,7 +84,7 @@ class MemoryTransaction:
                 raise ConflictError(f"job {job.id} already exists.")
             self._jobs[job.id] = job
 
-    def update_job(self, job: Job) -> None:
+    def update_job(self, job: Job, *, before: Job | None = None) -> None:
         self._jobs[job.id] = job
 
     def save_claims(self, jobs: Sequence[Job]) -> None:

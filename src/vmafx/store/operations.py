@@ -311,7 +311,7 @@ def report(
     if verdict is not ReportVerdict.APPLY or attempt is None:
         return job
     new_job, new_attempt, event_type, data = change(job, attempt)
-    tx.update_job(new_job)
+    tx.update_job(new_job, before=job)
     if new_attempt != attempt:
         tx.update_attempt(new_attempt)
     tx.add_event(new_job, event_type, data, new_job.updated_at)

@@ -33,7 +33,10 @@ class Transaction(Protocol):
         """Insert new jobs; raises ConflictError (or the adapter's own error) on a known id."""
         ...
 
-    def update_job(self, job: Job) -> None: ...
+    def update_job(self, job: Job, *, before: Job | None = None) -> None:
+        """Write the job back; `before` (the job as read in this transaction) lets an adapter
+        write only what changed."""
+        ...
 
     def save_claims(self, jobs: Sequence[Job]) -> None:
         """Write back jobs just claimed (`lifecycle.claimed`), at once; an adapter may write

@@ -16,6 +16,22 @@ from vmafx.core.tokens import ApiToken, Role
 
 
 def job_values(job: Job) -> dict[str, Any]:
+    return {**_job_columns(job), "spec": job.spec, "files": files_text(job.spec)}
+
+
+def changed_job_values(job: Job, before: Job) -> dict[str, Any]:
+    """The columns of `job_values` whose values differ from `before`'s, and the id: what a
+    report changes, without re-sending (and the database re-parsing) the spec."""
+    old = _job_columns(before)
+    values = {key: value for key, value in _job_columns(job).items() if old[key] != value}
+    if job.spec != before.spec:
+        values.update(spec=job.spec, files=files_text(job.spec))
+    values["id"] = job.id
+    return values
+
+
+def _job_columns(job: Job) -> dict[str, Any]:
+    """Every column but the spec and the file list built from it."""
     req, lease = job.requirements, job.lease
     return {
         "id": job.id,
@@ -23,7 +39,6 @@ def job_values(job: Job) -> dict[str, Any]:
         "kind": job.kind.value,
         "queue": job.queue,
         "priority": job.priority,
-        "spec": job.spec,
         "req_backend": req.backend,
         "req_gpu_vendor": req.gpu_vendor,
         "req_encoder": req.encoder,
@@ -48,7 +63,6 @@ def job_values(job: Job) -> dict[str, Any]:
         "parent_id": job.parent_id,
         "batch_id": job.batch_id,
         "idempotency_key": job.idempotency_key,
-        "files": files_text(job.spec),
     }
 
 

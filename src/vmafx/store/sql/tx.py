@@ -66,9 +66,11 @@ class SqlTransaction:
         if new_jobs:
             self._conn.execute(st.INSERT_JOBS, [rows.job_values(job) for job in new_jobs])
 
-    def update_job(self, job: Job) -> None:
-        values = rows.job_values(job)
+    def update_job(self, job: Job, *, before: Job | None = None) -> None:
+        values = rows.job_values(job) if before is None else rows.changed_job_values(job, before)
         values["_id"] = values.pop("id")
+        if not values.keys() - {"_id"}:
+            return  # nothing changed: the row stays as it is
         self._conn.execute(st.UPDATE_JOB, values)
 
     def save_claims(self, claimed: Sequence[Job]) -> None:
