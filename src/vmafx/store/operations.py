@@ -180,6 +180,7 @@ class _Held:
         self._tx = tx
         self._policy = policy
         self._base = bounds
+        self._stored = dict(bounds)
         self._exact: set[str] = set()
         self._fresh: dict[str, dict[str, int]] = {}
 
@@ -226,8 +227,10 @@ class _Held:
         fresh[queue] = fresh.get(queue, 0) + 1
 
     def changed(self) -> dict[str, dict[str, int]]:
-        """New bounds for the sessions that claimed or were counted in this batch."""
-        return {sid: self._counts(sid) for sid in self._exact | set(self._fresh)}
+        """New bounds for the sessions that claimed or were counted in this batch, where they
+        differ from the stored ones (a single-slot node's is the same claim after claim)."""
+        bounds = {sid: self._counts(sid) for sid in self._exact | set(self._fresh)}
+        return {sid: bound for sid, bound in bounds.items() if bound != self._stored.get(sid)}
 
 
 class _Candidates:
