@@ -254,6 +254,7 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
     from vmafx.core.messages import NodeReport  # noqa: PLC0415
     from vmafx.core.nodes import NodeCapabilities  # noqa: PLC0415
     from vmafx.errors import NotFoundError, OverloadedError  # noqa: PLC0415
+    from vmafx.node.backoff import Backoff  # noqa: PLC0415
     from vmafx.node.session import SessionKeeper  # noqa: PLC0415
 
     targets: list[str] = config["targets"]
@@ -324,6 +325,7 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
                 await asyncio.sleep(interval[0])
 
         beating = asyncio.create_task(beat())
+        backoff = Backoff()  # as `vmafx node`'s slots: jittered, 0.5 s doubling to 30 s
         try:
             while running[0]:
                 started = time.time()
@@ -337,8 +339,9 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
                     continue
                 except Exception as error:
                     errors.append((time.time(), f"pull: {error}"))
-                    await asyncio.sleep(1)
+                    await asyncio.sleep(backoff.next_delay())
                     continue
+                backoff.reset()
                 if claim is None:
                     continue
                 ended = time.time()
