@@ -16,6 +16,7 @@ Rows:
              (bytecode compiled first, as an installed package has it)
   vmaf1080   `vmafx score` ÷ bare `ffmpeg -lavfi libvmaf`, 1080p 5 s (real and generated) and
              10 s (bikes, as issue 13 measured)
+  floor      bare ÷ the same bare command: the noise floor of every ratio on this machine
   short540   the same on a 2 s 540p clip
   three      VMAF+PSNR+SSIM: `vmafx score -f psnr -f ssim` ÷ ffmpeg-quality-metrics
              (`-m vmaf psnr ssim`, needs `ffmpeg` on PATH: a link to the bundled one is made)
@@ -249,6 +250,12 @@ def main() -> None:
             ref, encodes = make_pair(tag, source, "1920x1080", seconds)
             mine, peer = alternate([vmafx(ref, encodes[1]), bare(ref, encodes[1])], rep)
             rows.append(ratio_row(f"VMAF, {tag} {seconds} s ÷ bare", mine, peer, "≤ 1.02"))
+    if want("floor"):
+        # The same command against itself: how far apart two identical runs' medians land on
+        # this machine, the resolution every ratio above has
+        mine, peer = alternate([bare(bbb, bbb_dis[1]), bare(bbb, bbb_dis[1])], rep)
+        rows.append(ratio_row("bare ÷ the same bare (noise floor), bbb 1080p 5 s", mine, peer,
+                              "1.000"))  # fmt: skip
     if want("short540"):
         ref, encodes = make_pair("bbb_540p_2s", "bigbuckbunny", "960x540", 2)
         mine, peer = alternate([vmafx(ref, encodes[1]), bare(ref, encodes[1])], rep)
