@@ -34,6 +34,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 
+from scale import clone_first_job  # benchmarks/scale.py: the same seeding
 from vmafx.scheduler import Scheduler
 from vmafx.store.sql import SqlJobStore, upgrade
 from vmafx.store.sql import statements as st
@@ -68,29 +69,7 @@ def create(admin: str, revision: str, total: int) -> str:
         await store.close()
 
     asyncio.run(one())
-    with psycopg.connect(url, autocommit=True) as connection:
-        columns = [
-            row[0]
-            for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = 'jobs' ORDER BY ordinal_position"
-            )
-        ]
-        fresh = {
-            "id": "gen_random_uuid()::text",
-            "idempotency_key": "NULL",
-            "created_at": "t.created_at + make_interval(secs => g / 1e6)",
-        }
-        select = ", ".join(fresh.get(c, f"t.{c}") for c in columns)
-        step = 100_000
-        for start in range(1, total, step):
-            stop = min(total - 1, start + step - 1)
-            connection.execute(
-                f"INSERT INTO jobs ({', '.join(columns)}) SELECT {select} FROM "
-                f"(SELECT * FROM jobs ORDER BY created_at LIMIT 1) t, "
-                f"generate_series({start}, {stop}) g"
-            )
-        connection.execute("ANALYZE jobs")
+    clone_first_job(url, total)
     return url
 
 

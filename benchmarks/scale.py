@@ -91,6 +91,34 @@ def tree_cpu(pid: int) -> float:
     return cpu_seconds(pid)
 
 
+def clone_first_job(url: str, total: int) -> None:
+    """Make `total` queued jobs out of the one row the database holds (ids and times fresh),
+    in batches of 100,000 SQL-side inserts (`benchmarks/claim_index.py` seeds with it too)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        columns = [
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'jobs' ORDER BY ordinal_position"
+            )
+        ]
+        fresh = {
+            "id": "gen_random_uuid()::text",
+            "idempotency_key": "NULL",
+            "created_at": "t.created_at + make_interval(secs => g / 1e6)",
+        }
+        select = ", ".join(fresh.get(c, f"t.{c}") for c in columns)
+        step = 100_000
+        for start in range(1, total, step):
+            stop = min(total - 1, start + step - 1)
+            connection.execute(
+                f"INSERT INTO jobs ({', '.join(columns)}) SELECT {select} FROM "
+                f"(SELECT * FROM jobs ORDER BY created_at LIMIT 1) t, "
+                f"generate_series({start}, {stop}) g"
+            )
+        connection.execute("ANALYZE jobs")
+
+
 class Database:
     def __init__(self, admin: str) -> None:
         self.admin = admin
@@ -106,31 +134,7 @@ class Database:
 
     def clone_jobs(self, total: int) -> None:
         """Make `total` queued jobs out of the one row there is (ids and times fresh)."""
-        with psycopg.connect(self.url, autocommit=True) as connection:
-            columns = [
-                row[0]
-                for row in connection.execute(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_name = 'jobs' ORDER BY ordinal_position"
-                )
-            ]
-            fresh = {
-                "id": "gen_random_uuid()::text",
-                "idempotency_key": "NULL",
-                "created_at": "t.created_at + make_interval(secs => g / 1e6)",
-                "updated_at": "t.updated_at",
-                "available_at": "t.available_at",
-            }
-            select = ", ".join(fresh.get(c, f"t.{c}") for c in columns)
-            step = 100_000
-            for start in range(1, total, step):
-                stop = min(total - 1, start + step - 1)
-                connection.execute(
-                    f"INSERT INTO jobs ({', '.join(columns)}) SELECT {select} FROM "
-                    f"(SELECT * FROM jobs ORDER BY created_at LIMIT 1) t, "
-                    f"generate_series({start}, {stop}) g"
-                )
-            connection.execute("ANALYZE jobs")
+        clone_first_job(self.url, total)
 
     def wait_for_sessions(self, count: int, started: float, timeout: float) -> float:
         """Seconds from `started` until `count` node sessions are in the store (NaN after
