@@ -33,9 +33,12 @@ def statements(store) -> Iterator[Statements]:
     if not isinstance(store, SqlJobStore):
         pytest.skip("the in-memory store sends no SQL")
     counter = Statements()
-    sa.event.listen(sa.Engine, "before_cursor_execute", counter)
+    # this store's engine only (its writer shares the listeners): a listener on every Engine
+    # also counted the statements of engines other tests of the run left polling
+    engine = store._engine
+    sa.event.listen(engine, "before_cursor_execute", counter)
     yield counter
-    sa.event.remove(sa.Engine, "before_cursor_execute", counter)
+    sa.event.remove(engine, "before_cursor_execute", counter)
 
 
 async def claim_round(farm, nodes) -> list[Any]:
