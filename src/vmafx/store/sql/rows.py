@@ -13,6 +13,7 @@ from vmafx.core.jobs import Job, JobKind, JobState, Lease, Requirements
 from vmafx.core.jobsearch import files_text
 from vmafx.core.nodes import GpuInfo, NodeCapabilities, NodeSession
 from vmafx.core.tokens import ApiToken, Role
+from vmafx.store.port import TuneProbe
 
 
 def job_values(job: Job) -> dict[str, Any]:
@@ -239,4 +240,29 @@ def token_from_row(row: RowMapping) -> ApiToken:
         created_at=row["created_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
+    )
+
+
+def tune_probe_row(tenant: str, probe: TuneProbe) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "key": probe.key,
+        "job_id": probe.job_id,
+        "result": probe.result,
+        "node": probe.node,
+        "where": probe.where,
+        "gpu": probe.gpu,
+        "created_at": probe.created_at,
+    }
+
+
+def tune_probe_from_row(row: RowMapping) -> TuneProbe:
+    return TuneProbe(
+        key=row["key"],
+        job_id=row["job_id"],
+        result=dict(row["result"]),
+        node=row["node"],
+        where=row["where"],
+        gpu=row["gpu"],
+        created_at=row["created_at"],
     )

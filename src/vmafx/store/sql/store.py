@@ -363,16 +363,7 @@ class SqlJobStore:
 
     # --- tune probes kept across searches -----------------------------------------------------
     async def save_tune_probe(self, tenant: str, probe: TuneProbe) -> None:
-        values = {
-            "tenant": tenant,
-            "key": probe.key,
-            "job_id": probe.job_id,
-            "result": probe.result,
-            "node": probe.node,
-            "where": probe.where,
-            "gpu": probe.gpu,
-            "created_at": probe.created_at,
-        }
+        values = rows.tune_probe_row(tenant, probe)
         mine = (tune_probes.c.tenant == tenant) & (tune_probes.c.key == probe.key)
 
         def work(c: Connection) -> None:
@@ -388,18 +379,7 @@ class SqlJobStore:
             tune_probes.c.tenant == tenant, tune_probes.c.key.in_(list(keys))
         )
         found = await self._read(lambda c: c.execute(stmt).mappings().all())
-        return {
-            row["key"]: TuneProbe(
-                key=row["key"],
-                job_id=row["job_id"],
-                result=dict(row["result"]),
-                node=row["node"],
-                where=row["where"],
-                gpu=row["gpu"],
-                created_at=row["created_at"],
-            )
-            for row in found
-        }
+        return {row["key"]: rows.tune_probe_from_row(row) for row in found}
 
     async def prune_tune_probes(self, *, created_before: datetime, limit: int = 1000) -> int:
         doomed = (
