@@ -361,9 +361,11 @@ async def simulate(config: dict[str, Any]) -> dict[str, Any]:
         finally:
             beating.cancel()
 
-    watcher = asyncio.create_task(watch_stop())
-    await asyncio.gather(*(node(i) for i in range(config["nodes"])))
-    watcher.cancel()
+    nodes = [asyncio.create_task(node(i)) for i in range(config["nodes"])]
+    await watch_stop()
+    for task in nodes:  # those "running" a job would otherwise sleep out its length first
+        task.cancel()
+    await asyncio.gather(*nodes, return_exceptions=True)
     for client in channels:
         await client.close()
     return {
@@ -497,9 +499,32 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         "controller_cores": (c1 - c0) / args.window,
         "db_cores": (d1["cpu"] - d0["cpu"]) / args.window,
     }
+    if args.timeline and jobs:
+        print_timeline(results, started, stop_at, begin)
     sample = [e for r in results for e in r["errors"]][:3]
     print(f"[K={k} jobs={jobs}] {json.dumps(figures)} {sample}", file=sys.stderr)
     return figures
+
+
+def print_timeline(
+    results: list[dict[str, Any]], started: float, stop_at: float, begin: float, step: float = 10.0
+) -> None:
+    """Claims per `step` seconds from the first start to the window's end: whether the storm's
+    backlog had drained (p99 near the long-poll's own cost) when the window began."""
+    claims = sorted((t, lat) for r in results for t, lat in r["claims"])
+    print("\n| from start | claims/s | p50 | p99 | in window |", file=sys.stderr)
+    print("|---|---|---|---|---|", file=sys.stderr)
+    at = started
+    while at < stop_at:
+        lats = [lat for t, lat in claims if at <= t < at + step]
+        if lats:
+            print(
+                f"| {at - started:.0f}-{at - started + step:.0f} s | {len(lats) / step:,.0f} | "
+                f"{percentile(lats, 0.5) * 1000:,.0f} ms | {percentile(lats, 0.99) * 1000:,.0f} ms"
+                f" | {'yes' if at >= begin else ''} |",
+                file=sys.stderr,
+            )
+        at += step
 
 
 def print_tables(
@@ -590,6 +615,10 @@ def main() -> None:
     )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-idle", action="store_true", help="skip the idle-farm phase")
+    parser.add_argument(
+        "--timeline", action="store_true",
+        help="print claims/s and p50/p99 per 10 s from the first start (has the storm drained?)",
+    )  # fmt: skip
     parser.add_argument(
         "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: each puller group's store re-read"
     )

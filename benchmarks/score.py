@@ -28,6 +28,7 @@ Prints Markdown tables for docs/benchmarks.md. Clips go to benchmarks/.work/.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import resource
 import shutil
@@ -100,16 +101,32 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, floa
 
 def alternate(
     commands: list[list[str]], repeat: int, env: dict[str, str] | None = None
-) -> list[tuple[float, float]]:
-    """Median (wall, CPU) of each command, the commands run in turn `repeat` times, in the
-    reverse order every other round (ABBA: a command that runs first in every round was
+) -> list[list[tuple[float, float]]]:
+    """(wall, CPU) of each command in each round, the commands run in turn `repeat` times, in
+    the reverse order every other round (ABBA: a command that runs first in every round was
     measured ~4 % slower than the same command second, on this machine)."""
     runs: list[list[tuple[float, float]]] = [[] for _ in commands]
     for round_ in range(repeat):
         order = list(enumerate(commands))
         for i, argv in order if round_ % 2 == 0 else reversed(order):
             runs[i].append(run(argv, env))
-    return [(statistics.median(w for w, _ in r), statistics.median(c for _, c in r)) for r in runs]
+    return runs
+
+
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)
+
+
+def median_ci(values: list[float]) -> tuple[float, float, float]:
+    """The median and a distribution-free 95 % confidence interval of it: the order statistics
+    x(k) and x(n+1-k) with k the largest such that P(Binomial(n, 1/2) < k) <= 2.5 % (with fewer
+    than 6 values there is none: the extremes are given)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    k = 1
+    while k < n // 2 and sum(math.comb(n, i) for i in range(k + 1)) / 2**n <= 0.025:
+        k += 1  # P(B <= k) <= 2.5 %: x(k + 1) still bounds the median from below
+    return statistics.median(ordered), ordered[k - 1], ordered[n - k]
 
 
 def bare(ref: Path, dis: Path) -> list[str]:
@@ -130,10 +147,19 @@ def fqm(ref: Path, dis: Path) -> list[str]:
     return [tool, str(dis), str(ref), "-m", "vmaf", "psnr", "ssim", "-of", "json"]
 
 
-def ratio_row(name: str, a: tuple[float, float], b: tuple[float, float], target: str) -> str:
+def ratio_row(
+    name: str, a: list[tuple[float, float]], b: list[tuple[float, float]], target: str
+) -> str:
+    """Medians and their ratio, and the median of the per-round ratios with its 95 % CI: each
+    round's two runs shared that moment's load, so the paired ratio is the steadier figure."""
+    (aw, ac), (bw, bc) = medians(a), medians(b)
+    cells = []
+    for index in (0, 1):
+        mid, low, high = median_ci([x[index] / y[index] for x, y in zip(a, b, strict=True)])
+        cells.append(f"{mid:.3f} [{low:.3f}, {high:.3f}]")
     row = (
-        f"| {name} | {a[0]:.2f} s / {b[0]:.2f} s | {a[0] / b[0]:.3f} | {a[1] / b[1]:.3f} "
-        f"| {target} |"
+        f"| {name} | {aw:.2f} s / {bw:.2f} s | {aw / bw:.3f} | {ac / bc:.3f} | {cells[0]} "
+        f"| {cells[1]} | {target} |"
     )
     print(row, file=sys.stderr, flush=True)  # as it comes: a later row's failure loses nothing
     return row
@@ -207,6 +233,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument(
+        "--clips", nargs="*", help="vmaf1080 row: only these clips (bbb_1080p bikes_1080p "
+        "bikes_1080p_10s synthetic_1080p)",
+    )  # fmt: skip
+    parser.add_argument(
         "--baseline-src", help="a src/ folder of an earlier vmafx, for the startup row"
     )
     args = parser.parse_args()
@@ -243,13 +273,16 @@ def main() -> None:
             out.append(f"| | {name} | {figure} |")
         out.append("")
 
-    rows = ["| case | vmafx / peer (wall) | wall ratio | CPU ratio | target |",
-            "|---|---|---|---|---|"]  # fmt: skip
+    rows = ["| case | vmafx / peer (wall, medians) | wall ratio | CPU ratio "
+            "| per-round wall ratio, median [95 % CI] | per-round CPU ratio | target |",
+            "|---|---|---|---|---|---|---|"]  # fmt: skip
     if want("vmaf1080"):
         # bikes at its full 10 s: the case issue 13's table measured ("VMAF only, 1080p 10 s")
         for tag, source, seconds in (("bbb_1080p", "bigbuckbunny", 5), ("bikes_1080p", "bikes", 5),
                                      ("bikes_1080p_10s", "bikes", 10),
                                      ("synthetic_1080p", "synthetic", 5)):  # fmt: skip
+            if args.clips and tag not in args.clips:
+                continue
             ref, encodes = make_pair(tag, source, "1920x1080", seconds)
             mine, peer = alternate([vmafx(ref, encodes[1]), bare(ref, encodes[1])], rep)
             rows.append(ratio_row(f"VMAF, {tag} {seconds} s ÷ bare", mine, peer, "≤ 1.02"))
@@ -277,7 +310,9 @@ def main() -> None:
         one = vmafx(bbb, *bbb_dis)
         apart = [vmafx(bbb, d) for d in bbb_dis]
         timings = alternate([one, *apart], max(1, rep // 2))
-        total = (sum(t[0] for t in timings[1:]), sum(t[1] for t in timings[1:]))
+        total = [
+            (sum(w for w, _ in r), sum(c for _, c in r)) for r in zip(*timings[1:], strict=True)
+        ]
         rows.append(ratio_row("3 encodes in one call ÷ 3 calls, bbb 1080p", timings[0], total,
                               "< 1"))  # fmt: skip
     out += [*rows, ""]
