@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from vmafx.store.port import ClaimRequest
+from vmafx.errors import NotFoundError
+from vmafx.store.port import ClaimRequest, LeaseRenewal, RenewalRequest
 from vmafx.store.sql import SqlJobStore
 
 
@@ -80,6 +81,20 @@ async def test_a_heartbeat_sends_two_writes_and_no_read(farm, statements):
     assert sorted(renewal.renewed) == sorted(job.id for job in held)
     assert renewal.cancel == ["gone"]
     assert statements.take() == ["UPDATE", "UPDATE"]  # the session seen, the leases renewed
+
+
+@pytest.mark.parametrize("count", [2, 16])
+async def test_a_batch_of_heartbeats_sends_two_writes_however_many(farm, statements, count):
+    nodes = [await farm.node(f"node-{i}", slots=1) for i in range(count)]
+    await farm.store.submit_jobs([farm.job() for _ in range(count)])
+    held = [await farm.store.claim_next(node.id, now=farm.now) for node in nodes]
+    statements.take()
+    requests = [RenewalRequest(node.id, (job.id,)) for node, job in zip(nodes, held, strict=True)]
+    requests[0] = RenewalRequest(nodes[0].id)  # every lease it holds
+    answers = await farm.store.renew_batch([*requests, RenewalRequest("nobody")], now=farm.now)
+    assert answers[:-1] == [LeaseRenewal(renewed=[job.id], cancel=[]) for job in held]
+    assert isinstance(answers[-1], NotFoundError)
+    assert statements.take() == ["UPDATE", "UPDATE"]  # the sessions seen, the leases renewed
 
 
 async def test_a_final_report_reads_its_job_and_attempt_in_one_statement(farm, statements):

@@ -32,6 +32,8 @@ from vmafx.store.port import (
     JobQuery,
     LeaseRenewal,
     QueueDepth,
+    RenewalOutcome,
+    RenewalRequest,
     TuneProbe,
 )
 
@@ -214,6 +216,11 @@ class InMemoryJobStore:
         self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None
     ) -> LeaseRenewal:
         return self._write(lambda tx: ops.renew(tx, self._policy, session_id, now, job_ids))
+
+    async def renew_batch(
+        self, requests: Sequence[RenewalRequest], *, now: datetime
+    ) -> list[RenewalOutcome]:
+        return self._write(lambda tx: ops.renew_batch(tx, self._policy, requests, now=now))
 
     async def report_progress(
         self,

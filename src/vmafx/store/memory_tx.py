@@ -208,21 +208,34 @@ class MemoryTransaction:
     def save_session(self, session: NodeSession) -> None:
         self._sessions[session.id] = session
 
-    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
-        session = self.session(session_id)
-        if session is None or not session.is_live(now):
-            return False
-        self.save_session(dataclasses.replace(session, last_seen_at=now, expires_at=expires_at))
-        return True
+    def touch_sessions(
+        self, session_ids: Sequence[str], *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        touched: set[str] = set()
+        for session_id in session_ids:
+            session = self.session(session_id)
+            if session is not None and session.is_live(now):
+                seen = dataclasses.replace(session, last_seen_at=now, expires_at=expires_at)
+                self.save_session(seen)
+                touched.add(session_id)
+        return touched
 
     def renew_leases(
-        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
-    ) -> set[str]:
-        held = self.running_jobs(session_id)
-        chosen = held if job_ids is None else [job for job in held if job.id in set(job_ids)]
-        for job in chosen:
-            self.update_job(lifecycle.renewed(job, expires_at, now))
-        return {job.id for job in chosen}
+        self,
+        wanted: Sequence[tuple[str, Sequence[str] | None]],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> dict[str, set[str]]:
+        renewed: dict[str, set[str]] = {}
+        for session_id, job_ids in wanted:
+            held = self.running_jobs(session_id)
+            named = set(job_ids) if job_ids is not None else None
+            chosen = held if named is None else [job for job in held if job.id in named]
+            for job in chosen:
+                self.update_job(lifecycle.renewed(job, expires_at, now))
+            renewed.setdefault(session_id, set()).update(job.id for job in chosen)
+        return renewed
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         for session_id in session_ids:

@@ -23,7 +23,13 @@ from vmafx.errors import ConflictError, NotFoundError
 from vmafx.scheduler import matching, ordering
 from vmafx.scheduler.fencing import ReportVerdict, check_report
 from vmafx.scheduler.policy import Scheduler
-from vmafx.store.port import ClaimOutcome, ClaimRequest, LeaseRenewal
+from vmafx.store.port import (
+    ClaimOutcome,
+    ClaimRequest,
+    LeaseRenewal,
+    RenewalOutcome,
+    RenewalRequest,
+)
 from vmafx.store.transaction import Transaction
 
 #: Pending jobs a claim reads first (usually the first fits), then per further round trip, and
@@ -286,15 +292,42 @@ def renew(
     now: datetime,
     job_ids: Sequence[str] | None,
 ) -> LeaseRenewal:
-    """A heartbeat: the session seen, its leases renewed; two writes, no reads."""
-    if not tx.touch_session(session_id, now=now, expires_at=policy.session_expiry(now)):
-        raise _unknown_session(session_id)
-    held = tx.renew_leases(session_id, job_ids, now=now, expires_at=policy.lease_expiry(now))
-    named = sorted(held) if job_ids is None else job_ids
-    return LeaseRenewal(
-        renewed=[job_id for job_id in named if job_id in held],
-        cancel=[job_id for job_id in named if job_id not in held],
+    """A heartbeat: `renew_batch` of one."""
+    named = tuple(job_ids) if job_ids is not None else None
+    outcome = renew_batch(tx, policy, [RenewalRequest(session_id, named)], now=now)[0]
+    if isinstance(outcome, NotFoundError):
+        raise outcome
+    return outcome
+
+
+def renew_batch(
+    tx: Transaction, policy: Scheduler, requests: Sequence[RenewalRequest], *, now: datetime
+) -> list[RenewalOutcome]:
+    """Heartbeats, each answered as if they ran one after another, in two writes and no reads
+    however many: the live sessions seen, then the leases they name renewed. A lease renews
+    only under the session that holds it (one taken over, finished or cancelled is named in
+    `cancel` instead)."""
+    live = tx.touch_sessions(
+        list(dict.fromkeys(r.session_id for r in requests)),
+        now=now,
+        expires_at=policy.session_expiry(now),
     )
+    wanted = [(r.session_id, r.job_ids) for r in requests if r.session_id in live]
+    held = tx.renew_leases(wanted, now=now, expires_at=policy.lease_expiry(now)) if wanted else {}
+    outcomes: list[RenewalOutcome] = []
+    for request in requests:
+        if request.session_id not in live:
+            outcomes.append(_unknown_session(request.session_id))
+            continue
+        renewed = held.get(request.session_id, set())
+        named = sorted(renewed) if request.job_ids is None else request.job_ids
+        outcomes.append(
+            LeaseRenewal(
+                renewed=[job_id for job_id in named if job_id in renewed],
+                cancel=[job_id for job_id in named if job_id not in renewed],
+            )
+        )
+    return outcomes
 
 
 def report(

@@ -72,6 +72,20 @@ class LeaseRenewal:
     cancel: list[str]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RenewalRequest:
+    """One node's heartbeat inside a batch of renewals (see `JobStore.renew_batch`): the jobs
+    whose leases it renews (None: every job the session holds)."""
+
+    session_id: str
+    job_ids: tuple[str, ...] | None = None
+
+
+#: What one heartbeat of a batch got: its renewal, or the NotFoundError for an unknown or
+#: expired session (the other heartbeats are not affected).
+RenewalOutcome = LeaseRenewal | NotFoundError
+
+
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TuneProbe:
     """One measured tune probe kept for later searches (`vmafx.controller.tuning`): the probe
@@ -193,6 +207,13 @@ class JobStore(Protocol):
         self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None
     ) -> LeaseRenewal:
         """Heartbeat: extend the session and the leases of `job_ids` (None: all it holds)."""
+        ...
+
+    async def renew_batch(
+        self, requests: Sequence[RenewalRequest], *, now: datetime
+    ) -> list[RenewalOutcome]:
+        """Heartbeats of several nodes in one transaction, with a fixed number of statements:
+        one outcome per request, in order, each what `renew_leases` would have answered."""
         ...
 
     async def report_progress(

@@ -90,16 +90,24 @@ class Transaction(Protocol):
 
     def expired_sessions(self, now: datetime) -> list[str]: ...
 
-    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
-        """Mark a live session seen at `now`, lasting until `expires_at`, in one write; False
-        (nothing written) when it is unknown or expired."""
+    def touch_sessions(
+        self, session_ids: Sequence[str], *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        """Mark the live sessions among `session_ids` seen at `now`, lasting until `expires_at`,
+        in one write (PostgreSQL: their rows locked in id order, as `claim_sessions` locks
+        them, so the two cannot deadlock); the ids touched (unknown and expired ones are not)."""
         ...
 
     def renew_leases(
-        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
-    ) -> set[str]:
-        """Extend to `expires_at` the leases of the jobs running under the session (those of
-        `job_ids`, or all), in one write; the ids renewed."""
+        self,
+        wanted: Sequence[tuple[str, Sequence[str] | None]],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> dict[str, set[str]]:
+        """Extend to `expires_at` the leases of the jobs running under each session of `wanted`
+        (those of its job ids, or all when None), in one write; per session, the ids renewed
+        (a session with none renewed may be left out)."""
         ...
 
     def running_by_queue(self, session_ids: Sequence[str]) -> dict[str, dict[str, int]]:

@@ -85,27 +85,55 @@ SAVE_RUNNING_BOUND = (
     .where(node_sessions.c.id == P("_id"))
     .values(running_bound=P("running_bound"))
 )
-#: Executed with `{"_id": session id, "now": …, "expires_at": …}`; touches a live session only.
-TOUCH_SESSION = (
+_SEEN: dict[str, Any] = {"last_seen_at": P("now"), "expires_at": P("expires_at")}
+_LIVE = (
+    node_sessions.c.id.in_(P("session_ids", expanding=True)),
+    node_sessions.c.expires_at >= P("now", type_=node_sessions.c.expires_at.type),
+)
+#: Executed with `{"session_ids": [...], "now": …, "expires_at": …}`: the live sessions among
+#: them marked seen; their ids. `_LOCKED`: their rows locked first in id order (PostgreSQL
+#: otherwise locks them in the order it finds them; a claim batch locks them in id order).
+TOUCH_SESSIONS = (
+    sa.update(node_sessions).where(*_LIVE).values(**_SEEN).returning(node_sessions.c.id)
+)
+TOUCH_SESSIONS_LOCKED = (
     sa.update(node_sessions)
     .where(
-        node_sessions.c.id == P("_id"),
-        node_sessions.c.expires_at >= P("now", type_=node_sessions.c.expires_at.type),
+        node_sessions.c.id.in_(
+            sa.select(node_sessions.c.id)
+            .where(*_LIVE)
+            .order_by(node_sessions.c.id)
+            .with_for_update()
+            .scalar_subquery()
+        )
     )
-    .values(last_seen_at=P("now"), expires_at=P("expires_at"))
+    .values(**_SEEN)
+    .returning(node_sessions.c.id)
 )
-#: Executed with `{"session_id": …, "now": …, "expires_at": …}` (and "job_ids" when the
-#: renewal names them): the leases of the jobs running under the session, renewed; their ids.
-RENEW_LEASES = (
-    sa.update(jobs)
-    .where(c.lease_session == P("session_id"), c.state == _RUNNING)
-    .values(
-        lease_expires_at=P("expires_at", type_=c.lease_expires_at.type),
-        updated_at=P("now", type_=c.updated_at.type),
+
+
+@functools.cache
+def renew_leases(*, whole: bool, named: bool) -> sa.Update:
+    """The leases of running jobs renewed, returning (id, lease_session); parameters: now,
+    expires_at, and `whole` (sessions whose every lease renews) and / or `job_ids` with
+    `pairs` ((session, job id) of the leases named) when those parts are on."""
+    held: list[sa.ColumnElement[bool]] = []
+    if whole:
+        held.append(c.lease_session.in_(P("whole", expanding=True)))
+    if named:  # the ids alone let the primary key find the rows; the pairs fence them
+        pairs = sa.tuple_(c.lease_session, c.id).in_(P("pairs", expanding=True))
+        held.append(sa.and_(c.id.in_(P("job_ids", expanding=True)), pairs))
+    return (
+        sa.update(jobs)
+        .where(c.state == _RUNNING, sa.or_(*held))
+        .values(
+            lease_expires_at=P("expires_at", type_=c.lease_expires_at.type),
+            updated_at=P("now", type_=c.updated_at.type),
+        )
+        .returning(c.id, c.lease_session)
     )
-    .returning(c.id)
-)
-RENEW_NAMED_LEASES = RENEW_LEASES.where(c.id.in_(P("job_ids", expanding=True)))
+
+
 #: Executed with `{"_id": session id, **column values}`.
 UPDATE_SESSION = sa.update(node_sessions).where(node_sessions.c.id == P("_id"))
 INSERT_SESSION = sa.insert(node_sessions)

@@ -33,6 +33,8 @@ from vmafx.store.port import (
     JobQuery,
     LeaseRenewal,
     QueueDepth,
+    RenewalOutcome,
+    RenewalRequest,
     TuneProbe,
 )
 from vmafx.store.sql import queries, rows, stats
@@ -198,6 +200,11 @@ class SqlJobStore:
         self, session_id: str, *, now: datetime, job_ids: Sequence[str] | None = None
     ) -> LeaseRenewal:
         return await self._write(lambda tx: ops.renew(tx, self._policy, session_id, now, job_ids))
+
+    async def renew_batch(
+        self, requests: Sequence[RenewalRequest], *, now: datetime
+    ) -> list[RenewalOutcome]:
+        return await self._write(lambda tx: ops.renew_batch(tx, self._policy, requests, now=now))
 
     async def _report(self, job_id: str, attempt: int, session_id: str, change: ops.Change) -> Job:
         return await self._write(

@@ -210,20 +210,37 @@ class SqlTransaction:
         if self._conn.execute(st.UPDATE_SESSION, {"_id": session.id, **values}).rowcount == 0:
             self._conn.execute(st.INSERT_SESSION, [values])
 
-    def touch_session(self, session_id: str, *, now: datetime, expires_at: datetime) -> bool:
-        params = {"_id": session_id, "now": now, "expires_at": expires_at}
-        return self._conn.execute(st.TOUCH_SESSION, params).rowcount == 1
+    def touch_sessions(
+        self, session_ids: Sequence[str], *, now: datetime, expires_at: datetime
+    ) -> set[str]:
+        if not session_ids:
+            return set()
+        stmt = st.TOUCH_SESSIONS_LOCKED if self._locks else st.TOUCH_SESSIONS
+        params = {"session_ids": list(session_ids), "now": now, "expires_at": expires_at}
+        return set(self._conn.execute(stmt, params).scalars())
 
     def renew_leases(
-        self, session_id: str, job_ids: Sequence[str] | None, *, now: datetime, expires_at: datetime
-    ) -> set[str]:
-        params: dict[str, Any] = {"session_id": session_id, "now": now, "expires_at": expires_at}
-        if job_ids is None:
-            return set(self._conn.execute(st.RENEW_LEASES, params).scalars())
-        if not job_ids:
-            return set()
-        params["job_ids"] = sorted(set(job_ids))
-        return set(self._conn.execute(st.RENEW_NAMED_LEASES, params).scalars())
+        self,
+        wanted: Sequence[tuple[str, Sequence[str] | None]],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> dict[str, set[str]]:
+        whole = sorted({session_id for session_id, job_ids in wanted if job_ids is None})
+        pairs = sorted({(sid, job_id) for sid, job_ids in wanted for job_id in job_ids or ()})
+        if not whole and not pairs:
+            return {}
+        params: dict[str, Any] = {"now": now, "expires_at": expires_at}
+        if whole:
+            params["whole"] = whole
+        if pairs:
+            params["pairs"] = pairs
+            params["job_ids"] = sorted({job_id for _, job_id in pairs})
+        stmt = st.renew_leases(whole=bool(whole), named=bool(pairs))
+        renewed: dict[str, set[str]] = {}
+        for job_id, session_id in self._conn.execute(stmt, params):
+            renewed.setdefault(session_id, set()).add(job_id)
+        return renewed
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         if session_ids:
