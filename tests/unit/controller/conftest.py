@@ -6,7 +6,8 @@ Async tests are marked `anyio` (anyio's pytest plugin) and run on asyncio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from vmafx.core.jobs import JobKind
 from vmafx.core.messages import JobRequest, NodeRegistration
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.core.tokens import Role
+from vmafx.errors import UnavailableError
 from vmafx.scheduler import Scheduler
 from vmafx.store import InMemoryJobStore
 
@@ -89,3 +91,30 @@ async def until(condition: Callable[[], bool], *, turns: int = 10_000) -> None:
             return
         await asyncio.sleep(0)  # one turn of the loop
     raise AssertionError("the condition never held")
+
+
+class SpyStore:
+    """Delegates to a store; records the size of each batch its method `batch` is called with
+    (a batcher's transaction), and can hold one there (`gate`) or fail it (`fail_next`)."""
+
+    def __init__(self, store: Any, batch: str = "claim_batch") -> None:
+        self._store = store
+        self._batch_name = batch
+        self.batches: list[int] = []
+        self.gate: asyncio.Event | None = None
+        self.fail_next = False
+
+    def __getattr__(self, name: str) -> Any:
+        if name == self._batch_name:
+            return self._batch
+        return getattr(self._store, name)
+
+    async def _batch(self, requests: Sequence[Any], *, now: datetime) -> list[Any]:
+        self.batches.append(len(requests))
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise UnavailableError("job store is unavailable: connection refused")
+        result: list[Any] = await getattr(self._store, self._batch_name)(requests, now=now)
+        return result

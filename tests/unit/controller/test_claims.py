@@ -3,43 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 import pytest
+from tests.unit.controller.conftest import SpyStore
 
 from vmafx.controller.claims import ClaimBatcher
 from vmafx.core.jobs import JobState
 from vmafx.errors import NotFoundError, UnavailableError
-from vmafx.store.port import ClaimOutcome, ClaimRequest
+from vmafx.store.port import ClaimRequest
 
 pytestmark = pytest.mark.anyio
-
-
-class SpyStore:
-    """Delegates to the farm's store, records each batch, and can hold or fail a batch."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self.batches: list[int] = []
-        self.gate: asyncio.Event | None = None
-        self.fail_next = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    async def claim_batch(
-        self, requests: Sequence[ClaimRequest], *, now: datetime
-    ) -> list[ClaimOutcome]:
-        self.batches.append(len(requests))
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.fail_next:
-            self.fail_next = False
-            raise UnavailableError("job store is unavailable: connection refused")
-        result: list[ClaimOutcome] = await self._store.claim_batch(requests, now=now)
-        return result
 
 
 async def test_concurrent_pulls_share_one_transaction_and_get_distinct_jobs(farm):
