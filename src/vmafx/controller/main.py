@@ -182,6 +182,7 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         jobs_pruned=sweeper.pruned,
     )
     service.claims.supervisor = supervisor
+    service.renewals.supervisor = supervisor
     sweeping = supervisor.watch(
         asyncio.create_task(sweeper.run(), name="vmafx-sweeper"),
         "sweeper",

@@ -1,9 +1,10 @@
 """What the controller does for nodes once the service has checked the caller: heartbeats and
 their progress, reports, releases, listing and draining nodes, and expiring leases.
 
-Each verb works on a `NodeDesk`: the store and clock, the live node sessions, metrics, and the
-signals the service listens to (job changes, new work, node changes). The desk knows nothing of
-`ControllerService`, which builds one and calls in (no import cycle).
+Each verb works on a `NodeDesk`: the store and clock, the batcher of heartbeats' renewals, the
+live node sessions, metrics, and the signals the service listens to (job changes, new work,
+node changes). The desk knows nothing of `ControllerService`, which builds one and calls in
+(no import cycle).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 from vmafx.controller import listing
 from vmafx.controller.events import JobBus
 from vmafx.controller.observing import JobMetrics
+from vmafx.controller.renewals import RenewalBatcher
 from vmafx.controller.sessions import NodeSessions, unknown_session
 from vmafx.controller.work import WorkSignal
 from vmafx.core import frames
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 class NodeDesk:
     store: JobStore
     clock: Clock
+    #: Heartbeats' lease renewals, many to a store transaction.
+    renewals: RenewalBatcher
     sessions: NodeSessions
     metrics: JobMetrics
     bus: JobBus
@@ -84,7 +88,7 @@ async def heartbeat(
     try:
         now = desk.clock.now()
         job_ids = [item.job_id for item in running] if running else None
-        renewal = await desk.store.renew_leases(node_id, now=now, job_ids=job_ids)
+        renewal = await desk.renewals.renew(node_id, job_ids=job_ids)
     except NotFoundError:
         return HeartbeatAnswer(ok=False, session_unknown=True)
     renewed = set(renewal.renewed)

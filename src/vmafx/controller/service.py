@@ -34,6 +34,7 @@ from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.observing import NO_METRICS, JobMetrics
 from vmafx.controller.pacing import HeartbeatPacing
 from vmafx.controller.pending import PendingExplainer
+from vmafx.controller.renewals import RenewalBatcher
 from vmafx.controller.sessions import NodeSessions
 from vmafx.controller.work import Wake, WorkSignal, capability_key
 from vmafx.core import frames
@@ -94,6 +95,8 @@ class ServiceSettings:
     #: once (see `ClaimBatcher`).
     max_claim_batch: int = 64
     claim_batches_in_flight: int = 1
+    #: Most heartbeats' lease renewals served by one store transaction (see `RenewalBatcher`).
+    max_renewal_batch: int = 64
 
 
 class ControllerService:
@@ -121,6 +124,7 @@ class ControllerService:
             max_batch=self.settings.max_claim_batch,
             in_flight=self.settings.claim_batches_in_flight,
         )
+        self.renewals = RenewalBatcher(store, clock, max_batch=self.settings.max_renewal_batch)
         self.sessions = NodeSessions(store)
         self.admission = Admission(self.settings.max_registrations_per_s)
         self.pacing = HeartbeatPacing(
@@ -143,6 +147,7 @@ class ControllerService:
         self.desk = nodeops.NodeDesk(
             store=store,
             clock=clock,
+            renewals=self.renewals,
             sessions=self.sessions,
             metrics=metrics,
             bus=self.bus,

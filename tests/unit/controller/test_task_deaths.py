@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from vmafx.controller.claims import ClaimBatcher
+from vmafx.controller.renewals import RenewalBatcher
 from vmafx.controller.sweeper import Sweeper
 from vmafx.errors import UnavailableError
-from vmafx.store.port import ClaimOutcome, ClaimRequest
+from vmafx.store.port import ClaimOutcome, ClaimRequest, RenewalOutcome, RenewalRequest
 from vmafx.supervision import Supervisor, TaskDiedError
 
 pytestmark = pytest.mark.anyio
@@ -66,20 +67,34 @@ async def test_a_bug_in_a_sweep_ends_the_sweeper_so_the_controller_stops():
 
 
 class ShortStore:
-    """A store whose claim batch answers no outcome at all (a bug the batcher cannot mend)."""
+    """A store whose batches answer no outcome at all (a bug a batcher cannot mend)."""
 
     async def claim_batch(
         self, requests: Sequence[ClaimRequest], *, now: datetime
     ) -> list[ClaimOutcome]:
         return []
 
+    async def renew_batch(
+        self, requests: Sequence[RenewalRequest], *, now: datetime
+    ) -> list[RenewalOutcome]:
+        return []
 
-async def test_a_claim_runner_that_dies_answers_every_caller_and_is_reported(farm):
+
+@pytest.mark.parametrize(
+    ("batcher_type", "ask"),
+    [
+        (ClaimBatcher, lambda batcher, node: batcher.claim(ClaimRequest(node))),
+        (RenewalBatcher, lambda batcher, node: batcher.renew(node)),
+    ],
+)
+async def test_a_batch_runner_that_dies_answers_every_caller_and_is_reported(
+    farm, batcher_type, ask
+):
     supervisor = Supervisor("controller")
-    batcher = ClaimBatcher(ShortStore(), farm.clock)  # type: ignore[arg-type]
+    batcher = batcher_type(ShortStore(), farm.clock)
     batcher.supervisor = supervisor
-    pulls = [batcher.claim(ClaimRequest(f"node-{i}")) for i in range(3)]
-    answers = await asyncio.wait_for(asyncio.gather(*pulls, return_exceptions=True), WAIT_S)
+    asks = [ask(batcher, f"node-{i}") for i in range(3)]
+    answers = await asyncio.wait_for(asyncio.gather(*asks, return_exceptions=True), WAIT_S)
     assert all(isinstance(answer, ValueError) for answer in answers)
     await asyncio.wait_for(supervisor.died(), WAIT_S)
-    assert "background task 'claim batcher' died (ValueError" in str(supervisor.failure)
+    assert f"background task '{batcher.name}' died (ValueError" in str(supervisor.failure)
