@@ -1,12 +1,15 @@
 """What one claim, one report and one heartbeat cost in the PostgreSQL store, one at a time.
 
     python benchmarks/store_ops.py [--jobs 100000] [--nodes 200] [--rounds 5] [--batch 1]
+                                   [--beat-batch 16]
                                    [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 A fresh database (migrated to head), `--jobs` queued score jobs (cloned in SQL, as
 benchmarks/scale.py does), `--nodes` registered sessions. Then `--rounds` rounds of, per node:
 a claim (`claim_batch` with `--batch` nodes' requests per call), a heartbeat naming the job it
-holds (`renew_leases`), and a completion (`complete_job`). The store is called in this process
+holds (`renew_leases`), the same heartbeat again in batches of `--beat-batch` nodes
+(`renew_batch`, as the controller's RenewalBatcher sends them under load), and a completion
+(`complete_job`). The store is called in this process
 and nothing else runs on the database, so per operation: SQL statements (an SQLAlchemy hook),
 transactions (pg_stat_database), CPU of this process (the controller's share: SQLAlchemy,
 psycopg, the store's own code) and of every PostgreSQL process (/proc, as scale.py reads it).
@@ -31,7 +34,7 @@ from vmafx.core.clock import FakeClock
 from vmafx.core.nodes import NodeCapabilities
 from vmafx.core.tokens import token_digest
 from vmafx.scheduler import Scheduler
-from vmafx.store.port import ClaimRequest
+from vmafx.store.port import ClaimRequest, LeaseRenewal, RenewalRequest
 from vmafx.store.sql import SqlJobStore
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -89,7 +92,13 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
         )
         for i in range(args.nodes)
     ]
-    totals: dict[str, list[dict[str, Any]]] = {"claim": [], "heartbeat": [], "report": []}
+    batched = f"heartbeat in batches of {args.beat_batch}"
+    totals: dict[str, list[dict[str, Any]]] = {
+        "claim": [],
+        "heartbeat": [],
+        batched: [],
+        "report": [],
+    }
     held: list[Any] = []
     for _ in range(args.rounds):
         held.clear()
@@ -110,6 +119,13 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
                 )
                 assert renewal.renewed == [job.id], renewal
 
+        async def batched_beats() -> None:
+            for start in range(0, len(held), args.beat_batch):
+                group = held[start : start + args.beat_batch]
+                requests = [RenewalRequest(job.lease.session_id, (job.id,)) for job in group]
+                answers = await store.renew_batch(requests, now=clock.now())
+                assert answers == [LeaseRenewal([job.id], []) for job in group], answers
+
         async def reports() -> None:
             for job in held:
                 assert job.lease is not None
@@ -125,6 +141,8 @@ async def bench(args: argparse.Namespace, url: str) -> list[dict[str, Any]]:
         totals["claim"].append(await measure("claim", n, claims))
         clock.advance(1)
         totals["heartbeat"].append(await measure("heartbeat", n, beats))
+        clock.advance(1)
+        totals[batched].append(await measure(batched, n, batched_beats))
         clock.advance(1)
         totals["report"].append(await measure("report", n, reports))
         clock.advance(1)
@@ -150,6 +168,7 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--beat-batch", type=int, default=16)
     parser.add_argument("--verbose", action="store_true", help="print each statement sent")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
