@@ -90,6 +90,11 @@ _LIVE = (
     node_sessions.c.id.in_(P("session_ids", expanding=True)),
     node_sessions.c.expires_at >= P("now", type_=node_sessions.c.expires_at.type),
 )
+#: A lone heartbeat's (no lock order to keep, no ids to read back), executed with
+#: `{"_id": session id, "now": …, "expires_at": …}`; touches a live session only.
+TOUCH_SESSION = (
+    sa.update(node_sessions).where(node_sessions.c.id == P("_id"), _LIVE[1]).values(**_SEEN)
+)
 #: Executed with `{"session_ids": [...], "now": …, "expires_at": …}`: the live sessions among
 #: them marked seen; their ids. `_LOCKED`: their rows locked first in id order (PostgreSQL
 #: otherwise locks them in the order it finds them; a claim batch locks them in id order).
@@ -110,6 +115,21 @@ TOUCH_SESSIONS_LOCKED = (
     .values(**_SEEN)
     .returning(node_sessions.c.id)
 )
+
+
+#: A lone heartbeat's, executed with `{"session_id": …, "now": …, "expires_at": …}` (and
+#: "job_ids" when it names them): the leases of the jobs running under the session renewed;
+#: their ids.
+RENEW_SESSION_LEASES = (
+    sa.update(jobs)
+    .where(c.lease_session == P("session_id"), c.state == _RUNNING)
+    .values(
+        lease_expires_at=P("expires_at", type_=c.lease_expires_at.type),
+        updated_at=P("now", type_=c.updated_at.type),
+    )
+    .returning(c.id)
+)
+RENEW_NAMED_SESSION_LEASES = RENEW_SESSION_LEASES.where(c.id.in_(P("job_ids", expanding=True)))
 
 
 @functools.cache

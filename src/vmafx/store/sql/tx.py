@@ -215,6 +215,10 @@ class SqlTransaction:
     ) -> set[str]:
         if not session_ids:
             return set()
+        if len(session_ids) == 1:  # a lone heartbeat: the simpler statement (~0.1 ms less)
+            params = {"_id": session_ids[0], "now": now, "expires_at": expires_at}
+            touched = self._conn.execute(st.TOUCH_SESSION, params).rowcount == 1
+            return set(session_ids) if touched else set()
         stmt = st.TOUCH_SESSIONS_LOCKED if self._locks else st.TOUCH_SESSIONS
         params = {"session_ids": list(session_ids), "now": now, "expires_at": expires_at}
         return set(self._conn.execute(stmt, params).scalars())
@@ -226,6 +230,8 @@ class SqlTransaction:
         now: datetime,
         expires_at: datetime,
     ) -> dict[str, set[str]]:
+        if len({session_id for session_id, _ in wanted}) == 1:
+            return self._renew_session_leases(wanted, now=now, expires_at=expires_at)
         whole = sorted({session_id for session_id, job_ids in wanted if job_ids is None})
         pairs = sorted({(sid, job_id) for sid, job_ids in wanted for job_id in job_ids or ()})
         if not whole and not pairs:
@@ -241,6 +247,26 @@ class SqlTransaction:
         for job_id, session_id in self._conn.execute(stmt, params):
             renewed.setdefault(session_id, set()).add(job_id)
         return renewed
+
+    def _renew_session_leases(
+        self,
+        wanted: Sequence[tuple[str, Sequence[str] | None]],
+        *,
+        now: datetime,
+        expires_at: datetime,
+    ) -> dict[str, set[str]]:
+        """`renew_leases` for one session (a lone heartbeat): its own leases need no pairs."""
+        session_id = wanted[0][0]
+        params: dict[str, Any] = {"session_id": session_id, "now": now, "expires_at": expires_at}
+        stmt = st.RENEW_SESSION_LEASES
+        if all(job_ids is not None for _, job_ids in wanted):
+            params["job_ids"] = sorted(
+                {job_id for _, job_ids in wanted for job_id in job_ids or ()}
+            )
+            if not params["job_ids"]:
+                return {}
+            stmt = st.RENEW_NAMED_SESSION_LEASES
+        return {session_id: set(self._conn.execute(stmt, params).scalars())}
 
     def delete_sessions(self, session_ids: Sequence[str]) -> None:
         if session_ids:
