@@ -61,7 +61,7 @@ def test_the_autovacuum_migration_leaves_sqlite_as_it_was(tmp_path: Path):
     try:
         with engine.connect() as connection:
             before = connection.exec_driver_sql("SELECT sql FROM sqlite_master").all()
-        upgrade(url)
+        upgrade(url, "0009")
         with engine.connect() as connection:
             after = connection.exec_driver_sql("SELECT sql FROM sqlite_master").all()
     finally:

@@ -101,6 +101,10 @@ jobs: sa.Table = sa.Table(
     sa.Index("ix_jobs_finished", "tenant", "finished_at"),
     #: Retention's oldest finished jobs first, across tenants (migration 0007).
     sa.Index("ix_jobs_retention", "finished_at"),
+    #: Pending jobs newest first across tenants, of any kind or one (pending reasons, the tune
+    #: runner), without scanning the queue (migration 0010).
+    sa.Index("ix_jobs_state_created", "state", "created_at", "id"),
+    sa.Index("ix_jobs_state_kind", "state", "kind", "created_at", "id"),
 )
 
 attempts = sa.Table(
