@@ -14,8 +14,9 @@ class JobMetrics(Protocol):
         """New jobs were stored."""
         ...
 
-    def claimed(self, job: Job) -> None:
-        """A node claimed `job` (now running under attempt `job.attempt`)."""
+    def claimed(self, job: Job, seconds: float | None = None) -> None:
+        """A node claimed `job` (now running under attempt `job.attempt`); `seconds`: how long
+        the controller took to hand it out once there was work for the puller."""
         ...
 
     def finished(self, job: Job) -> None:
@@ -31,7 +32,7 @@ class _NoMetrics:
     def submitted(self, jobs: Sequence[Job]) -> None:
         return None
 
-    def claimed(self, job: Job) -> None:
+    def claimed(self, job: Job, seconds: float | None = None) -> None:
         return None
 
     def finished(self, job: Job) -> None:

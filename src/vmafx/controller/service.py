@@ -473,8 +473,9 @@ class ControllerService:
         (`vmafx.controller.work`). None when nothing fits in time, when the node is
         draining, or when the service shuts down.
         """
-        await self.check_node(principal, node_id, session_token)
         loop = asyncio.get_running_loop()
+        since = loop.time()  # the claim's time in the controller runs from here or a wake-up
+        await self.check_node(principal, node_id, session_token)
         deadline = loop.time() + max(0.0, min(wait_s, self.settings.max_wait_s))
         woken: Wake | None = None  # None: no wait yet
         override = self.sessions.overridden(node_id)
@@ -494,7 +495,7 @@ class ControllerService:
             if job is not None:
                 if woken is Wake.SCOUT:  # the re-read found work: there may be more for the group
                     self.work.scout(group)
-                return await self._claimed(job)
+                return await self._claimed(job, loop.time() - since)
             self.work.found_nothing(group, seen)
             if woken is Wake.NOTIFIED:
                 self.work.pass_on()  # the new work was not for this node: wake the next one
@@ -502,6 +503,7 @@ class ControllerService:
             if remaining <= 0:
                 break
             woken = await self.work.wait(seen, remaining, request.queues, group)
+            since = loop.time()
             if woken is Wake.TIMEOUT:  # its group's scouts re-read the store meanwhile
                 break
         return None
@@ -514,8 +516,8 @@ class ControllerService:
         queues = tuple(sorted(request.queues)) if request.queues else None
         return (tenant, queues, capability_key(caps))
 
-    async def _claimed(self, job: Job) -> Claim:
-        self.metrics.claimed(job)
+    async def _claimed(self, job: Job, seconds: float | None = None) -> Claim:
+        self.metrics.claimed(job, seconds)
         self.publish([job])
         roots = self.inputs.roots_to_tell(job.tenant)
         signed: tuple[dict[str, str], dict[str, str]] = ({}, {})

@@ -21,6 +21,7 @@ FAMILIES = (
     "vmafx_controller_queue_oldest_job_age_seconds",
     "vmafx_controller_nodes_live",
     "vmafx_controller_job_queue_wait_seconds",
+    "vmafx_controller_claim_seconds",
     "vmafx_controller_job_duration_seconds",
     "vmafx_quality_score",
 )
@@ -126,6 +127,23 @@ async def test_metrics_expose_the_design_families_with_live_figures(api: Api):
     assert 'vmafx_controller_jobs_submitted_total{tenant="acme"} 2.0' in text
     assert 'vmafx_controller_jobs_cancelled_total{tenant="acme"} 1.0' in text
     assert 'vmafx_controller_jobs_pending{queue="score"} 1.0' in text
+
+
+async def test_every_claim_handed_out_is_timed_in_the_claim_histogram(api: Api):
+    """Issue 15: the claim's own time in the controller, for a claim p99 an operator can
+    watch (a pull that waited for work is timed from its wake-up, not from its arrival)."""
+    for _ in range(3):
+        await api.submit()
+    session = await api.register("zampp2", queues=("score",))
+    for _ in range(3):
+        await api.claim(session)
+    response = await api.client.get("/metrics", headers=api.headers("reader"))
+    lines = response.text.splitlines()
+    assert "vmafx_controller_claim_seconds_count 3.0" in lines
+    [total] = [line for line in lines if line.startswith("vmafx_controller_claim_seconds_sum ")]
+    assert 0.0 < float(total.split()[1]) < 30.0
+    [inf] = [line for line in lines if 'vmafx_controller_claim_seconds_bucket{le="+Inf"}' in line]
+    assert inf.endswith(" 3.0")
 
 
 async def test_the_openapi_document_is_valid_and_lists_every_route(mem: Api):
