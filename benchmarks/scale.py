@@ -43,10 +43,12 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,7 @@ import psycopg
 from vmafx.store.sql import upgrade
 
 READY = re.compile(r"gRPC on (\S+)")
+CLAIM_BUCKET = re.compile(r'^vmafx_controller_claim_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Installed in each controller process: counts every SQL statement it sends (all engines),
@@ -161,7 +164,14 @@ class Database:
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
                 (self.name,),
             ).fetchone() or (0,)
-        return {"xacts": float(commits), "cpu": postgres_cpu()}
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            (scans, rows) = connection.execute(
+                "SELECT seq_scan, seq_tup_read FROM pg_stat_user_tables WHERE relname = 'jobs'"
+            ).fetchone() or (0, 0)
+        return {
+            "xacts": float(commits), "cpu": postgres_cpu(),
+            "jobs_scans": float(scans), "jobs_scanned": float(rows),
+        }  # fmt: skip
 
 
 def postgres_cpu() -> float:
@@ -191,6 +201,7 @@ class Controllers:
         self.repoll_s = repoll_s
         self.processes: list[subprocess.Popen[bytes]] = []
         self.targets: list[str] = []
+        self.http_ports: list[int] = []
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VMAFX_")}
@@ -203,9 +214,13 @@ class Controllers:
                 "BENCH_SQL_COUNT": str(self.work / f"sql{index}"),
             }
             log = (self.work / f"controller{index}.log").open("ab")
+            with socket.socket() as probe:  # a free port for /metrics
+                probe.bind(("127.0.0.1", 0))
+                http_port = probe.getsockname()[1]
+            self.http_ports.append(http_port)
             process = subprocess.Popen(
                 [sys.executable, "-c", _CONTROLLER, "controller", "--grpc-listen",
-                 "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--store", self.store,
+                 "127.0.0.1:0", "--http-listen", f"127.0.0.1:{http_port}", "--store", self.store,
                  "--scoring-root", str(self.work), "--auth-disabled"],
                 stdout=subprocess.PIPE, stderr=log, env=env_i,
             )  # fmt: skip
@@ -226,6 +241,21 @@ class Controllers:
 
     def cpu(self) -> float:
         return sum(tree_cpu(p.pid) for p in self.processes)
+
+    def claim_buckets(self) -> dict[float, float]:
+        """`vmafx_controller_claim_seconds` of every controller, summed: cumulative count per
+        bucket bound (empty where a controller has no such histogram, as before 2026-12-07)."""
+        total: dict[float, float] = {}
+        for port in self.http_ports:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                    text = r.read().decode()
+            except OSError:
+                continue
+            for found in CLAIM_BUCKET.finditer(text):
+                bound = float(found.group(1))
+                total[bound] = total.get(bound, 0.0) + float(found.group(2))
+        return total
 
     def statements(self) -> int:
         total = 0
@@ -397,6 +427,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
+    """The q-quantile of a histogram's observations between two scrapes, interpolated within
+    its bucket as Prometheus's `histogram_quantile` does (NaN without observations)."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return float("nan")
+    rank = q * counts[-1]
+    lower, below = 0.0, 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= rank:
+            if math.isinf(bound):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = bound, count
+    return lower
+
+
 def seed_template(target: str, work: Path) -> None:
     from vmafx.client.grpc_client import GrpcControllerClient  # noqa: PLC0415
     from vmafx.core.jobs import JobKind  # noqa: PLC0415
@@ -451,14 +499,18 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         # Idle or busy: one heartbeat interval (as the controller stretches it, at its default
         # cap of 100/s) after the last registration, every node beats at the interval it got.
         settle = max(args.warmup, args.nodes / 100, args.job_seconds if jobs else 0.0)
+        if args.settle is not None:
+            settle = args.settle
         begin = time.time() + settle
         stop_at = begin + args.window
         time.sleep(max(0.0, begin - time.time()))
         load = os.getloadavg()[0]
         c0, d0, s0 = controllers.cpu(), db.stats(), controllers.statements()
+        h0 = controllers.claim_buckets()
         sim_cpu0 = sum(cpu_seconds(s.pid) for s in sims)
         time.sleep(max(0.0, stop_at - time.time()))
         c1, d1, s1 = controllers.cpu(), db.stats(), controllers.statements()
+        h1 = controllers.claim_buckets()
         sim_cpu1 = sum(cpu_seconds(s.pid) for s in sims)
         stop_file.touch()
         results = [json.loads(s.stdout.read()) for s in sims if s.stdout is not None]
@@ -490,12 +542,18 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         "demand_s": args.nodes / args.job_seconds,
         "p50_ms": percentile([lat for _, lat in claims], 0.5) * 1000,
         "p99_ms": percentile([lat for _, lat in claims], 0.99) * 1000,
+        "server_p50_ms": bucket_quantile(h0, h1, 0.5) * 1000,
+        "server_p99_ms": bucket_quantile(h0, h1, 0.99) * 1000,
+        "server_ms": f"{bucket_quantile(h0, h1, 0.5) * 1000:.1f} / "
+        f"{bucket_quantile(h0, h1, 0.99) * 1000:.0f} ms",
         "heartbeats_s": len(beats) / args.window,
         "controller_cpu_ms": (c1 - c0) * 1000 / n,
         "db_cpu_ms": (d1["cpu"] - d0["cpu"]) * 1000 / n,
         "sim_cpu_ms": (sim_cpu1 - sim_cpu0) * 1000 / n,
         "xacts": (d1["xacts"] - d0["xacts"]) / n,
         "statements": (s1 - s0) / n,
+        "jobs_scans": d1["jobs_scans"] - d0["jobs_scans"],
+        "jobs_scanned_per_claim": (d1["jobs_scanned"] - d0["jobs_scanned"]) / n,
         "controller_cores": (c1 - c0) / args.window,
         "db_cores": (d1["cpu"] - d0["cpu"]) / args.window,
     }
@@ -571,6 +629,7 @@ def print_tables(
             ("claims/s", "claims_s", "{:,.0f}"),
             ("claim latency p50", "p50_ms", "{:.0f} ms"),
             ("claim latency p99", "p99_ms", "{:.0f} ms"),
+            ("claim time in the controller p50 / p99 (its histogram)", "server_ms", "{}"),
             ("seconds until all registered", "registered_s", "{:.0f} s"),
             ("registrations refused (retried later)", "refused", "{:,.0f}"),
             ("heartbeats/s", "heartbeats_s", "{:,.0f}"),
@@ -582,6 +641,8 @@ def print_tables(
             ("simulator CPU per claim", "sim_cpu_ms", "{:.2f} ms"),
             ("transactions per claim", "xacts", "{:.1f}"),
             ("SQL statements per claim", "statements", "{:.1f}"),
+            ("full scans of `jobs` in the window", "jobs_scans", "{:,.0f}"),
+            ("rows those scans read, per claim", "jobs_scanned_per_claim", "{:,.0f}"),
             ("calls failed in the window", "errors_window", "{:,.0f}"),
             ("calls failed over the whole run (storm included)", "errors", "{:,.0f}"),
             ("sessions lost in the window (registered again)", "lost_window", "{:,.0f}"),
@@ -606,6 +667,11 @@ def main() -> None:
     parser.add_argument("--register-timeout", type=float, default=300.0)
     parser.add_argument("--window", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument(
+        "--settle", type=float,
+        help="seconds from the last registration to the window (default: the longest of "
+        "--warmup, one heartbeat interval and, busy, one job length)",
+    )  # fmt: skip
     parser.add_argument("--procs", type=int, default=4)
     parser.add_argument(
         "--channels",
