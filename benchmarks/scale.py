@@ -58,7 +58,9 @@ import psycopg
 from vmafx.store.sql import upgrade
 
 READY = re.compile(r"gRPC on (\S+)")
-CLAIM_BUCKET = re.compile(r'^vmafx_controller_claim_seconds_bucket\{le="([^"]+)"\} (\S+)$', re.M)
+CLAIM_BUCKET = re.compile(
+    r'^vmafx_controller_claim_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$', re.M
+)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Installed in each controller process: counts every SQL statement it sends (all engines),
@@ -202,11 +204,14 @@ class Controllers:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.targets: list[str] = []
         self.http_ports: list[int] = []
+        #: VMAFX_CONTROLLER_* settings for the controllers (`--controller-env`).
+        self.extra_env: dict[str, str] = {}
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VMAFX_")}
         if self.repoll_s is not None:
             env["VMAFX_CONTROLLER_REPOLL_S"] = str(self.repoll_s)
+        env.update(self.extra_env)
         for index in range(self.count):
             env_i = {
                 **env,
@@ -243,8 +248,8 @@ class Controllers:
         return sum(tree_cpu(p.pid) for p in self.processes)
 
     def claim_buckets(self) -> dict[float, float]:
-        """`vmafx_controller_claim_seconds` of every controller, summed: cumulative count per
-        bucket bound (empty where a controller has no such histogram, as before 2026-12-07)."""
+        """`vmafx_controller_claim_seconds` of every controller and tenant, summed: cumulative
+        count per bucket bound (empty where a controller has none, as before 2026-12-07)."""
         total: dict[float, float] = {}
         for port in self.http_ports:
             try:
@@ -464,6 +469,7 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
     long-polls only)."""
     db = Database(args.postgres)
     controllers = Controllers(k, db.url, work, args.repoll)
+    controllers.extra_env = dict(item.split("=", 1) for item in args.controller_env)
     sims: list[subprocess.Popen[str]] = []
     try:
         controllers.start()
@@ -684,6 +690,10 @@ def main() -> None:
     parser.add_argument(
         "--timeline", action="store_true",
         help="print claims/s and p50/p99 per 10 s from the first start (has the storm drained?)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--controller-env", nargs="*", default=[], metavar="KEY=VALUE",
+        help="settings for the controllers, e.g. VMAFX_CONTROLLER_PENDING_REFRESH_S=60",
     )  # fmt: skip
     parser.add_argument(
         "--repoll", type=float, help="VMAFX_CONTROLLER_REPOLL_S: each puller group's store re-read"

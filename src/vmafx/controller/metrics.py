@@ -89,6 +89,7 @@ class ControllerMetrics:
             "vmafx_controller_claim_seconds",
             "From a PullWork's arrival (or its wake-up, when it waited for work) to the job "
             "handed out: the claim's time in the controller, without the network's.",
+            ["tenant"],
             buckets=CLAIM_SECONDS,
             registry=registry,
         )
@@ -115,7 +116,7 @@ class ControllerMetrics:
 
     def claimed(self, job: Job, seconds: float | None = None) -> None:
         if seconds is not None:
-            self._claim.observe(max(0.0, seconds))
+            self._claim.labels(tenant=job.tenant).observe(max(0.0, seconds))
         if job.attempt == 1 and job.started_at is not None:
             wait = (job.started_at - job.created_at).total_seconds()
             self._wait.labels(tenant=job.tenant).observe(max(0.0, wait))

@@ -139,10 +139,11 @@ async def test_every_claim_handed_out_is_timed_in_the_claim_histogram(api: Api):
         await api.claim(session)
     response = await api.client.get("/metrics", headers=api.headers("reader"))
     lines = response.text.splitlines()
-    assert "vmafx_controller_claim_seconds_count 3.0" in lines
-    [total] = [line for line in lines if line.startswith("vmafx_controller_claim_seconds_sum ")]
+    assert 'vmafx_controller_claim_seconds_count{tenant="acme"} 3.0' in lines
+    [total] = [line for line in lines if line.startswith("vmafx_controller_claim_seconds_sum{")]
     assert 0.0 < float(total.split()[1]) < 30.0
-    [inf] = [line for line in lines if 'vmafx_controller_claim_seconds_bucket{le="+Inf"}' in line]
+    [inf] = [line for line in lines if 'vmafx_controller_claim_seconds_bucket{' in line
+             and 'le="+Inf"' in line]  # fmt: skip
     assert inf.endswith(" 3.0")
 
 
