@@ -17,6 +17,7 @@ rather than wait forever. Users: `ClaimBatcher` (claims) and `RenewalBatcher` (h
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
@@ -28,7 +29,7 @@ RequestT = TypeVar("RequestT")
 AnswerT = TypeVar("AnswerT")
 
 
-class GroupCommit(Generic[RequestT, AnswerT]):
+class GroupCommit(ABC, Generic[RequestT, AnswerT]):
     #: The runner's name in the supervisor's report.
     name = "group commit"
 
@@ -47,9 +48,9 @@ class GroupCommit(Generic[RequestT, AnswerT]):
         #: Told when a runner dies (set by the controller's composition root).
         self.supervisor: Supervisor | None = None
 
+    @abstractmethod
     async def _commit(self, requests: list[RequestT]) -> Sequence[AnswerT | Exception]:
         """Serve a batch in one transaction: one outcome per request, in order."""
-        raise NotImplementedError
 
     async def _orphans(self, answers: list[AnswerT]) -> None:
         """Answers whose caller went away while their batch ran, after every caller has its
