@@ -36,10 +36,6 @@ CHANNEL = "vmafx_changes"
 #: Payload bytes per NOTIFY, under PostgreSQL's limit of 8,000.
 MAX_PAYLOAD = 7_500
 APPLICATION_NAME = "vmafx-controller-feed"
-#: How long the sender lets changes gather after the first before it sends: under load one
-#: `pg_notify` then carries many claims' and reports' changes instead of a few (each is a
-#: round trip and a server transaction); a replica hears of a change at most this much later.
-COALESCE_S = 0.01
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -168,8 +164,6 @@ class PgChangeFeed:
     async def _send_loop(self) -> None:
         while not self._closing.is_set():
             await self._outbox.wait()
-            if not self._closing.is_set():
-                await asyncio.sleep(COALESCE_S)
             self._outbox.clear()
             work, job_ids, nodes = dict(self._work), list(self._job_ids), self._nodes_changed
             drained = tuple(self._drained)
