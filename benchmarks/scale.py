@@ -58,9 +58,10 @@ import psycopg
 from vmafx.store.sql import upgrade
 
 READY = re.compile(r"gRPC on (\S+)")
-CLAIM_BUCKET = re.compile(
-    r'^vmafx_controller_claim_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$', re.M
-)
+SAMPLE = re.compile(r"^(vmafx_controller_[a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.M)
+LABEL = re.compile(r'(\w+)="([^"]*)"')
+#: A controller's samples, summed over controllers and tenants: (name, labels) -> value.
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Installed in each controller process: counts every SQL statement it sends (all engines),
@@ -247,19 +248,23 @@ class Controllers:
     def cpu(self) -> float:
         return sum(tree_cpu(p.pid) for p in self.processes)
 
-    def claim_buckets(self) -> dict[float, float]:
-        """`vmafx_controller_claim_seconds` of every controller and tenant, summed: cumulative
-        count per bucket bound (empty where a controller has none, as before 2026-12-07)."""
-        total: dict[float, float] = {}
+    def scrape(self) -> Samples:
+        """Every controller's `vmafx_controller_*` samples, summed over controllers and tenants
+        (empty where a controller has none). A scrape also reads the queue gauges (a count of
+        the live jobs), as Prometheus's would."""
+        total: Samples = {}
         for port in self.http_ports:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
                     text = r.read().decode()
             except OSError:
                 continue
-            for found in CLAIM_BUCKET.finditer(text):
-                bound = float(found.group(1))
-                total[bound] = total.get(bound, 0.0) + float(found.group(2))
+            for found in SAMPLE.finditer(text):
+                labels = tuple(
+                    sorted((k, v) for k, v in LABEL.findall(found.group(2) or "") if k != "tenant")
+                )
+                key = (found.group(1), labels)
+                total[key] = total.get(key, 0.0) + float(found.group(3))
         return total
 
     def statements(self) -> int:
@@ -432,6 +437,56 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def buckets(samples: Samples, name: str, **labels: str) -> dict[float, float]:
+    """A histogram's cumulative count per bucket bound, from scraped samples."""
+    found: dict[float, float] = {}
+    for (sample, sample_labels), value in samples.items():
+        if sample != f"{name}_bucket":
+            continue
+        rest = dict(sample_labels)
+        bound = float(rest.pop("le"))
+        if rest == labels:
+            found[bound] = found.get(bound, 0.0) + value
+    return found
+
+
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def controller_figures(h0: Samples, h1: Samples) -> dict[str, float]:
+    """What the controllers' own histograms say of the window: the claim time, the claim
+    batches' transactions, the sweep's steps and how long the event loop was held."""
+    claim0, claim1 = (buckets(h, "vmafx_controller_claim_seconds") for h in (h0, h1))
+    lag0, lag1 = (buckets(h, "vmafx_controller_event_loop_lag_seconds") for h in (h0, h1))
+    batch0, batch1 = (buckets(h, "vmafx_controller_batch_seconds", kind="claim") for h in (h0, h1))
+    lags = lag1.get(math.inf, 0.0) - lag0.get(math.inf, 0.0)
+    held = {b: lag1[b] - lag0.get(b, 0.0) for b in lag1}
+    batches = delta(h0, h1, "vmafx_controller_batch_seconds_count", kind="claim")
+    figures = {
+        "server_p50_ms": bucket_quantile(claim0, claim1, 0.5) * 1000,
+        "server_p99_ms": bucket_quantile(claim0, claim1, 0.99) * 1000,
+        "loop_lag_p99_ms": bucket_quantile(lag0, lag1, 0.99) * 1000,
+        "loop_held_over_100ms": lags - held.get(0.1, lags),
+        "loop_held_over_250ms": lags - held.get(0.25, lags),
+        # The worst lag lies at or under this bucket bound (inf: over the last bound).
+        "loop_worst_under_s": min((b for b in held if held[b] >= lags), default=math.nan),
+        "claim_batches": batches,
+        "claim_batch_mean": delta(h0, h1, "vmafx_controller_batch_requests_total", kind="claim")
+        / max(1.0, batches),
+        "claim_batch_ms": delta(h0, h1, "vmafx_controller_batch_seconds_sum", kind="claim")
+        * 1000
+        / max(1.0, batches),
+        "claim_batch_p99_ms": bucket_quantile(batch0, batch1, 0.99) * 1000,
+    }
+    for step in ("lock", "expire", "refresh", "prune", "vacuum"):
+        name = "vmafx_controller_sweep_step_seconds"
+        figures[f"sweep_{step}_s"] = delta(h0, h1, f"{name}_sum", step=step)
+        figures[f"sweep_{step}_n"] = delta(h0, h1, f"{name}_count", step=step)
+    return figures
+
+
 def bucket_quantile(before: dict[float, float], after: dict[float, float], q: float) -> float:
     """The q-quantile of a histogram's observations between two scrapes, interpolated within
     its bucket as Prometheus's `histogram_quantile` does (NaN without observations)."""
@@ -512,11 +567,11 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         time.sleep(max(0.0, begin - time.time()))
         load = os.getloadavg()[0]
         c0, d0, s0 = controllers.cpu(), db.stats(), controllers.statements()
-        h0 = controllers.claim_buckets()
+        h0 = controllers.scrape()
         sim_cpu0 = sum(cpu_seconds(s.pid) for s in sims)
         time.sleep(max(0.0, stop_at - time.time()))
         c1, d1, s1 = controllers.cpu(), db.stats(), controllers.statements()
-        h1 = controllers.claim_buckets()
+        h1 = controllers.scrape()
         sim_cpu1 = sum(cpu_seconds(s.pid) for s in sims)
         stop_file.touch()
         results = [json.loads(s.stdout.read()) for s in sims if s.stdout is not None]
@@ -548,8 +603,7 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         "demand_s": args.nodes / args.job_seconds,
         "p50_ms": percentile([lat for _, lat in claims], 0.5) * 1000,
         "p99_ms": percentile([lat for _, lat in claims], 0.99) * 1000,
-        "server_p50_ms": bucket_quantile(h0, h1, 0.5) * 1000,
-        "server_p99_ms": bucket_quantile(h0, h1, 0.99) * 1000,
+        **controller_figures(h0, h1),
         "heartbeats_s": len(beats) / args.window,
         "controller_cpu_ms": (c1 - c0) * 1000 / n,
         "db_cpu_ms": (d1["cpu"] - d0["cpu"]) * 1000 / n,
@@ -600,7 +654,10 @@ def print_tables(
         print(head)
         print(rule)
         for label, key, fmt in rows:
-            cells = " | ".join(fmt.format(results[k][key]) for k in keys)
+            # A row may name several figures ("a b"): one cell each, "a / b".
+            cells = " | ".join(
+                " / ".join(fmt.format(results[k][name]) for name in key.split()) for k in keys
+            )
             print(f"| {label} | {cells} |")
 
     if idle:
@@ -635,6 +692,14 @@ def print_tables(
             ("claim latency p99", "p99_ms", "{:.0f} ms"),
             ("claim time in the controller p50 (its histogram)", "server_p50_ms", "{:.1f} ms"),
             ("claim time in the controller p99 (its histogram)", "server_p99_ms", "{:.0f} ms"),
+            ("claim batches: mean claims each", "claim_batch_mean", "{:.1f}"),
+            ("claim batches: mean / p99 transaction", "claim_batch_ms claim_batch_p99_ms",
+             "{:.1f} ms"),
+            ("event loop held > 100 ms / > 250 ms (times)",
+             "loop_held_over_100ms loop_held_over_250ms", "{:,.0f}"),
+            ("longest hold of the event loop, at most", "loop_worst_under_s", "{:g} s"),
+            ("sweep: expire / refresh / prune / vacuum, seconds in all",
+             "sweep_expire_s sweep_refresh_s sweep_prune_s sweep_vacuum_s", "{:.2f}"),
             ("seconds until all registered", "registered_s", "{:.0f} s"),
             ("registrations refused (retried later)", "refused", "{:,.0f}"),
             ("heartbeats/s", "heartbeats_s", "{:,.0f}"),

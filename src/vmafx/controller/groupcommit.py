@@ -17,8 +17,9 @@ rather than wait forever. Users: `ClaimBatcher` (claims) and `RenewalBatcher` (h
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from vmafx.core.clock import Clock
@@ -47,6 +48,8 @@ class GroupCommit(ABC, Generic[RequestT, AnswerT]):
         self._tasks: set[asyncio.Task[None]] = set()
         #: Told when a runner dies (set by the controller's composition root).
         self.supervisor: Supervisor | None = None
+        #: Told each batch's size and its transaction's seconds (the service's metrics).
+        self.observe: Callable[[int, float], None] | None = None
 
     @abstractmethod
     async def _commit(self, requests: list[RequestT]) -> Sequence[AnswerT | Exception]:
@@ -92,6 +95,7 @@ class GroupCommit(ABC, Generic[RequestT, AnswerT]):
             raise
 
     async def _settle(self, batch: list[tuple[RequestT, asyncio.Future[AnswerT]]]) -> None:
+        started = time.perf_counter()
         try:
             outcomes = await self._commit([request for request, _ in batch])
         except Exception as error:  # the transaction failed: every caller in it hears why
@@ -99,6 +103,9 @@ class GroupCommit(ABC, Generic[RequestT, AnswerT]):
                 if not future.done():
                     future.set_exception(error)
             return
+        finally:
+            if self.observe is not None:
+                self.observe(len(batch), time.perf_counter() - started)
         orphans: list[AnswerT] = []
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):

@@ -31,6 +31,7 @@ from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
 from vmafx.controller.crosstalk import Crosstalk, new_origin
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
 from vmafx.controller.inputs import InputPolicy
+from vmafx.controller.looplag import LoopWatch
 from vmafx.controller.metrics import ControllerMetrics, MetricsExporter, ReplicaFigures
 from vmafx.controller.oidc import oidc_verifier
 from vmafx.controller.service import ControllerService, ServiceSettings
@@ -105,6 +106,9 @@ class RunningController:
     tuning: asyncio.Task[None] | None = None
     #: Wake-ups to and from the other replicas (PostgreSQL only).
     crosstalk: Crosstalk | None = None
+    #: How late the event loop runs due timers (metrics, a log line when it was held).
+    loop_watch: LoopWatch | None = None
+    watching: asyncio.Task[None] | None = None
 
     async def stop(self, grace_s: float) -> None:
         await self.service.close()
@@ -117,6 +121,9 @@ class RunningController:
             self.tuner.stop()
             await asyncio.wait({self.tuning})
         await asyncio.wait({self.sweeping})  # how it ended is the supervisor's business
+        if self.loop_watch is not None and self.watching is not None:
+            self.loop_watch.stop()
+            await asyncio.wait({self.watching})
         if self.crosstalk is not None:
             await self.crosstalk.close()
         await self.store.close()
@@ -172,6 +179,7 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         pending_refresh_s=settings.pending_refresh_s,
         lock=store.try_sweep_lock,
         retention=Retention(days=settings.retention_days),
+        metrics=service.metrics,
     )
     exporter.replica = lambda: ReplicaFigures(
         sweeping=sweeper.sweeping,
@@ -199,9 +207,16 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
     tuning = supervisor.watch(
         asyncio.create_task(tuner.run(), name="vmafx-tuner"), "tuner", finishing=tuner.stopping
     )
-    return RunningController(
-        service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning, crosstalk
+    loop_watch = LoopWatch(service.metrics.loop_lag)
+    watching = supervisor.watch(
+        asyncio.create_task(loop_watch.run(), name="vmafx-loop-watch"),
+        "event-loop watch",
+        finishing=lambda: loop_watch.stopping,
     )
+    return RunningController(
+        service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning, crosstalk,
+        loop_watch, watching,
+    )  # fmt: skip
 
 
 async def _start_crosstalk(

@@ -20,6 +20,11 @@ implements its `JobMetrics` port); the queue gauges are read from the store at s
     vmafx_controller_replica_feed_connected       (hears the other replicas; 1 without any)
     vmafx_controller_replica_notices_{heard,dropped}_total, _replica_feed_reconnects_total
     vmafx_controller_jobs_pruned_total            (retention)
+    vmafx_controller_claim_seconds{tenant}        (a claim's time in the controller)
+    vmafx_controller_batch_seconds{kind}          (one group-commit transaction: claim, renewal)
+    vmafx_controller_batch_requests_total{kind}   (requests those transactions served)
+    vmafx_controller_sweep_step_seconds{step}     (lock, expire, refresh, prune, vacuum)
+    vmafx_controller_event_loop_lag_seconds       (how late a due timer ran: the loop was held)
 
 Tenant names are the farm's customers, so a scrape sees only what its caller may: `render()`
 gives every series (auth off, loopback only), `render(tenant=T)` the per-tenant series of T
@@ -49,6 +54,8 @@ JOB_SECONDS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)
 WAIT_SECONDS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600)
 #: A claim's time in the controller: the 100 ms target of issue 15 sits on a bucket edge.
 CLAIM_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+#: A store transaction, a sweeper step, a late timer: where a slow claim's time went.
+STALL_SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 SCORE_BUCKETS = (20, 30, 40, 50, 60, 70, 75, 80, 85, 88, 90, 92, 94, 96, 98, 100)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 TENANT = "tenant"
@@ -107,6 +114,32 @@ class ControllerMetrics:
             buckets=SCORE_BUCKETS,
             registry=registry,
         )
+        self._batch = Histogram(
+            "vmafx_controller_batch_seconds",
+            "One group-commit store transaction (claims or heartbeats' renewals of many nodes).",
+            ["kind"],
+            buckets=STALL_SECONDS,
+            registry=registry,
+        )
+        self._batched = Counter(
+            "vmafx_controller_batch_requests",
+            "Requests served by group-commit transactions (÷ batches: the mean batch).",
+            ["kind"],
+            registry=registry,
+        )
+        self._swept = Histogram(
+            "vmafx_controller_sweep_step_seconds",
+            "One step of the periodic sweep (in the replica holding the sweep lock).",
+            ["step"],
+            buckets=STALL_SECONDS,
+            registry=registry,
+        )
+        self._lag = Histogram(
+            "vmafx_controller_event_loop_lag_seconds",
+            "How late the event loop ran a due timer: the time it was held by other work.",
+            buckets=STALL_SECONDS,
+            registry=registry,
+        )
         info = Gauge("vmafx_build_info", "vmafx version.", ["version"], registry=registry)
         info.labels(version=__version__).set(1)
 
@@ -137,6 +170,16 @@ class ControllerMetrics:
 
     def requeued(self, reason: str, count: int = 1) -> None:
         self._requeued.labels(reason=reason).inc(count)
+
+    def batch(self, kind: str, size: int, seconds: float) -> None:
+        self._batch.labels(kind=kind).observe(max(0.0, seconds))
+        self._batched.labels(kind=kind).inc(size)
+
+    def swept(self, step: str, seconds: float) -> None:
+        self._swept.labels(step=step).observe(max(0.0, seconds))
+
+    def loop_lag(self, seconds: float) -> None:
+        self._lag.observe(max(0.0, seconds))
 
 
 #: A GPU sample older than this is not exported (the node stopped sending one).
@@ -294,10 +337,12 @@ class _TenantView:
 
     def collect(self) -> Iterator[Metric]:
         for family in self._registry.collect():
-            if not any(TENANT in sample.labels for sample in family.samples):
-                yield family
-                continue
             view = Metric(family.name, family.documentation, family.type, family.unit)
+            if not any(TENANT in sample.labels for sample in family.samples):
+                # A view carries no creation times: summed families have none to give.
+                view.samples = [s for s in family.samples if not s.name.endswith("_created")]
+                yield view
+                continue
             if self._tenant is None:
                 view.samples = _summed_over_tenants(family.samples)
             else:

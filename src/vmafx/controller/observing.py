@@ -27,6 +27,19 @@ class JobMetrics(Protocol):
         """Running jobs went back to pending (`lease_expired`, `released`, `drained`)."""
         ...
 
+    def batch(self, kind: str, size: int, seconds: float) -> None:
+        """A group commit (`claim`, `renewal`) served `size` requests in one store transaction
+        that took `seconds`."""
+        ...
+
+    def swept(self, step: str, seconds: float) -> None:
+        """A sweeper step (`lock`, `expire`, `refresh`, `prune`, `vacuum`) took `seconds`."""
+        ...
+
+    def loop_lag(self, seconds: float) -> None:
+        """The event loop ran a due timer `seconds` late (something held it)."""
+        ...
+
 
 class _NoMetrics:
     def submitted(self, jobs: Sequence[Job]) -> None:
@@ -39,6 +52,15 @@ class _NoMetrics:
         return None
 
     def requeued(self, reason: str, count: int = 1) -> None:
+        return None
+
+    def batch(self, kind: str, size: int, seconds: float) -> None:
+        return None
+
+    def swept(self, step: str, seconds: float) -> None:
+        return None
+
+    def loop_lag(self, seconds: float) -> None:
         return None
 
 

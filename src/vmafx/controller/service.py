@@ -125,6 +125,8 @@ class ControllerService:
             in_flight=self.settings.claim_batches_in_flight,
         )
         self.renewals = RenewalBatcher(store, clock, max_batch=self.settings.max_renewal_batch)
+        self.claims.observe = lambda size, seconds: metrics.batch("claim", size, seconds)
+        self.renewals.observe = lambda size, seconds: metrics.batch("renewal", size, seconds)
         self.sessions = NodeSessions(store)
         self.admission = Admission(self.settings.max_registrations_per_s)
         self.pacing = HeartbeatPacing(

@@ -14,6 +14,9 @@ docs/deploy.md, "Retention".
 Vacuum: every `vacuum_every_s`, the sweeping replica asks the store to vacuum the queue's hot
 tables where their dead rows passed the threshold (`JobStore.vacuum_queue`; PostgreSQL only,
 a cover for a server whose autovacuum is off or behind).
+Each step's time goes to `metrics` (`vmafx_controller_sweep_step_seconds{step}`),
+and a step slower than `SLOW_STEP_S` is logged with its time, so a slow stretch of claims can be
+matched with what the sweep did then.
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -26,13 +29,17 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta
 
+from vmafx.controller.observing import NO_METRICS, JobMetrics
 from vmafx.controller.service import ControllerService
 from vmafx.errors import VmafxError
 
 log = logging.getLogger(__name__)
+
+#: A sweep step this slow is logged (at INFO) with its time.
+SLOW_STEP_S = 0.25
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -59,8 +66,10 @@ class Sweeper:
         lock: Callable[[], Awaitable[bool]] | None = None,
         retention: Retention | None = None,
         vacuum_every_s: float = 60.0,
+        metrics: JobMetrics = NO_METRICS,
     ) -> None:
         self._service = service
+        self._metrics = metrics
         self._lock = lock
         self.retention = retention or Retention(days=0)
         self._last_prune = float("-inf")
@@ -75,24 +84,42 @@ class Sweeper:
         self._last_refresh = float("-inf")
         self._stop = asyncio.Event()
 
+    @contextlib.contextmanager
+    def _step(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - started
+            self._metrics.swept(step, seconds)
+            if seconds >= SLOW_STEP_S:
+                log.info("sweep step %s took %.2f s", step, seconds)
+
     async def run_once(self, *, refresh: bool = True) -> bool:
         """One round; False when another replica holds the sweep lock (nothing done)."""
-        if self._lock is not None and not await self._lock():
-            log.debug("another controller replica sweeps; round skipped")
-            self.sweeping = False
-            return False
+        if self._lock is not None:
+            with self._step("lock"):
+                held = await self._lock()
+            if not held:
+                log.debug("another controller replica sweeps; round skipped")
+                self.sweeping = False
+                return False
         self.sweeping = True
-        await self._service.expire_once()
+        with self._step("expire"):
+            await self._service.expire_once()
         if refresh:
-            try:
-                await self._service.refresh_pending_reasons()
-            except VmafxError as error:
-                log.warning("pending reasons not refreshed: %s", error)
+            with self._step("refresh"):
+                try:
+                    await self._service.refresh_pending_reasons()
+                except VmafxError as error:
+                    log.warning("pending reasons not refreshed: %s", error)
             self._last_refresh = time.monotonic()
         if time.monotonic() - self._last_prune >= self.retention.every_s:
-            await self.prune_once()
+            with self._step("prune"):
+                await self.prune_once()
         if time.monotonic() - self._last_vacuum >= self._vacuum_every_s:
-            await self.vacuum_once()
+            with self._step("vacuum"):
+                await self.vacuum_once()
         return True
 
     async def vacuum_once(self) -> list[str]:
