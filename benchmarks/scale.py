@@ -616,28 +616,60 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         "db_cores": (d1["cpu"] - d0["cpu"]) / args.window,
     }
     if args.timeline and jobs:
-        print_timeline(results, started, stop_at, begin)
+        print_timeline(results, started, stop_at, begin, said=controller_said(work))
     sample = [e for r in results for e in r["errors"]][:3]
     print(f"[K={k} jobs={jobs}] {json.dumps(figures)} {sample}", file=sys.stderr)
     return figures
 
 
+STALL_LINE = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ [\w.]+: "
+    r"(?:sweep step (\w+) took ([\d.]+) s|the event loop was held ([\d.]+) s)"
+)
+
+
+def controller_said(work: Path) -> list[tuple[float, str]]:
+    """The controllers' slow sweep steps and event-loop holds, from their logs: (time, what)."""
+    said: list[tuple[float, str]] = []
+    for path in sorted(work.glob("controller*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            found = STALL_LINE.match(line)
+            if found is None:
+                continue
+            at = time.mktime(time.strptime(found.group(1), "%Y-%m-%d %H:%M:%S"))
+            at += int(found.group(2)) / 1000
+            what = (
+                f"{found.group(3)} {found.group(4)} s"
+                if found.group(3)
+                else f"loop held {found.group(5)} s"
+            )
+            said.append((at, what))
+    return sorted(said)
+
+
 def print_timeline(
-    results: list[dict[str, Any]], started: float, stop_at: float, begin: float, step: float = 10.0
+    results: list[dict[str, Any]],
+    started: float,
+    stop_at: float,
+    begin: float,
+    step: float = 10.0,
+    said: list[tuple[float, str]] | None = None,
 ) -> None:
     """Claims per `step` seconds from the first start to the window's end: whether the storm's
-    backlog had drained (p99 near the long-poll's own cost) when the window began."""
+    backlog had drained (p99 near the long-poll's own cost) when the window began; and what
+    the controllers logged of slow sweep steps and a held event loop in each step."""
     claims = sorted((t, lat) for r in results for t, lat in r["claims"])
-    print("\n| from start | claims/s | p50 | p99 | in window |", file=sys.stderr)
-    print("|---|---|---|---|---|", file=sys.stderr)
+    print("\n| from start | claims/s | p50 | p99 | in window | controller said |", file=sys.stderr)
+    print("|---|---|---|---|---|---|", file=sys.stderr)
     at = started
     while at < stop_at:
         lats = [lat for t, lat in claims if at <= t < at + step]
+        words = "; ".join(what for t, what in said or [] if at <= t < at + step)
         if lats:
             print(
                 f"| {at - started:.0f}-{at - started + step:.0f} s | {len(lats) / step:,.0f} | "
                 f"{percentile(lats, 0.5) * 1000:,.0f} ms | {percentile(lats, 0.99) * 1000:,.0f} ms"
-                f" | {'yes' if at >= begin else ''} |",
+                f" | {'yes' if at >= begin else ''} | {words} |",
                 file=sys.stderr,
             )
         at += step

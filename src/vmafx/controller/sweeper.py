@@ -14,9 +14,9 @@ docs/deploy.md, "Retention".
 Vacuum: every `vacuum_every_s`, the sweeping replica asks the store to vacuum the queue's hot
 tables where their dead rows passed the threshold (`JobStore.vacuum_queue`; PostgreSQL only,
 a cover for a server whose autovacuum is off or behind).
-Each step's time goes to `metrics` (`vmafx_controller_sweep_step_seconds{step}`),
-and a step slower than `SLOW_STEP_S` is logged with its time, so a slow stretch of claims can be
-matched with what the sweep did then.
+Each step's time goes to `metrics` (`vmafx_controller_sweep_step_seconds{step}`), and a step
+slower than `SLOW_STEP_S` is logged as a warning with its time, so that a slow stretch of claims
+can be matched with what the sweep did then.
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -38,7 +38,7 @@ from vmafx.errors import VmafxError
 
 log = logging.getLogger(__name__)
 
-#: A sweep step this slow is logged (at INFO) with its time.
+#: A sweep step this slow is logged (a warning: the default level) with its time.
 SLOW_STEP_S = 0.25
 
 
@@ -93,7 +93,7 @@ class Sweeper:
             seconds = time.perf_counter() - started
             self._metrics.swept(step, seconds)
             if seconds >= SLOW_STEP_S:
-                log.info("sweep step %s took %.2f s", step, seconds)
+                log.warning("sweep step %s took %.2f s", step, seconds)
 
     async def run_once(self, *, refresh: bool = True) -> bool:
         """One round; False when another replica holds the sweep lock (nothing done)."""
