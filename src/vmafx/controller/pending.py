@@ -30,8 +30,10 @@ PAGE = 1000
 WRITE_CHUNK = 500
 #: How long the live node list is reused. Every node change (registration, expiry, drain,
 #: a replica's relayed change) drops it at once (`invalidate`), so this bounds only what slips
-#: past those.
-NODES_CACHE_S = 30.0
+#: past those (a relayed notice lost while the replica feed reconnected). Reading 10,000
+#: sessions is ~150 ms of decoding under the GIL: every 30 s it showed as a 30 s beat in the
+#: claim tail at 10,000 nodes (docs/scale.md, "Where a slow claim's time goes").
+NODES_CACHE_S = 300.0
 _OURS = ("no live node", "every live node")
 
 
