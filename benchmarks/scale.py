@@ -47,6 +47,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -519,6 +520,13 @@ def seed_template(target: str, work: Path) -> None:
     asyncio.run(one())
 
 
+def scrape_until(controllers: Controllers, stop_file: Path, every_s: float) -> None:
+    """Scrape /metrics every `every_s` seconds until `stop_file` exists (a Prometheus)."""
+    while not stop_file.exists():
+        time.sleep(every_s)
+        controllers.scrape()
+
+
 def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str, float]:
     """One measurement: K controllers, `jobs` queued (0: an idle farm, heartbeats and
     long-polls only)."""
@@ -539,6 +547,10 @@ def run_one(k: int, args: argparse.Namespace, work: Path, jobs: int) -> dict[str
         stop_file.unlink(missing_ok=True)
         per_proc = args.nodes // args.procs
         started = time.time()
+        if args.scrape_every > 0:
+            threading.Thread(
+                target=scrape_until, args=(controllers, stop_file, args.scrape_every), daemon=True
+            ).start()
         for proc in range(args.procs):
             config = {
                 "targets": controllers.targets, "channels": args.channels, "proc": proc,
@@ -786,6 +798,11 @@ def main() -> None:
     parser.add_argument(
         "--timeline", action="store_true",
         help="print claims/s and p50/p99 per 10 s from the first start (has the storm drained?)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scrape-every", type=float, default=0.0, metavar="S",
+        help="scrape every controller's /metrics every S seconds from the first start, as "
+        "Prometheus would (0: only at the window's edges)",
     )  # fmt: skip
     parser.add_argument(
         "--controller-env", nargs="*", default=[], metavar="KEY=VALUE",

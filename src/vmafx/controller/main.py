@@ -171,7 +171,7 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
     grpc = await start_grpc_server(
         service, auth, settings.grpc_listen, max_message_bytes=settings.max_message_bytes, tls=tls
     )
-    exporter = MetricsExporter(registry, store, clock, gpu_usage=service.sessions.gpu_usage)
+    exporter = MetricsExporter(registry, store, clock, gpu_samples=service.sessions.gpu_samples)
     http = await _start_http(service, auth, exporter, settings, tls)
     sweeper = Sweeper(
         service,

@@ -35,8 +35,7 @@ label (what an anonymous scrape gets while auth is on).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -45,7 +44,7 @@ from prometheus_client.samples import Sample
 
 from vmafx import __version__
 from vmafx.core.clock import Clock
-from vmafx.core.gpuusage import MAX_GPUS, GpuUsage
+from vmafx.core.gpuusage import MAX_GPUS, GpuSample, GpuUsage
 from vmafx.core.jobs import Job, JobKind, JobState
 from vmafx.core.scores import headline_score
 from vmafx.store.port import JobStore
@@ -184,7 +183,7 @@ class ControllerMetrics:
 
 #: A GPU sample older than this is not exported (the node stopped sending one).
 GPU_SAMPLE_MAX_AGE_S = 120.0
-GpuUsageOf = Callable[[str], tuple[tuple[GpuUsage, ...], datetime | None]]
+GpuSamples = Callable[[], Iterable[GpuSample]]
 _GPU_LABELS = ["tenant", "node", "gpu", "uuid"]
 
 
@@ -225,15 +224,18 @@ class _ReplicaCollector:
             yield CounterMetricFamily(f"vmafx_controller_{name}", text, value=value)
 
 
-def _no_usage(_node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
-    return (), None
+def _no_samples() -> Iterable[GpuSample]:
+    return ()
 
 
 class MetricsExporter:
-    """Renders the registry, first reading queue depths and live nodes from the store, and
-    the GPU load each live node's heartbeats brought (`gpu_usage`: node id → its last sample).
+    """Renders the registry, first reading queue depths and the count of live nodes from the
+    store, and the GPU load the nodes' heartbeats brought to this replica (`gpu_samples`).
 
-    The GPU series are bounded: live nodes only, at most `MAX_GPUS` each, cleared every scrape.
+    The GPU series are bounded: nodes with a sample of the last `GPU_SAMPLE_MAX_AGE_S` only
+    (an expired session's is dropped at once), at most `MAX_GPUS` each, cleared every scrape.
+    A scrape reads no node rows: listing 10,000 sessions was ~150 ms of decoding under the
+    controller's GIL, which every claim in flight waited for (docs/scale.md).
     """
 
     def __init__(
@@ -242,12 +244,12 @@ class MetricsExporter:
         store: JobStore,
         clock: Clock,
         *,
-        gpu_usage: GpuUsageOf = _no_usage,
+        gpu_samples: GpuSamples = _no_samples,
     ) -> None:
         self.registry = registry
         self._store = store
         self._clock = clock
-        self._gpu_usage = gpu_usage
+        self._gpu_samples = gpu_samples
         self._gpu = {
             name: Gauge(f"vmafx_node_gpu_{name}", text, _GPU_LABELS, registry=registry)
             for name, text in (
@@ -276,7 +278,7 @@ class MetricsExporter:
     async def refresh(self) -> None:
         now = self._clock.now()
         depths = await self._store.queue_depths()
-        nodes = await self._store.list_nodes(live_at=now)
+        live = await self._store.count_nodes(live_at=now)
         self._pending.clear()
         self._oldest.clear()
         running = 0
@@ -288,15 +290,14 @@ class MetricsExporter:
             elif depth.state is JobState.RUNNING:
                 running += depth.count
         self._running.set(running)
-        self._nodes.set(len(nodes))
+        self._nodes.set(live)
         for gauge in self._gpu.values():
             gauge.clear()
-        for node in nodes:
-            usage, at = self._gpu_usage(node.id)
-            if at is None or (now - at).total_seconds() > GPU_SAMPLE_MAX_AGE_S:
+        for sample in self._gpu_samples():
+            if (now - sample.at).total_seconds() > GPU_SAMPLE_MAX_AGE_S:
                 continue
-            for gpu in usage[:MAX_GPUS]:
-                labels = {"tenant": node.tenant, "node": node.name, "gpu": str(gpu.index),
+            for gpu in sample.usage[:MAX_GPUS]:
+                labels = {"tenant": sample.tenant, "node": sample.node, "gpu": str(gpu.index),
                           "uuid": gpu.uuid}  # fmt: skip
                 for name, value in _gpu_figures(gpu).items():
                     if value is not None:

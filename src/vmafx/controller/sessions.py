@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from vmafx.core.gpuusage import GpuUsage
+from vmafx.core.gpuusage import GpuSample, GpuUsage
 from vmafx.core.nodes import NodeCapabilities, NodeSession
 from vmafx.core.tokens import token_digest
 from vmafx.errors import ForbiddenError, NotFoundError
@@ -43,7 +43,8 @@ def unknown_session(node_id: str) -> UnknownSessionError:
 class NodeSessions:
     def __init__(self, store: JobStore) -> None:
         self._store = store
-        self._known: OrderedDict[str, tuple[str, str, NodeCapabilities]] = OrderedDict()
+        #: node id -> (tenant, token digest, capabilities, name) of sessions verified here.
+        self._known: OrderedDict[str, tuple[str, str, NodeCapabilities, str]] = OrderedDict()
         self._drain_requested: set[str] = set()
         self._stopping: set[str] = set()
         #: Told about drain requests made here (other controller replicas hear them).
@@ -54,9 +55,13 @@ class NodeSessions:
         self._overrides: dict[str, NodeCapabilities] = {}
         #: Each node's last GPU sample and when it came.
         self._gpu_usage: dict[str, tuple[tuple[GpuUsage, ...], datetime]] = {}
+        #: The tenant and name of each node with a sample (its metrics series' labels).
+        self._gpu_owner: dict[str, tuple[str, str]] = {}
 
     def remember(self, session: NodeSession) -> None:
-        self._known[session.id] = (session.tenant, session.token_sha256, session.capabilities)
+        self._known[session.id] = (
+            session.tenant, session.token_sha256, session.capabilities, session.name
+        )  # fmt: skip
         self._known.move_to_end(session.id)
         while len(self._known) > CACHE_SIZE:
             self._known.popitem(last=False)
@@ -72,8 +77,8 @@ class NodeSessions:
             except NotFoundError:
                 raise unknown_session(node_id) from None
             self.remember(session)
-            known = (session.tenant, session.token_sha256, session.capabilities)
-        owner, digest, _ = known
+            known = self._known[node_id]
+        owner, digest, _, _ = known
         if owner != tenant:
             raise unknown_session(node_id)
         if not hmac.compare_digest(digest, token_digest(session_token)):
@@ -94,6 +99,7 @@ class NodeSessions:
             self._stopping.discard(node_id)
             self._overrides.pop(node_id, None)
             self._gpu_usage.pop(node_id, None)
+            self._gpu_owner.pop(node_id, None)
 
     def request_drain(self, node_id: str, *, relay: bool = True) -> None:
         """Mark a node drained (`relay=False`: another replica said so)."""
@@ -119,6 +125,18 @@ class NodeSessions:
 
     def record_gpu_usage(self, node_id: str, usage: tuple[GpuUsage, ...], at: datetime) -> None:
         self._gpu_usage[node_id] = (usage, at)
+        known = self._known.get(node_id)  # the heartbeat that brought it was verified
+        if known is not None:
+            self._gpu_owner[node_id] = (known[0], known[3])
+
+    def gpu_samples(self) -> list[GpuSample]:
+        """Every node's last GPU sample heard here, with its tenant and name (/metrics)."""
+        samples: list[GpuSample] = []
+        for node_id, (usage, at) in self._gpu_usage.items():
+            owner = self._gpu_owner.get(node_id)
+            if owner is not None:
+                samples.append(GpuSample(tenant=owner[0], node=owner[1], usage=usage, at=at))
+        return samples
 
     def gpu_usage(self, node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
         return self._gpu_usage.get(node_id, ((), None))

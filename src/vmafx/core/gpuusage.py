@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from datetime import datetime
 from typing import Any
 
 #: A heartbeat carries at most this many GPUs (what a node owns; it bounds the metric series).
@@ -42,3 +43,14 @@ class GpuUsage:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GpuSample:
+    """A node's last GPU load as its heartbeat brought it to a controller, with the node's
+    tenant and name (the labels of its metrics series)."""
+
+    tenant: str
+    node: str
+    usage: tuple[GpuUsage, ...]
+    at: datetime

@@ -68,8 +68,10 @@ async def test_nobody_sees_sums_over_tenants_without_their_names():
     assert not [line for line in lines if "_created" in line and not line.startswith("#")]
 
 
-async def _gpu_exporter(sample_age_s: float):
-    """Two live nodes of two tenants; acme's node sent a GPU sample `sample_age_s` ago."""
+async def _gpu_exporter(sample_age_s: float, *, sessions_out: list | None = None):
+    """Two live nodes of two tenants, verified by this replica; acme's node sent a GPU sample
+    `sample_age_s` ago."""
+    from vmafx.controller.sessions import NodeSessions
     from vmafx.core.gpuusage import GpuUsage
     from vmafx.core.nodes import NodeCapabilities
 
@@ -77,14 +79,18 @@ async def _gpu_exporter(sample_age_s: float):
     clock = FakeClock()
     acme = await store.register_node(tenant="acme", name="gpu-1", capabilities=NodeCapabilities(),
                                      token_sha256="a" * 64, now=clock.now())  # fmt: skip
-    await store.register_node(tenant="globex", name="gpu-2", capabilities=NodeCapabilities(),
-                              token_sha256="b" * 64, now=clock.now())  # fmt: skip
+    globex = await store.register_node(tenant="globex", name="gpu-2",
+                                       capabilities=NodeCapabilities(), token_sha256="b" * 64,
+                                       now=clock.now())  # fmt: skip
+    sessions = NodeSessions(store)
+    sessions.remember(acme)
+    sessions.remember(globex)
     usage = (GpuUsage(uuid="GPU-aa", index=1, utilization_pct=37.0, encoder_sessions=2),)
-    at = clock.now() - timedelta(seconds=sample_age_s)
-    samples = {acme.id: (usage, at)}
+    sessions.record_gpu_usage(acme.id, usage, clock.now() - timedelta(seconds=sample_age_s))
+    if sessions_out is not None:
+        sessions_out.extend([sessions, acme.id])
     registry = CollectorRegistry()
-    return MetricsExporter(registry, store, clock,
-                           gpu_usage=lambda node_id: samples.get(node_id, ((), None)))  # fmt: skip
+    return MetricsExporter(registry, store, clock, gpu_samples=sessions.gpu_samples)
 
 
 async def test_gpu_load_is_exported_per_node_and_gpu_for_its_tenant_only():
@@ -102,3 +108,24 @@ async def test_gpu_load_is_exported_per_node_and_gpu_for_its_tenant_only():
 async def test_a_stale_gpu_sample_is_not_exported():
     text = (await (await _gpu_exporter(600)).render()).decode()
     assert "vmafx_node_gpu_utilization_ratio{" not in text
+
+
+async def test_live_nodes_are_counted_and_a_forgotten_node_s_gpu_series_go_with_it():
+    held: list = []
+    exporter = await _gpu_exporter(1, sessions_out=held)
+    sessions, acme_id = held
+    text = (await exporter.render()).decode()
+    assert "vmafx_controller_nodes_live 2.0" in text.splitlines()
+    assert 'node="gpu-1"' in text
+    sessions.forget([acme_id])  # its session expired
+    assert 'node="gpu-1"' not in (await exporter.render()).decode()
+
+
+async def test_a_sample_from_a_node_this_replica_never_verified_is_not_exported():
+    from vmafx.controller.sessions import NodeSessions
+    from vmafx.core.gpuusage import GpuUsage
+
+    store = InMemoryJobStore(Scheduler())
+    sessions = NodeSessions(store)
+    sessions.record_gpu_usage("n-unknown", (GpuUsage(uuid="GPU-x", index=0),), CLOCK.now())
+    assert sessions.gpu_samples() == []
