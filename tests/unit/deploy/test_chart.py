@@ -348,6 +348,8 @@ def test_every_alert_asks_for_series_vmafx_exports(name: str) -> None:
     assert "vmafx_training_feedback_dropped_total" in alerts["VmafxTrainingFeedbackDropped"]
     assert "vmafx_controller_sweeping" in alerts["VmafxNoSweeper"]
     assert "vmafx_controller_replica_feed_connected" in alerts["VmafxControllerDeaf"]
+    assert "vmafx_controller_claim_seconds_bucket" in alerts["VmafxSlowClaims"]
+    assert alerts["VmafxSlowClaims"].endswith("> 1")  # the default p99 bound, in seconds
 
 
 @pytest.mark.parametrize("name", [f for f in FILES if "trainer" in f or "gpus" in f])
