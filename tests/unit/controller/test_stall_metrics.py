@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -46,8 +47,9 @@ async def test_each_claim_batch_reports_its_size_and_its_transaction_time(farm):
     assert spy.batches == [1, 3]
     assert sample(registry, "vmafx_controller_batch_seconds_count", kind="claim") == 2
     assert sample(registry, "vmafx_controller_batch_requests_total", kind="claim") == 4
-    held = sample(registry, "vmafx_controller_batch_seconds_bucket", kind="claim", le="0.025")
-    assert held == 1  # the held batch took more than 25 ms, the other less
+    quick = sample(registry, "vmafx_controller_batch_seconds_bucket", kind="claim", le="0.025")
+    assert quick <= 1  # the held batch took more than 25 ms
+    assert sample(registry, "vmafx_controller_batch_seconds_sum", kind="claim") >= 0.045
 
 
 async def test_a_failed_batch_is_timed_too(farm):
@@ -98,7 +100,7 @@ async def test_sweep_steps_are_timed_and_a_slow_one_is_logged_with_its_time(capl
         assert count == rounds, step
     slow = sample(registry, "vmafx_controller_sweep_step_seconds_sum", step="refresh")
     assert slow >= SLOW_STEP_S
-    assert "sweep step refresh took 0.3" in caplog.text
+    assert re.search(r"sweep step refresh took \d+\.\d\d s", caplog.text)
     assert "sweep step expire" not in caplog.text  # quick steps are not logged
 
 
@@ -114,13 +116,13 @@ async def test_the_loop_watch_sees_a_blocked_event_loop_and_says_so(caplog):
         watch.stop()
         await task
     assert watch.stopping
-    assert 0.2 <= watch.worst < 1.0
+    assert watch.worst >= 0.2  # the 0.3 s hold, less the part of a period it fell in
     assert sample(registry, "vmafx_controller_event_loop_lag_seconds_count") >= 3
     over = sample(registry, "vmafx_controller_event_loop_lag_seconds_count") - sample(
         registry, "vmafx_controller_event_loop_lag_seconds_bucket", le="0.1"
     )
-    assert over == 1  # one late wake-up, the others on time
-    assert "the event loop was held 0.2" in caplog.text or "held 0.3" in caplog.text
+    assert over >= 1  # the hold (a loaded machine may add late wake-ups of its own)
+    assert re.search(r"the event loop was held \d+\.\d\d s: every claim", caplog.text)
 
 
 def test_the_loop_watch_reports_once_per_quiet_period_and_counts_the_rest(caplog):
