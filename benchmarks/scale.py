@@ -66,9 +66,10 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Installed in each controller process: counts every SQL statement it sends (all engines),
-# written to a file on SIGUSR1.
+# written to a file on SIGUSR1; and lets the sweeper's slow steps (INFO) into the log.
 _CONTROLLER = r"""
-import os, signal, sys
+import logging, os, signal, sys
+logging.getLogger("vmafx.controller.sweeper").setLevel(logging.INFO)
 import sqlalchemy
 from sqlalchemy import event
 count = [0]

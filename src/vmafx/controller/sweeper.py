@@ -15,8 +15,10 @@ Vacuum: every `vacuum_every_s`, the sweeping replica asks the store to vacuum th
 tables where their dead rows passed the threshold (`JobStore.vacuum_queue`; PostgreSQL only,
 a cover for a server whose autovacuum is off or behind).
 Each step's time goes to `metrics` (`vmafx_controller_sweep_step_seconds{step}`), and a step
-slower than `SLOW_STEP_S` is logged as a warning with its time, so that a slow stretch of claims
-can be matched with what the sweep did then.
+slower than `SLOW_STEP_S` is logged at INFO with its time (`vmafx -v`, or the logger
+`vmafx.controller.sweeper` at INFO), so that a slow stretch of claims can be matched with what
+the sweep did then. INFO, not a warning: on a large farm a refresh or a vacuum takes that long
+every round, and a warning every 10 s would drown the ones that matter.
 Store errors (any VmafxError: the database away, a conflict) are logged and retried next round.
 Anything else is a bug: it ends `run`, and the controller's supervisor stops the controller
 loudly rather than leave it running with leases that never expire.
@@ -38,7 +40,7 @@ from vmafx.errors import VmafxError
 
 log = logging.getLogger(__name__)
 
-#: A sweep step this slow is logged (a warning: the default level) with its time.
+#: A sweep step this slow is logged (at INFO) with its time.
 SLOW_STEP_S = 0.25
 
 
@@ -93,7 +95,7 @@ class Sweeper:
             seconds = time.perf_counter() - started
             self._metrics.swept(step, seconds)
             if seconds >= SLOW_STEP_S:
-                log.warning("sweep step %s took %.2f s", step, seconds)
+                log.info("sweep step %s took %.2f s", step, seconds)
 
     async def run_once(self, *, refresh: bool = True) -> bool:
         """One round; False when another replica holds the sweep lock (nothing done)."""
