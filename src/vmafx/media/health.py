@@ -3,8 +3,11 @@
 What Tdarr calls a "thorough" health check: every packet of the first video stream (and of every
 audio stream) is decoded with libavcodec (through PyAV, the libraries `vmafx.media.probe` already
 uses), one packet at a time on the calling thread, so each error the decoder logs or raises is
-pinned to the packet that caused it: its presentation time and frame number. Slice threads only:
-frame threads would report an error some frames after the packet that caused it.
+pinned to the packet that caused it: its presentation time and frame number. One decoder
+thread: frame threads would report an error some frames after the packet that caused it, and
+slice threads log a slice's errors from whichever thread ran it, where the capture of this
+thread's log (other health checks may run in other threads of the same process) does not see
+them: under load a damaged packet went unreported (a flaky test showed it).
 
 The report says frames decoded against frames expected (the container's count, or its duration
 times the frame rate), the duration, and each error (`frame`, `time_s`, `stream`, `message`), at
@@ -19,9 +22,11 @@ log lines name the decoder instance, not the frame.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -144,6 +149,7 @@ def check_health(
             return _unreadable(path, "the file has no video stream", time.monotonic() - started)
         video = container.streams.video[0]
         video.thread_type = "SLICE"
+        video.codec_context.thread_count = 1  # every error logged on this thread (see above)
         streams: list[Any] = [video, *container.streams.audio]
         rate = video.average_rate or video.guessed_rate
         expected = _expected_frames(video, container, rate)
@@ -223,61 +229,90 @@ def _decode(
     first: int | None = None
     last: int | None = None
     start_pts = video.start_time or 0
-    previous_level = av.logging.get_level()
-    av.logging.set_level(av.logging.ERROR)
-    try:
-        with av.logging.Capture(local=True) as logs:
-            packets = container.demux(streams)
-            while True:
-                if cancel is not None and cancel.cancelled:
-                    raise FfmpegCancelledError(
-                        f"the health check was stopped before it finished ({cancel.reason}).",
-                        hint="Nothing was reported; run it again.",
+    with _LIBAV_ERRORS.logged(), av.logging.Capture(local=True) as logs:
+        packets = container.demux(streams)
+        while True:
+            if cancel is not None and cancel.cancelled:
+                raise FfmpegCancelledError(
+                    f"the health check was stopped before it finished ({cancel.reason}).",
+                    hint="Nothing was reported; run it again.",
+                )
+            seen = len(logs)
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as error:  # the container breaks off
+                when = _seconds(last, video.time_base)
+                errors.add(DecodeError(decoded, when, "container", f"reading stopped: {error}"))
+                break
+            is_video = packet.stream.index == video.index
+            where = packet.pts if packet.pts is not None else packet.dts
+            message = ""
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as error:
+                frames = []
+                message = str(error).split("; last error log:")[0].rstrip(".")
+            logged = [
+                text.strip().rstrip(".")
+                for level, _, text in logs[seen:]
+                if level <= av.logging.ERROR
+            ]
+            if logged or message:
+                frame = decoded
+                if where is not None and rate and packet.time_base is not None:
+                    frame = round(float((where - start_pts) * packet.time_base * rate))
+                errors.add(
+                    DecodeError(
+                        frame=frame if is_video else None,
+                        time_s=_seconds(where, packet.time_base),
+                        stream="video" if is_video else f"audio #{packet.stream.index}",
+                        message="; ".join(dict.fromkeys(logged or [message])),
                     )
-                seen = len(logs)
-                try:
-                    packet = next(packets)
-                except StopIteration:
-                    break
-                except av.error.FFmpegError as error:  # the container breaks off
-                    when = _seconds(last, video.time_base)
-                    errors.add(DecodeError(decoded, when, "container", f"reading stopped: {error}"))
-                    break
-                is_video = packet.stream.index == video.index
-                where = packet.pts if packet.pts is not None else packet.dts
-                message = ""
-                try:
-                    frames = packet.decode()
-                except av.error.FFmpegError as error:
-                    frames = []
-                    message = str(error).split("; last error log:")[0].rstrip(".")
-                logged = [
-                    text.strip().rstrip(".")
-                    for level, _, text in logs[seen:]
-                    if level <= av.logging.ERROR
-                ]
-                if logged or message:
-                    frame = decoded
-                    if where is not None and rate and packet.time_base is not None:
-                        frame = round(float((where - start_pts) * packet.time_base * rate))
-                    errors.add(
-                        DecodeError(
-                            frame=frame if is_video else None,
-                            time_s=_seconds(where, packet.time_base),
-                            stream="video" if is_video else f"audio #{packet.stream.index}",
-                            message="; ".join(dict.fromkeys(logged or [message])),
-                        )
-                    )
-                if not is_video:
-                    continue
-                for frame_out in frames:
-                    decoded += 1
-                    pts = frame_out.pts
-                    if pts is not None:
-                        first = pts if first is None else min(first, pts)
-                        last = pts if last is None else max(last, pts)
-                    if on_progress is not None and decoded % PROGRESS_EVERY == 0:
-                        on_progress(decoded, expected, time.monotonic() - started)
-    finally:
-        av.logging.set_level(previous_level)
+                )
+            if not is_video:
+                continue
+            for frame_out in frames:
+                decoded += 1
+                pts = frame_out.pts
+                if pts is not None:
+                    first = pts if first is None else min(first, pts)
+                    last = pts if last is None else max(last, pts)
+                if on_progress is not None and decoded % PROGRESS_EVERY == 0:
+                    on_progress(decoded, expected, time.monotonic() - started)
     return decoded, first, last
+
+
+class _LibavErrors:
+    """libav's errors reach PyAV's log while any health check runs. PyAV's level is one for the
+    whole process: a check that put back the level it found while another check in another
+    thread still decoded silenced that one's errors (a damaged packet went unreported), so the
+    first check to start sets it and the last to end restores it. PyAV also drops a log line
+    identical to the one before it, process-wide: a second damaged packet with the first's
+    complaint would go unreported, so that is off meanwhile too."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved: tuple[Any, bool] = (None, True)
+
+    @contextlib.contextmanager
+    def logged(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._saved = (av.logging.get_level(), av.logging.get_skip_repeated())
+                av.logging.set_level(av.logging.ERROR)
+                av.logging.set_skip_repeated(False)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    av.logging.set_level(self._saved[0])
+                    av.logging.set_skip_repeated(self._saved[1])
+
+
+_LIBAV_ERRORS = _LibavErrors()

@@ -101,3 +101,28 @@ def test_a_missing_file_is_an_error_and_a_cancel_stops_the_check(clean, tmp_path
     token.cancel("test")
     with pytest.raises(FfmpegCancelledError, match="stopped before it finished"):
         check_health(str(clean), cancel=token)
+
+
+def test_a_check_that_ends_does_not_silence_one_still_running():
+    import av.logging
+
+    from vmafx.media import health
+
+    before = (av.logging.get_level(), av.logging.get_skip_repeated())
+    with health._LIBAV_ERRORS.logged():  # a check in one thread
+        with health._LIBAV_ERRORS.logged():  # another one, which ends first
+            pass
+        assert av.logging.get_level() == av.logging.ERROR
+        assert av.logging.get_skip_repeated() is False
+    assert (av.logging.get_level(), av.logging.get_skip_repeated()) == before
+
+
+def test_concurrent_checks_each_report_every_damaged_spot(clean, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [str(broken_copy(clean, tmp_path / f"broken{i}.mp4")) for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(check_health, paths * 3))
+    for report in reports:
+        times = [e.time_s for e in report.errors if e.stream == "video" and e.time_s is not None]
+        assert any(0.5 < t < 1.5 for t in times) and any(1.5 < t < 2.5 for t in times), times
