@@ -7,6 +7,7 @@ answers from a script. Progress comes from `-progress pipe:1` (key=value blocks 
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import dataclasses
 import os
@@ -16,7 +17,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import IO, Protocol
 
 from vmafx.errors import FfmpegCancelledError, FfmpegError, FfmpegNotFoundError, FfmpegTimeoutError
@@ -141,6 +143,35 @@ def die_with_parent() -> None:
 _PR_SET_PDEATHSIG = 1
 
 
+@contextlib.contextmanager
+def _fork_quietly() -> Iterator[list[subprocess.Popen[str]]]:
+    """A Ctrl-C that lands while Python forks ffmpeg is raised inside an at-fork handler
+    (`logging` registers one), where Python prints "Exception ignored" and drops it: the run
+    went on as if no Ctrl-C had come (a CI run of the tuner's Ctrl-C test saw it). While the
+    main thread forks, SIGINT's Python handler only notes the signal; once the fork is done,
+    the process just started (put in the yielded list) is killed and the handler it replaced
+    gets the signal (the default one raises KeyboardInterrupt)."""
+    started: list[subprocess.Popen[str]] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield started  # Python runs signal handlers in the main thread only
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # ignored or the C default: nothing raises in Python
+        yield started
+        return
+    held: list[FrameType | None] = []
+    signal.signal(signal.SIGINT, lambda _signum, frame: held.append(frame))
+    try:
+        yield started
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            for proc in started:
+                proc.kill()
+                proc.communicate()
+            previous(signal.SIGINT, held[0])
+
+
 @dataclasses.dataclass
 class Started:
     """An ffmpeg run `SubprocessRunner.start` began: the process and its output so far."""
@@ -175,18 +206,21 @@ class SubprocessRunner:
         argv = list(argv)
         start = time.monotonic()
         try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                # Own session: a Ctrl-C meant for the caller (a draining node) does not kill
-                # ffmpeg mid-job; the parent-death signal still stops it if the caller dies.
-                start_new_session=True,
-                preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl
-            )
+            with _fork_quietly() as forked:
+                proc = subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    errors="replace",
+                    # Own session: a Ctrl-C meant for the caller (a draining node) does not
+                    # kill ffmpeg mid-job; the parent-death signal still stops it if the
+                    # caller dies.
+                    start_new_session=True,
+                    preexec_fn=die_with_parent,  # noqa: PLW1509 - only calls prctl
+                )
+                forked.append(proc)
         except FileNotFoundError:
             raise FfmpegNotFoundError(
                 f"Could not start ffmpeg: {argv[0]} does not exist.",

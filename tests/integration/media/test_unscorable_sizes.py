@@ -138,7 +138,10 @@ def test_a_libvmaf_segfault_on_a_tiny_input_is_reported_as_its_crash(scorer, cli
     with pytest.raises(LibvmafCrashError) as caught:
         score(scorer, clip, clip)
     error = caught.value
-    assert error.signal == 11 and "16x16" in error.message and "check memory" not in str(error)
+    # The heap libvmaf corrupts ends in SIGSEGV, or in glibc's abort (SIGABRT, "munmap_chunk():
+    # invalid pointer") when the allocator notices first: a CI run saw both.
+    assert error.signal in (6, 11), error
+    assert "16x16" in error.message and "check memory" not in str(error)
     assert not is_machine_fault(error)
 
 
