@@ -36,7 +36,7 @@ class LoopWatch:
         self._last_warned = float("-inf")
         self._unsaid = 0
         self._stop = asyncio.Event()
-        #: The largest lag seen (tests, the status page).
+        #: The largest lag seen (tests).
         self.worst = 0.0
 
     def seen(self, lag: float, now: float) -> None:

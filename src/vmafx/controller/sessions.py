@@ -53,10 +53,8 @@ class NodeSessions:
         self.resume_relay: Callable[[str], None] | None = None
         #: Capabilities with an operator's concurrency (claims use these instead).
         self._overrides: dict[str, NodeCapabilities] = {}
-        #: Each node's last GPU sample and when it came.
-        self._gpu_usage: dict[str, tuple[tuple[GpuUsage, ...], datetime]] = {}
-        #: The tenant and name of each node with a sample (its metrics series' labels).
-        self._gpu_owner: dict[str, tuple[str, str]] = {}
+        #: Each node's last GPU sample, when it came, and the node's tenant and name.
+        self._gpu: dict[str, GpuSample] = {}
 
     def remember(self, session: NodeSession) -> None:
         self._known[session.id] = (
@@ -98,8 +96,7 @@ class NodeSessions:
             self._drain_requested.discard(node_id)
             self._stopping.discard(node_id)
             self._overrides.pop(node_id, None)
-            self._gpu_usage.pop(node_id, None)
-            self._gpu_owner.pop(node_id, None)
+            self._gpu.pop(node_id, None)
 
     def request_drain(self, node_id: str, *, relay: bool = True) -> None:
         """Mark a node drained (`relay=False`: another replica said so)."""
@@ -124,22 +121,19 @@ class NodeSessions:
         return self._overrides.get(node_id)
 
     def record_gpu_usage(self, node_id: str, usage: tuple[GpuUsage, ...], at: datetime) -> None:
-        self._gpu_usage[node_id] = (usage, at)
-        known = self._known.get(node_id)  # the heartbeat that brought it was verified
+        """Keep a verified session's sample (the heartbeat that brought it was verified, so
+        the session is known here; one that is not has no tenant or name to label it by)."""
+        known = self._known.get(node_id)
         if known is not None:
-            self._gpu_owner[node_id] = (known[0], known[3])
+            self._gpu[node_id] = GpuSample(tenant=known[0], node=known[3], usage=usage, at=at)
 
     def gpu_samples(self) -> list[GpuSample]:
         """Every node's last GPU sample heard here, with its tenant and name (/metrics)."""
-        samples: list[GpuSample] = []
-        for node_id, (usage, at) in self._gpu_usage.items():
-            owner = self._gpu_owner.get(node_id)
-            if owner is not None:
-                samples.append(GpuSample(tenant=owner[0], node=owner[1], usage=usage, at=at))
-        return samples
+        return list(self._gpu.values())
 
     def gpu_usage(self, node_id: str) -> tuple[tuple[GpuUsage, ...], datetime | None]:
-        return self._gpu_usage.get(node_id, ((), None))
+        sample = self._gpu.get(node_id)
+        return ((), None) if sample is None else (sample.usage, sample.at)
 
     def drain_requested(self, node_id: str) -> bool:
         return node_id in self._drain_requested

@@ -148,7 +148,6 @@ def check_health(
         if not container.streams.video:
             return _unreadable(path, "the file has no video stream", time.monotonic() - started)
         video = container.streams.video[0]
-        video.thread_type = "SLICE"
         video.codec_context.thread_count = 1  # every error logged on this thread (see above)
         streams: list[Any] = [video, *container.streams.audio]
         rate = video.average_rate or video.guessed_rate
