@@ -486,6 +486,20 @@ def controller_figures(h0: Samples, h1: Samples) -> dict[str, float]:
         name = "vmafx_controller_sweep_step_seconds"
         figures[f"sweep_{step}_s"] = delta(h0, h1, f"{name}_sum", step=step)
         figures[f"sweep_{step}_n"] = delta(h0, h1, f"{name}_count", step=step)
+    name = "vmafx_controller_gc_pause_seconds"
+    for generation in "012":
+        figures[f"gc{generation}_n"] = delta(h0, h1, f"{name}_count", generation=generation)
+        figures[f"gc{generation}_ms"] = (
+            delta(h0, h1, f"{name}_sum", generation=generation)
+            * 1000
+            / max(1.0, figures[f"gc{generation}_n"])
+        )
+    full0, full1 = (buckets(h, name, generation="2") for h in (h0, h1))
+    fulls = {b: full1[b] - full0.get(b, 0.0) for b in full1}
+    # The longest full collection lies at or under this bucket bound (NaN: none in the window).
+    figures["gc2_worst_under_s"] = min(
+        (b for b in fulls if fulls[b] >= figures["gc2_n"] > 0), default=math.nan
+    )
     return figures
 
 
@@ -745,6 +759,11 @@ def print_tables(
             ("longest hold of the event loop, at most", "loop_worst_under_s", "{:g} s"),
             ("sweep: expire / refresh / prune / vacuum, seconds in all",
              "sweep_expire_s sweep_refresh_s sweep_prune_s sweep_vacuum_s", "{:.2f}"),
+            ("garbage collections of generation 0 / 1 / 2 (full), times", "gc0_n gc1_n gc2_n",
+             "{:,.0f}"),
+            ("garbage collections' mean pause, generation 0 / 1 / 2", "gc0_ms gc1_ms gc2_ms",
+             "{:.1f} ms"),
+            ("longest full garbage collection, at most", "gc2_worst_under_s", "{:g} s"),
             ("seconds until all registered", "registered_s", "{:.0f} s"),
             ("registrations refused (retried later)", "refused", "{:,.0f}"),
             ("heartbeats/s", "heartbeats_s", "{:,.0f}"),

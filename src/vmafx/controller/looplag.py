@@ -20,6 +20,27 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+class Hushed:
+    """A warning said at most once per `quiet_s`, naming how many were held back meanwhile.
+
+    `say(now, message, value)` logs `message % (value, more)`, where `more` is empty or
+    " (N more since the last report)"."""
+
+    def __init__(self, logger: logging.Logger, quiet_s: float) -> None:
+        self._logger = logger
+        self._quiet_s = quiet_s
+        self._last = float("-inf")
+        self._unsaid = 0
+
+    def say(self, now: float, message: str, value: float) -> None:
+        if now - self._last < self._quiet_s:
+            self._unsaid += 1
+            return
+        more = f" ({self._unsaid} more since the last report)" if self._unsaid else ""
+        self._logger.warning(message, value, more)
+        self._last, self._unsaid = now, 0
+
+
 class LoopWatch:
     def __init__(
         self,
@@ -32,9 +53,7 @@ class LoopWatch:
         self._observe = observe
         self._every_s = every_s
         self._warn_s = warn_s
-        self._quiet_s = quiet_s
-        self._last_warned = float("-inf")
-        self._unsaid = 0
+        self._hushed = Hushed(log, quiet_s)
         self._stop = asyncio.Event()
         #: The largest lag seen (tests).
         self.worst = 0.0
@@ -44,19 +63,13 @@ class LoopWatch:
         lag = max(0.0, lag)
         self._observe(lag)
         self.worst = max(self.worst, lag)
-        if lag < self._warn_s:
-            return
-        if now - self._last_warned < self._quiet_s:
-            self._unsaid += 1
-            return
-        more = f" ({self._unsaid} more since the last report)" if self._unsaid else ""
-        log.warning(
-            "the event loop was held %.2f s%s: every claim, heartbeat and call in flight waited "
-            "as long (vmafx_controller_event_loop_lag_seconds)",
-            lag,
-            more,
-        )
-        self._last_warned, self._unsaid = now, 0
+        if lag >= self._warn_s:
+            self._hushed.say(
+                now,
+                "the event loop was held %.2f s%s: every claim, heartbeat and call in flight "
+                "waited as long (vmafx_controller_event_loop_lag_seconds)",
+                lag,
+            )
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

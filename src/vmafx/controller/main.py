@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import importlib
 import logging
 import os
@@ -29,6 +30,7 @@ from prometheus_client import CollectorRegistry
 from vmafx.config import state_dir
 from vmafx.controller.auth import Authenticator, check_auth_config, split_listen
 from vmafx.controller.crosstalk import Crosstalk, new_origin
+from vmafx.controller.gcwatch import GcWatch, settle_heap
 from vmafx.controller.grpc import GrpcServer, start_grpc_server
 from vmafx.controller.inputs import InputPolicy
 from vmafx.controller.looplag import LoopWatch
@@ -109,6 +111,9 @@ class RunningController:
     #: How late the event loop runs due timers (metrics, a log line when it was held).
     loop_watch: LoopWatch | None = None
     watching: asyncio.Task[None] | None = None
+    #: How long garbage collections hold the interpreter (metrics, a log line when long).
+    gc_watch: GcWatch | None = None
+    gc_watching: asyncio.Task[None] | None = None
 
     async def stop(self, grace_s: float) -> None:
         await self.service.close()
@@ -124,6 +129,9 @@ class RunningController:
         if self.loop_watch is not None and self.watching is not None:
             self.loop_watch.stop()
             await asyncio.wait({self.watching})
+        if self.gc_watch is not None and self.gc_watching is not None:
+            self.gc_watch.stop()
+            await asyncio.wait({self.gc_watching})
         if self.crosstalk is not None:
             await self.crosstalk.close()
         await self.store.close()
@@ -213,9 +221,15 @@ async def start(settings: ControllerSettings, *, clock: Clock | None = None) -> 
         "event-loop watch",
         finishing=lambda: loop_watch.stopping,
     )
+    gc_watch = GcWatch(service.metrics.gc_pause)
+    gc_watching = supervisor.watch(
+        asyncio.create_task(gc_watch.run(), name="vmafx-gc-watch"),
+        "garbage-collection watch",
+        finishing=lambda: gc_watch.stopping,
+    )
     return RunningController(
         service, store, grpc, http, sweeper, sweeping, supervisor, tuner, tuning, crosstalk,
-        loop_watch, watching,
+        loop_watch, watching, gc_watch, gc_watching,
     )  # fmt: skip
 
 
@@ -283,8 +297,15 @@ async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = N
         loop.add_signal_handler(sig, stop.set)
     try:
         controller = await start(settings)
+        # What start-up built (modules, classes, the app) lives as long as the process: out of
+        # every later full collection (gcwatch.py). Here, not in start(): a test process that
+        # starts many controllers keeps collecting its own garbage.
+        frozen = settle_heap()
         host, _ = split_listen(settings.grpc_listen)
-        log.info("controller ready", extra={"grpc": f"{host}:{controller.grpc.port}"})
+        log.info(
+            "controller ready",
+            extra={"grpc": f"{host}:{controller.grpc.port}", "objects_frozen": frozen},
+        )
         print(f"vmafx controller: gRPC on {host}:{controller.grpc.port}", flush=True)
         if ready is not None:
             ready.set()
@@ -293,6 +314,7 @@ async def serve(settings: ControllerSettings, *, ready: asyncio.Event | None = N
         await controller.stop(settings.grace_s)
         controller.supervisor.raise_failure()
     finally:
+        gc.unfreeze()  # a process that goes on (a test's) collects all of it again
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if owner is not None:

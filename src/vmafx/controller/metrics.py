@@ -25,6 +25,7 @@ implements its `JobMetrics` port); the queue gauges are read from the store at s
     vmafx_controller_batch_requests_total{kind}   (requests those transactions served)
     vmafx_controller_sweep_step_seconds{step}     (lock, expire, refresh, prune, vacuum)
     vmafx_controller_event_loop_lag_seconds       (how late a due timer ran: the loop was held)
+    vmafx_controller_gc_pause_seconds{generation} (a garbage collection held the interpreter)
 
 Tenant names are the farm's customers, so a scrape sees only what its caller may: `render()`
 gives every series (auth off, loopback only), `render(tenant=T)` the per-tenant series of T
@@ -139,6 +140,13 @@ class ControllerMetrics:
             buckets=STALL_SECONDS,
             registry=registry,
         )
+        self._gc = Histogram(
+            "vmafx_controller_gc_pause_seconds",
+            "One cyclic garbage collection, by generation (2: a full one): every thread waits.",
+            ["generation"],
+            buckets=STALL_SECONDS,
+            registry=registry,
+        )
         info = Gauge("vmafx_build_info", "vmafx version.", ["version"], registry=registry)
         info.labels(version=__version__).set(1)
 
@@ -179,6 +187,9 @@ class ControllerMetrics:
 
     def loop_lag(self, seconds: float) -> None:
         self._lag.observe(max(0.0, seconds))
+
+    def gc_pause(self, generation: int, seconds: float) -> None:
+        self._gc.labels(generation=str(generation)).observe(max(0.0, seconds))
 
 
 #: A GPU sample older than this is not exported (the node stopped sending one).

@@ -40,6 +40,10 @@ class JobMetrics(Protocol):
         """The event loop ran a due timer `seconds` late (something held it)."""
         ...
 
+    def gc_pause(self, generation: int, seconds: float) -> None:
+        """A garbage collection of `generation` (0-2) held the interpreter `seconds`."""
+        ...
+
 
 class _NoMetrics:
     def submitted(self, jobs: Sequence[Job]) -> None:
@@ -61,6 +65,9 @@ class _NoMetrics:
         return None
 
     def loop_lag(self, seconds: float) -> None:
+        return None
+
+    def gc_pause(self, generation: int, seconds: float) -> None:
         return None
 
 
