@@ -487,6 +487,12 @@ def controller_figures(h0: Samples, h1: Samples) -> dict[str, float]:
         figures[f"sweep_{step}_s"] = delta(h0, h1, f"{name}_sum", step=step)
         figures[f"sweep_{step}_n"] = delta(h0, h1, f"{name}_count", step=step)
     name = "vmafx_controller_gc_pause_seconds"
+    if not any(sample.startswith(name) for sample, _ in h1):  # a controller from before it
+        return (
+            figures
+            | {f"gc{g}_{k}": math.nan for g in "012" for k in ("n", "ms")}
+            | {"gc2_worst_under_s": math.nan}
+        )
     for generation in "012":
         figures[f"gc{generation}_n"] = delta(h0, h1, f"{name}_count", generation=generation)
         figures[f"gc{generation}_ms"] = (
