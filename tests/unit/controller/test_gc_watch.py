@@ -120,7 +120,8 @@ def test_settle_heap_keeps_what_lives_now_out_of_later_collections(unfrozen):
     kept = Kept()
     assert gc.is_tracked(kept)
     frozen = settle_heap()
-    assert frozen == gc.get_freeze_count() > 0
+    assert frozen > 0  # (what other threads free meanwhile leaves the count)
+    assert gc.get_freeze_count() > 0
     assert not any(obj is kept for obj in gc.get_objects(generation=2))
     later = Kept()
     assert any(obj is later for obj in gc.get_objects())  # what comes later is collected
