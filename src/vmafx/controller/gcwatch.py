@@ -34,7 +34,7 @@ from vmafx.controller.looplag import Hushed
 
 log = logging.getLogger(__name__)
 
-#: Pauses kept between two drains; more are counted as dropped (a drain runs every second).
+#: Pauses kept between two drains (one runs every second); past that the oldest are dropped.
 MAX_UNDRAINED = 10_000
 
 
@@ -64,8 +64,7 @@ class GcWatch:
         self._started: float | None = None
         self._pauses: collections.deque[tuple[int, float]] = collections.deque(maxlen=MAX_UNDRAINED)
         self._stop = asyncio.Event()
-        self._installed = False
-        #: The longest pause drained so far (tests, the benchmark).
+        #: The longest pause drained so far (tests).
         self.worst = 0.0
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
@@ -76,15 +75,12 @@ class GcWatch:
             self._started = None
 
     def install(self) -> None:
-        if not self._installed:
+        if self._callback not in gc.callbacks:
             gc.callbacks.append(self._callback)
-            self._installed = True
 
     def remove(self) -> None:
-        if self._installed:
-            with contextlib.suppress(ValueError):
-                gc.callbacks.remove(self._callback)
-            self._installed = False
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._callback)
 
     def drain(self, now: float) -> None:
         """Observe the pauses recorded since the last drain (`now`: the caller's clock, for
